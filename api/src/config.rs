@@ -1,0 +1,502 @@
+//! Configuration: an optional TOML file and `VITRINE_*` environment variables, read into a raw
+//! struct that rejects unknown keys, then checked into [`Config`]. Secrets never appear in
+//! `Debug` output.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The prefix of every configuration environment variable.
+pub const ENV_PREFIX: &str = "VITRINE_";
+
+/// Environment variables with the prefix that are not configuration keys.
+const ENV_NOT_KEYS: &[&str] = &["VITRINE_CONFIG"];
+/// Prefixes of environment variables that belong to tools around Vitrine (the test suites).
+const ENV_FOREIGN_PREFIXES: &[&str] = &["VITRINE_TEST_"];
+
+/// Every key as the file spells it. Keep in step with [`RawConfig`] and `vitrine.sample.toml`.
+const KEYS: &[(&str, ValueKind)] = &[
+    ("data_dir", ValueKind::Text),
+    ("listen", ValueKind::Text),
+    ("public_url", ValueKind::Text),
+    ("database_url", ValueKind::Text),
+    ("storage_url", ValueKind::Text),
+    ("admin_key", ValueKind::Text),
+    ("import_roots", ValueKind::List),
+    ("allow_private_origins", ValueKind::Bool),
+    ("workers", ValueKind::Integer),
+    ("jwt_secret", ValueKind::Text),
+    ("jwt_ttl_seconds", ValueKind::Integer),
+    ("log_format", ValueKind::Text),
+    ("log_level", ValueKind::Text),
+    ("graphql_max_depth", ValueKind::Integer),
+    ("graphql_max_complexity", ValueKind::Integer),
+    ("max_request_bytes", ValueKind::Integer),
+    ("shutdown_timeout_seconds", ValueKind::Integer),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum ValueKind {
+    Text,
+    Integer,
+    Bool,
+    /// Comma-separated in the environment, an array in the file.
+    List,
+}
+
+/// The keys as read, before any check.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    database_url: Option<String>,
+    storage_url: Option<String>,
+    admin_key: Option<String>,
+    import_roots: Option<Vec<PathBuf>>,
+    allow_private_origins: Option<bool>,
+    workers: Option<i64>,
+    jwt_secret: Option<String>,
+    jwt_ttl_seconds: Option<i64>,
+    log_format: Option<String>,
+    log_level: Option<String>,
+    graphql_max_depth: Option<i64>,
+    graphql_max_complexity: Option<i64>,
+    max_request_bytes: Option<i64>,
+    shutdown_timeout_seconds: Option<i64>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A string that is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// Checked configuration.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Base of every URL in JSON; from the request's Host when unset.
+    pub public_url: Option<String>,
+    pub database_url: String,
+    pub storage_url: String,
+    pub admin_key: Option<auth::ApiKeyCredential>,
+    pub import_roots: Vec<PathBuf>,
+    pub allow_private_origins: bool,
+    pub workers: usize,
+    /// Signing secret for management tokens; generated into the data dir when unset.
+    pub jwt_secret: Option<Secret>,
+    pub jwt_ttl_seconds: i64,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub graphql_max_depth: usize,
+    pub graphql_max_complexity: usize,
+    pub max_request_bytes: usize,
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("database_url", &mask_url_password(&self.database_url))
+            .field("storage_url", &mask_url_password(&self.storage_url))
+            .field("admin_key", &self.admin_key)
+            .field("import_roots", &self.import_roots)
+            .field("allow_private_origins", &self.allow_private_origins)
+            .field("workers", &self.workers)
+            .field("jwt_secret", &self.jwt_secret)
+            .field("jwt_ttl_seconds", &self.jwt_ttl_seconds)
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("graphql_max_depth", &self.graphql_max_depth)
+            .field("graphql_max_complexity", &self.graphql_max_complexity)
+            .field("max_request_bytes", &self.max_request_bytes)
+            .field("shutdown_timeout_seconds", &self.shutdown_timeout_seconds)
+            .finish()
+    }
+}
+
+/// Replaces the password of a URL, if any, with `***`.
+fn mask_url_password(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => text.to_owned(),
+    }
+}
+
+impl Config {
+    /// Reads the file (if any) and the process environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let environment: BTreeMap<String, String> = std::env::vars().collect();
+        Self::from_sources(file, &environment)
+    }
+
+    /// Reads the file (if any) and then the given environment, whose values win.
+    pub fn from_sources(
+        file: Option<&Path>,
+        environment: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Self> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                text.parse::<toml::Table>()
+                    .with_context(|| format!("config file {} is not valid TOML", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in environment {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if ENV_NOT_KEYS.contains(&name.as_str())
+                || ENV_FOREIGN_PREFIXES.iter().any(|p| name.starts_with(p))
+            {
+                continue;
+            }
+            let key = key.to_ascii_lowercase();
+            let Some((_, kind)) = KEYS.iter().find(|(known, _)| *known == key) else {
+                bail!("unknown configuration variable {name}");
+            };
+            table.insert(key, env_value(name, value, *kind)?);
+        }
+        let raw: RawConfig = table.try_into().map_err(|error: toml::de::Error| {
+            anyhow::anyhow!("invalid configuration: {}", error.message())
+        })?;
+        raw.validate()
+    }
+
+    /// The configuration of a fresh embedded installation in `data_dir`.
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> anyhow::Result<Self> {
+        RawConfig {
+            data_dir: Some(data_dir.into()),
+            ..RawConfig::default()
+        }
+        .validate()
+    }
+
+    /// Where the first start writes the generated admin key.
+    pub fn admin_key_file(&self) -> PathBuf {
+        self.data_dir.join("admin-key")
+    }
+
+    /// Where the generated token-signing secret lives.
+    pub fn jwt_secret_file(&self) -> PathBuf {
+        self.data_dir.join("jwt-secret")
+    }
+}
+
+fn env_value(name: &str, value: &str, kind: ValueKind) -> anyhow::Result<toml::Value> {
+    Ok(match kind {
+        ValueKind::Text => toml::Value::String(value.to_owned()),
+        ValueKind::Integer => toml::Value::Integer(
+            value
+                .trim()
+                .parse()
+                .with_context(|| format!("{name} must be a whole number, got {value:?}"))?,
+        ),
+        ValueKind::Bool => match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => toml::Value::Boolean(true),
+            "false" | "0" | "no" | "off" | "" => toml::Value::Boolean(false),
+            _ => bail!("{name} must be true or false, got {value:?}"),
+        },
+        ValueKind::List => toml::Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| toml::Value::String(item.to_owned()))
+                .collect(),
+        ),
+    })
+}
+
+fn in_range(name: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> anyhow::Result<i64> {
+    if !range.contains(&value) {
+        bail!(
+            "{name} must be between {} and {}, got {value}",
+            range.start(),
+            range.end()
+        );
+    }
+    Ok(value)
+}
+
+impl RawConfig {
+    fn validate(self) -> anyhow::Result<Config> {
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("./vitrine-data"));
+        let listen_text = self.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen: SocketAddr = listen_text.parse().with_context(|| {
+            format!("listen must be an address such as 127.0.0.1:8080, got {listen_text:?}")
+        })?;
+
+        let public_url = match self.public_url {
+            Some(text) => {
+                let parsed = url::Url::parse(&text)
+                    .with_context(|| format!("public_url {text:?} is not a URL"))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                    bail!("public_url must be an http(s) URL with a host, got {text:?}");
+                }
+                if parsed.query().is_some() || parsed.fragment().is_some() {
+                    bail!("public_url must not have a query or fragment");
+                }
+                Some(text.trim_end_matches('/').to_owned())
+            }
+            None => None,
+        };
+
+        let database_url = self
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}/vitrine.db", data_dir.display()));
+        if domain::DatabaseKind::of_url(&database_url).is_none() {
+            bail!(
+                "database_url must start with sqlite:// or postgres://, got {:?}",
+                mask_url_password(&database_url)
+            );
+        }
+
+        let storage_url = self
+            .storage_url
+            .unwrap_or_else(|| format!("file://{}", absolute(&data_dir.join("objects")).display()));
+        storage::StorageLocation::parse(&storage_url)
+            .map_err(|error| anyhow::anyhow!("storage_url: {error}"))?;
+
+        let admin_key = self
+            .admin_key
+            .map(|pair| {
+                auth::ApiKeyCredential::parse_pair(&pair).map_err(|_| {
+                    anyhow::anyhow!("admin_key must be key:secret with both halves non-empty")
+                })
+            })
+            .transpose()?;
+        if let Some(admin) = &admin_key {
+            if admin.secret.len() < 16 {
+                bail!("admin_key secret must be at least 16 characters");
+            }
+        }
+
+        let import_roots = self.import_roots.unwrap_or_default();
+        for root in &import_roots {
+            if !root.is_absolute() {
+                bail!(
+                    "import_roots must be absolute paths, got {}",
+                    root.display()
+                );
+            }
+        }
+
+        let workers = match self.workers {
+            Some(workers) => in_range("workers", workers, 1..=256)? as usize,
+            None => std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(1),
+        };
+
+        let jwt_secret = self.jwt_secret.map(Secret::new);
+        if jwt_secret
+            .as_ref()
+            .is_some_and(|secret| secret.expose().len() < 32)
+        {
+            bail!("jwt_secret must be at least 32 characters");
+        }
+        let jwt_ttl_seconds = in_range(
+            "jwt_ttl_seconds",
+            self.jwt_ttl_seconds.unwrap_or(3600),
+            60..=31_536_000,
+        )?;
+
+        let log_format = match self.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => bail!("log_format must be text or json, got {other:?}"),
+        };
+        let log_level = self.log_level.unwrap_or_else(|| "info".to_owned());
+        tracing_subscriber::EnvFilter::try_new(&log_level)
+            .with_context(|| format!("log_level {log_level:?} is not a valid filter"))?;
+
+        Ok(Config {
+            data_dir,
+            listen,
+            public_url,
+            database_url,
+            storage_url,
+            admin_key,
+            import_roots,
+            allow_private_origins: self.allow_private_origins.unwrap_or(false),
+            workers,
+            jwt_secret,
+            jwt_ttl_seconds,
+            log_format,
+            log_level,
+            graphql_max_depth: in_range(
+                "graphql_max_depth",
+                self.graphql_max_depth.unwrap_or(15),
+                2..=100,
+            )? as usize,
+            graphql_max_complexity: in_range(
+                "graphql_max_complexity",
+                self.graphql_max_complexity.unwrap_or(1000),
+                10..=100_000,
+            )? as usize,
+            max_request_bytes: in_range(
+                "max_request_bytes",
+                self.max_request_bytes.unwrap_or(4 * 1024 * 1024),
+                1024..=1024 * 1024 * 1024,
+            )? as usize,
+            shutdown_timeout_seconds: in_range(
+                "shutdown_timeout_seconds",
+                self.shutdown_timeout_seconds.unwrap_or(30),
+                0..=3600,
+            )? as u64,
+        })
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_installation() {
+        let config = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("./vitrine-data"));
+        assert_eq!(config.database_url, "sqlite://./vitrine-data/vitrine.db");
+        assert!(config.storage_url.starts_with("file:///"));
+        assert!(config.storage_url.ends_with("vitrine-data/objects"));
+        assert!(config.admin_key.is_none());
+        assert!(!config.allow_private_origins);
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vitrine.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nworkers = 3\nimport_roots = [\"/srv/a\"]\n",
+        )
+        .unwrap();
+        let config = Config::from_sources(
+            Some(&file),
+            &env(&[
+                ("VITRINE_WORKERS", "5"),
+                ("VITRINE_IMPORT_ROOTS", "/srv/b, /srv/c"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.workers, 5);
+        assert_eq!(
+            config.import_roots,
+            vec![PathBuf::from("/srv/b"), PathBuf::from("/srv/c")]
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_keys_in_file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vitrine.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        let error = Config::from_sources(Some(&file), &env(&[])).unwrap_err();
+        assert!(format!("{error:#}").contains("lisen"), "{error:#}");
+        let error = Config::from_sources(None, &env(&[("VITRINE_DATABSE_URL", "x")])).unwrap_err();
+        assert!(error.to_string().contains("VITRINE_DATABSE_URL"));
+        // the test suites' own variables are not configuration
+        Config::from_sources(
+            None,
+            &env(&[("VITRINE_TEST_DATABASE_URL", "x"), ("VITRINE_CONFIG", "y")]),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn rejects_invalid_values() {
+        for (name, value) in [
+            ("VITRINE_LISTEN", "localhost"),
+            ("VITRINE_WORKERS", "0"),
+            ("VITRINE_WORKERS", "many"),
+            ("VITRINE_DATABASE_URL", "mysql://x"),
+            ("VITRINE_STORAGE_URL", "ftp://x"),
+            ("VITRINE_ADMIN_KEY", "nocolon"),
+            ("VITRINE_ADMIN_KEY", "key:short"),
+            ("VITRINE_PUBLIC_URL", "ftp://example.org"),
+            ("VITRINE_ALLOW_PRIVATE_ORIGINS", "maybe"),
+            ("VITRINE_LOG_FORMAT", "xml"),
+            ("VITRINE_JWT_SECRET", "short"),
+            ("VITRINE_IMPORT_ROOTS", "relative/dir"),
+        ] {
+            assert!(
+                Config::from_sources(None, &env(&[(name, value)])).is_err(),
+                "{name}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_masks_secrets() {
+        let config = Config::from_sources(
+            None,
+            &env(&[
+                ("VITRINE_ADMIN_KEY", "admin:supersecretvalue123"),
+                ("VITRINE_JWT_SECRET", "jwtsecretjwtsecretjwtsecretjwtsecret"),
+                (
+                    "VITRINE_DATABASE_URL",
+                    "postgres://user:dbpassword@localhost/db",
+                ),
+            ]),
+        )
+        .unwrap();
+        let printed = format!("{config:?}");
+        for secret in ["supersecretvalue123", "jwtsecretjwtsecret", "dbpassword"] {
+            assert!(!printed.contains(secret), "{secret} leaked in {printed}");
+        }
+        assert!(printed.contains("admin"));
+    }
+}

@@ -1,0 +1,589 @@
+//! Assets: registration, changes, and how they are shown.
+
+use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+
+use super::context::{call, request_context};
+use super::spaces::keep_or_set;
+use crate::error::graphql_error;
+
+/// Where an asset is in its life.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "AssetStatus")]
+pub enum AssetStatusValue {
+    /// Registered; processing has not started.
+    Waiting,
+    /// Being fetched and processed.
+    Ingesting,
+    /// Processed; its derivatives are served.
+    Ready,
+    /// Processing failed; `error` says why.
+    Error,
+}
+
+impl From<domain::AssetStatus> for AssetStatusValue {
+    fn from(status: domain::AssetStatus) -> Self {
+        match status {
+            domain::AssetStatus::Waiting => Self::Waiting,
+            domain::AssetStatus::Ingesting => Self::Ingesting,
+            domain::AssetStatus::Ready => Self::Ready,
+            domain::AssetStatus::Error => Self::Error,
+        }
+    }
+}
+
+impl From<AssetStatusValue> for domain::AssetStatus {
+    fn from(status: AssetStatusValue) -> Self {
+        match status {
+            AssetStatusValue::Waiting => Self::Waiting,
+            AssetStatusValue::Ingesting => Self::Ingesting,
+            AssetStatusValue::Ready => Self::Ready,
+            AssetStatusValue::Error => Self::Error,
+        }
+    }
+}
+
+/// What kind of media an asset is, from its media type.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "AssetFamily")]
+pub enum AssetFamilyValue {
+    /// image/*: served through the Image API.
+    Image,
+    /// audio/*
+    Sound,
+    /// video/*
+    Video,
+    /// Anything else, served as the file.
+    File,
+}
+
+impl From<domain::AssetFamily> for AssetFamilyValue {
+    fn from(family: domain::AssetFamily) -> Self {
+        match family {
+            domain::AssetFamily::Image => Self::Image,
+            domain::AssetFamily::Sound => Self::Sound,
+            domain::AssetFamily::Video => Self::Video,
+            domain::AssetFamily::File => Self::File,
+        }
+    }
+}
+
+/// Fields assets can be ordered by.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssetOrderField {
+    Id,
+    Created,
+    String1,
+    String2,
+    String3,
+    Number1,
+    Number2,
+    Number3,
+}
+
+/// Ascending or descending.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// An ordering of assets.
+#[derive(InputObject, Debug)]
+pub struct AssetOrderInput {
+    /// The field to order by.
+    pub field: AssetOrderField,
+    /// The direction (default ASC).
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+impl From<AssetOrderInput> for domain::AssetOrder {
+    fn from(order: AssetOrderInput) -> Self {
+        let field = match order.field {
+            AssetOrderField::Id => domain::AssetOrderField::Id,
+            AssetOrderField::Created => domain::AssetOrderField::Created,
+            AssetOrderField::String1 => domain::AssetOrderField::String1,
+            AssetOrderField::String2 => domain::AssetOrderField::String2,
+            AssetOrderField::String3 => domain::AssetOrderField::String3,
+            AssetOrderField::Number1 => domain::AssetOrderField::Number1,
+            AssetOrderField::Number2 => domain::AssetOrderField::Number2,
+            AssetOrderField::Number3 => domain::AssetOrderField::Number3,
+        };
+        let direction = match order.direction {
+            SortDirection::Asc => domain::SortDirection::Asc,
+            SortDirection::Desc => domain::SortDirection::Desc,
+        };
+        Self { field, direction }
+    }
+}
+
+/// Exact-match filters on assets.
+#[derive(InputObject, Debug, Default)]
+pub struct AssetFilterInput {
+    pub string1: Option<String>,
+    pub string2: Option<String>,
+    pub string3: Option<String>,
+    pub number1: Option<i64>,
+    pub number2: Option<i64>,
+    pub number3: Option<i64>,
+    /// Assets carrying this tag.
+    pub tag: Option<String>,
+    pub status: Option<AssetStatusValue>,
+    pub media_type: Option<String>,
+}
+
+impl From<AssetFilterInput> for domain::AssetFilter {
+    fn from(filter: AssetFilterInput) -> Self {
+        Self {
+            string1: filter.string1,
+            string2: filter.string2,
+            string3: filter.string3,
+            number1: filter.number1,
+            number2: filter.number2,
+            number3: filter.number3,
+            tag: filter.tag,
+            status: filter.status.map(Into::into),
+            media_type: filter.media_type,
+        }
+    }
+}
+
+/// A registration.
+#[derive(InputObject, Debug)]
+pub struct AssetInput {
+    /// The asset's id within its space: 1 to 255 bytes, no '/', no control characters, no
+    /// surrounding whitespace.
+    pub id: String,
+    /// The master's media type, e.g. image/jpeg.
+    pub media_type: String,
+    /// Where the master is fetched from: an http, https, s3 or file URL.
+    pub origin: Option<String>,
+    /// Free reference (the CSV's Reference1).
+    pub string1: Option<String>,
+    /// Free reference (the CSV's Reference2).
+    pub string2: Option<String>,
+    /// Free reference (the CSV's Reference3).
+    pub string3: Option<String>,
+    /// Free number (the CSV's Number1), e.g. a page number.
+    pub number1: Option<i64>,
+    /// Free number (the CSV's Number2).
+    pub number2: Option<i64>,
+    /// Free number (the CSV's Number3).
+    pub number3: Option<i64>,
+    /// Tags; the space's default tags when left out.
+    pub tags: Option<Vec<String>>,
+    /// Roles a visitor needs; the space's default roles when left out.
+    pub roles: Option<Vec<String>>,
+    /// Longest edge open to visitors without a role (-1: all, 0: none); the space's default when
+    /// left out.
+    pub max_unauthorised: Option<i32>,
+}
+
+impl From<AssetInput> for domain::AssetInput {
+    fn from(input: AssetInput) -> Self {
+        Self {
+            id: input.id,
+            media_type: input.media_type,
+            origin: input.origin,
+            string1: input.string1,
+            string2: input.string2,
+            string3: input.string3,
+            number1: input.number1,
+            number2: input.number2,
+            number3: input.number3,
+            tags: input.tags,
+            roles: input.roles,
+            max_unauthorised: input.max_unauthorised,
+        }
+    }
+}
+
+/// Changes to an asset: only the fields given change; `null` clears string1-3 and number1-3.
+#[derive(InputObject, Debug)]
+pub struct AssetPatch {
+    pub media_type: MaybeUndefined<String>,
+    pub origin: MaybeUndefined<String>,
+    pub string1: MaybeUndefined<String>,
+    pub string2: MaybeUndefined<String>,
+    pub string3: MaybeUndefined<String>,
+    pub number1: MaybeUndefined<i64>,
+    pub number2: MaybeUndefined<i64>,
+    pub number3: MaybeUndefined<i64>,
+    pub tags: MaybeUndefined<Vec<String>>,
+    pub roles: MaybeUndefined<Vec<String>>,
+    pub max_unauthorised: MaybeUndefined<i32>,
+}
+
+fn keep_set_or_clear<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(value) => Some(Some(value)),
+    }
+}
+
+impl TryFrom<AssetPatch> for domain::AssetPatch {
+    type Error = async_graphql::Error;
+
+    fn try_from(patch: AssetPatch) -> Result<Self> {
+        Ok(Self {
+            media_type: keep_or_set("mediaType", patch.media_type)?,
+            origin: keep_or_set("origin", patch.origin)?,
+            string1: keep_set_or_clear(patch.string1),
+            string2: keep_set_or_clear(patch.string2),
+            string3: keep_set_or_clear(patch.string3),
+            number1: keep_set_or_clear(patch.number1),
+            number2: keep_set_or_clear(patch.number2),
+            number3: keep_set_or_clear(patch.number3),
+            tags: keep_or_set("tags", patch.tags)?,
+            roles: keep_or_set("roles", patch.roles)?,
+            max_unauthorised: keep_or_set("maxUnauthorised", patch.max_unauthorised)?,
+        })
+    }
+}
+
+/// A stored thumbnail.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct Thumbnail {
+    pub width: i32,
+    pub height: i32,
+    /// The Image API URL that returns it.
+    pub url: String,
+}
+
+/// Characters escaped in one URL path segment.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'|');
+
+/// A registered master and what has been made of it.
+#[derive(Debug, Clone)]
+pub struct AssetObject {
+    asset: domain::Asset,
+    base_url: String,
+}
+
+impl AssetObject {
+    pub fn new(asset: domain::Asset, base_url: &str) -> Self {
+        Self {
+            asset,
+            base_url: base_url.to_owned(),
+        }
+    }
+
+    fn path(&self) -> String {
+        let customer = utf8_percent_encode(&self.asset.customer, SEGMENT);
+        let id = utf8_percent_encode(&self.asset.id, SEGMENT);
+        format!("{customer}/{}/{id}", self.asset.space)
+    }
+
+    fn image_service_url(&self) -> Option<String> {
+        (self.asset.family == domain::AssetFamily::Image)
+            .then(|| format!("{}/iiif/3/{}", self.base_url, self.path()))
+    }
+}
+
+/// The size of a thumbnail whose longest edge is `size`, for an image of `width` x `height`;
+/// `None` when it would be larger than the image.
+fn thumbnail_size(width: i32, height: i32, size: i32) -> Option<(i32, i32)> {
+    let longest = width.max(height);
+    if width <= 0 || height <= 0 || size <= 0 || size > longest {
+        return None;
+    }
+    let scale = |edge: i32| {
+        ((i64::from(edge) * i64::from(size) + i64::from(longest) / 2) / i64::from(longest)).max(1)
+            as i32
+    };
+    Some((scale(width), scale(height)))
+}
+
+#[Object(name = "Asset")]
+impl AssetObject {
+    /// The customer the asset belongs to.
+    async fn customer(&self) -> &str {
+        &self.asset.customer
+    }
+    /// The number of the space holding the asset.
+    async fn space(&self) -> i32 {
+        self.asset.space
+    }
+    /// The asset's id within its space.
+    async fn id(&self) -> &str {
+        &self.asset.id
+    }
+    /// The master's media type.
+    async fn media_type(&self) -> &str {
+        &self.asset.media_type
+    }
+    /// What kind of media the asset is.
+    async fn family(&self) -> AssetFamilyValue {
+        self.asset.family.into()
+    }
+    /// Where the master is fetched from.
+    async fn origin(&self) -> Option<&str> {
+        self.asset.origin.as_deref()
+    }
+    async fn string1(&self) -> Option<&str> {
+        self.asset.string1.as_deref()
+    }
+    async fn string2(&self) -> Option<&str> {
+        self.asset.string2.as_deref()
+    }
+    async fn string3(&self) -> Option<&str> {
+        self.asset.string3.as_deref()
+    }
+    async fn number1(&self) -> Option<i64> {
+        self.asset.number1
+    }
+    async fn number2(&self) -> Option<i64> {
+        self.asset.number2
+    }
+    async fn number3(&self) -> Option<i64> {
+        self.asset.number3
+    }
+    async fn tags(&self) -> &[String] {
+        &self.asset.tags
+    }
+    /// Roles a visitor needs (any one of them).
+    async fn roles(&self) -> &[String] {
+        &self.asset.roles
+    }
+    /// Longest edge open without a role: -1 all, 0 none.
+    async fn max_unauthorised(&self) -> i32 {
+        self.asset.max_unauthorised
+    }
+    /// Pixel width, once known.
+    async fn width(&self) -> Option<i32> {
+        self.asset.width
+    }
+    /// Pixel height, once known.
+    async fn height(&self) -> Option<i32> {
+        self.asset.height
+    }
+    /// Duration in seconds of audio and video, once known.
+    async fn duration(&self) -> Option<f64> {
+        self.asset.duration
+    }
+    async fn status(&self) -> AssetStatusValue {
+        self.asset.status.into()
+    }
+    /// Why processing failed, when status is ERROR.
+    async fn error(&self) -> Option<&str> {
+        self.asset.error.as_deref()
+    }
+    /// The batch that registered the asset, if any.
+    async fn batch(&self) -> Option<i64> {
+        self.asset.batch
+    }
+    async fn created(&self) -> DateTime<Utc> {
+        self.asset.created
+    }
+    /// When processing ended (READY or ERROR).
+    async fn finished(&self) -> Option<DateTime<Utc>> {
+        self.asset.finished
+    }
+    /// Levels of the image pyramid, once built.
+    async fn pyramid_levels(&self) -> Option<i32> {
+        self.asset.pyramid_levels
+    }
+    /// Tile size of the image pyramid, once built.
+    async fn tile_size(&self) -> Option<i32> {
+        self.asset.tile_size
+    }
+    /// Bytes of derivatives stored for the asset.
+    async fn bytes_stored(&self) -> Option<i64> {
+        self.asset.bytes_stored
+    }
+    /// The IIIF Image API 3 service of an image asset.
+    async fn image_service(&self) -> Option<String> {
+        self.image_service_url()
+    }
+    /// The IIIF Presentation 3 manifest of the asset.
+    async fn manifest(&self) -> String {
+        format!("{}/iiif/manifest/3/{}", self.base_url, self.path())
+    }
+    /// The stored thumbnails, smallest first; empty until derivatives exist.
+    async fn thumbnails(&self) -> Vec<Thumbnail> {
+        let (Some(service), Some(width), Some(height)) = (
+            self.image_service_url(),
+            self.asset.width,
+            self.asset.height,
+        ) else {
+            return Vec::new();
+        };
+        self.asset
+            .thumbnail_sizes
+            .iter()
+            .filter_map(|size| thumbnail_size(width, height, *size))
+            .map(|(w, h)| Thumbnail {
+                width: w,
+                height: h,
+                url: format!("{service}/full/{w},{h}/0/default.jpg"),
+            })
+            .collect()
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct AssetQuery;
+
+#[Object]
+impl AssetQuery {
+    /// One asset.
+    async fn asset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The space's number.")] space: i32,
+        #[graphql(desc = "The asset's id.")] id: String,
+    ) -> Result<AssetObject> {
+        let base_url = request_context(ctx)?.base_url.clone();
+        let asset = call(ctx, |domain, principal| async move {
+            domain.asset(&principal, &customer, space, &id).await
+        })
+        .await?;
+        Ok(AssetObject::new(asset, &base_url))
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct AssetMutation;
+
+#[Object]
+impl AssetMutation {
+    /// Registers an asset in a space. It is recorded with status WAITING.
+    async fn register_asset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The space's number.")] space: i32,
+        #[graphql(desc = "The registration.")] input: AssetInput,
+        #[graphql(
+            default = false,
+            desc = "Return only once processing has finished. This server does not process assets yet, so true is refused with UNSUPPORTED."
+        )]
+        wait: bool,
+    ) -> Result<AssetObject> {
+        if wait {
+            // access first, so that the refusal says nothing to callers without access
+            call(ctx, |domain, principal| async move {
+                domain.space(&principal, &customer, space).await.map(drop)
+            })
+            .await?;
+            let refusal = "wait: true is not available: this server does not process assets yet";
+            return Err(graphql_error(domain::Error::new(
+                domain::ErrorKind::Unsupported,
+                refusal,
+            )));
+        }
+        let base_url = request_context(ctx)?.base_url.clone();
+        let input = domain::AssetInput::from(input);
+        let asset = call(ctx, |domain, principal| async move {
+            domain
+                .register_asset(&principal, &customer, space, input)
+                .await
+        })
+        .await?;
+        Ok(AssetObject::new(asset, &base_url))
+    }
+
+    /// Changes the fields the patch names and leaves every other field as it is.
+    async fn update_asset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The space's number.")] space: i32,
+        #[graphql(desc = "The asset's id.")] id: String,
+        #[graphql(desc = "The fields to change.")] patch: AssetPatch,
+    ) -> Result<AssetObject> {
+        let base_url = request_context(ctx)?.base_url.clone();
+        let patch = domain::AssetPatch::try_from(patch)?;
+        let asset = call(ctx, |domain, principal| async move {
+            domain
+                .update_asset(&principal, &customer, space, &id, patch)
+                .await
+        })
+        .await?;
+        Ok(AssetObject::new(asset, &base_url))
+    }
+
+    /// Deletes an asset.
+    async fn delete_asset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The space's number.")] space: i32,
+        #[graphql(desc = "The asset's id.")] id: String,
+    ) -> Result<bool> {
+        call(ctx, |domain, principal| async move {
+            domain.delete_asset(&principal, &customer, space, &id).await
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbnail_sizes_follow_the_longest_edge() {
+        assert_eq!(thumbnail_size(4000, 3000, 400), Some((400, 300)));
+        assert_eq!(thumbnail_size(3000, 4000, 100), Some((75, 100)));
+        assert_eq!(thumbnail_size(1000, 10, 100), Some((100, 1)));
+        assert_eq!(thumbnail_size(300, 200, 400), None);
+    }
+
+    #[test]
+    fn url_segments_are_escaped() {
+        let asset = domain::Asset {
+            customer: "acme".into(),
+            space: 2,
+            id: "page 1?#%".into(),
+            media_type: "image/jpeg".into(),
+            family: domain::AssetFamily::Image,
+            origin: None,
+            string1: None,
+            string2: None,
+            string3: None,
+            number1: None,
+            number2: None,
+            number3: None,
+            tags: vec![],
+            roles: vec![],
+            max_unauthorised: -1,
+            width: None,
+            height: None,
+            duration: None,
+            status: domain::AssetStatus::Waiting,
+            error: None,
+            batch: None,
+            created: Utc::now(),
+            finished: None,
+            pyramid_levels: None,
+            tile_size: None,
+            thumbnail_sizes: vec![],
+            bytes_stored: None,
+        };
+        let object = AssetObject::new(asset, "http://example.org");
+        assert_eq!(
+            object.image_service_url().unwrap(),
+            "http://example.org/iiif/3/acme/2/page%201%3F%23%25"
+        );
+    }
+}

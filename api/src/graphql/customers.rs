@@ -1,0 +1,127 @@
+//! Customers: the tenants, and what hangs off them.
+
+use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::connection::{PagedConnection, connection};
+use super::context::call;
+use super::keys::ApiKeyObject;
+use super::spaces::SpaceObject;
+
+/// A tenant: an institution with its own spaces, assets and keys.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "Customer", complex)]
+pub struct CustomerObject {
+    /// URL-safe name that addresses the customer in every URL.
+    pub name: String,
+    /// Human-readable name.
+    pub display_name: String,
+    /// When the customer was created.
+    pub created: DateTime<Utc>,
+}
+
+impl From<domain::Customer> for CustomerObject {
+    fn from(customer: domain::Customer) -> Self {
+        Self {
+            name: customer.name,
+            display_name: customer.display_name,
+            created: customer.created,
+        }
+    }
+}
+
+#[ComplexObject]
+impl CustomerObject {
+    /// The customer's spaces, by number.
+    async fn spaces(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many spaces to return (at most 1000; default 100).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return the spaces after this cursor.")] after: Option<String>,
+    ) -> Result<PagedConnection<SpaceObject>> {
+        let page = domain::PageRequest::new(first, after);
+        let spaces = call(ctx, |domain, principal| async move {
+            domain.spaces(&principal, &self.name, &page).await
+        })
+        .await?;
+        Ok(connection(spaces, SpaceObject::from))
+    }
+
+    /// The customer's API keys, oldest first; secrets are never shown again.
+    async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKeyObject>> {
+        let keys = call(ctx, |domain, principal| async move {
+            domain.api_keys(&principal, &self.name).await
+        })
+        .await?;
+        Ok(keys.into_iter().map(ApiKeyObject::from).collect())
+    }
+}
+
+/// A new customer.
+#[derive(InputObject, Debug)]
+pub struct CreateCustomerInput {
+    /// URL-safe name: 1 to 64 characters of a-z, 0-9, '-' and '_'.
+    pub name: String,
+    /// Human-readable name; defaults to the name.
+    pub display_name: Option<String>,
+}
+
+#[derive(Default, Debug)]
+pub struct CustomerQuery;
+
+#[Object]
+impl CustomerQuery {
+    /// One customer by name (admin keys, or the customer's own keys).
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] name: String,
+    ) -> Result<CustomerObject> {
+        let customer = call(ctx, |domain, principal| async move {
+            domain.customer(&principal, &name).await
+        })
+        .await?;
+        Ok(customer.into())
+    }
+
+    /// Every customer, by name (admin keys only).
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many customers to return (at most 1000; default 100).")]
+        first: Option<i32>,
+        #[graphql(desc = "Return the customers after this cursor.")] after: Option<String>,
+    ) -> Result<PagedConnection<CustomerObject>> {
+        let page = domain::PageRequest::new(first, after);
+        let customers = call(ctx, |domain, principal| async move {
+            domain.customers(&principal, &page).await
+        })
+        .await?;
+        Ok(connection(customers, CustomerObject::from))
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct CustomerMutation;
+
+#[Object]
+impl CustomerMutation {
+    /// Creates a customer (admin keys only).
+    async fn create_customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new customer.")] input: CreateCustomerInput,
+    ) -> Result<CustomerObject> {
+        let input = domain::CustomerInput {
+            name: input.name,
+            display_name: input.display_name,
+        };
+        let customer = call(ctx, |domain, principal| async move {
+            domain.create_customer(&principal, input).await
+        })
+        .await?;
+        Ok(customer.into())
+    }
+}

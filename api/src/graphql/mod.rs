@@ -1,0 +1,137 @@
+//! The management API: GraphQL over HTTP at `/graphql` (GraphiQL on GET).
+//!
+//! One `*Query` / `*Mutation` pair per resource, merged here. Resolvers are thin: they read the
+//! caller's principal, call one domain function and map its result.
+
+mod assets;
+mod connection;
+mod context;
+mod customers;
+mod keys;
+mod spaces;
+
+use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+use futures::io::AllowStdIo;
+use poem::http::{HeaderMap, StatusCode, header};
+use poem::web::{Data, Html};
+use poem::{Body, IntoResponse, Response, handler};
+
+use crate::error::RestError;
+use crate::server::AppState;
+pub(crate) use context::RequestContext;
+
+/// Every query, merged.
+#[derive(MergedObject, Default, Debug)]
+pub struct Query(
+    customers::CustomerQuery,
+    spaces::SpaceQuery,
+    assets::AssetQuery,
+);
+
+/// Every mutation, merged.
+#[derive(MergedObject, Default, Debug)]
+pub struct Mutation(
+    customers::CustomerMutation,
+    keys::KeyMutation,
+    spaces::SpaceMutation,
+    assets::AssetMutation,
+);
+
+pub type VitrineSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Limits that protect the server from abusive queries.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+}
+
+/// Builds the schema; per-request data (domain, principal, base URL) is attached per request.
+pub fn build_schema(limits: QueryLimits) -> VitrineSchema {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .finish()
+}
+
+/// The SDL that `vitrine schema` prints and `schema.graphql` holds.
+pub fn sdl() -> String {
+    build_schema(QueryLimits {
+        max_depth: usize::MAX,
+        max_complexity: usize::MAX,
+    })
+    .sdl()
+}
+
+#[handler]
+pub async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("Vitrine GraphQL")
+            .finish(),
+    )
+}
+
+#[handler]
+pub async fn execute(state: Data<&AppState>, headers: &HeaderMap, body: Body) -> Response {
+    let limit = state.config.max_request_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return RestError::new(
+            "payload-too-large",
+            format!("request body is over {limit} bytes"),
+        )
+        .into_response();
+    }
+    let bytes = match body.into_bytes_limit(limit).await {
+        Ok(bytes) => bytes,
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+            return RestError::new(
+                "payload-too-large",
+                format!("request body is over {limit} bytes"),
+            )
+            .into_response();
+        }
+        Err(error) => {
+            return RestError::new("bad-request", format!("cannot read request body: {error}"))
+                .into_response();
+        }
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    let options = MultipartOptions::default()
+        .max_num_files(1)
+        .max_file_size(limit);
+    let request =
+        match async_graphql::http::receive_body(content_type, AllowStdIo::new(&bytes[..]), options)
+            .await
+        {
+            Ok(request) => request,
+            Err(error) => {
+                return RestError::new("bad-request", format!("not a GraphQL request: {error}"))
+                    .into_response();
+            }
+        };
+    let context = RequestContext::from_headers(&state, headers).await;
+    let response = state
+        .schema
+        .execute(request.data(state.domain.clone()).data(context))
+        .await;
+    let body = match serde_json::to_string(&response) {
+        Ok(body) => body,
+        Err(error) => {
+            return RestError::new("internal", format!("cannot encode response: {error}"))
+                .into_response();
+        }
+    };
+    Response::builder()
+        .status(StatusCode::OK)
+        .content_type("application/graphql-response+json; charset=utf-8")
+        .body(body)
+}

@@ -1,0 +1,14 @@
+//! The HTTP face of Vitrine and the `vitrine` command: configuration, the poem server, one
+//! module per API surface, and the one mapping from error codes to HTTP and GraphQL.
+//!
+//! Business rules live in `domain`; this crate only authenticates, parses, calls and maps.
+
+pub mod config;
+pub mod error;
+pub mod graphql;
+mod ops;
+pub mod server;
+pub mod telemetry;
+
+pub use config::Config;
+pub use server::{RunningServer, start};

@@ -1,0 +1,153 @@
+//! `vitrine`: the server and its administration commands.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use vitrine_api::{Config, server, telemetry};
+
+/// Vitrine: an IIIF asset platform. With no configuration it runs embedded: SQLite, a local
+/// object folder and a local search index under ./vitrine-data.
+#[derive(Parser, Debug)]
+#[command(name = "vitrine", version, about)]
+struct Cli {
+    /// A TOML configuration file; every key can also be set as VITRINE_<KEY>.
+    #[arg(long, global = true, env = "VITRINE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Start the server (migrates the database first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL); schema.graphql is this output.
+    Schema,
+    /// Administration from the shell.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Create a customer.
+    CreateCustomer {
+        /// URL-safe name: a-z, 0-9, '-' and '_'.
+        name: String,
+        /// Human-readable name (defaults to the name).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Create an API key and print its key and secret once.
+    CreateKey {
+        /// The customer the key acts for.
+        #[arg(long, conflicts_with = "admin", required_unless_present = "admin")]
+        customer: Option<String>,
+        /// Create an admin key, which acts on every customer.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+/// The command line acts with the operator's authority: whoever can run it can read the
+/// database anyway.
+fn operator() -> domain::Principal {
+    domain::Principal::Admin {
+        key: "(command line)".to_owned(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Schema = cli.command {
+        print!("{}", vitrine_api::graphql::sdl());
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    telemetry::init_logging(config.log_format, &config.log_level);
+    match cli.command {
+        Command::Schema => unreachable!("handled before configuration is read"),
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            server::open_domain(&config).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::CreateCustomer { name, display_name }) => {
+            let domain = server::open_domain(&config).await?;
+            let input = domain::CustomerInput { name, display_name };
+            let customer = domain
+                .create_customer(&operator(), input)
+                .await
+                .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+            println!(
+                "created customer {} ({})",
+                customer.name, customer.display_name
+            );
+            Ok(())
+        }
+        Command::Admin(AdminCommand::CreateKey { customer, admin }) => {
+            let domain = server::open_domain(&config).await?;
+            let created = match (customer, admin) {
+                (Some(customer), false) => domain.create_api_key(&operator(), &customer).await,
+                _ => domain.create_admin_key().await,
+            }
+            .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+            println!("key: {}", created.key);
+            println!("secret: {}", created.secret);
+            println!(
+                "(the secret is shown only now; use it as HTTP Basic {}:<secret>)",
+                created.key
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let admin_key_file = config.admin_key_file();
+    let mut running = server::start(config)
+        .await
+        .context("cannot start the server")?;
+    if let Some(created) = &running.created_admin_key {
+        println!(
+            "created an admin key (shown once; also written to {}):",
+            admin_key_file.display()
+        );
+        println!("  key:    {}", created.key);
+        println!("  secret: {}", created.secret);
+    }
+    println!("listening on http://{}", running.local_addr);
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    running.begin_shutdown();
+    running.wait().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,218 @@
+//! Assembling and running the HTTP server: state, routes, bind, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::middleware::Cors;
+use poem::{EndpointExt, Route, get};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::graphql::{self, QueryLimits, VitrineSchema};
+use crate::ops;
+use crate::telemetry::{self, Metrics};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub domain: domain::Domain,
+    pub storage: storage::BlobStore,
+    pub schema: VitrineSchema,
+    pub metrics: Arc<Metrics>,
+    pub local_addr: SocketAddr,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The address actually bound (the configured port may be 0).
+    pub local_addr: SocketAddr,
+    /// The admin key created on this start, when the installation had none.
+    pub created_admin_key: Option<domain::CreatedApiKey>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets requests in flight finish, and waits.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.task
+            .await
+            .context("server task failed")?
+            .context("server stopped with an error")
+    }
+
+    /// Waits until the server stops on its own.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task
+            .await
+            .context("server task failed")?
+            .context("server stopped with an error")
+    }
+
+    /// Sends the shutdown signal without waiting.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Opens the database (migrating it) and the domain services for a configuration.
+pub async fn open_domain(config: &Config) -> anyhow::Result<domain::Domain> {
+    if domain::DatabaseKind::of_url(&config.database_url) == Some(domain::DatabaseKind::Sqlite) {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+    }
+    let db = domain::connect(&config.database_url)
+        .await
+        .context("cannot open the database")?;
+    domain::migrate(&db)
+        .await
+        .context("cannot apply database migrations")?;
+    let jwt_secret = match &config.jwt_secret {
+        Some(secret) => secret.expose().as_bytes().to_vec(),
+        None => read_or_create_secret(&config.jwt_secret_file())?.into_bytes(),
+    };
+    let settings = domain::CredentialSettings {
+        jwt_secret,
+        jwt_ttl_seconds: config.jwt_ttl_seconds,
+        static_admin: config.admin_key.clone(),
+    };
+    Ok(domain::Domain::new(db, settings))
+}
+
+/// Reads a secret file, or creates it (mode 0600) with a fresh random secret.
+fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+        anyhow::bail!(
+            "{} holds a secret shorter than 32 characters",
+            path.display()
+        );
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let secret = auth::generate_signing_secret();
+    write_private_file(path, &secret)?;
+    Ok(secret)
+}
+
+/// Writes a file only its owner can read.
+pub fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// On an installation with no admin key at all (none configured, none stored), creates one and
+/// writes it to the data dir, so the first user can get in.
+async fn bootstrap_admin_key(
+    config: &Config,
+    domain: &domain::Domain,
+) -> anyhow::Result<Option<domain::CreatedApiKey>> {
+    if config.admin_key.is_some() || domain.has_admin_keys().await? {
+        return Ok(None);
+    }
+    let created = domain.create_admin_key().await?;
+    std::fs::create_dir_all(&config.data_dir)?;
+    write_private_file(
+        &config.admin_key_file(),
+        &format!("{}:{}\n", created.key, created.secret),
+    )?;
+    Ok(Some(created))
+}
+
+/// Binds, builds every route and starts serving in the background.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    let domain = open_domain(&config).await?;
+    let created_admin_key = bootstrap_admin_key(&config, &domain).await?;
+    let location = storage::StorageLocation::parse(&config.storage_url)?;
+    let storage = storage::BlobStore::open(&location).context("cannot open object storage")?;
+
+    let acceptor = TcpListener::bind(config.listen)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local_addr = acceptor
+        .local_addr()
+        .into_iter()
+        .find_map(|addr| addr.as_socket_addr().copied())
+        .context("listener has no socket address")?;
+
+    let schema = graphql::build_schema(QueryLimits {
+        max_depth: config.graphql_max_depth,
+        max_complexity: config.graphql_max_complexity,
+    });
+    let metrics = Arc::new(Metrics::default());
+    let shutdown_timeout = Duration::from_secs(config.shutdown_timeout_seconds);
+    let state = AppState {
+        config: Arc::new(config),
+        domain,
+        storage,
+        schema,
+        metrics: metrics.clone(),
+        local_addr,
+    };
+
+    let routes = Route::new()
+        .at("/graphql", get(graphql::graphiql).post(graphql::execute))
+        .at("/healthz", get(ops::healthz))
+        .at("/readyz", get(ops::readyz))
+        .at("/metrics", get(ops::metrics))
+        .with(Cors::new().allow_credentials(false))
+        .data(state)
+        .around(move |endpoint, request| telemetry::observe(endpoint, request, metrics.clone()));
+
+    let (shutdown, shutdown_signal) = oneshot::channel::<()>();
+    let server = poem::Server::new_with_acceptor(acceptor);
+    let task = tokio::spawn(async move {
+        server
+            .run_with_graceful_shutdown(
+                routes,
+                async move {
+                    let _ = shutdown_signal.await;
+                },
+                Some(shutdown_timeout),
+            )
+            .await
+    });
+    tracing::info!("listening on http://{local_addr}");
+    Ok(RunningServer {
+        local_addr,
+        created_admin_key,
+        shutdown: Some(shutdown),
+        task,
+    })
+}

@@ -1,0 +1,445 @@
+//! Assets: registration, changes, deletion, and listing with filters and orderings.
+
+use chrono::Utc;
+use sea_orm::sea_query::{NullOrdering, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+use crate::entities::{asset, asset_tag, customer};
+use crate::error::{Error, Result};
+use crate::model::{Asset, AssetFamily, AssetStatus, decode_list, encode_list};
+use crate::paging::{Page, PageRequest};
+use crate::{Domain, Principal, validate};
+
+/// A registration: what the user says about a master. Unset list and access fields take the
+/// space's defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssetInput {
+    pub id: String,
+    pub media_type: String,
+    pub origin: Option<String>,
+    pub string1: Option<String>,
+    pub string2: Option<String>,
+    pub string3: Option<String>,
+    pub number1: Option<i64>,
+    pub number2: Option<i64>,
+    pub number3: Option<i64>,
+    pub tags: Option<Vec<String>>,
+    pub roles: Option<Vec<String>>,
+    pub max_unauthorised: Option<i32>,
+}
+
+/// Changes to an asset. Outer `None` leaves a field alone; for the optional fields
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssetPatch {
+    pub media_type: Option<String>,
+    pub origin: Option<String>,
+    pub string1: Option<Option<String>>,
+    pub string2: Option<Option<String>>,
+    pub string3: Option<Option<String>>,
+    pub number1: Option<Option<i64>>,
+    pub number2: Option<Option<i64>>,
+    pub number3: Option<Option<i64>>,
+    pub tags: Option<Vec<String>>,
+    pub roles: Option<Vec<String>>,
+    pub max_unauthorised: Option<i32>,
+}
+
+/// Exact-match filters on a space's assets; every filter given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssetFilter {
+    pub string1: Option<String>,
+    pub string2: Option<String>,
+    pub string3: Option<String>,
+    pub number1: Option<i64>,
+    pub number2: Option<i64>,
+    pub number3: Option<i64>,
+    pub tag: Option<String>,
+    pub status: Option<AssetStatus>,
+    pub media_type: Option<String>,
+}
+
+/// What to order a listing by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AssetOrderField {
+    #[default]
+    Id,
+    Created,
+    String1,
+    String2,
+    String3,
+    Number1,
+    Number2,
+    Number3,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// An ordering; ties (and missing values, which sort last) fall back to the id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssetOrder {
+    pub field: AssetOrderField,
+    pub direction: SortDirection,
+}
+
+impl AssetOrderField {
+    fn column(self) -> asset::Column {
+        match self {
+            AssetOrderField::Id => asset::Column::Id,
+            AssetOrderField::Created => asset::Column::Created,
+            AssetOrderField::String1 => asset::Column::String1,
+            AssetOrderField::String2 => asset::Column::String2,
+            AssetOrderField::String3 => asset::Column::String3,
+            AssetOrderField::Number1 => asset::Column::Number1,
+            AssetOrderField::Number2 => asset::Column::Number2,
+            AssetOrderField::Number3 => asset::Column::Number3,
+        }
+    }
+}
+
+fn validate_references(fields: [(&str, Option<&String>); 3]) -> Result<()> {
+    for (name, value) in fields {
+        if let Some(value) = value {
+            validate::reference(name, value)?;
+        }
+    }
+    Ok(())
+}
+
+impl Domain {
+    /// Records a new asset in a space with status WAITING.
+    pub async fn register_asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        input: AssetInput,
+    ) -> Result<Asset> {
+        let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
+        validate::asset_id(&input.id)?;
+        validate::media_type(&input.media_type)?;
+        let origin = input.origin.ok_or_else(|| {
+            Error::new(
+                crate::ErrorKind::InvalidOrigin,
+                "origin is required to register an asset",
+            )
+        })?;
+        validate::origin(&origin)?;
+        validate_references([
+            ("string1", input.string1.as_ref()),
+            ("string2", input.string2.as_ref()),
+            ("string3", input.string3.as_ref()),
+        ])?;
+        let tags = match input.tags {
+            Some(tags) => validate::labels("tags", &tags)?,
+            None => decode_list(&space_row.default_tags)?,
+        };
+        let roles = match input.roles {
+            Some(roles) => validate::labels("roles", &roles)?,
+            None => decode_list(&space_row.default_roles)?,
+        };
+        let max_unauthorised = input
+            .max_unauthorised
+            .unwrap_or(space_row.default_max_unauthorised);
+        validate::max_unauthorised(max_unauthorised)?;
+
+        let row = asset::ActiveModel {
+            customer_id: Set(owner.id),
+            space_id: Set(space),
+            id: Set(input.id.clone()),
+            family: Set(AssetFamily::of_media_type(&input.media_type)
+                .as_str()
+                .to_owned()),
+            media_type: Set(input.media_type),
+            origin: Set(Some(origin)),
+            string1: Set(input.string1),
+            string2: Set(input.string2),
+            string3: Set(input.string3),
+            number1: Set(input.number1),
+            number2: Set(input.number2),
+            number3: Set(input.number3),
+            tags: Set(encode_list(&tags)),
+            roles: Set(encode_list(&roles)),
+            max_unauthorised: Set(max_unauthorised),
+            width: Set(None),
+            height: Set(None),
+            duration: Set(None),
+            status: Set(AssetStatus::Waiting.as_str().to_owned()),
+            error: Set(None),
+            batch_id: Set(None),
+            created: Set(Utc::now()),
+            finished: Set(None),
+            pyramid_levels: Set(None),
+            tile_size: Set(None),
+            thumbnail_sizes: Set(None),
+            bytes_stored: Set(None),
+        };
+        let txn = self.db().begin().await?;
+        if self
+            .find_asset(&txn, owner.id, space, &input.id)
+            .await?
+            .is_some()
+        {
+            return Err(asset_exists(&input.id));
+        }
+        let inserted = match row.insert(&txn).await {
+            Ok(inserted) => inserted,
+            Err(error) if Error::is_unique_violation(&error) => {
+                return Err(asset_exists(&input.id));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        write_tags(&txn, &inserted, &tags).await?;
+        txn.commit().await?;
+        Asset::from_row(inserted, &owner.name)
+    }
+
+    /// Changes only the fields the patch names.
+    pub async fn update_asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        id: &str,
+        patch: AssetPatch,
+    ) -> Result<Asset> {
+        let (owner, _) = self.space_in_scope(principal, customer, space).await?;
+        let txn = self.db().begin().await?;
+        let current = self
+            .find_asset(&txn, owner.id, space, id)
+            .await?
+            .ok_or_else(|| asset_missing(customer, space, id))?;
+        let mut row = current.into_active_model();
+        if let Some(media_type) = patch.media_type {
+            validate::media_type(&media_type)?;
+            row.family = Set(AssetFamily::of_media_type(&media_type).as_str().to_owned());
+            row.media_type = Set(media_type);
+        }
+        if let Some(origin) = patch.origin {
+            validate::origin(&origin)?;
+            row.origin = Set(Some(origin));
+        }
+        validate_references([
+            ("string1", patch.string1.as_ref().and_then(Option::as_ref)),
+            ("string2", patch.string2.as_ref().and_then(Option::as_ref)),
+            ("string3", patch.string3.as_ref().and_then(Option::as_ref)),
+        ])?;
+        if let Some(value) = patch.string1 {
+            row.string1 = Set(value);
+        }
+        if let Some(value) = patch.string2 {
+            row.string2 = Set(value);
+        }
+        if let Some(value) = patch.string3 {
+            row.string3 = Set(value);
+        }
+        if let Some(value) = patch.number1 {
+            row.number1 = Set(value);
+        }
+        if let Some(value) = patch.number2 {
+            row.number2 = Set(value);
+        }
+        if let Some(value) = patch.number3 {
+            row.number3 = Set(value);
+        }
+        if let Some(roles) = patch.roles {
+            row.roles = Set(encode_list(&validate::labels("roles", &roles)?));
+        }
+        if let Some(max_unauthorised) = patch.max_unauthorised {
+            validate::max_unauthorised(max_unauthorised)?;
+            row.max_unauthorised = Set(max_unauthorised);
+        }
+        let new_tags = patch
+            .tags
+            .map(|tags| validate::labels("tags", &tags))
+            .transpose()?;
+        if let Some(tags) = &new_tags {
+            row.tags = Set(encode_list(tags));
+        }
+        let updated = row.update(&txn).await?;
+        if let Some(tags) = &new_tags {
+            write_tags(&txn, &updated, tags).await?;
+        }
+        txn.commit().await?;
+        Asset::from_row(updated, &owner.name)
+    }
+
+    /// Deletes an asset record.
+    pub async fn delete_asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        id: &str,
+    ) -> Result<bool> {
+        let (owner, _) = self.space_in_scope(principal, customer, space).await?;
+        let txn = self.db().begin().await?;
+        asset_tag::Entity::delete_many()
+            .filter(asset_tag::Column::CustomerId.eq(owner.id))
+            .filter(asset_tag::Column::SpaceId.eq(space))
+            .filter(asset_tag::Column::AssetId.eq(id))
+            .exec(&txn)
+            .await?;
+        let deleted = asset::Entity::delete_by_id((owner.id, space, id.to_owned()))
+            .exec(&txn)
+            .await?;
+        if deleted.rows_affected == 0 {
+            return Err(asset_missing(customer, space, id));
+        }
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// One asset.
+    pub async fn asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        id: &str,
+    ) -> Result<Asset> {
+        let (owner, _) = self.space_in_scope(principal, customer, space).await?;
+        let row = self
+            .find_asset(self.db(), owner.id, space, id)
+            .await?
+            .ok_or_else(|| asset_missing(customer, space, id))?;
+        Asset::from_row(row, &owner.name)
+    }
+
+    /// A page of a space's assets matching a filter, in an order.
+    pub async fn assets(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        filter: &AssetFilter,
+        order: AssetOrder,
+        page: &PageRequest,
+    ) -> Result<Page<Asset>> {
+        let (owner, _) = self.space_in_scope(principal, customer, space).await?;
+        let window = page.window()?;
+        let query = filtered(&owner, space, filter);
+        let total = query.clone().count(self.db()).await?;
+        let direction = match order.direction {
+            SortDirection::Asc => Order::Asc,
+            SortDirection::Desc => Order::Desc,
+        };
+        let mut ordered =
+            query.order_by_with_nulls(order.field.column(), direction, NullOrdering::Last);
+        if order.field != AssetOrderField::Id {
+            ordered = ordered.order_by_asc(asset::Column::Id);
+        }
+        let rows = ordered
+            .offset(window.offset)
+            .limit(window.limit)
+            .all(self.db())
+            .await?;
+        Page::new(window, rows, total).try_map(|row| Asset::from_row(row, &owner.name))
+    }
+
+    async fn find_asset(
+        &self,
+        connection: &impl ConnectionTrait,
+        customer_id: i32,
+        space: i32,
+        id: &str,
+    ) -> Result<Option<asset::Model>> {
+        Ok(
+            asset::Entity::find_by_id((customer_id, space, id.to_owned()))
+                .one(connection)
+                .await?,
+        )
+    }
+}
+
+fn filtered(
+    owner: &customer::Model,
+    space: i32,
+    filter: &AssetFilter,
+) -> sea_orm::Select<asset::Entity> {
+    let mut query = asset::Entity::find()
+        .filter(asset::Column::CustomerId.eq(owner.id))
+        .filter(asset::Column::SpaceId.eq(space));
+    let text_filters = [
+        (asset::Column::String1, &filter.string1),
+        (asset::Column::String2, &filter.string2),
+        (asset::Column::String3, &filter.string3),
+        (asset::Column::MediaType, &filter.media_type),
+    ];
+    for (column, value) in text_filters {
+        if let Some(value) = value {
+            query = query.filter(column.eq(value.as_str()));
+        }
+    }
+    let number_filters = [
+        (asset::Column::Number1, filter.number1),
+        (asset::Column::Number2, filter.number2),
+        (asset::Column::Number3, filter.number3),
+    ];
+    for (column, value) in number_filters {
+        if let Some(value) = value {
+            query = query.filter(column.eq(value));
+        }
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(asset::Column::Status.eq(status.as_str()));
+    }
+    if let Some(tag) = &filter.tag {
+        let tagged = Query::select()
+            .column(asset_tag::Column::AssetId)
+            .from(asset_tag::Entity)
+            .and_where(asset_tag::Column::CustomerId.eq(owner.id))
+            .and_where(asset_tag::Column::SpaceId.eq(space))
+            .and_where(asset_tag::Column::Tag.eq(tag.as_str()))
+            .to_owned();
+        query = query.filter(asset::Column::Id.in_subquery(tagged));
+    }
+    query
+}
+
+/// Replaces an asset's rows in the tag index with `tags`.
+async fn write_tags(
+    connection: &impl ConnectionTrait,
+    row: &asset::Model,
+    tags: &[String],
+) -> Result<()> {
+    asset_tag::Entity::delete_many()
+        .filter(asset_tag::Column::CustomerId.eq(row.customer_id))
+        .filter(asset_tag::Column::SpaceId.eq(row.space_id))
+        .filter(asset_tag::Column::AssetId.eq(row.id.as_str()))
+        .exec(connection)
+        .await?;
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let tag_rows = tags.iter().map(|tag| asset_tag::ActiveModel {
+        customer_id: Set(row.customer_id),
+        space_id: Set(row.space_id),
+        asset_id: Set(row.id.clone()),
+        tag: Set(tag.clone()),
+    });
+    asset_tag::Entity::insert_many(tag_rows)
+        .exec(connection)
+        .await?;
+    Ok(())
+}
+
+fn asset_exists(id: &str) -> Error {
+    Error::conflict(format!(
+        "an asset with id {id:?} already exists in this space"
+    ))
+}
+
+fn asset_missing(customer: &str, space: i32, id: &str) -> Error {
+    Error::not_found(format!(
+        "customer {customer:?} has no asset {id:?} in space {space}"
+    ))
+}

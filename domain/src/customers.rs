@@ -1,0 +1,99 @@
+//! Customers: the tenants.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+use crate::access::{require_admin, require_customer};
+use crate::entities::customer;
+use crate::error::{Error, Result};
+use crate::model::Customer;
+use crate::paging::{Page, PageRequest};
+use crate::{Domain, Principal, validate};
+
+/// A new customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerInput {
+    /// URL-safe name that addresses the customer in every URL.
+    pub name: String,
+    /// Human-readable name; defaults to the name.
+    pub display_name: Option<String>,
+}
+
+impl Domain {
+    /// Creates a customer (admin only).
+    pub async fn create_customer(
+        &self,
+        principal: &Principal,
+        input: CustomerInput,
+    ) -> Result<Customer> {
+        require_admin(principal)?;
+        validate::customer_name(&input.name)?;
+        let display_name = input.display_name.unwrap_or_else(|| input.name.clone());
+        validate::display_text("displayName", &display_name)?;
+        if self.find_customer(&input.name).await?.is_some() {
+            return Err(customer_exists(&input.name));
+        }
+        let inserted = customer::ActiveModel {
+            name: Set(input.name.clone()),
+            display_name: Set(display_name),
+            created: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(self.db())
+        .await;
+        match inserted {
+            Ok(row) => Ok(row.into()),
+            Err(error) if Error::is_unique_violation(&error) => Err(customer_exists(&input.name)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// One customer, by name: admin keys, or that customer's own keys.
+    pub async fn customer(&self, principal: &Principal, name: &str) -> Result<Customer> {
+        Ok(self.customer_in_scope(principal, name).await?.into())
+    }
+
+    /// Every customer, by name (admin only).
+    pub async fn customers(
+        &self,
+        principal: &Principal,
+        page: &PageRequest,
+    ) -> Result<Page<Customer>> {
+        require_admin(principal)?;
+        let window = page.window()?;
+        let total = customer::Entity::find().count(self.db()).await?;
+        let rows = customer::Entity::find()
+            .order_by_asc(customer::Column::Name)
+            .offset(window.offset)
+            .limit(window.limit)
+            .all(self.db())
+            .await?;
+        Page::new(window, rows, total).try_map(|row| Ok(row.into()))
+    }
+
+    /// Checks the principal may act on `name`, then loads it (NOT_FOUND when missing).
+    pub(crate) async fn customer_in_scope(
+        &self,
+        principal: &Principal,
+        name: &str,
+    ) -> Result<customer::Model> {
+        require_customer(principal, name)?;
+        self.find_customer(name)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no customer named {name:?}")))
+    }
+
+    async fn find_customer(&self, name: &str) -> Result<Option<customer::Model>> {
+        Ok(customer::Entity::find()
+            .filter(customer::Column::Name.eq(name))
+            .one(self.db())
+            .await?)
+    }
+}
+
+fn customer_exists(name: &str) -> Error {
+    Error::conflict(format!("a customer named {name:?} already exists"))
+}

@@ -1,0 +1,11 @@
+//! sea-orm entities: the tables as rows. Services read and write these; nothing outside the
+//! domain crate sees them.
+
+pub mod api_key;
+pub mod asset;
+pub mod asset_tag;
+pub mod batch;
+pub mod batch_member;
+pub mod customer;
+pub mod job;
+pub mod space;

@@ -1,0 +1,123 @@
+use std::fmt;
+
+use sea_orm::{DbErr, SqlErr};
+
+/// The kinds of failure a domain call can end in. Each has a stable code; the API layer maps
+/// codes to HTTP statuses and GraphQL `extensions.code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    InvalidId,
+    InvalidName,
+    InvalidMediaType,
+    InvalidOrigin,
+    InvalidInput,
+    BadRequest,
+    /// A valid request this server cannot carry out.
+    Unsupported,
+    Internal,
+}
+
+impl ErrorKind {
+    /// The stable kebab-case code of this kind.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::InvalidId => "invalid-id",
+            ErrorKind::InvalidName => "invalid-name",
+            ErrorKind::InvalidMediaType => "invalid-media-type",
+            ErrorKind::InvalidOrigin => "invalid-origin",
+            ErrorKind::InvalidInput => "invalid-input",
+            ErrorKind::BadRequest => "bad-request",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+/// The domain's error: a kind and a message meant for the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unauthenticated, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, message)
+    }
+
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadRequest, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+
+    /// Whether a database error is a unique-key violation (a concurrent create won the race).
+    pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
+        matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+    }
+}
+
+impl From<DbErr> for Error {
+    fn from(error: DbErr) -> Self {
+        // The caller sees a generic message; the details go to the log, not over the wire.
+        tracing::error!(%error, "database error");
+        Error::internal("database error")
+    }
+}
+
+impl From<auth::Error> for Error {
+    fn from(error: auth::Error) -> Self {
+        match error.kind {
+            auth::ErrorKind::InvalidCredential => Error::unauthenticated(error.message),
+            auth::ErrorKind::Internal => {
+                tracing::error!(%error, "credential error");
+                Error::internal("credential error")
+            }
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

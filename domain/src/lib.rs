@@ -1,0 +1,67 @@
+//! The business rules of Vitrine: customers, API keys, spaces and assets, with tenancy
+//! enforced on every call, over sea-orm on SQLite or PostgreSQL.
+//!
+//! This crate knows nothing of HTTP or GraphQL: callers hand it a [`Principal`] and plain
+//! inputs, and get plain values or an [`Error`] with a stable code back.
+
+mod access;
+mod assets;
+mod credentials;
+mod customers;
+mod db;
+pub mod entities;
+mod error;
+pub mod model;
+pub mod paging;
+mod spaces;
+pub mod validate;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+pub use assets::{AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, SortDirection};
+pub use auth::Principal;
+pub use credentials::CredentialSettings;
+pub use customers::CustomerInput;
+pub use db::{DatabaseKind, connect, migrate};
+pub use error::{Error, ErrorKind, Result};
+pub use model::{ApiKey, Asset, AssetFamily, AssetStatus, CreatedApiKey, Customer, Space};
+pub use paging::{Page, PageRequest};
+pub use spaces::{SpaceInput, SpacePatch};
+
+/// The domain services over one database. Cheap to clone; clones share the connection pool.
+#[derive(Clone)]
+pub struct Domain {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    credentials: credentials::Credentials,
+}
+
+impl std::fmt::Debug for Domain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Domain").finish_non_exhaustive()
+    }
+}
+
+impl Domain {
+    /// Wraps a migrated database connection.
+    pub fn new(db: DatabaseConnection, settings: CredentialSettings) -> Self {
+        let credentials = credentials::Credentials::new(settings);
+        Self {
+            inner: Arc::new(Inner { db, credentials }),
+        }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.inner.db.ping().await.map_err(Error::from)
+    }
+}

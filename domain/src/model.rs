@@ -1,0 +1,265 @@
+//! What the domain hands out: plain values built from rows, with list fields decoded. The API
+//! layer turns these into its own types; it never sees a database row.
+
+use chrono::{DateTime, Utc};
+
+use crate::entities::{api_key, asset, customer, space};
+use crate::error::{Error, Result};
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub id: i32,
+    pub name: String,
+    pub display_name: String,
+    pub created: DateTime<Utc>,
+}
+
+impl From<customer::Model> for Customer {
+    fn from(row: customer::Model) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            display_name: row.display_name,
+            created: row.created,
+        }
+    }
+}
+
+/// An API key as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub key: String,
+    pub customer: Option<String>,
+    pub created: DateTime<Utc>,
+}
+
+impl ApiKey {
+    pub(crate) fn from_row(row: api_key::Model, customer: Option<String>) -> Self {
+        Self {
+            key: row.key,
+            customer,
+            created: row.created,
+        }
+    }
+}
+
+/// A key just created: the only time its secret is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedApiKey {
+    pub key: String,
+    pub secret: String,
+    pub customer: Option<String>,
+}
+
+/// A space of a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Space {
+    pub customer: String,
+    pub customer_id: i32,
+    pub id: i32,
+    pub name: String,
+    pub default_roles: Vec<String>,
+    pub default_tags: Vec<String>,
+    pub default_max_unauthorised: i32,
+    pub thumbnail_sizes: Vec<i32>,
+    pub created: DateTime<Utc>,
+}
+
+impl Space {
+    pub(crate) fn from_row(row: space::Model, customer: &str) -> Result<Self> {
+        Ok(Self {
+            customer: customer.to_owned(),
+            customer_id: row.customer_id,
+            id: row.id,
+            name: row.name,
+            default_roles: decode_list(&row.default_roles)?,
+            default_tags: decode_list(&row.default_tags)?,
+            default_max_unauthorised: row.default_max_unauthorised,
+            thumbnail_sizes: decode_list(&row.thumbnail_sizes)?,
+            created: row.created,
+        })
+    }
+}
+
+/// Where an asset is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AssetStatus {
+    Waiting,
+    Ingesting,
+    Ready,
+    Error,
+}
+
+impl AssetStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetStatus::Waiting => "waiting",
+            AssetStatus::Ingesting => "ingesting",
+            AssetStatus::Ready => "ready",
+            AssetStatus::Error => "error",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self> {
+        match text {
+            "waiting" => Ok(AssetStatus::Waiting),
+            "ingesting" => Ok(AssetStatus::Ingesting),
+            "ready" => Ok(AssetStatus::Ready),
+            "error" => Ok(AssetStatus::Error),
+            other => Err(Error::internal(format!(
+                "unknown asset status {other:?} in database"
+            ))),
+        }
+    }
+}
+
+/// What kind of media an asset is, derived from its media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AssetFamily {
+    Image,
+    Sound,
+    Video,
+    File,
+}
+
+impl AssetFamily {
+    pub fn of_media_type(media_type: &str) -> Self {
+        let kind = media_type
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match kind.as_str() {
+            "image" => AssetFamily::Image,
+            "audio" => AssetFamily::Sound,
+            "video" => AssetFamily::Video,
+            _ => AssetFamily::File,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetFamily::Image => "image",
+            AssetFamily::Sound => "sound",
+            AssetFamily::Video => "video",
+            AssetFamily::File => "file",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self> {
+        match text {
+            "image" => Ok(AssetFamily::Image),
+            "sound" => Ok(AssetFamily::Sound),
+            "video" => Ok(AssetFamily::Video),
+            "file" => Ok(AssetFamily::File),
+            other => Err(Error::internal(format!(
+                "unknown asset family {other:?} in database"
+            ))),
+        }
+    }
+}
+
+/// An asset: a registered master and what has been made of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asset {
+    pub customer: String,
+    pub space: i32,
+    pub id: String,
+    pub media_type: String,
+    pub family: AssetFamily,
+    pub origin: Option<String>,
+    pub string1: Option<String>,
+    pub string2: Option<String>,
+    pub string3: Option<String>,
+    pub number1: Option<i64>,
+    pub number2: Option<i64>,
+    pub number3: Option<i64>,
+    pub tags: Vec<String>,
+    pub roles: Vec<String>,
+    pub max_unauthorised: i32,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub duration: Option<f64>,
+    pub status: AssetStatus,
+    pub error: Option<String>,
+    pub batch: Option<i64>,
+    pub created: DateTime<Utc>,
+    pub finished: Option<DateTime<Utc>>,
+    pub pyramid_levels: Option<i32>,
+    pub tile_size: Option<i32>,
+    pub thumbnail_sizes: Vec<i32>,
+    pub bytes_stored: Option<i64>,
+}
+
+impl Asset {
+    pub(crate) fn from_row(row: asset::Model, customer: &str) -> Result<Self> {
+        Ok(Self {
+            customer: customer.to_owned(),
+            space: row.space_id,
+            family: AssetFamily::parse(&row.family)?,
+            status: AssetStatus::parse(&row.status)?,
+            tags: decode_list(&row.tags)?,
+            roles: decode_list(&row.roles)?,
+            thumbnail_sizes: row
+                .thumbnail_sizes
+                .as_deref()
+                .map(decode_list)
+                .transpose()?
+                .unwrap_or_default(),
+            id: row.id,
+            media_type: row.media_type,
+            origin: row.origin,
+            string1: row.string1,
+            string2: row.string2,
+            string3: row.string3,
+            number1: row.number1,
+            number2: row.number2,
+            number3: row.number3,
+            max_unauthorised: row.max_unauthorised,
+            width: row.width,
+            height: row.height,
+            duration: row.duration,
+            error: row.error,
+            batch: row.batch_id,
+            created: row.created,
+            finished: row.finished,
+            pyramid_levels: row.pyramid_levels,
+            tile_size: row.tile_size,
+            bytes_stored: row.bytes_stored,
+        })
+    }
+}
+
+pub(crate) fn encode_list<T: serde::Serialize>(values: &[T]) -> String {
+    serde_json::to_string(values).expect("a list of strings or integers always serialises")
+}
+
+pub(crate) fn decode_list<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>> {
+    serde_json::from_str(text)
+        .map_err(|error| Error::internal(format!("corrupt list in database: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn family_follows_media_type() {
+        assert_eq!(AssetFamily::of_media_type("image/jpeg"), AssetFamily::Image);
+        assert_eq!(AssetFamily::of_media_type("IMAGE/TIFF"), AssetFamily::Image);
+        assert_eq!(AssetFamily::of_media_type("audio/mpeg"), AssetFamily::Sound);
+        assert_eq!(AssetFamily::of_media_type("video/mp4"), AssetFamily::Video);
+        assert_eq!(
+            AssetFamily::of_media_type("application/pdf"),
+            AssetFamily::File
+        );
+    }
+
+    #[test]
+    fn lists_round_trip() {
+        let tags = vec!["a".to_string(), "b\"c".to_string()];
+        assert_eq!(decode_list::<String>(&encode_list(&tags)).unwrap(), tags);
+        assert!(decode_list::<String>("not json").is_err());
+    }
+}

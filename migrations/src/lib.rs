@@ -1,0 +1,34 @@
+//! Database migrations, one concern per migration, written once for both SQLite (the embedded
+//! default) and PostgreSQL (scale-out).
+//!
+//! This crate knows table shapes only: no business rules, no workspace crates.
+
+use sea_orm_migration::prelude::*;
+
+mod columns;
+mod m20261122_000001_customers;
+mod m20261122_000002_api_keys;
+mod m20261122_000003_spaces;
+mod m20261122_000004_assets;
+mod m20261122_000005_batches;
+mod m20261122_000006_jobs;
+
+pub use sea_orm_migration::MigratorTrait;
+
+/// Every migration, in the order they apply.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_customers::Migration),
+            Box::new(m20261122_000002_api_keys::Migration),
+            Box::new(m20261122_000003_spaces::Migration),
+            Box::new(m20261122_000004_assets::Migration),
+            Box::new(m20261122_000005_batches::Migration),
+            Box::new(m20261122_000006_jobs::Migration),
+        ]
+    }
+}

@@ -1,0 +1,331 @@
+//! Object storage for masters and derivatives: a small [`BlobStore`] over object_store, opened
+//! from a URL (`file://` folder, `memory://`, `s3://bucket/prefix`), with the range reads the
+//! image server needs.
+//!
+//! This crate knows bytes and keys only: not what an asset is, nor any web framework.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::memory::InMemory;
+use object_store::path::Path as ObjectPath;
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+/// What went wrong with storage, as a stable kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The storage URL or a key is not acceptable.
+    InvalidLocation,
+    /// No object at that key.
+    NotFound,
+    /// The backend failed (network, permissions, disk); usually worth a retry.
+    Backend,
+}
+
+impl ErrorKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidLocation => "invalid-storage-location",
+            ErrorKind::NotFound => "object-not-found",
+            ErrorKind::Backend => "storage-unavailable",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Error {
+    fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::InvalidLocation,
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+}
+
+impl From<object_store::Error> for Error {
+    fn from(error: object_store::Error) -> Self {
+        let kind = match error {
+            object_store::Error::NotFound { .. } => ErrorKind::NotFound,
+            _ => ErrorKind::Backend,
+        };
+        Self {
+            kind,
+            message: error.to_string(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where objects live, as parsed from a storage URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageLocation {
+    /// `file:///absolute/folder`
+    Folder(PathBuf),
+    /// `memory://`: gone when the process ends (tests, trials).
+    Memory,
+    /// `s3://bucket[/prefix]`, credentials and region from the standard AWS variables.
+    S3 { bucket: String, prefix: String },
+}
+
+impl StorageLocation {
+    pub fn parse(text: &str) -> Result<Self> {
+        let url = url::Url::parse(text)
+            .map_err(|error| Error::invalid(format!("{text:?} is not a URL: {error}")))?;
+        match url.scheme() {
+            "file" => {
+                let path = url
+                    .to_file_path()
+                    .map_err(|_| Error::invalid(format!("{text:?} is not an absolute file URL")))?;
+                Ok(StorageLocation::Folder(path))
+            }
+            "memory" => Ok(StorageLocation::Memory),
+            "s3" => {
+                let bucket = url.host_str().filter(|host| !host.is_empty());
+                let bucket =
+                    bucket.ok_or_else(|| Error::invalid(format!("{text:?} names no bucket")))?;
+                Ok(StorageLocation::S3 {
+                    bucket: bucket.to_owned(),
+                    prefix: url.path().trim_matches('/').to_owned(),
+                })
+            }
+            other => Err(Error::invalid(format!(
+                "storage scheme {other:?} is not supported; use file://, memory:// or s3://"
+            ))),
+        }
+    }
+}
+
+/// Objects by key. Keys are `/`-separated relative paths such as `acme/1/page-1/pyramid.tif`.
+#[derive(Clone)]
+pub struct BlobStore {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BlobStore({})", self.store)
+    }
+}
+
+impl BlobStore {
+    /// Opens a store, creating a folder store's folder when it is missing.
+    pub fn open(location: &StorageLocation) -> Result<Self> {
+        let store: Arc<dyn ObjectStore> = match location {
+            StorageLocation::Folder(path) => {
+                std::fs::create_dir_all(path).map_err(|error| Error {
+                    kind: ErrorKind::Backend,
+                    message: format!("cannot create storage folder {}: {error}", path.display()),
+                })?;
+                Arc::new(
+                    object_store::local::LocalFileSystem::new_with_prefix(path)?
+                        .with_automatic_cleanup(true),
+                )
+            }
+            StorageLocation::Memory => Arc::new(InMemory::new()),
+            StorageLocation::S3 { bucket, prefix } => {
+                let s3 = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .build()?;
+                if prefix.is_empty() {
+                    Arc::new(s3)
+                } else {
+                    Arc::new(PrefixStore::new(s3, prefix.as_str()))
+                }
+            }
+        };
+        Ok(Self { store })
+    }
+
+    fn path(key: &str) -> Result<ObjectPath> {
+        if key.is_empty()
+            || key.starts_with('/')
+            || key
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..")
+        {
+            return Err(Error::invalid(format!(
+                "object key {key:?} is not a clean relative path"
+            )));
+        }
+        ObjectPath::parse(key)
+            .map_err(|error| Error::invalid(format!("object key {key:?}: {error}")))
+    }
+
+    /// Writes an object whole, replacing any previous one.
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
+        self.store
+            .put(&Self::path(key)?, PutPayload::from(bytes))
+            .await?;
+        Ok(())
+    }
+
+    /// Reads an object whole.
+    pub async fn get(&self, key: &str) -> Result<Bytes> {
+        Ok(self.store.get(&Self::path(key)?).await?.bytes().await?)
+    }
+
+    /// Reads bytes `range` of an object.
+    pub async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes> {
+        Ok(self.store.get_range(&Self::path(key)?, range).await?)
+    }
+
+    /// The size of an object in bytes.
+    pub async fn size(&self, key: &str) -> Result<u64> {
+        Ok(self.store.head(&Self::path(key)?).await?.size)
+    }
+
+    /// Deletes an object; deleting a missing object is not an error.
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self.store.delete(&Self::path(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Every key under a prefix (`a/b` lists `a/b/...`), sorted.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let prefix = Self::path(prefix)?;
+        let mut keys: Vec<String> = self
+            .store
+            .list(Some(&prefix))
+            .map_ok(|meta| meta.location.to_string())
+            .try_collect()
+            .await?;
+        keys.sort();
+        Ok(keys)
+    }
+}
+
+/// The suite every backend must pass. Public behind `testsuite` so backends outside this crate
+/// (an S3 test server, say) can run it too.
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite {
+    use super::*;
+
+    /// Runs every check against an empty store.
+    pub async fn run(store: &BlobStore) {
+        round_trips_whole_objects_and_ranges(store).await;
+        missing_objects_are_not_found(store).await;
+        lists_and_deletes_by_prefix(store).await;
+        refuses_unclean_keys(store).await;
+    }
+
+    async fn round_trips_whole_objects_and_ranges(store: &BlobStore) {
+        let bytes = Bytes::from_static(b"0123456789abcdef");
+        store
+            .put("acme/1/page/pyramid.tif", bytes.clone())
+            .await
+            .unwrap();
+        assert_eq!(store.get("acme/1/page/pyramid.tif").await.unwrap(), bytes);
+        assert_eq!(
+            &store
+                .get_range("acme/1/page/pyramid.tif", 4..8)
+                .await
+                .unwrap()[..],
+            b"4567"
+        );
+        assert_eq!(store.size("acme/1/page/pyramid.tif").await.unwrap(), 16);
+        store
+            .put("acme/1/page/pyramid.tif", Bytes::from_static(b"new"))
+            .await
+            .unwrap();
+        assert_eq!(
+            &store.get("acme/1/page/pyramid.tif").await.unwrap()[..],
+            b"new"
+        );
+    }
+
+    async fn missing_objects_are_not_found(store: &BlobStore) {
+        let error = store.get("acme/none").await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::NotFound);
+        store.delete("acme/none").await.unwrap();
+    }
+
+    async fn lists_and_deletes_by_prefix(store: &BlobStore) {
+        store
+            .put("list/a/1", Bytes::from_static(b"1"))
+            .await
+            .unwrap();
+        store
+            .put("list/a/2", Bytes::from_static(b"2"))
+            .await
+            .unwrap();
+        store
+            .put("list/b/1", Bytes::from_static(b"3"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.list("list/a").await.unwrap(),
+            vec!["list/a/1", "list/a/2"]
+        );
+        store.delete("list/a/1").await.unwrap();
+        assert_eq!(store.list("list/a").await.unwrap(), vec!["list/a/2"]);
+    }
+
+    async fn refuses_unclean_keys(store: &BlobStore) {
+        for key in ["", "/abs", "a/../b", "a//b", "./a"] {
+            let error = store.put(key, Bytes::from_static(b"x")).await.unwrap_err();
+            assert_eq!(error.kind, ErrorKind::InvalidLocation, "{key:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_store_passes_the_suite() {
+        testsuite::run(&BlobStore::open(&StorageLocation::Memory).unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn folder_store_passes_the_suite_and_writes_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("objects");
+        let store = BlobStore::open(&StorageLocation::Folder(folder.clone())).unwrap();
+        testsuite::run(&store).await;
+        assert!(folder.join("acme/1/page/pyramid.tif").is_file());
+    }
+
+    #[test]
+    fn parses_storage_urls() {
+        assert_eq!(
+            StorageLocation::parse("file:///srv/objects").unwrap(),
+            StorageLocation::Folder("/srv/objects".into())
+        );
+        assert_eq!(
+            StorageLocation::parse("memory://").unwrap(),
+            StorageLocation::Memory
+        );
+        assert_eq!(
+            StorageLocation::parse("s3://bucket/some/prefix/").unwrap(),
+            StorageLocation::S3 {
+                bucket: "bucket".into(),
+                prefix: "some/prefix".into()
+            }
+        );
+        for bad in ["ftp://x", "s3:///nobucket", "not a url", "gs://bucket"] {
+            assert_eq!(
+                StorageLocation::parse(bad).unwrap_err().kind,
+                ErrorKind::InvalidLocation,
+                "{bad}"
+            );
+        }
+    }
+}
