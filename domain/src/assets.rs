@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{NullOrdering, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::entities::{asset, asset_tag, customer};
@@ -182,7 +182,7 @@ impl Domain {
             thumbnail_sizes: Set(None),
             bytes_stored: Set(None),
         };
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         if self
             .find_asset(&txn, owner.id, space, &input.id)
             .await?
@@ -212,7 +212,7 @@ impl Domain {
         patch: AssetPatch,
     ) -> Result<Asset> {
         let (owner, _) = self.space_in_scope(principal, customer, space).await?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let current = self
             .find_asset(&txn, owner.id, space, id)
             .await?
@@ -281,7 +281,7 @@ impl Domain {
         id: &str,
     ) -> Result<bool> {
         let (owner, _) = self.space_in_scope(principal, customer, space).await?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         asset_tag::Entity::delete_many()
             .filter(asset_tag::Column::CustomerId.eq(owner.id))
             .filter(asset_tag::Column::SpaceId.eq(space))

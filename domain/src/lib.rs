@@ -60,6 +60,17 @@ impl Domain {
         &self.inner.db
     }
 
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once, so
+    /// concurrent writers queue (up to the busy timeout) instead of failing when a read lock
+    /// cannot be upgraded; PostgreSQL ignores the mode.
+    pub(crate) async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction> {
+        let options = sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(sea_orm::TransactionTrait::begin_with_options(&self.inner.db, options).await?)
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<()> {
         self.inner.db.ping().await.map_err(Error::from)

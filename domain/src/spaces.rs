@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::entities::{asset, customer, space};
@@ -62,7 +62,7 @@ impl Domain {
         for _ in 0..NUMBERING_ATTEMPTS {
             self.ensure_space_name_free(owner.id, &input.name, None)
                 .await?;
-            let txn = self.db().begin().await?;
+            let txn = self.begin_write().await?;
             let highest: Option<i32> = space::Entity::find()
                 .select_only()
                 .column_as(
@@ -145,7 +145,7 @@ impl Domain {
         id: i32,
     ) -> Result<bool> {
         let (owner, _) = self.space_in_scope(principal, customer, id).await?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let assets = asset::Entity::find()
             .filter(asset::Column::CustomerId.eq(owner.id))
             .filter(asset::Column::SpaceId.eq(id))

@@ -1,0 +1,236 @@
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+/// The admin credential every TestApp is configured with.
+pub const ADMIN_KEY: &str = "test-admin";
+pub const ADMIN_SECRET: &str = "test-admin-secret-0123456789";
+
+/// How a request authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    None,
+    Basic {
+        key: String,
+        secret: String,
+    },
+    Bearer(String),
+    /// A raw `Authorization` header value, for malformed credentials.
+    Raw(String),
+}
+
+impl Auth {
+    pub fn admin() -> Self {
+        Auth::Basic {
+            key: ADMIN_KEY.into(),
+            secret: ADMIN_SECRET.into(),
+        }
+    }
+
+    pub fn basic(key: &str, secret: &str) -> Self {
+        Auth::Basic {
+            key: key.into(),
+            secret: secret.into(),
+        }
+    }
+}
+
+/// A GraphQL response, with helpers for the assertions tests make.
+#[derive(Debug, Clone)]
+pub struct GraphqlResponse {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl GraphqlResponse {
+    /// `data`, after checking there were no errors.
+    pub fn data(&self) -> &Value {
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {:#}",
+            self.body
+        );
+        &self.body["data"]
+    }
+
+    /// The `extensions.code` of the first error, or `None` when the request succeeded.
+    pub fn error_code(&self) -> Option<String> {
+        self.body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Asserts the request failed with `code` and returns the message.
+    pub fn expect_error(&self, code: &str) -> String {
+        assert_eq!(
+            self.error_code().as_deref(),
+            Some(code),
+            "expected {code}, got {:#}",
+            self.body
+        );
+        self.body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// Configures a [`TestApp`].
+#[derive(Debug, Default)]
+pub struct TestAppBuilder {
+    database_url: Option<String>,
+    public_url: Option<String>,
+    max_depth: Option<usize>,
+    max_complexity: Option<usize>,
+    max_request_bytes: Option<usize>,
+}
+
+impl TestAppBuilder {
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+
+    pub fn query_limits(mut self, max_depth: usize, max_complexity: usize) -> Self {
+        self.max_depth = Some(max_depth);
+        self.max_complexity = Some(max_complexity);
+        self
+    }
+
+    pub fn max_request_bytes(mut self, bytes: usize) -> Self {
+        self.max_request_bytes = Some(bytes);
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        let mut config = api::Config::embedded(data_dir.path()).expect("embedded config");
+        config.listen = "127.0.0.1:0".parse().expect("loopback address");
+        config.admin_key = Some(auth::ApiKeyCredential {
+            key: ADMIN_KEY.into(),
+            secret: ADMIN_SECRET.into(),
+        });
+        if let Some(url) = self.database_url {
+            config.database_url = url;
+        }
+        config.public_url = self.public_url;
+        if let Some(depth) = self.max_depth {
+            config.graphql_max_depth = depth;
+        }
+        if let Some(complexity) = self.max_complexity {
+            config.graphql_max_complexity = complexity;
+        }
+        if let Some(bytes) = self.max_request_bytes {
+            config.max_request_bytes = bytes;
+        }
+        config.shutdown_timeout_seconds = 5;
+        let server = api::start(config).await.expect("server starts");
+        let base_url = format!("http://{}", server.local_addr);
+        TestApp {
+            base_url,
+            client: reqwest::Client::new(),
+            server: Some(server),
+            data_dir,
+        }
+    }
+}
+
+/// A real server on an ephemeral loopback port with its own data dir, admin key [`ADMIN_KEY`].
+#[derive(Debug)]
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    server: Option<api::RunningServer>,
+    data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    /// A server on the embedded default (SQLite and a folder in a temp dir).
+    pub async fn start() -> TestApp {
+        Self::builder().start().await
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.path().to_path_buf()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    fn authorize(&self, request: reqwest::RequestBuilder, auth: &Auth) -> reqwest::RequestBuilder {
+        match auth {
+            Auth::None => request,
+            Auth::Basic { key, secret } => request.basic_auth(key, Some(secret)),
+            Auth::Bearer(token) => request.bearer_auth(token),
+            Auth::Raw(value) => request.header("authorization", value),
+        }
+    }
+
+    /// POSTs a GraphQL request.
+    pub async fn graphql(&self, auth: &Auth, query: &str, variables: Value) -> GraphqlResponse {
+        let request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        let response = self
+            .authorize(request, auth)
+            .send()
+            .await
+            .expect("graphql request");
+        let status = response.status().as_u16();
+        let body = response
+            .json::<Value>()
+            .await
+            .expect("graphql response is JSON");
+        GraphqlResponse { status, body }
+    }
+
+    /// GETs a path.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET request")
+    }
+
+    /// Creates a customer with an admin key and returns a key and secret of its own.
+    pub async fn customer_with_key(&self, name: &str) -> Auth {
+        self.graphql(
+            &Auth::admin(),
+            "mutation($name: String!) { createCustomer(input: {name: $name}) { name } }",
+            json!({ "name": name }),
+        )
+        .await
+        .data();
+        let created = self
+            .graphql(
+                &Auth::admin(),
+                "mutation($c: String!) { createApiKey(customer: $c) { key secret } }",
+                json!({ "c": name }),
+            )
+            .await;
+        let key = &created.data()["createApiKey"];
+        Auth::basic(
+            key["key"].as_str().expect("key"),
+            key["secret"].as_str().expect("secret"),
+        )
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.expect("graceful shutdown");
+        }
+    }
+}
