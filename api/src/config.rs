@@ -303,10 +303,11 @@ impl RawConfig {
                 })
             })
             .transpose()?;
-        if let Some(admin) = &admin_key {
-            if admin.secret.len() < 16 {
-                bail!("admin_key secret must be at least 16 characters");
-            }
+        if admin_key
+            .as_ref()
+            .is_some_and(|admin| admin.secret.len() < 16)
+        {
+            bail!("admin_key secret must be at least 16 characters");
         }
 
         let import_roots = self.import_roots.unwrap_or_default();

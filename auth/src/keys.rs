@@ -140,10 +140,14 @@ impl SecretVerifier {
     /// check of a secret runs argon2 (tens of milliseconds).
     pub fn verify(&self, key: &str, secret: &str, stored_hash: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        if let Some((known_digest, known_hash)) = self.lock().get(key) {
-            if known_hash == stored_hash && constant_time_eq(known_digest, &digest) {
-                return true;
-            }
+        let remembered = self
+            .lock()
+            .get(key)
+            .is_some_and(|(known_digest, known_hash)| {
+                known_hash == stored_hash && constant_time_eq(known_digest, &digest)
+            });
+        if remembered {
+            return true;
         }
         if !verify_secret(secret, stored_hash) {
             return false;

@@ -102,12 +102,12 @@ impl Domain {
     pub async fn authenticate_token(&self, token: &str) -> Result<Principal> {
         let credentials = &self.inner.credentials;
         let claims = credentials.signer.verify(token)?;
-        if let Some(admin) = &credentials.static_admin {
-            if constant_time_eq(admin.key.as_bytes(), claims.sub.as_bytes()) {
-                return Ok(Principal::Admin {
-                    key: admin.key.clone(),
-                });
-            }
+        if let Some(admin) = &credentials.static_admin
+            && constant_time_eq(admin.key.as_bytes(), claims.sub.as_bytes())
+        {
+            return Ok(Principal::Admin {
+                key: admin.key.clone(),
+            });
         }
         let row = api_key::Entity::find_by_id(claims.sub)
             .one(self.db())

@@ -72,13 +72,21 @@ impl From<domain::AssetFamily> for AssetFamilyValue {
 /// Fields assets can be ordered by.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AssetOrderField {
+    /// The asset's id, byte-wise.
     Id,
+    /// When the asset was registered.
     Created,
+    #[graphql(name = "STRING1")]
     String1,
+    #[graphql(name = "STRING2")]
     String2,
+    #[graphql(name = "STRING3")]
     String3,
+    #[graphql(name = "NUMBER1")]
     Number1,
+    #[graphql(name = "NUMBER2")]
     Number2,
+    #[graphql(name = "NUMBER3")]
     Number3,
 }
 

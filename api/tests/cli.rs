@@ -1,0 +1,258 @@
+//! The `vitrine` binary as a user runs it: first start on an empty data dir, configuration
+//! errors, the admin commands, the schema command, and graceful shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_vitrine");
+
+/// A command with a clean configuration environment and the data dir given.
+fn vitrine(data_dir: &Path) -> Command {
+    let mut command = Command::new(BINARY);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("VITRINE_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("VITRINE_DATA_DIR", data_dir)
+        .env("VITRINE_LOG_LEVEL", "warn");
+    command
+}
+
+/// Starts `serve` on an ephemeral port and returns the child, its base URL and what it printed
+/// before listening.
+fn serve(data_dir: &Path) -> (Child, String, Vec<String>) {
+    let mut child = vitrine(data_dir)
+        .arg("serve")
+        .env("VITRINE_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("vitrine serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut printed = Vec::new();
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("stdout line");
+        if let Some(address) = line.strip_prefix("listening on ") {
+            let base = address.trim().to_owned();
+            // keep draining, so that later output never meets a closed pipe
+            std::thread::spawn(move || lines.for_each(drop));
+            return (child, base, printed);
+        }
+        printed.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("vitrine serve exited before listening; printed {printed:?}");
+}
+
+fn post_graphql(base: &str, credential: &str, query: &str) -> serde_json::Value {
+    let body = serde_json::json!({ "query": query }).to_string();
+    let output = Command::new("curl")
+        .args([
+            "-sS",
+            "-u",
+            credential,
+            "-H",
+            "content-type: application/json",
+            "--data",
+            &body,
+        ])
+        .arg(format!("{base}/graphql"))
+        .output()
+        .expect("curl runs");
+    serde_json::from_slice(&output.stdout).expect("graphql answers JSON")
+}
+
+fn terminate_and_wait(mut child: Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "vitrine did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn first_start_creates_and_prints_an_admin_key_that_works() {
+    let data = tempfile::tempdir().unwrap();
+    let (child, base, printed) = serve(data.path());
+    let key_line = printed
+        .iter()
+        .find_map(|line| line.trim().strip_prefix("key:"))
+        .expect("admin key printed");
+    let secret_line = printed
+        .iter()
+        .find_map(|line| line.trim().strip_prefix("secret:"))
+        .expect("admin secret printed");
+    let (key, secret) = (key_line.trim(), secret_line.trim());
+
+    let key_file = data.path().join("admin-key");
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap().trim(),
+        format!("{key}:{secret}")
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    assert!(data.path().join("vitrine.db").is_file());
+    assert!(data.path().join("objects").is_dir());
+
+    let created = post_graphql(
+        &base,
+        &format!("{key}:{secret}"),
+        "mutation { createCustomer(input: {name: \"acme\"}) { name } }",
+    );
+    assert_eq!(
+        created["data"]["createCustomer"]["name"], "acme",
+        "{created}"
+    );
+    let status = terminate_and_wait(child);
+    assert!(
+        status.success(),
+        "graceful shutdown exits 0, got {status:?}"
+    );
+
+    // a second start keeps the key it made and makes no other
+    let (child, base, printed) = serve(data.path());
+    assert!(
+        !printed.iter().any(|line| line.contains("secret:")),
+        "{printed:?}"
+    );
+    let listed = post_graphql(
+        &base,
+        &format!("{key}:{secret}"),
+        "{ customers { totalCount } }",
+    );
+    assert_eq!(listed["data"]["customers"]["totalCount"], 1, "{listed}");
+    assert!(terminate_and_wait(child).success());
+}
+
+#[test]
+fn admin_commands_create_customers_and_keys() {
+    let data = tempfile::tempdir().unwrap();
+    let migrated = vitrine(data.path()).arg("migrate").output().unwrap();
+    assert!(migrated.status.success());
+    let created = vitrine(data.path())
+        .args([
+            "admin",
+            "create-customer",
+            "acme",
+            "--display-name",
+            "Acme Museum",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let again = vitrine(data.path())
+        .args(["admin", "create-customer", "acme"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("conflict"));
+
+    let key = vitrine(data.path())
+        .args(["admin", "create-key", "--customer", "acme"])
+        .output()
+        .unwrap();
+    assert!(
+        key.status.success(),
+        "{}",
+        String::from_utf8_lossy(&key.stderr)
+    );
+    let printed = String::from_utf8(key.stdout).unwrap();
+    let field = |name: &str| {
+        printed
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+            .expect(name)
+    };
+    let credential = format!("{}:{}", field("key:"), field("secret:"));
+    let missing = vitrine(data.path())
+        .args(["admin", "create-key", "--customer", "ghost"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    let neither = vitrine(data.path())
+        .args(["admin", "create-key"])
+        .output()
+        .unwrap();
+    assert!(
+        !neither.status.success(),
+        "create-key needs --customer or --admin"
+    );
+
+    let (child, base, _) = serve(data.path());
+    let own = post_graphql(
+        &base,
+        &credential,
+        "{ customer(name: \"acme\") { displayName } }",
+    );
+    assert_eq!(
+        own["data"]["customer"]["displayName"], "Acme Museum",
+        "{own}"
+    );
+    let others = post_graphql(&base, &credential, "{ customers { totalCount } }");
+    assert_eq!(
+        others["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{others}"
+    );
+    assert!(terminate_and_wait(child).success());
+}
+
+#[test]
+fn configuration_errors_stop_the_start_with_a_message() {
+    let data = tempfile::tempdir().unwrap();
+    let typo = vitrine(data.path())
+        .arg("serve")
+        .env("VITRINE_LISTN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!typo.status.success());
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("VITRINE_LISTN"));
+
+    let file = data.path().join("vitrine.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:0\"\nunknown_key = 1\n").unwrap();
+    let unknown = vitrine(data.path())
+        .args(["--config", file.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown_key"));
+}
+
+#[test]
+fn schema_graphql_is_the_schema_command_output() {
+    let output = Command::new(BINARY).arg("schema").output().unwrap();
+    assert!(output.status.success());
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.graphql")).unwrap();
+    assert!(
+        String::from_utf8(output.stdout).unwrap() == committed,
+        "schema.graphql is stale: run `cargo run -p vitrine-api -- schema > schema.graphql`"
+    );
+}

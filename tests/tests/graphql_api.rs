@@ -1,0 +1,778 @@
+//! The management API over real HTTP: a server on an ephemeral port, spoken to as a client
+//! would. Covers the tenancy matrix of every operation, the error codes of bad input, the
+//! credentials, paging, and the query limits.
+
+use serde_json::{Value, json};
+use vitrine_tests::{Auth, TestApp};
+
+const CUSTOMER_FIELDS: &str = "name displayName created";
+
+/// One management operation, the variables it needs, and whether only admins may call it.
+struct Operation {
+    name: &'static str,
+    document: &'static str,
+    admin_only: bool,
+}
+
+const OPERATIONS: &[Operation] = &[
+    Operation {
+        name: "createCustomer",
+        document: "mutation($new: String!) { createCustomer(input: {name: $new}) { name } }",
+        admin_only: true,
+    },
+    Operation {
+        name: "customers",
+        document: "{ customers { totalCount } }",
+        admin_only: true,
+    },
+    Operation {
+        name: "customer",
+        document: "query($c: String!) { customer(name: $c) { name } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "customer.spaces",
+        document: "query($c: String!) { customer(name: $c) { spaces { totalCount } } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "customer.apiKeys",
+        document: "query($c: String!) { customer(name: $c) { apiKeys { key } } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "createApiKey",
+        document: "mutation($c: String!) { createApiKey(customer: $c) { key secret } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "deleteApiKey",
+        document: "mutation($c: String!, $key: String!) { deleteApiKey(customer: $c, key: $key) }",
+        admin_only: false,
+    },
+    Operation {
+        name: "createSpace",
+        document: "mutation($c: String!, $new: String!) { createSpace(customer: $c, input: {name: $new}) { id } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "updateSpace",
+        document: "mutation($c: String!, $s: Int!, $new: String!) { updateSpace(customer: $c, id: $s, patch: {name: $new}) { id } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "deleteSpace",
+        document: "mutation($c: String!, $empty: Int!) { deleteSpace(customer: $c, id: $empty) }",
+        admin_only: false,
+    },
+    Operation {
+        name: "space",
+        document: "query($c: String!, $s: Int!) { space(customer: $c, id: $s) { id name } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "space.assets",
+        document: "query($c: String!, $s: Int!) { space(customer: $c, id: $s) { assets { totalCount } } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "registerAsset",
+        document: "mutation($c: String!, $s: Int!, $new: String!) { registerAsset(customer: $c, space: $s, input: {id: $new, mediaType: \"image/jpeg\", origin: \"https://example.org/x.jpg\"}) { id } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "updateAsset",
+        document: "mutation($c: String!, $s: Int!, $a: String!) { updateAsset(customer: $c, space: $s, id: $a, patch: {string1: \"changed\"}) { id } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "deleteAsset",
+        document: "mutation($c: String!, $s: Int!, $a: String!) { deleteAsset(customer: $c, space: $s, id: $a) }",
+        admin_only: false,
+    },
+    Operation {
+        name: "asset",
+        document: "query($c: String!, $s: Int!, $a: String!) { asset(customer: $c, space: $s, id: $a) { id } }",
+        admin_only: false,
+    },
+];
+
+/// Resources made fresh for each call, so that destructive operations have a target.
+async fn fixture(app: &TestApp, round: usize) -> Value {
+    let admin = Auth::admin();
+    let empty = app
+        .graphql(
+            &admin,
+            "mutation($n: String!) { createSpace(customer: \"acme\", input: {name: $n}) { id } }",
+            json!({ "n": format!("empty {round}") }),
+        )
+        .await;
+    let asset = format!("target-{round}");
+    app.graphql(
+        &admin,
+        "mutation($a: String!) { registerAsset(customer: \"acme\", space: 1, input: {id: $a, mediaType: \"image/jpeg\", origin: \"https://example.org/a.jpg\"}) { id } }",
+        json!({ "a": asset }),
+    )
+    .await
+    .data();
+    let key = app
+        .graphql(
+            &admin,
+            "mutation { createApiKey(customer: \"acme\") { key } }",
+            json!({}),
+        )
+        .await;
+    json!({
+        "c": "acme",
+        "s": 1,
+        "empty": empty.data()["createSpace"]["id"],
+        "a": asset,
+        "key": key.data()["createApiKey"]["key"],
+        "new": format!("new-{round}"),
+    })
+}
+
+/// What the acme customer holds, to prove refused calls changed nothing.
+async fn acme_state(app: &TestApp) -> Value {
+    app.graphql(
+        &Auth::admin(),
+        "{ customers { totalCount } customer(name: \"acme\") { apiKeys { key } spaces { totalCount edges { node { name } } } } space(customer: \"acme\", id: 1) { assets { totalCount edges { node { id string1 } } } } }",
+        json!({}),
+    )
+    .await
+    .data()
+    .clone()
+}
+
+#[tokio::test]
+async fn every_operation_follows_the_tenancy_matrix() {
+    let app = TestApp::start().await;
+    let own = app.customer_with_key("acme").await;
+    let other = app.customer_with_key("rival").await;
+    app.graphql(
+        &own,
+        "mutation { createSpace(customer: \"acme\", input: {name: \"main\"}) { id } }",
+        json!({}),
+    )
+    .await
+    .data();
+
+    let mut round = 0;
+    for operation in OPERATIONS {
+        for (who, auth) in [
+            ("nobody", Auth::None),
+            ("other customer", other.clone()),
+            ("own key", own.clone()),
+            ("admin", Auth::admin()),
+        ] {
+            round += 1;
+            let variables = fixture(&app, round).await;
+            let before = acme_state(&app).await;
+            let response = app.graphql(&auth, operation.document, variables).await;
+            assert_eq!(response.status, 200);
+            let expected = match who {
+                "nobody" => Some("UNAUTHENTICATED"),
+                "other customer" => Some("FORBIDDEN"),
+                "own key" if operation.admin_only => Some("FORBIDDEN"),
+                _ => None,
+            };
+            assert_eq!(
+                response.error_code().as_deref(),
+                expected,
+                "{} as {who}: {:#}",
+                operation.name,
+                response.body
+            );
+            if expected.is_some() {
+                assert_eq!(
+                    acme_state(&app).await,
+                    before,
+                    "{} as {who} changed something",
+                    operation.name
+                );
+                assert!(
+                    response.body["data"].is_null()
+                        || response.body["data"]
+                            .as_object()
+                            .is_some_and(|d| d.values().all(Value::is_null))
+                );
+            }
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_stable_codes_and_writes_nothing() {
+    let app = TestApp::start().await;
+    let acme = app.customer_with_key("acme").await;
+    app.graphql(
+        &acme,
+        "mutation { createSpace(customer: \"acme\", input: {name: \"main\"}) { id } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let register = "mutation($c: String!, $s: Int!, $input: AssetInput!) { registerAsset(customer: $c, space: $s, input: $input) { id } }";
+    let good =
+        json!({ "id": "ok", "mediaType": "image/jpeg", "origin": "https://example.org/ok.jpg" });
+    let with = |field: &str, value: Value| {
+        let mut input = good.clone();
+        input[field] = value;
+        json!({ "c": "acme", "s": 1, "input": input })
+    };
+    let cases = [
+        (with("id", json!("")), "INVALID_ID"),
+        (with("id", json!("x".repeat(256))), "INVALID_ID"),
+        (with("id", json!("a/b")), "INVALID_ID"),
+        (with("id", json!("ctrl\u{1}")), "INVALID_ID"),
+        (with("id", json!(" lead")), "INVALID_ID"),
+        (with("id", json!("trail ")), "INVALID_ID"),
+        (with("mediaType", json!("jpeg")), "INVALID_MEDIA_TYPE"),
+        (with("origin", json!("relative/x.jpg")), "INVALID_ORIGIN"),
+        (
+            with("origin", json!("ftp://example.org/x.jpg")),
+            "INVALID_ORIGIN",
+        ),
+        (with("maxUnauthorised", json!(-3)), "INVALID_INPUT"),
+        (json!({ "c": "ghost", "s": 1, "input": good }), "NOT_FOUND"),
+        (json!({ "c": "acme", "s": 7, "input": good }), "NOT_FOUND"),
+    ];
+    for (variables, code) in cases {
+        app.graphql(&Auth::admin(), register, variables.clone())
+            .await
+            .expect_error(code);
+    }
+    let count = "{ space(customer: \"acme\", id: 1) { assets { totalCount } } }";
+    assert_eq!(
+        app.graphql(&acme, count, json!({})).await.data()["space"]["assets"]["totalCount"],
+        0
+    );
+
+    app.graphql(&acme, register, with("id", json!("dup")))
+        .await
+        .data();
+    app.graphql(&acme, register, with("id", json!("dup")))
+        .await
+        .expect_error("CONFLICT");
+    app.graphql(
+        &acme,
+        "mutation { createSpace(customer: \"acme\", input: {name: \"main\"}) { id } }",
+        json!({}),
+    )
+    .await
+    .expect_error("CONFLICT");
+    app.graphql(
+        &Auth::admin(),
+        "mutation { createCustomer(input: {name: \"acme\"}) { name } }",
+        json!({}),
+    )
+    .await
+    .expect_error("CONFLICT");
+    app.graphql(
+        &Auth::admin(),
+        "mutation { createCustomer(input: {name: \"Not Valid\"}) { name } }",
+        json!({}),
+    )
+    .await
+    .expect_error("INVALID_NAME");
+    app.graphql(
+        &acme,
+        "{ asset(customer: \"acme\", space: 1, id: \"nope\") { id } }",
+        json!({}),
+    )
+    .await
+    .expect_error("NOT_FOUND");
+    app.graphql(
+        &acme,
+        "{ space(customer: \"acme\", id: 1) { assets(after: \"not-a-cursor\") { totalCount } } }",
+        json!({}),
+    )
+    .await
+    .expect_error("BAD_REQUEST");
+    app.graphql(
+        &Auth::admin(),
+        "{ customers(first: 100000) { totalCount } }",
+        json!({}),
+    )
+    .await
+    .expect_error("BAD_REQUEST");
+    app.graphql(&acme, "mutation { updateAsset(customer: \"acme\", space: 1, id: \"dup\", patch: {mediaType: null}) { id } }", json!({})).await.expect_error("INVALID_INPUT");
+    app.graphql(
+        &acme,
+        "mutation { updateSpace(customer: \"acme\", id: 1, patch: {name: null}) { id } }",
+        json!({}),
+    )
+    .await
+    .expect_error("INVALID_INPUT");
+    app.graphql(
+        &acme,
+        "mutation { deleteApiKey(customer: \"acme\", key: \"unknown\") }",
+        json!({}),
+    )
+    .await
+    .expect_error("NOT_FOUND");
+    let wait = "mutation { registerAsset(customer: \"acme\", space: 1, wait: true, input: {id: \"w\", mediaType: \"image/jpeg\", origin: \"https://example.org/w.jpg\"}) { id } }";
+    app.graphql(&acme, wait, json!({}))
+        .await
+        .expect_error("UNSUPPORTED");
+    assert_eq!(
+        app.graphql(&acme, count, json!({})).await.data()["space"]["assets"]["totalCount"],
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn credentials_basic_bearer_and_revocation() {
+    let app = TestApp::start().await;
+    let Auth::Basic { key, secret } = app.customer_with_key("acme").await else {
+        unreachable!()
+    };
+    let whoami = "{ customer(name: \"acme\") { name } }";
+
+    app.graphql(&Auth::basic(&key, "wrong-secret"), whoami, json!({}))
+        .await
+        .expect_error("UNAUTHENTICATED");
+    app.graphql(&Auth::basic("unknown", &secret), whoami, json!({}))
+        .await
+        .expect_error("UNAUTHENTICATED");
+    app.graphql(&Auth::Raw("Basic !!!notbase64".into()), whoami, json!({}))
+        .await
+        .expect_error("UNAUTHENTICATED");
+    app.graphql(&Auth::Raw("Digest abc".into()), whoami, json!({}))
+        .await
+        .expect_error("UNAUTHENTICATED");
+    app.graphql(&Auth::Bearer("not-a-jwt".into()), whoami, json!({}))
+        .await
+        .expect_error("UNAUTHENTICATED");
+
+    let login = "mutation($k: String!, $s: String!) { login(key: $k, secret: $s) }";
+    app.graphql(&Auth::None, login, json!({ "k": key, "s": "wrong" }))
+        .await
+        .expect_error("UNAUTHENTICATED");
+    let token = app
+        .graphql(&Auth::None, login, json!({ "k": key, "s": secret }))
+        .await
+        .data()["login"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = Auth::Bearer(token.clone());
+    assert_eq!(
+        app.graphql(&bearer, whoami, json!({})).await.data()["customer"]["name"],
+        "acme"
+    );
+    app.graphql(&bearer, "{ customer(name: \"rival\") { name } }", json!({}))
+        .await
+        .expect_error("FORBIDDEN");
+
+    // a tampered signature is refused
+    let mut tampered = token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    app.graphql(&Auth::Bearer(tampered), whoami, json!({}))
+        .await
+        .expect_error("UNAUTHENTICATED");
+
+    // the configured admin key can log in too
+    let admin_token = app
+        .graphql(
+            &Auth::None,
+            login,
+            json!({ "k": vitrine_tests::ADMIN_KEY, "s": vitrine_tests::ADMIN_SECRET }),
+        )
+        .await;
+    let admin_bearer = Auth::Bearer(admin_token.data()["login"].as_str().unwrap().to_owned());
+    assert_eq!(
+        app.graphql(&admin_bearer, "{ customers { totalCount } }", json!({}))
+            .await
+            .data()["customers"]["totalCount"],
+        1
+    );
+
+    // deleting the key ends both the key and its tokens
+    app.graphql(
+        &bearer,
+        "mutation($k: String!) { deleteApiKey(customer: \"acme\", key: $k) }",
+        json!({ "k": key }),
+    )
+    .await
+    .data();
+    app.graphql(&bearer, whoami, json!({}))
+        .await
+        .expect_error("UNAUTHENTICATED");
+    app.graphql(&Auth::basic(&key, &secret), whoami, json!({}))
+        .await
+        .expect_error("UNAUTHENTICATED");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn assets_show_every_field_and_their_urls() {
+    let app = TestApp::builder()
+        .public_url("https://iiif.example.org/base")
+        .start()
+        .await;
+    let acme = app.customer_with_key("acme").await;
+    app.graphql(&acme, "mutation { createSpace(customer: \"acme\", input: {name: \"main\", defaultRoles: [\"staff\"], defaultMaxUnauthorised: 200}) { id } }", json!({})).await.data();
+    let registered = app
+        .graphql(
+            &acme,
+            "mutation($input: AssetInput!) { registerAsset(customer: \"acme\", space: 1, input: $input) {
+                customer space id mediaType family origin string1 string2 string3 number1 number2 number3 tags roles
+                maxUnauthorised width height duration status error batch created finished pyramidLevels tileSize
+                bytesStored imageService manifest thumbnails { width height url } } }",
+            json!({ "input": {
+                "id": "page 1", "mediaType": "image/tiff", "origin": "s3://bucket/page1.tif",
+                "string1": "book", "string2": "vol", "string3": "shelf", "number1": 1, "number2": 2, "number3": 3,
+                "tags": ["t1", "t2"]
+            } }),
+        )
+        .await;
+    let asset = &registered.data()["registerAsset"];
+    assert_eq!(asset["customer"], "acme");
+    assert_eq!(asset["space"], 1);
+    assert_eq!(asset["id"], "page 1");
+    assert_eq!(asset["family"], "IMAGE");
+    assert_eq!(asset["status"], "WAITING");
+    assert_eq!(asset["origin"], "s3://bucket/page1.tif");
+    assert_eq!(
+        (asset["string3"].as_str(), asset["number3"].as_i64()),
+        (Some("shelf"), Some(3))
+    );
+    assert_eq!(asset["tags"], json!(["t1", "t2"]));
+    assert_eq!(asset["roles"], json!(["staff"]));
+    assert_eq!(asset["maxUnauthorised"], 200);
+    assert!(asset["width"].is_null() && asset["finished"].is_null() && asset["error"].is_null());
+    assert_eq!(
+        asset["imageService"],
+        "https://iiif.example.org/base/iiif/3/acme/1/page%201"
+    );
+    assert_eq!(
+        asset["manifest"],
+        "https://iiif.example.org/base/iiif/manifest/3/acme/1/page%201"
+    );
+    assert_eq!(asset["thumbnails"], json!([]));
+
+    // without a configured public URL, URLs follow the request's Host
+    let local = TestApp::start().await;
+    let acme_local = local.customer_with_key("acme").await;
+    local
+        .graphql(
+            &acme_local,
+            "mutation { createSpace(customer: \"acme\", input: {name: \"m\"}) { id } }",
+            json!({}),
+        )
+        .await
+        .data();
+    let song = local
+        .graphql(&acme_local, "mutation { registerAsset(customer: \"acme\", space: 1, input: {id: \"song\", mediaType: \"audio/mpeg\", origin: \"https://example.org/s.mp3\"}) { family imageService manifest } }", json!({}))
+        .await;
+    let song = &song.data()["registerAsset"];
+    assert_eq!(song["family"], "SOUND");
+    assert!(
+        song["imageService"].is_null(),
+        "only images have an image service"
+    );
+    assert_eq!(
+        song["manifest"],
+        format!("{}/iiif/manifest/3/acme/1/song", local.base_url)
+    );
+    app.stop().await;
+    local.stop().await;
+}
+
+#[tokio::test]
+async fn space_assets_filter_order_and_page() {
+    let app = TestApp::start().await;
+    let acme = app.customer_with_key("acme").await;
+    app.graphql(
+        &acme,
+        "mutation { createSpace(customer: \"acme\", input: {name: \"books\"}) { id } }",
+        json!({}),
+    )
+    .await
+    .data();
+    for page in 1..=5 {
+        let input = json!({ "id": format!("p{page}"), "mediaType": "image/jpeg", "origin": "https://example.org/p.jpg",
+            "string1": if page <= 3 { "book-a" } else { "book-b" }, "number1": 10 - page, "tags": if page % 2 == 0 { json!(["even"]) } else { json!([]) } });
+        app.graphql(&acme, "mutation($i: AssetInput!) { registerAsset(customer: \"acme\", space: 1, input: $i) { id } }", json!({ "i": input })).await.data();
+    }
+    let query = "query($f: AssetFilterInput, $o: AssetOrderInput, $first: Int, $after: String) {
+        space(customer: \"acme\", id: 1) { assets(filter: $f, orderBy: $o, first: $first, after: $after) {
+            totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { id } } } } }";
+    let run = |variables: Value| {
+        let (app, acme) = (&app, &acme);
+        async move { app.graphql(acme, query, variables).await.data()["space"]["assets"].clone() }
+    };
+    let ids = |connection: &Value| {
+        connection["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    let book_a = run(
+        json!({ "f": { "string1": "book-a" }, "o": { "field": "NUMBER1", "direction": "ASC" } }),
+    )
+    .await;
+    assert_eq!(ids(&book_a), ["p3", "p2", "p1"]);
+    assert_eq!(book_a["totalCount"], 3);
+    let even = run(json!({ "f": { "tag": "even", "status": "WAITING" } })).await;
+    assert_eq!(ids(&even), ["p2", "p4"]);
+
+    let first = run(json!({ "o": { "field": "ID", "direction": "DESC" }, "first": 2 })).await;
+    assert_eq!(ids(&first), ["p5", "p4"]);
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    assert_eq!(first["pageInfo"]["hasPreviousPage"], false);
+    let next = run(json!({ "o": { "field": "ID", "direction": "DESC" }, "first": 2, "after": first["pageInfo"]["endCursor"] })).await;
+    assert_eq!(ids(&next), ["p3", "p2"]);
+    assert_eq!(next["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(next["totalCount"], 5);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn patches_change_only_named_fields_over_graphql() {
+    let app = TestApp::start().await;
+    let acme = app.customer_with_key("acme").await;
+    app.graphql(
+        &acme,
+        "mutation { createSpace(customer: \"acme\", input: {name: \"main\"}) { id } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let input = json!({ "id": "a", "mediaType": "image/jpeg", "origin": "https://example.org/a.jpg", "string1": "s1", "string2": "s2", "number1": 1, "tags": ["x"] });
+    app.graphql(&acme, "mutation($i: AssetInput!) { registerAsset(customer: \"acme\", space: 1, input: $i) { id } }", json!({ "i": input })).await.data();
+    let patched = app
+        .graphql(&acme, "mutation { updateAsset(customer: \"acme\", space: 1, id: \"a\", patch: {string2: null, number1: 5}) { string1 string2 number1 tags origin mediaType } }", json!({}))
+        .await;
+    assert_eq!(
+        patched.data()["updateAsset"],
+        json!({ "string1": "s1", "string2": null, "number1": 5, "tags": ["x"], "origin": "https://example.org/a.jpg", "mediaType": "image/jpeg" })
+    );
+    let space = app
+        .graphql(&acme, "mutation { updateSpace(customer: \"acme\", id: 1, patch: {defaultTags: [\"new\"]}) { name defaultTags defaultMaxUnauthorised } }", json!({}))
+        .await;
+    assert_eq!(
+        space.data()["updateSpace"],
+        json!({ "name": "main", "defaultTags": ["new"], "defaultMaxUnauthorised": -1 })
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn abusive_queries_are_rejected_and_introspection_still_works() {
+    let app = TestApp::start().await;
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {} name {} }} }} }} }}",
+        "{ ofType ".repeat(14),
+        "}".repeat(14)
+    );
+    let response = app.graphql(&Auth::admin(), &deep, json!({})).await;
+    let message = response.body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("too deep"), "{:#}", response.body);
+
+    let wide: String = (0..1200)
+        .map(|index| format!("c{index}: customers {{ totalCount }} "))
+        .collect();
+    let response = app
+        .graphql(&Auth::admin(), &format!("{{ {wide} }}"), json!({}))
+        .await;
+    let message = response.body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("too complex"), "{:#}", response.body);
+
+    let introspection = app
+        .graphql(&Auth::None, INTROSPECTION_QUERY, json!({}))
+        .await;
+    assert!(
+        introspection.data()["__schema"]["types"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 10
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn http_edges_graphiql_limits_and_ops() {
+    let app = TestApp::builder().max_request_bytes(4096).start().await;
+    let graphiql = app.get("/graphql").await;
+    assert_eq!(graphiql.status(), 200);
+    assert!(
+        graphiql
+            .text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+
+    let too_big = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 10_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 413);
+    assert_eq!(
+        too_big.json::<Value>().await.unwrap()["code"],
+        "payload-too-large"
+    );
+    let not_graphql = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_graphql.status(), 400);
+    assert_eq!(
+        not_graphql.json::<Value>().await.unwrap()["code"],
+        "bad-request"
+    );
+    let syntax = app
+        .graphql(&Auth::admin(), "{ customers { ", json!({}))
+        .await;
+    assert!(syntax.body["errors"][0]["message"].is_string());
+
+    let health = app.get("/healthz").await;
+    assert_eq!(
+        (health.status().as_u16(), health.text().await.unwrap()),
+        (200, "ok".to_owned())
+    );
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(
+            r#"vitrine_http_requests_total{route="/graphql",method="POST",status="413"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"vitrine_http_requests_total{route="/healthz",method="GET",status="200"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("vitrine_http_request_duration_seconds_bucket{le="),
+        "{metrics}"
+    );
+
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+        .header("origin", "https://portal.example.org")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert!(
+        preflight
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn customers_list_for_admins() {
+    let app = TestApp::start().await;
+    for name in ["gamma", "alpha", "beta"] {
+        app.customer_with_key(name).await;
+    }
+    let listed = app.graphql(&Auth::admin(), &format!("{{ customers(first: 2) {{ totalCount edges {{ node {{ {CUSTOMER_FIELDS} }} }} pageInfo {{ hasNextPage }} }} }}"), json!({})).await;
+    let customers = &listed.data()["customers"];
+    assert_eq!(customers["totalCount"], 3);
+    assert_eq!(customers["edges"][0]["node"]["name"], "alpha");
+    assert_eq!(customers["edges"][1]["node"]["displayName"], "beta");
+    assert_eq!(customers["pageInfo"]["hasNextPage"], true);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn same_behaviour_on_postgresql() {
+    let Some(database) =
+        vitrine_tests::TestDatabase::create(vitrine_tests::Backend::Postgres).await
+    else {
+        return;
+    };
+    let app = TestApp::builder()
+        .database_url(database.url.clone())
+        .start()
+        .await;
+    let acme = app.customer_with_key("acme").await;
+    app.graphql(
+        &acme,
+        "mutation { createSpace(customer: \"acme\", input: {name: \"main\"}) { id } }",
+        json!({}),
+    )
+    .await
+    .data();
+    app.graphql(&acme, "mutation { registerAsset(customer: \"acme\", space: 1, input: {id: \"a\", mediaType: \"image/jpeg\", origin: \"https://example.org/a.jpg\", tags: [\"t\"]}) { id } }", json!({})).await.data();
+    app.graphql(&acme, "mutation { registerAsset(customer: \"acme\", space: 1, input: {id: \"a\", mediaType: \"image/jpeg\", origin: \"https://example.org/a.jpg\"}) { id } }", json!({})).await.expect_error("CONFLICT");
+    let listed = app
+        .graphql(
+            &acme,
+            "{ space(customer: \"acme\", id: 1) { assets(filter: {tag: \"t\"}) { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(listed.data()["space"]["assets"]["totalCount"], 1);
+    let other = app.customer_with_key("rival").await;
+    app.graphql(
+        &other,
+        "{ asset(customer: \"acme\", space: 1, id: \"a\") { id } }",
+        json!({}),
+    )
+    .await
+    .expect_error("FORBIDDEN");
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.stop().await;
+    database.drop_database().await;
+}
+
+/// The introspection query GraphiQL sends (graphql-js `getIntrospectionQuery`).
+const INTROSPECTION_QUERY: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}
+"#;
