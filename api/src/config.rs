@@ -18,7 +18,7 @@ const ENV_NOT_KEYS: &[&str] = &["VITRINE_CONFIG"];
 const ENV_FOREIGN_PREFIXES: &[&str] = &["VITRINE_TEST_"];
 
 /// Every key as the file spells it. Keep in step with [`RawConfig`] and `vitrine.sample.toml`.
-const KEYS: &[(&str, ValueKind)] = &[
+pub const KEYS: &[(&str, ValueKind)] = &[
     ("data_dir", ValueKind::Text),
     ("listen", ValueKind::Text),
     ("public_url", ValueKind::Text),
@@ -39,7 +39,7 @@ const KEYS: &[(&str, ValueKind)] = &[
 ];
 
 #[derive(Debug, Clone, Copy)]
-enum ValueKind {
+pub enum ValueKind {
     Text,
     Integer,
     Bool,
@@ -370,8 +370,8 @@ impl RawConfig {
             )? as usize,
             graphql_max_complexity: in_range(
                 "graphql_max_complexity",
-                self.graphql_max_complexity.unwrap_or(1000),
-                10..=100_000,
+                self.graphql_max_complexity.unwrap_or(20_000),
+                10..=10_000_000,
             )? as usize,
             max_request_bytes: in_range(
                 "max_request_bytes",

@@ -100,25 +100,31 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<domain::Domain> {
     Ok(domain::Domain::new(db, settings))
 }
 
-/// Reads a secret file, or creates it (mode 0600) with a fresh random secret.
+/// Reads a secret file, or creates it (mode 0600) with a fresh random secret when it does not
+/// exist. Any other read failure stops the start: replacing the secret would end every session.
 fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        let existing = existing.trim().to_owned();
-        if existing.len() >= 32 {
-            return Ok(existing);
+    match std::fs::read_to_string(path) {
+        Ok(existing) => {
+            let existing = existing.trim().to_owned();
+            if existing.len() < 32 {
+                anyhow::bail!(
+                    "{} holds a secret shorter than 32 characters",
+                    path.display()
+                );
+            }
+            Ok(existing)
         }
-        anyhow::bail!(
-            "{} holds a secret shorter than 32 characters",
-            path.display()
-        );
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            let secret = auth::generate_signing_secret();
+            write_private_file(path, &secret)?;
+            Ok(secret)
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
     }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    let secret = auth::generate_signing_secret();
-    write_private_file(path, &secret)?;
-    Ok(secret)
 }
 
 /// Writes a file only its owner can read.
@@ -145,12 +151,20 @@ async fn bootstrap_admin_key(
     if config.admin_key.is_some() || domain.has_admin_keys().await? {
         return Ok(None);
     }
-    let created = domain.create_admin_key().await?;
+    // make sure the key can be written before creating it, so its secret is never lost
     std::fs::create_dir_all(&config.data_dir)?;
-    write_private_file(
-        &config.admin_key_file(),
-        &format!("{}:{}\n", created.key, created.secret),
-    )?;
+    let key_file = config.admin_key_file();
+    write_private_file(&key_file, "")?;
+    let created = match domain.create_admin_key().await {
+        Ok(created) => created,
+        Err(error) => {
+            let _ = std::fs::remove_file(&key_file);
+            return Err(anyhow::anyhow!(
+                "cannot create the first admin key: {error}"
+            ));
+        }
+    };
+    write_private_file(&key_file, &format!("{}:{}\n", created.key, created.secret))?;
     Ok(Some(created))
 }
 

@@ -51,21 +51,15 @@ fn serve(data_dir: &Path) -> (Child, String, Vec<String>) {
 }
 
 fn post_graphql(base: &str, credential: &str, query: &str) -> serde_json::Value {
-    let body = serde_json::json!({ "query": query }).to_string();
-    let output = Command::new("curl")
-        .args([
-            "-sS",
-            "-u",
-            credential,
-            "-H",
-            "content-type: application/json",
-            "--data",
-            &body,
-        ])
-        .arg(format!("{base}/graphql"))
-        .output()
-        .expect("curl runs");
-    serde_json::from_slice(&output.stdout).expect("graphql answers JSON")
+    let (key, secret) = credential.split_once(':').expect("key:secret");
+    reqwest::blocking::Client::new()
+        .post(format!("{base}/graphql"))
+        .basic_auth(key, Some(secret))
+        .json(&serde_json::json!({ "query": query }))
+        .send()
+        .expect("graphql request")
+        .json()
+        .expect("graphql answers JSON")
 }
 
 fn terminate_and_wait(mut child: Child) -> std::process::ExitStatus {
@@ -255,4 +249,38 @@ fn schema_graphql_is_the_schema_command_output() {
         String::from_utf8(output.stdout).unwrap() == committed,
         "schema.graphql is stale: run `cargo run -p vitrine-api -- schema > schema.graphql`"
     );
+}
+
+#[test]
+fn logs_can_be_json() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = vitrine(data.path())
+        .arg("serve")
+        .env("VITRINE_LISTEN", "127.0.0.1:0")
+        .env("VITRINE_LOG_FORMAT", "json")
+        .env("VITRINE_LOG_LEVEL", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (found, listening) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let Ok(record) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if record["message"]
+                .as_str()
+                .is_some_and(|message| message.starts_with("listening on"))
+            {
+                let _ = found.send(record);
+            }
+        }
+    });
+    let listening = listening.recv_timeout(Duration::from_secs(30));
+    let status = terminate_and_wait(child);
+    let record = listening.expect("a JSON log line says where the server listens, within 30 s");
+    assert_eq!(record["level"], "INFO");
+    assert!(status.success());
 }

@@ -62,6 +62,28 @@ pub struct AssetFilter {
     pub media_type: Option<String>,
 }
 
+impl AssetFilter {
+    fn validate(&self) -> Result<()> {
+        let texts = [
+            &self.string1,
+            &self.string2,
+            &self.string3,
+            &self.tag,
+            &self.media_type,
+        ];
+        if texts
+            .into_iter()
+            .flatten()
+            .any(|text| !validate::storable(text))
+        {
+            return Err(Error::invalid_input(
+                "filters must not contain NUL characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// What to order a listing by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum AssetOrderField {
@@ -281,6 +303,9 @@ impl Domain {
         id: &str,
     ) -> Result<bool> {
         let (owner, _) = self.space_in_scope(principal, customer, space).await?;
+        if !validate::storable(id) {
+            return Err(asset_missing(customer, space, id));
+        }
         let txn = self.begin_write().await?;
         asset_tag::Entity::delete_many()
             .filter(asset_tag::Column::CustomerId.eq(owner.id))
@@ -326,6 +351,7 @@ impl Domain {
     ) -> Result<Page<Asset>> {
         let (owner, _) = self.space_in_scope(principal, customer, space).await?;
         let window = page.window()?;
+        filter.validate()?;
         let query = filtered(&owner, space, filter);
         let total = query.clone().count(self.db()).await?;
         let direction = match order.direction {
@@ -352,6 +378,9 @@ impl Domain {
         space: i32,
         id: &str,
     ) -> Result<Option<asset::Model>> {
+        if !validate::storable(id) {
+            return Ok(None);
+        }
         Ok(
             asset::Entity::find_by_id((customer_id, space, id.to_owned()))
                 .one(connection)

@@ -6,10 +6,10 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
-use crate::Domain;
 use crate::entities::{api_key, customer};
 use crate::error::{Error, Result};
 use crate::model::{ApiKey, CreatedApiKey};
+use crate::{Domain, validate};
 
 /// How credentials are checked, from configuration.
 #[derive(Clone)]
@@ -36,6 +36,8 @@ pub(crate) struct Credentials {
     signer: JwtSigner,
     static_admin: Option<ApiKeyCredential>,
     verifier: std::sync::Arc<SecretVerifier>,
+    /// Bounds concurrent password hashing to the number of cores.
+    hashing: tokio::sync::Semaphore,
 }
 
 impl Credentials {
@@ -44,6 +46,11 @@ impl Credentials {
             signer: JwtSigner::new(&settings.jwt_secret, settings.jwt_ttl_seconds),
             static_admin: settings.static_admin,
             verifier: std::sync::Arc::new(SecretVerifier::new()),
+            hashing: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism()
+                    .map(usize::from)
+                    .unwrap_or(1),
+            ),
         }
     }
 }
@@ -53,48 +60,59 @@ fn invalid_credential() -> Error {
 }
 
 impl Domain {
-    /// Resolves a `key:secret` credential to its principal, or UNAUTHENTICATED.
+    /// Resolves a `key:secret` credential to its principal, or UNAUTHENTICATED. Every refusal
+    /// runs the same password hash, so timing tells nothing about which half was wrong.
     pub async fn authenticate_key(&self, credential: &ApiKeyCredential) -> Result<Principal> {
         let credentials = &self.inner.credentials;
-        if let Some(admin) = &credentials.static_admin {
-            let same_key = constant_time_eq(admin.key.as_bytes(), credential.key.as_bytes());
-            let same_secret =
-                constant_time_eq(admin.secret.as_bytes(), credential.secret.as_bytes());
-            if same_key && same_secret {
+        if let Some(admin) = &credentials.static_admin
+            && constant_time_eq(admin.key.as_bytes(), credential.key.as_bytes())
+        {
+            if constant_time_eq(admin.secret.as_bytes(), credential.secret.as_bytes()) {
                 return Ok(Principal::Admin {
                     key: admin.key.clone(),
                 });
             }
-            if same_key {
-                return Err(invalid_credential());
-            }
+            self.check_secret("", &credential.secret, &DUMMY_HASH)
+                .await?;
+            return Err(invalid_credential());
         }
-        let Some(row) = api_key::Entity::find_by_id(credential.key.clone())
-            .one(self.db())
-            .await?
-        else {
-            // hash anyway so that unknown and known keys take the same time to refuse
-            let verifier = credentials.verifier.clone();
-            let secret = credential.secret.clone();
-            tokio::task::spawn_blocking(move || verifier.verify("", &secret, &DUMMY_HASH))
-                .await
-                .map_err(|error| Error::internal(format!("credential check failed: {error}")))?;
+        let row = match validate::storable(&credential.key) {
+            true => {
+                api_key::Entity::find_by_id(credential.key.clone())
+                    .one(self.db())
+                    .await?
+            }
+            false => None,
+        };
+        let Some(row) = row else {
+            self.check_secret("", &credential.secret, &DUMMY_HASH)
+                .await?;
             return Err(invalid_credential());
         };
-        let verifier = credentials.verifier.clone();
-        let (key, secret, stored_hash) = (
-            row.key.clone(),
-            credential.secret.clone(),
-            row.secret_hash.clone(),
-        );
-        let verified =
-            tokio::task::spawn_blocking(move || verifier.verify(&key, &secret, &stored_hash))
-                .await
-                .map_err(|error| Error::internal(format!("credential check failed: {error}")))?;
-        if !verified {
+        if !self
+            .check_secret(&row.key, &credential.secret, &row.secret_hash)
+            .await?
+        {
             return Err(invalid_credential());
         }
         self.principal_for_key(row).await
+    }
+
+    /// Verifies a secret off the async runtime, with at most one hash per core at a time so a
+    /// flood of bad credentials cannot take every thread.
+    async fn check_secret(&self, key: &str, secret: &str, stored_hash: &str) -> Result<bool> {
+        let credentials = &self.inner.credentials;
+        let _permit = credentials
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| Error::internal("credential checks are shut down"))?;
+        let verifier = credentials.verifier.clone();
+        let (key, secret, stored_hash) =
+            (key.to_owned(), secret.to_owned(), stored_hash.to_owned());
+        tokio::task::spawn_blocking(move || verifier.verify(&key, &secret, &stored_hash))
+            .await
+            .map_err(|error| Error::internal(format!("credential check failed: {error}")))
     }
 
     /// Resolves a management token from `login` to its principal. The key it was issued for
@@ -108,6 +126,9 @@ impl Domain {
             return Ok(Principal::Admin {
                 key: admin.key.clone(),
             });
+        }
+        if !validate::storable(&claims.sub) {
+            return Err(invalid_credential());
         }
         let row = api_key::Entity::find_by_id(claims.sub)
             .one(self.db())
@@ -195,6 +216,11 @@ impl Domain {
         key: &str,
     ) -> Result<bool> {
         let owner = self.customer_in_scope(principal, customer).await?;
+        if !validate::storable(key) {
+            return Err(Error::not_found(format!(
+                "customer {customer:?} has no key {key:?}"
+            )));
+        }
         let deleted = api_key::Entity::delete_many()
             .filter(api_key::Column::Key.eq(key))
             .filter(api_key::Column::CustomerId.eq(owner.id))

@@ -87,6 +87,9 @@ impl Domain {
     }
 
     async fn find_customer(&self, name: &str) -> Result<Option<customer::Model>> {
+        if !validate::storable(name) {
+            return Ok(None);
+        }
         Ok(customer::Entity::find()
             .filter(customer::Column::Name.eq(name))
             .one(self.db())

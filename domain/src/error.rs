@@ -102,7 +102,22 @@ impl Error {
 
 impl From<DbErr> for Error {
     fn from(error: DbErr) -> Self {
-        // The caller sees a generic message; the details go to the log, not over the wire.
+        // races between concurrent calls are the caller's to retry, not server faults
+        match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                return Error::conflict("a concurrent change created the same record; try again");
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                return Error::conflict(
+                    "a concurrent change removed or still uses a related record; try again",
+                );
+            }
+            _ => {}
+        }
+        if matches!(error, DbErr::RecordNotUpdated | DbErr::RecordNotFound(_)) {
+            return Error::not_found("the record was removed by a concurrent change");
+        }
+        // the caller sees a generic message; the details go to the log, not over the wire
         tracing::error!(%error, "database error");
         Error::internal("database error")
     }

@@ -1,10 +1,10 @@
 //! Spaces: numbered containers of a customer's assets, with the defaults new assets take.
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, Func};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::entities::{asset, customer, space};
@@ -37,11 +37,9 @@ pub struct SpacePatch {
     pub thumbnail_sizes: Option<Vec<i32>>,
 }
 
-/// How often space creation retries when a concurrent creation took the next number.
-const NUMBERING_ATTEMPTS: usize = 5;
-
 impl Domain {
-    /// Creates a space numbered one past the customer's highest.
+    /// Creates a space with the customer's next number; numbers of deleted spaces are never
+    /// handed out again, since they appear in public URLs.
     pub async fn create_space(
         &self,
         principal: &Principal,
@@ -59,44 +57,45 @@ impl Domain {
                 .thumbnail_sizes
                 .unwrap_or(DEFAULT_THUMBNAIL_SIZES.to_vec()),
         )?;
-        for _ in 0..NUMBERING_ATTEMPTS {
-            self.ensure_space_name_free(owner.id, &input.name, None)
-                .await?;
-            let txn = self.begin_write().await?;
-            let highest: Option<i32> = space::Entity::find()
-                .select_only()
-                .column_as(
-                    Expr::from(Func::max(Expr::col(space::Column::Id))),
-                    "highest",
-                )
-                .filter(space::Column::CustomerId.eq(owner.id))
-                .into_tuple()
-                .one(&txn)
-                .await?
-                .flatten();
-            let row = space::ActiveModel {
-                customer_id: Set(owner.id),
-                id: Set(highest.unwrap_or(0) + 1),
-                name: Set(input.name.clone()),
-                default_roles: Set(encode_list(&roles)),
-                default_tags: Set(encode_list(&tags)),
-                default_max_unauthorised: Set(max_unauthorised),
-                thumbnail_sizes: Set(encode_list(&thumbnail_sizes)),
-                created: Set(Utc::now()),
-            };
-            match row.insert(&txn).await {
-                Ok(row) => {
-                    txn.commit().await?;
-                    return Space::from_row(row, &owner.name);
-                }
-                // another creation took this number or this name: look again
-                Err(error) if Error::is_unique_violation(&error) => txn.rollback().await?,
-                Err(error) => return Err(error.into()),
+        let txn = self.begin_write().await?;
+        // taking the number locks the customer's row, so concurrent creations queue here
+        customer::Entity::update_many()
+            .col_expr(
+                customer::Column::NextSpace,
+                Expr::col(customer::Column::NextSpace).add(1),
+            )
+            .filter(customer::Column::Id.eq(owner.id))
+            .exec(&txn)
+            .await?;
+        let next: Option<i32> = customer::Entity::find_by_id(owner.id)
+            .select_only()
+            .column(customer::Column::NextSpace)
+            .into_tuple()
+            .one(&txn)
+            .await?;
+        let number =
+            next.ok_or_else(|| Error::not_found(format!("no customer named {customer:?}")))? - 1;
+        self.ensure_space_name_free(&txn, owner.id, &input.name, None)
+            .await?;
+        let row = space::ActiveModel {
+            customer_id: Set(owner.id),
+            id: Set(number),
+            name: Set(input.name.clone()),
+            default_roles: Set(encode_list(&roles)),
+            default_tags: Set(encode_list(&tags)),
+            default_max_unauthorised: Set(max_unauthorised),
+            thumbnail_sizes: Set(encode_list(&thumbnail_sizes)),
+            created: Set(Utc::now()),
+        };
+        let inserted = match row.insert(&txn).await {
+            Ok(inserted) => inserted,
+            Err(error) if Error::is_unique_violation(&error) => {
+                return Err(space_name_taken(&input.name));
             }
-        }
-        Err(Error::conflict(
-            "too many spaces are being created at once; try again",
-        ))
+            Err(error) => return Err(error.into()),
+        };
+        txn.commit().await?;
+        Space::from_row(inserted, &owner.name)
     }
 
     /// Changes the fields a patch names and leaves the others.
@@ -111,7 +110,7 @@ impl Domain {
         let mut row = current.into_active_model();
         if let Some(name) = patch.name {
             validate::display_text("space name", &name)?;
-            self.ensure_space_name_free(owner.id, &name, Some(id))
+            self.ensure_space_name_free(self.db(), owner.id, &name, Some(id))
                 .await?;
             row.name = Set(name);
         }
@@ -206,6 +205,7 @@ impl Domain {
 
     async fn ensure_space_name_free(
         &self,
+        connection: &impl ConnectionTrait,
         customer_id: i32,
         name: &str,
         except: Option<i32>,
@@ -216,11 +216,13 @@ impl Domain {
         if let Some(id) = except {
             query = query.filter(space::Column::Id.ne(id));
         }
-        if query.count(self.db()).await? > 0 {
-            return Err(Error::conflict(format!(
-                "a space named {name:?} already exists"
-            )));
+        if query.count(connection).await? > 0 {
+            return Err(space_name_taken(name));
         }
         Ok(())
     }
+}
+
+fn space_name_taken(name: &str) -> Error {
+    Error::conflict(format!("a space named {name:?} already exists"))
 }

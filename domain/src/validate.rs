@@ -29,6 +29,8 @@ pub fn asset_id(id: &str) -> Result<()> {
         Some("must be at most 255 bytes")
     } else if id.contains('/') {
         Some("must not contain '/'")
+    } else if id == "." || id == ".." {
+        Some("must not be '.' or '..' (URLs cannot address them)")
     } else if has_control(id) {
         Some("must not contain control characters")
     } else if has_surrounding_whitespace(id) {
@@ -114,6 +116,11 @@ pub fn origin(origin: &str) -> Result<()> {
     if origin.len() > 4096 {
         return Err(invalid("must be at most 4096 bytes"));
     }
+    if has_control(origin) || has_surrounding_whitespace(origin) {
+        return Err(invalid(
+            "must not contain control characters or surrounding whitespace",
+        ));
+    }
     let parsed = url::Url::parse(origin)
         .map_err(|error| invalid(&format!("is not an absolute URL: {error}")))?;
     match parsed.scheme() {
@@ -125,6 +132,12 @@ pub fn origin(origin: &str) -> Result<()> {
             "scheme {other:?} is not one of http, https, s3, file"
         ))),
     }
+}
+
+/// Whether a lookup value can name a stored record at all. PostgreSQL refuses NUL in text, so
+/// such values are answered as "no match" before they reach the database.
+pub fn storable(text: &str) -> bool {
+    !text.contains('\0')
 }
 
 /// A free reference value (string1-3).

@@ -6,6 +6,7 @@ pub enum Customers {
     Id,
     Name,
     DisplayName,
+    NextSpace,
     Created,
 }
 
@@ -26,16 +27,18 @@ impl MigrationTrait for Migration {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(
-                        ColumnDef::new(Customers::Name)
-                            .string_len(64)
-                            .not_null()
-                            .unique_key(),
-                    )
+                    .col(crate::columns::binary_text(manager, Customers::Name, false).unique_key())
                     .col(
                         ColumnDef::new(Customers::DisplayName)
                             .string_len(255)
                             .not_null(),
+                    )
+                    // space numbers appear in public URLs: each is handed out once, never reused
+                    .col(
+                        ColumnDef::new(Customers::NextSpace)
+                            .integer()
+                            .not_null()
+                            .default(1),
                     )
                     .col(crate::columns::moment(Customers::Created))
                     .to_owned(),

@@ -1,5 +1,5 @@
 //! Object storage for masters and derivatives: a small [`BlobStore`] over object_store, opened
-//! from a URL (`file://` folder, `memory://`, `s3://bucket/prefix`), with the range reads the
+//! from a URL (`file://` folder, `memory://`, `s3://`, `gs://` or `az://` bucket and prefix), with the range reads the
 //! image server needs.
 //!
 //! This crate knows bytes and keys only: not what an asset is, nor any web framework.
@@ -78,8 +78,12 @@ pub enum StorageLocation {
     Folder(PathBuf),
     /// `memory://`: gone when the process ends (tests, trials).
     Memory,
-    /// `s3://bucket[/prefix]`, credentials and region from the standard AWS variables.
+    /// `s3://bucket[/prefix]`, credentials and region from the standard `AWS_*` variables.
     S3 { bucket: String, prefix: String },
+    /// `gs://bucket[/prefix]`, credentials from the standard `GOOGLE_*` variables.
+    Gcs { bucket: String, prefix: String },
+    /// `az://container[/prefix]`, account and credentials from the standard `AZURE_*` variables.
+    Azure { container: String, prefix: String },
 }
 
 impl StorageLocation {
@@ -94,19 +98,33 @@ impl StorageLocation {
                 Ok(StorageLocation::Folder(path))
             }
             "memory" => Ok(StorageLocation::Memory),
-            "s3" => {
+            "s3" | "gs" | "az" => {
                 let bucket = url.host_str().filter(|host| !host.is_empty());
-                let bucket =
-                    bucket.ok_or_else(|| Error::invalid(format!("{text:?} names no bucket")))?;
-                Ok(StorageLocation::S3 {
-                    bucket: bucket.to_owned(),
-                    prefix: url.path().trim_matches('/').to_owned(),
+                let bucket = bucket
+                    .ok_or_else(|| Error::invalid(format!("{text:?} names no bucket")))?
+                    .to_owned();
+                let prefix = url.path().trim_matches('/').to_owned();
+                Ok(match url.scheme() {
+                    "s3" => StorageLocation::S3 { bucket, prefix },
+                    "gs" => StorageLocation::Gcs { bucket, prefix },
+                    _ => StorageLocation::Azure {
+                        container: bucket,
+                        prefix,
+                    },
                 })
             }
             other => Err(Error::invalid(format!(
-                "storage scheme {other:?} is not supported; use file://, memory:// or s3://"
+                "storage scheme {other:?} is not supported; use file://, memory://, s3://, gs:// or az://"
             ))),
         }
+    }
+}
+
+fn with_prefix(store: impl ObjectStore, prefix: &str) -> Arc<dyn ObjectStore> {
+    if prefix.is_empty() {
+        Arc::new(store)
+    } else {
+        Arc::new(PrefixStore::new(store, prefix))
     }
 }
 
@@ -141,11 +159,19 @@ impl BlobStore {
                 let s3 = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
                     .build()?;
-                if prefix.is_empty() {
-                    Arc::new(s3)
-                } else {
-                    Arc::new(PrefixStore::new(s3, prefix.as_str()))
-                }
+                with_prefix(s3, prefix)
+            }
+            StorageLocation::Gcs { bucket, prefix } => {
+                let gcs = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                    .with_bucket_name(bucket)
+                    .build()?;
+                with_prefix(gcs, prefix)
+            }
+            StorageLocation::Azure { container, prefix } => {
+                let azure = object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_container_name(container)
+                    .build()?;
+                with_prefix(azure, prefix)
             }
         };
         Ok(Self { store })
@@ -320,7 +346,21 @@ mod tests {
                 prefix: "some/prefix".into()
             }
         );
-        for bad in ["ftp://x", "s3:///nobucket", "not a url", "gs://bucket"] {
+        assert_eq!(
+            StorageLocation::parse("gs://bucket").unwrap(),
+            StorageLocation::Gcs {
+                bucket: "bucket".into(),
+                prefix: "".into()
+            }
+        );
+        assert_eq!(
+            StorageLocation::parse("az://container/p").unwrap(),
+            StorageLocation::Azure {
+                container: "container".into(),
+                prefix: "p".into()
+            }
+        );
+        for bad in ["ftp://x", "s3:///nobucket", "not a url", "gs://", "az:///x"] {
             assert_eq!(
                 StorageLocation::parse(bad).unwrap_err().kind,
                 ErrorKind::InvalidLocation,

@@ -26,6 +26,8 @@ domain_suite!(
     spaces_are_numbered_per_customer,
     space_patch_changes_only_named_fields,
     space_with_assets_cannot_be_deleted,
+    space_numbers_are_never_reused,
+    values_the_database_cannot_store_are_refused_cleanly,
     concurrent_space_creation_numbers_uniquely,
     registration_applies_space_defaults,
     bad_registrations_write_nothing,
@@ -577,6 +579,151 @@ async fn space_with_assets_cannot_be_deleted(domain: Domain) {
             .unwrap_err()
             .kind,
         ErrorKind::NotFound
+    );
+}
+
+async fn space_numbers_are_never_reused(domain: Domain) {
+    let acme = new_customer(&domain, "acme").await;
+    domain
+        .create_space(&acme, "acme", space_named("one"))
+        .await
+        .unwrap();
+    let two = domain
+        .create_space(&acme, "acme", space_named("two"))
+        .await
+        .unwrap();
+    domain.delete_space(&acme, "acme", two.id).await.unwrap();
+    // a refused creation uses up no number either
+    let refused = domain.create_space(&acme, "acme", space_named("one")).await;
+    assert_eq!(refused.unwrap_err().kind, ErrorKind::Conflict);
+    let three = domain
+        .create_space(&acme, "acme", space_named("three"))
+        .await
+        .unwrap();
+    assert_eq!(
+        three.id, 3,
+        "space 2's URLs must never point at another space"
+    );
+}
+
+/// PostgreSQL refuses NUL in text: such values must be answered like any other miss, never
+/// with an internal error.
+async fn values_the_database_cannot_store_are_refused_cleanly(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    domain
+        .register_asset(&acme, "acme", space, image("a"))
+        .await
+        .unwrap();
+    let nul = "a\0b";
+    assert_eq!(
+        domain
+            .asset(&acme, "acme", space, nul)
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        domain
+            .delete_asset(&acme, "acme", space, nul)
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFound
+    );
+    let patch = AssetPatch {
+        number1: Some(Some(1)),
+        ..AssetPatch::default()
+    };
+    assert_eq!(
+        domain
+            .update_asset(&acme, "acme", space, nul, patch)
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        domain.customer(&admin(), nul).await.unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        domain
+            .delete_api_key(&acme, "acme", nul)
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFound
+    );
+    for filter in [
+        AssetFilter {
+            string1: Some(nul.into()),
+            ..AssetFilter::default()
+        },
+        AssetFilter {
+            tag: Some(nul.into()),
+            ..AssetFilter::default()
+        },
+        AssetFilter {
+            media_type: Some(nul.into()),
+            ..AssetFilter::default()
+        },
+    ] {
+        let result = domain
+            .assets(
+                &acme,
+                "acme",
+                space,
+                &filter,
+                AssetOrder::default(),
+                &PageRequest::default(),
+            )
+            .await;
+        assert_eq!(result.unwrap_err().kind, ErrorKind::InvalidInput);
+    }
+    let credential = ApiKeyCredential {
+        key: nul.into(),
+        secret: "secret".into(),
+    };
+    assert_eq!(
+        domain.authenticate_key(&credential).await.unwrap_err().kind,
+        ErrorKind::Unauthenticated
+    );
+    let registration = AssetInput {
+        id: nul.into(),
+        ..image("x")
+    };
+    assert_eq!(
+        domain
+            .register_asset(&acme, "acme", space, registration)
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::InvalidId
+    );
+    let origin = AssetInput {
+        origin: Some("https://example.org/a\0.jpg".into()),
+        ..image("x")
+    };
+    assert_eq!(
+        domain
+            .register_asset(&acme, "acme", space, origin)
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::InvalidOrigin
+    );
+    let reference = AssetInput {
+        string2: Some(nul.into()),
+        ..image("x")
+    };
+    assert_eq!(
+        domain
+            .register_asset(&acme, "acme", space, reference)
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::InvalidInput
     );
 }
 

@@ -316,9 +316,14 @@ async fn bad_input_gets_stable_codes_and_writes_nothing() {
     app.graphql(&acme, wait, json!({}))
         .await
         .expect_error("UNSUPPORTED");
+    let wait_null = "mutation { registerAsset(customer: \"acme\", space: 1, wait: null, input: {id: \"n\", mediaType: \"image/jpeg\", origin: \"https://example.org/n.jpg\"}) { status } }";
+    assert_eq!(
+        app.graphql(&acme, wait_null, json!({})).await.data()["registerAsset"]["status"],
+        "WAITING"
+    );
     assert_eq!(
         app.graphql(&acme, count, json!({})).await.data()["space"]["assets"]["totalCount"],
-        1
+        2
     );
     app.stop().await;
 }
@@ -592,6 +597,20 @@ async fn abusive_queries_are_rejected_and_introspection_still_works() {
         .to_owned();
     assert!(message.contains("too complex"), "{:#}", response.body);
 
+    // nested pages multiply: 1000 spaces of 1000 assets each is refused before it runs
+    let nested = "{ customer(name: \"acme\") { spaces(first: 1000) { nodes { assets(first: 1000) { nodes { id } } } } } }";
+    let response = app.graphql(&Auth::admin(), nested, json!({})).await;
+    assert!(
+        response.expect_error("BAD_REQUEST").contains("too complex"),
+        "{:#}",
+        response.body
+    );
+    // an ordinary page of full records is fine
+    let ordinary = "{ customers(first: 100) { totalCount edges { cursor node { name displayName created spaces(first: 10) { totalCount } } } } }";
+    app.graphql(&Auth::admin(), ordinary, json!({}))
+        .await
+        .data();
+
     let introspection = app
         .graphql(&Auth::None, INTROSPECTION_QUERY, json!({}))
         .await;
@@ -645,10 +664,17 @@ async fn http_edges_graphiql_limits_and_ops() {
         not_graphql.json::<Value>().await.unwrap()["code"],
         "bad-request"
     );
-    let syntax = app
-        .graphql(&Auth::admin(), "{ customers { ", json!({}))
-        .await;
-    assert!(syntax.body["errors"][0]["message"].is_string());
+    // errors of the GraphQL engine itself carry a code too
+    for malformed in [
+        "{ customers { ",
+        "{ noSuchField }",
+        "{ space(customer: \"a\", id: \"x\") { id } }",
+        "{ space(customer: \"a\", id: 2147483648) { id } }",
+    ] {
+        app.graphql(&Auth::admin(), malformed, json!({}))
+            .await
+            .expect_error("BAD_REQUEST");
+    }
 
     let health = app.get("/healthz").await;
     assert_eq!(

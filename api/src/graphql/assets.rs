@@ -131,15 +131,23 @@ impl From<AssetOrderInput> for domain::AssetOrder {
 /// Exact-match filters on assets.
 #[derive(InputObject, Debug, Default)]
 pub struct AssetFilterInput {
+    /// Assets whose string1 is exactly this.
     pub string1: Option<String>,
+    /// Assets whose string2 is exactly this.
     pub string2: Option<String>,
+    /// Assets whose string3 is exactly this.
     pub string3: Option<String>,
+    /// Assets whose number1 is this.
     pub number1: Option<i64>,
+    /// Assets whose number2 is this.
     pub number2: Option<i64>,
+    /// Assets whose number3 is this.
     pub number3: Option<i64>,
     /// Assets carrying this tag.
     pub tag: Option<String>,
+    /// Assets in this state.
     pub status: Option<AssetStatusValue>,
+    /// Assets of exactly this media type.
     pub media_type: Option<String>,
 }
 
@@ -212,16 +220,27 @@ impl From<AssetInput> for domain::AssetInput {
 /// Changes to an asset: only the fields given change; `null` clears string1-3 and number1-3.
 #[derive(InputObject, Debug)]
 pub struct AssetPatch {
+    /// New media type (cannot be null).
     pub media_type: MaybeUndefined<String>,
+    /// New origin (cannot be null).
     pub origin: MaybeUndefined<String>,
+    /// New string1; null clears it.
     pub string1: MaybeUndefined<String>,
+    /// New string2; null clears it.
     pub string2: MaybeUndefined<String>,
+    /// New string3; null clears it.
     pub string3: MaybeUndefined<String>,
+    /// New number1; null clears it.
     pub number1: MaybeUndefined<i64>,
+    /// New number2; null clears it.
     pub number2: MaybeUndefined<i64>,
+    /// New number3; null clears it.
     pub number3: MaybeUndefined<i64>,
+    /// New tags, replacing the old ones (cannot be null; [] removes all).
     pub tags: MaybeUndefined<Vec<String>>,
+    /// New roles, replacing the old ones (cannot be null; [] removes all).
     pub roles: MaybeUndefined<Vec<String>>,
+    /// New maxUnauthorised (cannot be null).
     pub max_unauthorised: MaybeUndefined<i32>,
 }
 
@@ -256,7 +275,9 @@ impl TryFrom<AssetPatch> for domain::AssetPatch {
 /// A stored thumbnail.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
 pub struct Thumbnail {
+    /// Width in pixels.
     pub width: i32,
+    /// Height in pixels.
     pub height: i32,
     /// The Image API URL that returns it.
     pub url: String,
@@ -320,6 +341,7 @@ fn thumbnail_size(width: i32, height: i32, size: i32) -> Option<(i32, i32)> {
     Some((scale(width), scale(height)))
 }
 
+/// A registered master and what has been made of it.
 #[Object(name = "Asset")]
 impl AssetObject {
     /// The customer the asset belongs to.
@@ -346,24 +368,31 @@ impl AssetObject {
     async fn origin(&self) -> Option<&str> {
         self.asset.origin.as_deref()
     }
+    /// Free reference (the CSV's Reference1).
     async fn string1(&self) -> Option<&str> {
         self.asset.string1.as_deref()
     }
+    /// Free reference (the CSV's Reference2).
     async fn string2(&self) -> Option<&str> {
         self.asset.string2.as_deref()
     }
+    /// Free reference (the CSV's Reference3).
     async fn string3(&self) -> Option<&str> {
         self.asset.string3.as_deref()
     }
+    /// Free number (the CSV's Number1), e.g. a page number.
     async fn number1(&self) -> Option<i64> {
         self.asset.number1
     }
+    /// Free number (the CSV's Number2).
     async fn number2(&self) -> Option<i64> {
         self.asset.number2
     }
+    /// Free number (the CSV's Number3).
     async fn number3(&self) -> Option<i64> {
         self.asset.number3
     }
+    /// Tags, for grouping and filtering.
     async fn tags(&self) -> &[String] {
         &self.asset.tags
     }
@@ -387,6 +416,7 @@ impl AssetObject {
     async fn duration(&self) -> Option<f64> {
         self.asset.duration
     }
+    /// Where the asset is in its life.
     async fn status(&self) -> AssetStatusValue {
         self.asset.status.into()
     }
@@ -398,6 +428,7 @@ impl AssetObject {
     async fn batch(&self) -> Option<i64> {
         self.asset.batch
     }
+    /// When the asset was registered.
     async fn created(&self) -> DateTime<Utc> {
         self.asset.created
     }
@@ -482,12 +513,12 @@ impl AssetMutation {
         #[graphql(desc = "The space's number.")] space: i32,
         #[graphql(desc = "The registration.")] input: AssetInput,
         #[graphql(
-            default = false,
+            default_with = "Some(false)",
             desc = "Return only once processing has finished. This server does not process assets yet, so true is refused with UNSUPPORTED."
         )]
-        wait: bool,
+        wait: Option<bool>,
     ) -> Result<AssetObject> {
-        if wait {
+        if wait == Some(true) {
             // access first, so that the refusal says nothing to callers without access
             call(ctx, |domain, principal| async move {
                 domain.space(&principal, &customer, space).await.map(drop)

@@ -13,6 +13,15 @@ pub struct ConnectionTotals {
 
 pub type PagedConnection<T> = Connection<String, T, ConnectionTotals, EmptyFields>;
 
+/// The cost of a connection field: what one item costs, times the items it may return, so
+/// that nested pages multiply and an abusive query is refused before it runs.
+pub fn page_complexity(first: Option<i32>, child_complexity: usize) -> usize {
+    let items = first.map_or(domain::paging::DEFAULT_PAGE_SIZE as usize, |first| {
+        first.max(1) as usize
+    });
+    items.saturating_mul(child_complexity.max(1))
+}
+
 /// Converts a page, mapping each item to its GraphQL type.
 pub fn connection<D, T: OutputType>(
     page: domain::Page<D>,

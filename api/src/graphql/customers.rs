@@ -3,7 +3,7 @@
 use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::connection::{PagedConnection, connection};
+use super::connection::{PagedConnection, connection, page_complexity};
 use super::context::call;
 use super::keys::ApiKeyObject;
 use super::spaces::SpaceObject;
@@ -33,6 +33,7 @@ impl From<domain::Customer> for CustomerObject {
 #[ComplexObject]
 impl CustomerObject {
     /// The customer's spaces, by number.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn spaces(
         &self,
         ctx: &Context<'_>,
@@ -87,6 +88,7 @@ impl CustomerQuery {
     }
 
     /// Every customer, by name (admin keys only).
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,

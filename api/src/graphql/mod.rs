@@ -64,6 +64,25 @@ pub fn sdl() -> String {
     .sdl()
 }
 
+/// Errors raised by the GraphQL engine itself (syntax, unknown fields, argument values of the
+/// wrong type, depth and complexity limits) carry no code: they are the client's to fix, so
+/// they get BAD_REQUEST. Every error a resolver raises comes through `graphql_error` with its
+/// own code, INTERNAL included.
+fn give_every_error_a_code(errors: &mut [async_graphql::ServerError]) {
+    for error in errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|extensions| extensions.get("code").is_some());
+        if !has_code {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "BAD_REQUEST");
+        }
+    }
+}
+
 #[handler]
 pub async fn graphiql() -> Html<String> {
     Html(
@@ -119,10 +138,11 @@ pub async fn execute(state: Data<&AppState>, headers: &HeaderMap, body: Body) ->
             }
         };
     let context = RequestContext::from_headers(&state, headers).await;
-    let response = state
+    let mut response = state
         .schema
         .execute(request.data(state.domain.clone()).data(context))
         .await;
+    give_every_error_a_code(&mut response.errors);
     let body = match serde_json::to_string(&response) {
         Ok(body) => body,
         Err(error) => {

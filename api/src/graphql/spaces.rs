@@ -6,7 +6,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 
 use super::assets::{AssetFilterInput, AssetObject, AssetOrderInput};
-use super::connection::{PagedConnection, connection};
+use super::connection::{PagedConnection, connection, page_complexity};
 use super::context::call;
 use crate::error::graphql_error;
 
@@ -50,6 +50,7 @@ impl From<domain::Space> for SpaceObject {
 #[ComplexObject]
 impl SpaceObject {
     /// The space's assets matching every filter given, in the order asked (default: by id).
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn assets(
         &self,
         ctx: &Context<'_>,

@@ -7,6 +7,8 @@ pub struct Model {
     pub id: i32,
     pub name: String,
     pub display_name: String,
+    /// The number the customer's next space gets.
+    pub next_space: i32,
     pub created: DateTimeUtc,
 }
 
