@@ -227,6 +227,20 @@ impl TestApp {
         )
     }
 
+    /// Creates a space and returns its number.
+    pub async fn create_space(&self, auth: &Auth, customer: &str, name: &str) -> i64 {
+        let created = self
+            .graphql(
+                auth,
+                "mutation($c: String!, $n: String!) { createSpace(customer: $c, input: {name: $n}) { id } }",
+                json!({ "c": customer, "n": name }),
+            )
+            .await;
+        created.data()["createSpace"]["id"]
+            .as_i64()
+            .expect("space id")
+    }
+
     /// Stops the server gracefully.
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {

@@ -149,13 +149,7 @@ async fn every_operation_follows_the_tenancy_matrix() {
     let app = TestApp::start().await;
     let own = app.customer_with_key("acme").await;
     let other = app.customer_with_key("rival").await;
-    app.graphql(
-        &own,
-        "mutation { createSpace(customer: \"acme\", input: {name: \"main\"}) { id } }",
-        json!({}),
-    )
-    .await
-    .data();
+    app.create_space(&own, "acme", "main").await;
 
     let mut round = 0;
     for operation in OPERATIONS {
@@ -206,13 +200,7 @@ async fn every_operation_follows_the_tenancy_matrix() {
 async fn bad_input_gets_stable_codes_and_writes_nothing() {
     let app = TestApp::start().await;
     let acme = app.customer_with_key("acme").await;
-    app.graphql(
-        &acme,
-        "mutation { createSpace(customer: \"acme\", input: {name: \"main\"}) { id } }",
-        json!({}),
-    )
-    .await
-    .data();
+    app.create_space(&acme, "acme", "main").await;
     let register = "mutation($c: String!, $s: Int!, $input: AssetInput!) { registerAsset(customer: $c, space: $s, input: $input) { id } }";
     let good =
         json!({ "id": "ok", "mediaType": "image/jpeg", "origin": "https://example.org/ok.jpg" });
@@ -492,13 +480,7 @@ async fn assets_show_every_field_and_their_urls() {
 async fn space_assets_filter_order_and_page() {
     let app = TestApp::start().await;
     let acme = app.customer_with_key("acme").await;
-    app.graphql(
-        &acme,
-        "mutation { createSpace(customer: \"acme\", input: {name: \"books\"}) { id } }",
-        json!({}),
-    )
-    .await
-    .data();
+    app.create_space(&acme, "acme", "books").await;
     for page in 1..=5 {
         let input = json!({ "id": format!("p{page}"), "mediaType": "image/jpeg", "origin": "https://example.org/p.jpg",
             "string1": if page <= 3 { "book-a" } else { "book-b" }, "number1": 10 - page, "tags": if page % 2 == 0 { json!(["even"]) } else { json!([]) } });
@@ -544,13 +526,7 @@ async fn space_assets_filter_order_and_page() {
 async fn patches_change_only_named_fields_over_graphql() {
     let app = TestApp::start().await;
     let acme = app.customer_with_key("acme").await;
-    app.graphql(
-        &acme,
-        "mutation { createSpace(customer: \"acme\", input: {name: \"main\"}) { id } }",
-        json!({}),
-    )
-    .await
-    .data();
+    app.create_space(&acme, "acme", "main").await;
     let input = json!({ "id": "a", "mediaType": "image/jpeg", "origin": "https://example.org/a.jpg", "string1": "s1", "string2": "s2", "number1": 1, "tags": ["x"] });
     app.graphql(&acme, "mutation($i: AssetInput!) { registerAsset(customer: \"acme\", space: 1, input: $i) { id } }", json!({ "i": input })).await.data();
     let patched = app
@@ -749,13 +725,7 @@ async fn same_behaviour_on_postgresql() {
         .start()
         .await;
     let acme = app.customer_with_key("acme").await;
-    app.graphql(
-        &acme,
-        "mutation { createSpace(customer: \"acme\", input: {name: \"main\"}) { id } }",
-        json!({}),
-    )
-    .await
-    .data();
+    app.create_space(&acme, "acme", "main").await;
     app.graphql(&acme, "mutation { registerAsset(customer: \"acme\", space: 1, input: {id: \"a\", mediaType: \"image/jpeg\", origin: \"https://example.org/a.jpg\", tags: [\"t\"]}) { id } }", json!({})).await.data();
     app.graphql(&acme, "mutation { registerAsset(customer: \"acme\", space: 1, input: {id: \"a\", mediaType: \"image/jpeg\", origin: \"https://example.org/a.jpg\"}) { id } }", json!({})).await.expect_error("CONFLICT");
     let listed = app
