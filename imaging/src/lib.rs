@@ -1,5 +1,23 @@
-//! CPU work on images: decode masters, build the tiled pyramid, render an IIIF image request
-//! from a pyramid, encode. Synchronous code that callers run on a bounded blocking pool.
+//! CPU work on images: decode masters, build the tiled pyramid (a standard tiled TIFF whose
+//! tiles are complete JPEG streams), read its layout back, and render an IIIF image request
+//! from its tiles. Synchronous code: callers run it on a bounded blocking pool.
 //!
 //! This crate must not read configuration, storage or the database: options travel in the
-//! request. Its code arrives with the image-delivery work.
+//! arguments, and tile bytes are handed in by the caller.
+
+mod codec;
+mod decode;
+mod error;
+mod layout;
+mod pyramid;
+mod raster;
+mod render;
+mod tiff_writer;
+
+pub use codec::{encode, encode_jpeg};
+pub use decode::{decode_master, probe};
+pub use error::{Error, ErrorKind, Result};
+pub use layout::{LevelLayout, PyramidLayout};
+pub use pyramid::{BuiltPyramid, PyramidOptions, Thumbnail, build_pyramid};
+pub use raster::{Channels, Raster};
+pub use render::{RenderPlan, TileRequest, exact_tile, plan, render};

@@ -327,20 +327,6 @@ impl AssetObject {
     }
 }
 
-/// The size of a thumbnail whose longest edge is `size`, for an image of `width` x `height`;
-/// `None` when it would be larger than the image.
-fn thumbnail_size(width: i32, height: i32, size: i32) -> Option<(i32, i32)> {
-    let longest = width.max(height);
-    if width <= 0 || height <= 0 || size <= 0 || size > longest {
-        return None;
-    }
-    let scale = |edge: i32| {
-        ((i64::from(edge) * i64::from(size) + i64::from(longest) / 2) / i64::from(longest)).max(1)
-            as i32
-    };
-    Some((scale(width), scale(height)))
-}
-
 /// A registered master and what has been made of it.
 #[Object(name = "Asset")]
 impl AssetObject {
@@ -468,7 +454,15 @@ impl AssetObject {
         self.asset
             .thumbnail_sizes
             .iter()
-            .filter_map(|size| thumbnail_size(width, height, *size))
+            .filter_map(|size| {
+                let (width, height, size) = (
+                    u32::try_from(width).ok()?,
+                    u32::try_from(height).ok()?,
+                    u32::try_from(*size).ok()?,
+                );
+                iiif::image::thumbnail_size(width, height, size)
+            })
+            .map(|(w, h)| (w as i32, h as i32))
             .map(|(w, h)| Thumbnail {
                 width: w,
                 height: h,
@@ -579,14 +573,6 @@ impl AssetMutation {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thumbnail_sizes_follow_the_longest_edge() {
-        assert_eq!(thumbnail_size(4000, 3000, 400), Some((400, 300)));
-        assert_eq!(thumbnail_size(3000, 4000, 100), Some((75, 100)));
-        assert_eq!(thumbnail_size(1000, 10, 100), Some((100, 1)));
-        assert_eq!(thumbnail_size(300, 200, 400), None);
-    }
 
     #[test]
     fn url_segments_are_escaped() {

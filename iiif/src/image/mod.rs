@@ -16,7 +16,37 @@ pub use quality::{Format, Quality};
 pub use region::Region;
 pub use request::{ImageRequest, Limits, PixelRect, ResolvedRequest};
 pub use rotation::Rotation;
-pub use size::Size;
+pub use size::{Size, SizeKind};
+
+#[cfg(test)]
+mod tests {
+    use super::thumbnail_size;
+
+    #[test]
+    fn thumbnail_sizes_follow_the_longest_edge() {
+        assert_eq!(thumbnail_size(4000, 3000, 400), Some((400, 300)));
+        assert_eq!(thumbnail_size(3000, 4000, 100), Some((75, 100)));
+        assert_eq!(thumbnail_size(1000, 10, 100), Some((100, 1)));
+        assert_eq!(thumbnail_size(300, 200, 300), Some((300, 200)));
+        assert_eq!(thumbnail_size(300, 200, 400), None);
+    }
+}
+
+/// The size of a version of a `width` x `height` image whose longest edge is `size`, rounded
+/// to whole pixels; `None` when that would be larger than the image. Stored thumbnails and the
+/// `sizes` of info.json both use this, so they always agree.
+pub fn thumbnail_size(width: u32, height: u32, size: u32) -> Option<(u32, u32)> {
+    let longest = width.max(height);
+    if width == 0 || height == 0 || size == 0 || size > longest {
+        return None;
+    }
+    let scale = |edge: u32| {
+        let scaled =
+            (u64::from(edge) * u64::from(size) + u64::from(longest) / 2) / u64::from(longest);
+        scaled.max(1) as u32
+    };
+    Some((scale(width), scale(height)))
+}
 
 /// The two Image API versions served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,0 +1,162 @@
+//! Reading masters: any supported format to 8-bit grey or RGB, upright, refusing pixel bombs
+//! before decoding them.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageReader};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::raster::{Channels, Raster};
+
+fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>> {
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|error| {
+            Error::new(
+                ErrorKind::Unsupported,
+                format!("cannot read the image: {error}"),
+            )
+        })?;
+    if reader.format().is_none() {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            "the bytes are not an image format this server decodes",
+        ));
+    }
+    Ok(reader)
+}
+
+/// The pixel size of a master, read from its header only.
+pub fn probe(bytes: &[u8]) -> Result<(u32, u32)> {
+    reader(bytes)?.into_dimensions().map_err(|error| {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("cannot read the image header: {error}"),
+        )
+    })
+}
+
+/// Decodes a master to 8-bit grey or RGB, with its EXIF orientation applied, transparency
+/// laid on white and 16-bit samples reduced to 8. Masters over `max_pixels` are refused
+/// before any pixel is decoded.
+pub fn decode_master(bytes: &[u8], max_pixels: u64) -> Result<Raster> {
+    let (width, height) = probe(bytes)?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > max_pixels {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "the image is {width}x{height} ({pixels} pixels), over the limit of {max_pixels}"
+            ),
+        ));
+    }
+    let unsupported = |error: image::ImageError| {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("cannot decode the image: {error}"),
+        )
+    };
+    let mut decoder = reader(bytes)?.into_decoder().map_err(unsupported)?;
+    let orientation = decoder.orientation().map_err(unsupported)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(unsupported)?;
+    image.apply_orientation(orientation);
+    let has_alpha = image.color().has_alpha();
+    let is_gray = !image.color().has_color();
+    let (width, height) = (image.width(), image.height());
+    let raster = match (is_gray, has_alpha) {
+        (true, false) => Raster::new(width, height, Channels::Gray, image.into_luma8().into_raw())?,
+        (false, false) => Raster::new(width, height, Channels::Rgb, image.into_rgb8().into_raw())?,
+        (_, true) => {
+            let rgb =
+                Raster::new(width, height, Channels::Rgba, image.into_rgba8().into_raw())?.to_rgb();
+            if is_gray { rgb.to_gray() } else { rgb }
+        }
+    };
+    Ok(raster)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageFormat, Luma, LumaA, Rgb, Rgba};
+
+    fn encoded(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        image
+            .write_to(&mut Cursor::new(&mut bytes), format)
+            .unwrap();
+        bytes
+    }
+
+    #[test]
+    fn decodes_common_formats_to_8_bit() {
+        let rgb = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(8, 6, Rgb([10, 20, 30])));
+        for format in [
+            ImageFormat::Png,
+            ImageFormat::Jpeg,
+            ImageFormat::Tiff,
+            ImageFormat::Gif,
+            ImageFormat::WebP,
+        ] {
+            let raster = decode_master(&encoded(rgb.clone(), format), 1000).unwrap();
+            assert_eq!(
+                (raster.width, raster.height, raster.channels),
+                (8, 6, Channels::Rgb),
+                "{format:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn sixteen_bit_grey_and_alpha_are_reduced() {
+        let gray16 =
+            DynamicImage::ImageLuma16(image::ImageBuffer::from_pixel(4, 4, Luma([65535u16])));
+        let raster = decode_master(&encoded(gray16, ImageFormat::Png), 1000).unwrap();
+        assert_eq!(raster.channels, Channels::Gray);
+        assert!(raster.pixels.iter().all(|v| *v == 255));
+
+        let transparent =
+            DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(2, 2, Rgba([0, 0, 0, 0])));
+        let raster = decode_master(&encoded(transparent, ImageFormat::Png), 1000).unwrap();
+        assert_eq!(raster.channels, Channels::Rgb);
+        assert!(
+            raster.pixels.iter().all(|v| *v == 255),
+            "transparency is laid on white"
+        );
+
+        let gray_alpha =
+            DynamicImage::ImageLumaA8(image::ImageBuffer::from_pixel(2, 2, LumaA([100u8, 255])));
+        assert_eq!(
+            decode_master(&encoded(gray_alpha, ImageFormat::Png), 1000)
+                .unwrap()
+                .channels,
+            Channels::Gray
+        );
+    }
+
+    #[test]
+    fn refuses_pixel_bombs_before_decoding() {
+        let large = DynamicImage::ImageLuma8(image::GrayImage::new(100, 100));
+        let error = decode_master(&encoded(large, ImageFormat::Png), 9_999).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::TooLarge);
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_image() {
+        assert_eq!(
+            decode_master(b"%PDF-1.4 not an image", 1000)
+                .unwrap_err()
+                .kind,
+            ErrorKind::Unsupported
+        );
+        let mut truncated = encoded(
+            DynamicImage::ImageRgb8(image::RgbImage::new(50, 50)),
+            ImageFormat::Png,
+        );
+        truncated.truncate(60);
+        assert_eq!(
+            decode_master(&truncated, 10_000).unwrap_err().kind,
+            ErrorKind::Unsupported
+        );
+    }
+}

@@ -1,0 +1,365 @@
+//! Rendering an image request from the pyramid: pick the level that just covers the output,
+//! take only the tiles under the region, then crop, resize, mirror, rotate, apply the quality
+//! and encode.
+
+use iiif::image::{Format, Quality, ResolvedRequest};
+
+use crate::codec::{decode_jpeg, encode};
+use crate::error::{Error, ErrorKind, Result};
+use crate::layout::PyramidLayout;
+use crate::raster::{Channels, Raster};
+
+/// One tile of one level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TileRequest {
+    pub level: usize,
+    pub index: usize,
+}
+
+/// The tiles a request needs and where its region lies on their level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderPlan {
+    pub level: usize,
+    /// Tiles to fetch, row by row.
+    pub tiles: Vec<TileRequest>,
+    /// The area of the level the tiles cover: first column and row, and pixel origin.
+    first_column: u32,
+    first_row: u32,
+    columns: u32,
+    rows: u32,
+}
+
+/// The stored tile that answers a request exactly, byte for byte: a whole interior tile of
+/// one level at its own size, unrotated, in the pyramid's own quality, as JPEG.
+pub fn exact_tile(layout: &PyramidLayout, request: &ResolvedRequest) -> Option<TileRequest> {
+    let natural_quality = match layout.channels {
+        Channels::Gray => matches!(
+            request.quality,
+            Quality::Default | Quality::Gray | Quality::Color
+        ),
+        _ => matches!(request.quality, Quality::Default | Quality::Color),
+    };
+    if request.format != Format::Jpg
+        || request.rotation.mirror
+        || request.rotation.degrees != 0.0
+        || !natural_quality
+    {
+        return None;
+    }
+    let region = request.region;
+    let tile = layout.tile_size;
+    layout
+        .levels
+        .iter()
+        .enumerate()
+        .find_map(|(level_index, level)| {
+            let scale = 1u32 << level_index;
+            let span = tile.checked_mul(scale)?;
+            let (column, row) = (region.x / span, region.y / span);
+            let aligned = region.x.is_multiple_of(span)
+                && region.y.is_multiple_of(span)
+                && region.width == span
+                && region.height == span;
+            let interior = (column + 1) * tile <= level.width && (row + 1) * tile <= level.height;
+            (aligned && interior && request.width == tile && request.height == tile).then_some(
+                TileRequest {
+                    level: level_index,
+                    index: (row * level.tiles_across + column) as usize,
+                },
+            )
+        })
+}
+
+/// Which tiles of which level a request needs: the smallest level that still has at least the
+/// output's resolution over the region.
+pub fn plan(layout: &PyramidLayout, request: &ResolvedRequest) -> RenderPlan {
+    let region = request.region;
+    let level_index = (0..layout.levels.len())
+        .rev()
+        .find(|level| {
+            let scale = f64::from(1u32 << level);
+            f64::from(region.width) / scale >= f64::from(request.width)
+                && f64::from(region.height) / scale >= f64::from(request.height)
+        })
+        .unwrap_or(0);
+    let level = &layout.levels[level_index];
+    let scale = 1u32 << level_index;
+    let (left, top) = (region.x / scale, region.y / scale);
+    let right = (region.x + region.width).div_ceil(scale).min(level.width);
+    let bottom = (region.y + region.height).div_ceil(scale).min(level.height);
+    let (first_column, first_row) = (left / level.tile_width, top / level.tile_height);
+    let (last_column, last_row) = (
+        (right - 1) / level.tile_width,
+        (bottom - 1) / level.tile_height,
+    );
+    let tiles = (first_row..=last_row)
+        .flat_map(|row| (first_column..=last_column).map(move |column| (row, column)))
+        .map(|(row, column)| TileRequest {
+            level: level_index,
+            index: (row * level.tiles_across + column) as usize,
+        })
+        .collect();
+    RenderPlan {
+        level: level_index,
+        tiles,
+        first_column,
+        first_row,
+        columns: last_column - first_column + 1,
+        rows: last_row - first_row + 1,
+    }
+}
+
+/// Renders a request from the tiles its plan named (`tiles[i]` is the bytes of
+/// `plan.tiles[i]`), and encodes it.
+pub fn render(
+    layout: &PyramidLayout,
+    plan: &RenderPlan,
+    tiles: &[impl AsRef<[u8]>],
+    request: &ResolvedRequest,
+    jpeg_quality: u8,
+) -> Result<Vec<u8>> {
+    if tiles.len() != plan.tiles.len() {
+        return Err(Error::new(
+            ErrorKind::Internal,
+            "tile count does not match the plan",
+        ));
+    }
+    let level = &layout.levels[plan.level];
+    let (tile_width, tile_height) = (level.tile_width, level.tile_height);
+    let origin_x = plan.first_column * tile_width;
+    let origin_y = plan.first_row * tile_height;
+    let canvas_width = (plan.columns * tile_width).min(level.width - origin_x);
+    let canvas_height = (plan.rows * tile_height).min(level.height - origin_y);
+    let mut canvas = Raster::filled(canvas_width, canvas_height, layout.channels, 0);
+    for (position, bytes) in tiles.iter().enumerate() {
+        let tile = decode_jpeg(bytes.as_ref(), layout.channels)?;
+        let (column, row) = (
+            position as u32 % plan.columns,
+            position as u32 / plan.columns,
+        );
+        canvas.paste(&tile, column * tile_width, row * tile_height);
+    }
+    // the region on this level, to the sub-pixel
+    let scale = f64::from(1u32 << plan.level);
+    let region = request.region;
+    let left = f64::from(region.x) / scale - f64::from(origin_x);
+    let top = f64::from(region.y) / scale - f64::from(origin_y);
+    let width = (f64::from(region.width) / scale).min(f64::from(canvas_width) - left);
+    let height = (f64::from(region.height) / scale).min(f64::from(canvas_height) - top);
+    let mut image = canvas.resize_area(left, top, width, height, request.width, request.height)?;
+
+    if request.rotation.mirror {
+        image = image.mirror();
+    }
+    if request.rotation.degrees != 0.0 {
+        image = if request.rotation.is_right_angle() {
+            image.rotate_right_angle(request.rotation.degrees as u32)
+        } else {
+            let (width, height) = request.output_size();
+            image.rotate_arbitrary(request.rotation.degrees, width, height)
+        };
+    }
+    image = match request.quality {
+        Quality::Default | Quality::Color => image,
+        Quality::Gray => image.to_gray(),
+        Quality::Bitonal => image.to_bitonal(),
+    };
+    encode(&image, request.format, jpeg_quality)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pyramid::{PyramidOptions, build_pyramid};
+    use iiif::image::{ApiVersion, ImageRequest, Limits};
+
+    const LIMITS: Limits = Limits {
+        max_width: Some(10_000),
+        max_height: None,
+        max_area: None,
+        upscaling: true,
+    };
+
+    fn pyramid(width: u32, height: u32) -> crate::pyramid::BuiltPyramid {
+        let pixels = (0..height)
+            .flat_map(|y| (0..width).flat_map(move |x| [(x % 256) as u8, (y % 256) as u8, 90]))
+            .collect();
+        let raster = Raster::new(width, height, Channels::Rgb, pixels).unwrap();
+        let options = PyramidOptions {
+            tile_size: 256,
+            jpeg_quality: 90,
+            thumbnail_sizes: vec![],
+        };
+        build_pyramid(raster, &options).unwrap()
+    }
+
+    fn request(path: &str, width: u32, height: u32) -> ResolvedRequest {
+        let parts: Vec<&str> = path.split('/').collect();
+        ImageRequest::parse(ApiVersion::V3, parts[0], parts[1], parts[2], parts[3])
+            .unwrap()
+            .resolve(width, height, &LIMITS)
+            .unwrap()
+    }
+
+    fn tiles_for(built: &crate::pyramid::BuiltPyramid, plan: &RenderPlan) -> Vec<Vec<u8>> {
+        plan.tiles
+            .iter()
+            .map(|tile| {
+                let range = built.layout.levels[tile.level].tile_range(tile.index);
+                built.tiff[range.start as usize..range.end as usize].to_vec()
+            })
+            .collect()
+    }
+
+    fn decode(bytes: &[u8]) -> image::DynamicImage {
+        image::load_from_memory(bytes).unwrap()
+    }
+
+    #[test]
+    fn interior_tiles_are_exact_and_edge_tiles_are_not() {
+        let built = pyramid(1000, 600);
+        // level 0, tile (1, 1)
+        let exact = exact_tile(
+            &built.layout,
+            &request("256,256,256,256/256,256/0/default.jpg", 1000, 600),
+        );
+        assert_eq!(
+            exact,
+            Some(TileRequest {
+                level: 0,
+                index: 4 + 1
+            })
+        );
+        // level 1 (scale 2), tile (0, 0)
+        let scaled = exact_tile(
+            &built.layout,
+            &request("0,0,512,512/256,256/0/default.jpg", 1000, 600),
+        );
+        assert_eq!(scaled, Some(TileRequest { level: 1, index: 0 }));
+        // the right edge tile is padded in the TIFF: rendered instead
+        assert_eq!(
+            exact_tile(
+                &built.layout,
+                &request("768,0,232,256/232,256/0/default.jpg", 1000, 600)
+            ),
+            None
+        );
+        assert_eq!(
+            exact_tile(
+                &built.layout,
+                &request("256,256,256,256/256,256/90/default.jpg", 1000, 600)
+            ),
+            None
+        );
+        assert_eq!(
+            exact_tile(
+                &built.layout,
+                &request("256,256,256,256/256,256/0/gray.jpg", 1000, 600)
+            ),
+            None
+        );
+        assert_eq!(
+            exact_tile(
+                &built.layout,
+                &request("256,256,256,256/256,256/0/default.png", 1000, 600)
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn plans_use_the_level_that_just_covers_the_output() {
+        let built = pyramid(1000, 600);
+        let full = plan(
+            &built.layout,
+            &request("full/250,/0/default.jpg", 1000, 600),
+        );
+        assert_eq!(full.level, 2);
+        assert_eq!(full.tiles.len(), 1);
+        let detail = plan(
+            &built.layout,
+            &request("300,300,100,100/max/0/default.jpg", 1000, 600),
+        );
+        assert_eq!(detail.level, 0);
+        assert_eq!(detail.tiles, vec![TileRequest { level: 0, index: 5 }]);
+        let upscaled = plan(
+            &built.layout,
+            &request("full/^2000,/0/default.jpg", 1000, 600),
+        );
+        assert_eq!(upscaled.level, 0);
+        assert_eq!(upscaled.tiles.len(), 12);
+    }
+
+    #[test]
+    fn renders_regions_sizes_rotations_and_qualities() {
+        let built = pyramid(1000, 600);
+        let cases = [
+            ("full/max/0/default.jpg", (1000, 600)),
+            ("full/250,/0/default.png", (250, 150)),
+            ("768,0,232,256/232,256/0/default.jpg", (232, 256)),
+            ("100,100,300,200/150,/90/gray.jpg", (100, 150)),
+            ("square/100,100/!180/bitonal.png", (100, 100)),
+            ("full/100,/45/default.png", (113, 113)),
+            ("full/^1500,/0/default.webp", (1500, 900)),
+        ];
+        for (path, size) in cases {
+            let request = request(path, 1000, 600);
+            let plan = plan(&built.layout, &request);
+            let bytes = render(
+                &built.layout,
+                &plan,
+                &tiles_for(&built, &plan),
+                &request,
+                85,
+            )
+            .unwrap();
+            let decoded = decode(&bytes);
+            assert_eq!((decoded.width(), decoded.height()), size, "{path}");
+        }
+    }
+
+    #[test]
+    fn rendered_pixels_come_from_the_right_place() {
+        let built = pyramid(1000, 600);
+        // the test image's red channel is x % 256 and green is y % 256
+        let request = request("600,300,20,20/max/0/default.png", 1000, 600);
+        let plan = plan(&built.layout, &request);
+        let decoded = decode(
+            &render(
+                &built.layout,
+                &plan,
+                &tiles_for(&built, &plan),
+                &request,
+                85,
+            )
+            .unwrap(),
+        )
+        .to_rgb8();
+        let pixel = decoded.get_pixel(10, 10);
+        assert!(pixel[0].abs_diff((610 % 256) as u8) <= 6, "red {pixel:?}");
+        assert!(pixel[1].abs_diff((310 % 256) as u8) <= 6, "green {pixel:?}");
+        let mirrored = request_mirrored(&built);
+        assert!(
+            mirrored[0].abs_diff((629 % 256) as u8) <= 8,
+            "mirrored red {mirrored:?}"
+        );
+    }
+
+    fn request_mirrored(built: &crate::pyramid::BuiltPyramid) -> image::Rgb<u8> {
+        let request = request("600,300,30,20/max/!0/default.png", 1000, 600);
+        let plan = plan(&built.layout, &request);
+        let decoded =
+            decode(&render(&built.layout, &plan, &tiles_for(built, &plan), &request, 85).unwrap())
+                .to_rgb8();
+        *decoded.get_pixel(0, 10)
+    }
+
+    #[test]
+    fn wrong_tile_counts_are_refused() {
+        let built = pyramid(300, 300);
+        let request = request("full/max/0/default.jpg", 300, 300);
+        let plan = plan(&built.layout, &request);
+        let none: Vec<Vec<u8>> = Vec::new();
+        assert!(render(&built.layout, &plan, &none, &request, 85).is_err());
+    }
+}
