@@ -36,6 +36,16 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("graphql_max_complexity", ValueKind::Integer),
     ("max_request_bytes", ValueKind::Integer),
     ("shutdown_timeout_seconds", ValueKind::Integer),
+    ("tile_size", ValueKind::Integer),
+    ("jpeg_quality", ValueKind::Integer),
+    ("max_image_pixels", ValueKind::Integer),
+    ("image_max_width", ValueKind::Integer),
+    ("image_max_area", ValueKind::Integer),
+    ("render_cache_bytes", ValueKind::Integer),
+    ("render_threads", ValueKind::Integer),
+    ("origin_max_bytes", ValueKind::Integer),
+    ("origin_timeout_seconds", ValueKind::Integer),
+    ("max_upload_bytes", ValueKind::Integer),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +78,16 @@ struct RawConfig {
     graphql_max_complexity: Option<i64>,
     max_request_bytes: Option<i64>,
     shutdown_timeout_seconds: Option<i64>,
+    tile_size: Option<i64>,
+    jpeg_quality: Option<i64>,
+    max_image_pixels: Option<i64>,
+    image_max_width: Option<i64>,
+    image_max_area: Option<i64>,
+    render_cache_bytes: Option<i64>,
+    render_threads: Option<i64>,
+    origin_max_bytes: Option<i64>,
+    origin_timeout_seconds: Option<i64>,
+    max_upload_bytes: Option<i64>,
 }
 
 /// How log lines are written.
@@ -119,6 +139,26 @@ pub struct Config {
     pub graphql_max_complexity: usize,
     pub max_request_bytes: usize,
     pub shutdown_timeout_seconds: u64,
+    /// Pyramid tile size in pixels (a multiple of 16).
+    pub tile_size: u32,
+    /// JPEG quality of tiles, thumbnails and rendered JPEGs.
+    pub jpeg_quality: u8,
+    /// Largest master decoded, in pixels (decompression-bomb guard).
+    pub max_image_pixels: u64,
+    /// Largest output width and height served (`maxWidth`/`maxHeight`).
+    pub image_max_width: u32,
+    /// Largest output area served (`maxArea`).
+    pub image_max_area: u64,
+    /// Memory for rendered images kept for reuse.
+    pub render_cache_bytes: u64,
+    /// Concurrent renders (decode, resize, encode) on the blocking pool.
+    pub render_threads: usize,
+    /// Largest master fetched from an origin, in bytes.
+    pub origin_max_bytes: u64,
+    /// Time allowed to fetch a master.
+    pub origin_timeout_seconds: u64,
+    /// Largest upload through `uploadAsset`, in bytes.
+    pub max_upload_bytes: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -141,6 +181,16 @@ impl std::fmt::Debug for Config {
             .field("graphql_max_complexity", &self.graphql_max_complexity)
             .field("max_request_bytes", &self.max_request_bytes)
             .field("shutdown_timeout_seconds", &self.shutdown_timeout_seconds)
+            .field("tile_size", &self.tile_size)
+            .field("jpeg_quality", &self.jpeg_quality)
+            .field("max_image_pixels", &self.max_image_pixels)
+            .field("image_max_width", &self.image_max_width)
+            .field("image_max_area", &self.image_max_area)
+            .field("render_cache_bytes", &self.render_cache_bytes)
+            .field("render_threads", &self.render_threads)
+            .field("origin_max_bytes", &self.origin_max_bytes)
+            .field("origin_timeout_seconds", &self.origin_timeout_seconds)
+            .field("max_upload_bytes", &self.max_upload_bytes)
             .finish()
     }
 }
@@ -321,7 +371,7 @@ impl RawConfig {
         }
 
         let workers = match self.workers {
-            Some(workers) => in_range("workers", workers, 1..=256)? as usize,
+            Some(workers) => in_range("workers", workers, 0..=256)? as usize,
             None => std::thread::available_parallelism()
                 .map(usize::from)
                 .unwrap_or(1),
@@ -383,6 +433,55 @@ impl RawConfig {
                 self.shutdown_timeout_seconds.unwrap_or(30),
                 0..=3600,
             )? as u64,
+            tile_size: {
+                let size = in_range("tile_size", self.tile_size.unwrap_or(256), 64..=2048)?;
+                if size % 16 != 0 {
+                    bail!("tile_size must be a multiple of 16, got {size}");
+                }
+                size as u32
+            },
+            jpeg_quality: in_range("jpeg_quality", self.jpeg_quality.unwrap_or(85), 1..=100)? as u8,
+            max_image_pixels: in_range(
+                "max_image_pixels",
+                self.max_image_pixels.unwrap_or(1_000_000_000),
+                1..=i64::MAX,
+            )? as u64,
+            image_max_width: in_range(
+                "image_max_width",
+                self.image_max_width.unwrap_or(12_000),
+                16..=65_000,
+            )? as u32,
+            image_max_area: in_range(
+                "image_max_area",
+                self.image_max_area.unwrap_or(100_000_000),
+                256..=i64::MAX,
+            )? as u64,
+            render_cache_bytes: in_range(
+                "render_cache_bytes",
+                self.render_cache_bytes.unwrap_or(256 * 1024 * 1024),
+                0..=i64::MAX,
+            )? as u64,
+            render_threads: match self.render_threads {
+                Some(threads) => in_range("render_threads", threads, 1..=256)? as usize,
+                None => std::thread::available_parallelism()
+                    .map(usize::from)
+                    .unwrap_or(1),
+            },
+            origin_max_bytes: in_range(
+                "origin_max_bytes",
+                self.origin_max_bytes.unwrap_or(2 * 1024 * 1024 * 1024),
+                1..=i64::MAX,
+            )? as u64,
+            origin_timeout_seconds: in_range(
+                "origin_timeout_seconds",
+                self.origin_timeout_seconds.unwrap_or(300),
+                1..=86_400,
+            )? as u64,
+            max_upload_bytes: in_range(
+                "max_upload_bytes",
+                self.max_upload_bytes.unwrap_or(1024 * 1024 * 1024),
+                1024..=i64::MAX,
+            )? as usize,
         })
     }
 }
@@ -461,7 +560,6 @@ mod tests {
     fn rejects_invalid_values() {
         for (name, value) in [
             ("VITRINE_LISTEN", "localhost"),
-            ("VITRINE_WORKERS", "0"),
             ("VITRINE_WORKERS", "many"),
             ("VITRINE_DATABASE_URL", "mysql://x"),
             ("VITRINE_STORAGE_URL", "ftp://x"),

@@ -6,7 +6,10 @@
 pub mod config;
 pub mod error;
 pub mod graphql;
+mod iiif_image;
 mod ops;
+pub mod processing;
+pub mod public_url;
 pub mod server;
 pub mod telemetry;
 

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::graphql::{self, QueryLimits, VitrineSchema};
+use crate::iiif_image::{self, DeliverySettings, ImageDelivery};
 use crate::ops;
 use crate::telemetry::{self, Metrics};
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub domain: domain::Domain,
     pub storage: storage::BlobStore,
+    pub images: Arc<ImageDelivery>,
+    pub processing: crate::processing::Processing,
     pub schema: VitrineSchema,
     pub metrics: Arc<Metrics>,
     pub local_addr: SocketAddr,
@@ -168,6 +171,36 @@ async fn bootstrap_admin_key(
     Ok(Some(created))
 }
 
+fn delivery_settings(config: &Config) -> DeliverySettings {
+    DeliverySettings {
+        limits: iiif::image::Limits {
+            max_width: Some(config.image_max_width),
+            max_height: Some(config.image_max_width),
+            max_area: Some(config.image_max_area),
+            upscaling: true,
+        },
+        jpeg_quality: config.jpeg_quality,
+        render_cache_bytes: config.render_cache_bytes,
+        render_threads: config.render_threads,
+    }
+}
+
+fn ingest_options(config: &Config) -> ingest::IngestOptions {
+    ingest::IngestOptions {
+        tile_size: config.tile_size,
+        jpeg_quality: config.jpeg_quality,
+        max_pixels: config.max_image_pixels,
+        concurrent_builds: 1,
+        origins: ingest::OriginPolicy {
+            import_roots: config.import_roots.clone(),
+            allow_private: config.allow_private_origins,
+            max_bytes: config.origin_max_bytes,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(config.origin_timeout_seconds),
+        },
+    }
+}
+
 /// Binds, builds every route and starts serving in the background.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let domain = open_domain(&config).await?;
@@ -191,21 +224,37 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     });
     let metrics = Arc::new(Metrics::default());
     let shutdown_timeout = Duration::from_secs(config.shutdown_timeout_seconds);
+    let images = Arc::new(ImageDelivery::new(
+        domain.clone(),
+        storage.clone(),
+        delivery_settings(&config),
+    ));
+    let ingestor = ingest::Ingestor::new(domain.clone(), storage.clone(), ingest_options(&config))
+        .context("cannot set up ingest")?;
+    let processing = crate::processing::Processing::new(ingestor, config.workers);
     let state = AppState {
         config: Arc::new(config),
         domain,
         storage,
+        images,
+        processing,
         schema,
         metrics: metrics.clone(),
         local_addr,
     };
 
     let routes = Route::new()
-        .at("/graphql", get(graphql::graphiql).post(graphql::execute))
+        .at(
+            "/graphql",
+            get(graphql::graphiql)
+                .post(graphql::execute)
+                .with(Cors::new().allow_credentials(false)),
+        )
+        .nest("/iiif/3", iiif_image::routes(iiif::image::ApiVersion::V3))
+        .nest("/iiif/2", iiif_image::routes(iiif::image::ApiVersion::V2))
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))
-        .with(Cors::new().allow_credentials(false))
         .data(state)
         .around(move |endpoint, request| telemetry::observe(endpoint, request, metrics.clone()));
 

@@ -111,7 +111,19 @@ impl Metrics {
 /// would make one series per asset.
 pub fn route_label(path: &str) -> &'static str {
     let mut segments = path.trim_start_matches('/').split('/');
-    match (segments.next(), segments.next()) {
+    let first_two = (segments.next(), segments.next());
+    if let (Some("iiif"), Some(version @ ("2" | "3"))) = first_two {
+        let rest = segments.count();
+        return match (version, rest) {
+            ("3", 3) => "/iiif/3 base",
+            ("3", 4) => "/iiif/3 info",
+            ("3", _) => "/iiif/3 image",
+            ("2", 3) => "/iiif/2 base",
+            ("2", 4) => "/iiif/2 info",
+            _ => "/iiif/2 image",
+        };
+    }
+    match first_two {
         (Some("graphql"), Some("ws")) => "/graphql/ws",
         (Some("graphql"), _) => "/graphql",
         (Some("healthz"), None) => "/healthz",
@@ -154,7 +166,15 @@ mod tests {
         assert_eq!(route_label("/graphql"), "/graphql");
         assert_eq!(route_label("/graphql/ws"), "/graphql/ws");
         assert_eq!(route_label("/healthz"), "/healthz");
-        assert_eq!(route_label("/iiif/3/acme/1/asset/info.json"), "other");
+        assert_eq!(
+            route_label("/iiif/3/acme/1/asset/info.json"),
+            "/iiif/3 info"
+        );
+        assert_eq!(
+            route_label("/iiif/2/acme/1/asset/full/max/0/default.jpg"),
+            "/iiif/2 image"
+        );
+        assert_eq!(route_label("/elsewhere/x"), "other");
         assert_eq!(route_label("/"), "/");
     }
 

@@ -145,16 +145,41 @@ impl Domain {
         space: i32,
         input: AssetInput,
     ) -> Result<Asset> {
+        if input.origin.is_none() {
+            // checked after access, so a refused caller learns nothing
+            self.space_in_scope(principal, customer, space).await?;
+            let message = "origin is required to register an asset";
+            return Err(Error::new(crate::ErrorKind::InvalidOrigin, message));
+        }
+        self.record_asset(principal, customer, space, input).await
+    }
+
+    /// Records an asset whose master arrives with the call (an upload): the origin is optional
+    /// and only noted.
+    pub async fn register_uploaded_asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        input: AssetInput,
+    ) -> Result<Asset> {
+        self.record_asset(principal, customer, space, input).await
+    }
+
+    async fn record_asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        input: AssetInput,
+    ) -> Result<Asset> {
         let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
         validate::asset_id(&input.id)?;
         validate::media_type(&input.media_type)?;
-        let origin = input.origin.ok_or_else(|| {
-            Error::new(
-                crate::ErrorKind::InvalidOrigin,
-                "origin is required to register an asset",
-            )
-        })?;
-        validate::origin(&origin)?;
+        let origin = input.origin;
+        if let Some(origin) = &origin {
+            validate::origin(origin)?;
+        }
         validate_references([
             ("string1", input.string1.as_ref()),
             ("string2", input.string2.as_ref()),
@@ -181,7 +206,7 @@ impl Domain {
                 .as_str()
                 .to_owned()),
             media_type: Set(input.media_type),
-            origin: Set(Some(origin)),
+            origin: Set(origin),
             string1: Set(input.string1),
             string2: Set(input.string2),
             string3: Set(input.string3),

@@ -13,6 +13,7 @@ pub mod entities;
 mod error;
 pub mod model;
 pub mod paging;
+mod processing;
 mod spaces;
 pub mod validate;
 
@@ -28,6 +29,7 @@ pub use db::{DatabaseKind, connect, migrate};
 pub use error::{Error, ErrorKind, Result};
 pub use model::{ApiKey, Asset, AssetFamily, AssetStatus, CreatedApiKey, Customer, Space};
 pub use paging::{Page, PageRequest};
+pub use processing::ImageFacts;
 pub use spaces::{SpaceInput, SpacePatch};
 
 /// The domain services over one database. Cheap to clone; clones share the connection pool.

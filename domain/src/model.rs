@@ -164,6 +164,8 @@ impl AssetFamily {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Asset {
     pub customer: String,
+    /// The customer's internal number: storage keys use it, since it never changes.
+    pub customer_id: i32,
     pub space: i32,
     pub id: String,
     pub media_type: String,
@@ -196,6 +198,7 @@ impl Asset {
     pub(crate) fn from_row(row: asset::Model, customer: &str) -> Result<Self> {
         Ok(Self {
             customer: customer.to_owned(),
+            customer_id: row.customer_id,
             space: row.space_id,
             family: AssetFamily::parse(&row.family)?,
             status: AssetStatus::parse(&row.status)?,

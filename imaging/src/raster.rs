@@ -229,7 +229,11 @@ impl Raster {
     pub fn rotate_right_angle(&self, degrees: u32) -> Raster {
         let channels = self.channels.count();
         let (w, h) = (self.width as usize, self.height as usize);
-        let (new_width, new_height) = if degrees.is_multiple_of(180) { (w, h) } else { (h, w) };
+        let (new_width, new_height) = if degrees.is_multiple_of(180) {
+            (w, h)
+        } else {
+            (h, w)
+        };
         let mut pixels = vec![0u8; self.pixels.len()];
         for y in 0..h {
             for x in 0..w {

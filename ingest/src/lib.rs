@@ -1,4 +1,12 @@
-//! The ingest worker: claim a job, fetch the origin, probe it, build derivatives, index, and
-//! finish the asset and its batch, retrying transient failures with backoff.
+//! Processing an asset: fetch its master from the origin (or take uploaded bytes), build its
+//! derivatives, store them, and record the outcome. The job queue runs this same code.
 //!
-//! This crate must not know HTTP serving or GraphQL. Its code arrives with the ingest work.
+//! This crate must not know HTTP serving or GraphQL.
+
+mod error;
+mod fetch;
+mod process;
+
+pub use error::{Error, ErrorKind};
+pub use fetch::{Fetcher, OriginPolicy};
+pub use process::{IngestOptions, Ingestor, Source};

@@ -129,6 +129,11 @@ impl TestAppBuilder {
             config.max_request_bytes = bytes;
         }
         config.shutdown_timeout_seconds = 5;
+        // registrations are processed only when a test waits for them
+        config.workers = 0;
+        let masters = data_dir.path().join("masters");
+        std::fs::create_dir_all(&masters).expect("masters folder");
+        config.import_roots = vec![masters];
         let server = api::start(config).await.expect("server starts");
         let base_url = format!("http://{}", server.local_addr);
         TestApp {
@@ -239,6 +244,42 @@ impl TestApp {
         created.data()["createSpace"]["id"]
             .as_i64()
             .expect("space id")
+    }
+
+    /// Puts a master under the import root and returns its `file://` origin.
+    pub fn add_master(&self, name: &str, bytes: &[u8]) -> String {
+        let path = self.data_dir.path().join("masters").join(name);
+        std::fs::write(&path, bytes).expect("write master");
+        url::Url::from_file_path(&path)
+            .expect("absolute path")
+            .to_string()
+    }
+
+    /// Registers an image from bytes (through the import root) and waits for it.
+    pub async fn register_image(
+        &self,
+        auth: &Auth,
+        customer: &str,
+        space: i64,
+        id: &str,
+        bytes: &[u8],
+    ) -> Value {
+        let origin = self.add_master(&format!("{}.master", uuid::Uuid::new_v4().simple()), bytes);
+        let response = self
+            .graphql(
+                auth,
+                "mutation($c: String!, $s: Int!, $id: String!, $o: String!) {
+                    registerAsset(customer: $c, space: $s, wait: true, input: {id: $id, mediaType: \"image/png\", origin: $o}) {
+                        id status error width height imageService thumbnails { width height url } } }",
+                json!({ "c": customer, "s": space, "id": id, "o": origin }),
+            )
+            .await;
+        response.data()["registerAsset"].clone()
+    }
+
+    /// The bytes of a stored object, read from the data dir's object folder.
+    pub fn stored_object(&self, key: &str) -> Vec<u8> {
+        std::fs::read(self.data_dir.path().join("objects").join(key)).expect("stored object")
     }
 
     /// Stops the server gracefully.

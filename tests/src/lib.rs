@@ -4,6 +4,7 @@
 
 mod app;
 mod database;
+pub mod images;
 
 pub use app::{ADMIN_KEY, ADMIN_SECRET, Auth, GraphqlResponse, TestApp, TestAppBuilder};
 pub use database::{Backend, TestDatabase, with_database};

@@ -300,10 +300,10 @@ async fn bad_input_gets_stable_codes_and_writes_nothing() {
     )
     .await
     .expect_error("NOT_FOUND");
-    let wait = "mutation { registerAsset(customer: \"acme\", space: 1, wait: true, input: {id: \"w\", mediaType: \"image/jpeg\", origin: \"https://example.org/w.jpg\"}) { id } }";
-    app.graphql(&acme, wait, json!({}))
-        .await
-        .expect_error("UNSUPPORTED");
+    // a registration that cannot be processed is kept, in ERROR with the reason
+    let wait = "mutation { registerAsset(customer: \"acme\", space: 1, wait: true, input: {id: \"w\", mediaType: \"image/jpeg\", origin: \"file:///etc/hostname\"}) { status error } }";
+    let waited = app.graphql(&acme, wait, json!({})).await;
+    assert_eq!(waited.data()["registerAsset"]["status"], "ERROR");
     let wait_null = "mutation { registerAsset(customer: \"acme\", space: 1, wait: null, input: {id: \"n\", mediaType: \"image/jpeg\", origin: \"https://example.org/n.jpg\"}) { status } }";
     assert_eq!(
         app.graphql(&acme, wait_null, json!({})).await.data()["registerAsset"]["status"],
@@ -311,7 +311,7 @@ async fn bad_input_gets_stable_codes_and_writes_nothing() {
     );
     assert_eq!(
         app.graphql(&acme, count, json!({})).await.data()["space"]["assets"]["totalCount"],
-        2
+        3
     );
     app.stop().await;
 }

@@ -1,8 +1,9 @@
 //! Assets: registration, changes, and how they are shown.
 
-use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{
+    Context, Enum, InputObject, MaybeUndefined, Object, Result, SimpleObject, Upload,
+};
 use chrono::{DateTime, Utc};
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use super::context::{call, request_context};
 use super::spaces::keep_or_set;
@@ -283,23 +284,6 @@ pub struct Thumbnail {
     pub url: String,
 }
 
-/// Characters escaped in one URL path segment.
-const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'|');
-
 /// A registered master and what has been made of it.
 #[derive(Debug, Clone)]
 pub struct AssetObject {
@@ -316,9 +300,7 @@ impl AssetObject {
     }
 
     fn path(&self) -> String {
-        let customer = utf8_percent_encode(&self.asset.customer, SEGMENT);
-        let id = utf8_percent_encode(&self.asset.id, SEGMENT);
-        format!("{customer}/{}/{id}", self.asset.space)
+        crate::public_url::asset_path(&self.asset.customer, self.asset.space, &self.asset.id)
     }
 
     fn image_service_url(&self) -> Option<String> {
@@ -494,12 +476,34 @@ impl AssetQuery {
     }
 }
 
+/// Processes a just-registered asset: now (and returns the outcome) when the caller waits,
+/// otherwise in the background when this node runs workers.
+async fn process(
+    ctx: &Context<'_>,
+    asset: domain::Asset,
+    source: ingest::Source,
+    wait: bool,
+) -> Result<domain::Asset> {
+    let processing = ctx.data::<crate::processing::Processing>()?;
+    if wait {
+        return processing
+            .ingestor
+            .process(&asset, source)
+            .await
+            .map_err(graphql_error);
+    }
+    processing.in_background(asset.clone(), source);
+    Ok(asset)
+}
+
 #[derive(Default, Debug)]
 pub struct AssetMutation;
 
 #[Object]
 impl AssetMutation {
-    /// Registers an asset in a space. It is recorded with status WAITING.
+    /// Registers an asset in a space and processes it from its origin. Without `wait` it
+    /// returns at once with status WAITING and processing goes on in the background; with
+    /// `wait: true` it returns once processing has ended, READY or ERROR with the reason.
     async fn register_asset(
         &self,
         ctx: &Context<'_>,
@@ -508,22 +512,10 @@ impl AssetMutation {
         #[graphql(desc = "The registration.")] input: AssetInput,
         #[graphql(
             default_with = "Some(false)",
-            desc = "Return only once processing has finished. This server does not process assets yet, so true is refused with UNSUPPORTED."
+            desc = "Return only once processing has ended."
         )]
         wait: Option<bool>,
     ) -> Result<AssetObject> {
-        if wait == Some(true) {
-            // access first, so that the refusal says nothing to callers without access
-            call(ctx, |domain, principal| async move {
-                domain.space(&principal, &customer, space).await.map(drop)
-            })
-            .await?;
-            let refusal = "wait: true is not available: this server does not process assets yet";
-            return Err(graphql_error(domain::Error::new(
-                domain::ErrorKind::Unsupported,
-                refusal,
-            )));
-        }
         let base_url = request_context(ctx)?.base_url.clone();
         let input = domain::AssetInput::from(input);
         let asset = call(ctx, |domain, principal| async move {
@@ -532,6 +524,55 @@ impl AssetMutation {
                 .await
         })
         .await?;
+        let asset = process(ctx, asset, ingest::Source::Origin, wait == Some(true)).await?;
+        Ok(AssetObject::new(asset, &base_url))
+    }
+
+    /// Registers an asset with its master uploaded in the request (GraphQL multipart), and
+    /// processes it; `origin` may be left out. `wait` works as for `registerAsset`.
+    async fn upload_asset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The space's number.")] space: i32,
+        #[graphql(desc = "The registration.")] input: AssetInput,
+        #[graphql(desc = "The master's bytes.")] file: Upload,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Return only once processing has ended."
+        )]
+        wait: Option<bool>,
+    ) -> Result<AssetObject> {
+        let base_url = request_context(ctx)?.base_url.clone();
+        let upload = file.value(ctx).map_err(|error| {
+            graphql_error(domain::Error::bad_request(format!(
+                "the upload cannot be read: {error}"
+            )))
+        })?;
+        let input = domain::AssetInput::from(input);
+        let asset = call(ctx, |domain, principal| async move {
+            domain
+                .register_uploaded_asset(&principal, &customer, space, input)
+                .await
+        })
+        .await?;
+        let bytes = tokio::task::spawn_blocking(move || {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut upload.into_read(), &mut bytes).map(|_| bytes)
+        })
+        .await
+        .map_err(|error| {
+            graphql_error(domain::Error::internal(format!(
+                "upload task failed: {error}"
+            )))
+        })?
+        .map_err(|error| {
+            graphql_error(domain::Error::bad_request(format!(
+                "the upload cannot be read: {error}"
+            )))
+        })?;
+        let source = ingest::Source::Upload(bytes::Bytes::from(bytes));
+        let asset = process(ctx, asset, source, wait == Some(true)).await?;
         Ok(AssetObject::new(asset, &base_url))
     }
 
@@ -578,6 +619,7 @@ mod tests {
     fn url_segments_are_escaped() {
         let asset = domain::Asset {
             customer: "acme".into(),
+            customer_id: 1,
             space: 2,
             id: "page 1?#%".into(),
             media_type: "image/jpeg".into(),

@@ -32,7 +32,7 @@ impl RequestContext {
         }
         Self {
             authentication,
-            base_url: public_base(state, headers),
+            base_url: crate::public_url::public_base(state, headers),
         }
     }
 }
@@ -49,20 +49,6 @@ async fn authenticate(domain: &domain::Domain, value: &str) -> Result<Principal,
             "authorization must be Basic or Bearer",
         ))
     }
-}
-
-/// The configured public URL, or `http://{Host}` of this request.
-fn public_base(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(configured) = &state.config.public_url {
-        return configured.clone();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok())
-        .filter(|host| !host.is_empty() && !host.contains(['/', ' ', '@']))
-        .map(str::to_owned)
-        .unwrap_or_else(|| state.local_addr.to_string());
-    format!("http://{host}")
 }
 
 /// The caller's principal, or the authentication failure as a GraphQL error.

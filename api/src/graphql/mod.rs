@@ -95,7 +95,15 @@ pub async fn graphiql() -> Html<String> {
 
 #[handler]
 pub async fn execute(state: Data<&AppState>, headers: &HeaderMap, body: Body) -> Response {
-    let limit = state.config.max_request_bytes;
+    let is_multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("multipart/"));
+    let limit = if is_multipart {
+        state.config.max_upload_bytes
+    } else {
+        state.config.max_request_bytes
+    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
@@ -140,7 +148,12 @@ pub async fn execute(state: Data<&AppState>, headers: &HeaderMap, body: Body) ->
     let context = RequestContext::from_headers(&state, headers).await;
     let mut response = state
         .schema
-        .execute(request.data(state.domain.clone()).data(context))
+        .execute(
+            request
+                .data(state.domain.clone())
+                .data(state.processing.clone())
+                .data(context),
+        )
         .await;
     give_every_error_a_code(&mut response.errors);
     let body = match serde_json::to_string(&response) {

@@ -1,0 +1,300 @@
+//! Getting the bytes of an image response: asset lookup, the pyramid layout, stored tiles and
+//! thumbnails, and rendering on a bounded blocking pool, with in-memory caches for each.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use domain::{Asset, AssetFamily, AssetStatus};
+use iiif::image::{Format, Limits, Quality, ResolvedRequest};
+use imaging::PyramidLayout;
+use poem::http::StatusCode;
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
+use storage::{BlobStore, keys};
+use tokio::sync::Semaphore;
+
+/// How long an asset record is reused before it is read again (changes show after this).
+const ASSET_TTL: Duration = Duration::from_secs(2);
+
+/// A refusal or failure, as an HTTP status, a stable code and a message.
+#[derive(Debug, Clone)]
+pub struct DeliveryError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl DeliveryError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+impl From<iiif::image::ImageError> for DeliveryError {
+    fn from(error: iiif::image::ImageError) -> Self {
+        let status = match error.kind {
+            iiif::image::ImageErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            iiif::image::ImageErrorKind::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+        };
+        Self::new(status, error.code(), error.message)
+    }
+}
+
+impl From<storage::Error> for DeliveryError {
+    fn from(error: storage::Error) -> Self {
+        tracing::error!(%error, "derivative read failed");
+        match error.kind {
+            storage::ErrorKind::NotFound => {
+                Self::internal("a derivative of this image is missing; re-ingest it")
+            }
+            _ => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage-unavailable",
+                "storage is unavailable; try again",
+            ),
+        }
+    }
+}
+
+impl From<imaging::Error> for DeliveryError {
+    fn from(error: imaging::Error) -> Self {
+        tracing::error!(%error, "render failed");
+        Self::internal(format!("cannot render this image: {error}"))
+    }
+}
+
+#[derive(Clone)]
+struct BytesWeight;
+
+impl Weighter<String, Bytes> for BytesWeight {
+    fn weight(&self, key: &String, value: &Bytes) -> u64 {
+        (key.len() + value.len()) as u64
+    }
+}
+
+type AssetAddress = (String, i32, String);
+
+/// Image delivery for every request: shared, cheap to clone behind an `Arc`.
+pub struct ImageDelivery {
+    domain: domain::Domain,
+    storage: BlobStore,
+    pub limits: Limits,
+    jpeg_quality: u8,
+    assets: Cache<AssetAddress, (Instant, Arc<Asset>)>,
+    layouts: Cache<String, Arc<PyramidLayout>>,
+    rendered: Cache<String, Bytes, BytesWeight>,
+    renders: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for ImageDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageDelivery")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the delivery needs from configuration.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub limits: Limits,
+    pub jpeg_quality: u8,
+    pub render_cache_bytes: u64,
+    pub render_threads: usize,
+}
+
+impl ImageDelivery {
+    pub fn new(domain: domain::Domain, storage: BlobStore, settings: DeliverySettings) -> Self {
+        Self {
+            domain,
+            storage,
+            limits: settings.limits,
+            jpeg_quality: settings.jpeg_quality,
+            assets: Cache::new(10_000),
+            layouts: Cache::new(10_000),
+            rendered: Cache::with_weighter(10_000, settings.render_cache_bytes, BytesWeight),
+            renders: Arc::new(Semaphore::new(settings.render_threads.max(1))),
+        }
+    }
+
+    /// A READY image asset, or the 404 that says why not.
+    pub async fn image_asset(
+        &self,
+        customer: &str,
+        space: i32,
+        id: &str,
+    ) -> Result<Arc<Asset>, DeliveryError> {
+        let address = (customer.to_owned(), space, id.to_owned());
+        let asset = match self.assets.get(&address) {
+            Some((read, asset)) if read.elapsed() < ASSET_TTL => asset,
+            _ => {
+                let asset = match self.domain.delivered_asset(customer, space, id).await {
+                    Ok(asset) => Arc::new(asset),
+                    Err(error) if error.kind == domain::ErrorKind::NotFound => {
+                        return Err(DeliveryError::new(
+                            StatusCode::NOT_FOUND,
+                            "not-found",
+                            error.message,
+                        ));
+                    }
+                    Err(error) => {
+                        return Err(DeliveryError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "database-unavailable",
+                            error.message,
+                        ));
+                    }
+                };
+                self.assets.insert(address, (Instant::now(), asset.clone()));
+                asset
+            }
+        };
+        let not_found = |message: String| {
+            Err(DeliveryError::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                message,
+            ))
+        };
+        if asset.family != AssetFamily::Image {
+            return not_found(format!("{customer}/{space}/{id} is not an image"));
+        }
+        match asset.status {
+            AssetStatus::Ready => Ok(asset),
+            AssetStatus::Waiting | AssetStatus::Ingesting => not_found(format!(
+                "{customer}/{space}/{id} is still being processed; try again shortly"
+            )),
+            AssetStatus::Error => not_found(format!(
+                "{customer}/{space}/{id} could not be processed: {}",
+                asset.error.as_deref().unwrap_or("unknown error")
+            )),
+        }
+    }
+
+    /// The version stamp of an asset's derivatives: changes whenever they are rebuilt.
+    pub fn stamp(asset: &Asset) -> String {
+        asset
+            .finished
+            .map(|finished| finished.timestamp_micros().to_string())
+            .unwrap_or_default()
+    }
+
+    fn derivative_key(asset: &Asset) -> String {
+        format!(
+            "{}/{}",
+            keys::asset_prefix(asset.customer_id, asset.space, &asset.id),
+            Self::stamp(asset)
+        )
+    }
+
+    /// The pyramid layout, read from the TIFF's header and IFDs once and then remembered.
+    pub async fn layout(&self, asset: &Asset) -> Result<Arc<PyramidLayout>, DeliveryError> {
+        let cache_key = Self::derivative_key(asset);
+        if let Some(layout) = self.layouts.get(&cache_key) {
+            return Ok(layout);
+        }
+        let key = keys::pyramid(asset.customer_id, asset.space, &asset.id);
+        let header = self.storage.get_range(&key, 0..8).await?;
+        let first_ifd = PyramidLayout::first_ifd_offset(&header)?;
+        let size = self.storage.size(&key).await?;
+        if first_ifd >= size {
+            return Err(DeliveryError::internal(
+                "the pyramid file is truncated; re-ingest it",
+            ));
+        }
+        let tail = self.storage.get_range(&key, first_ifd..size).await?;
+        let layout = Arc::new(PyramidLayout::parse(&tail, first_ifd)?);
+        self.layouts.insert(cache_key, layout.clone());
+        Ok(layout)
+    }
+
+    /// The bytes answering a resolved request: a stored thumbnail or tile as it is, or a
+    /// rendering (cached by the canonical request).
+    pub async fn image(
+        &self,
+        asset: &Asset,
+        request: &ResolvedRequest,
+    ) -> Result<Bytes, DeliveryError> {
+        if let Some((width, height)) = self.stored_thumbnail(asset, request) {
+            return Ok(self
+                .storage
+                .get(&keys::thumbnail(
+                    asset.customer_id,
+                    asset.space,
+                    &asset.id,
+                    width,
+                    height,
+                ))
+                .await?);
+        }
+        let layout = self.layout(asset).await?;
+        let pyramid_key = keys::pyramid(asset.customer_id, asset.space, &asset.id);
+        if let Some(tile) = imaging::exact_tile(&layout, request) {
+            let range = layout.levels[tile.level].tile_range(tile.index);
+            return Ok(self.storage.get_range(&pyramid_key, range).await?);
+        }
+        let cache_key = format!("{}/{request}", Self::derivative_key(asset));
+        if let Some(bytes) = self.rendered.get(&cache_key) {
+            return Ok(bytes);
+        }
+        let plan = imaging::plan(&layout, request);
+        let reads = plan.tiles.iter().map(|tile| {
+            let range = layout.levels[tile.level].tile_range(tile.index);
+            self.storage.get_range(&pyramid_key, range)
+        });
+        let tiles: Vec<Bytes> = futures::future::try_join_all(reads).await?;
+        let permit = self
+            .renders
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| DeliveryError::internal("shutting down"))?;
+        let (request, quality) = (*request, self.jpeg_quality);
+        let bytes = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            imaging::render(&layout, &plan, &tiles, &request, quality)
+        })
+        .await
+        .map_err(|error| DeliveryError::internal(format!("render task failed: {error}")))??;
+        let bytes = Bytes::from(bytes);
+        self.rendered.insert(cache_key, bytes.clone());
+        Ok(bytes)
+    }
+
+    /// The stored thumbnail that is exactly this request, if any.
+    fn stored_thumbnail(&self, asset: &Asset, request: &ResolvedRequest) -> Option<(u32, u32)> {
+        let plain = request.is_full_region()
+            && request.rotation == iiif::image::Rotation::NONE
+            && matches!(request.quality, Quality::Default | Quality::Color)
+            && request.format == Format::Jpg;
+        if !plain {
+            return None;
+        }
+        thumbnail_sizes(asset)
+            .into_iter()
+            .find(|size| *size == (request.width, request.height))
+    }
+}
+
+/// The sizes of an asset's stored thumbnails, smallest first.
+pub fn thumbnail_sizes(asset: &Asset) -> Vec<(u32, u32)> {
+    let (Some(width), Some(height)) = (asset.width, asset.height) else {
+        return Vec::new();
+    };
+    let mut sizes: Vec<(u32, u32)> = asset
+        .thumbnail_sizes
+        .iter()
+        .filter_map(|size| iiif::image::thumbnail_size(width as u32, height as u32, *size as u32))
+        .collect();
+    sizes.sort_unstable();
+    sizes
+}

@@ -1,0 +1,85 @@
+use std::fmt;
+
+/// Why processing failed, as a stable kind; transient kinds are worth a retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The origin could not be reached or answered 5xx/429 (transient).
+    OriginUnavailable,
+    /// The origin answered that the master is not there, or refused (4xx).
+    OriginRefused,
+    /// The origin is not one this server may read (private address, outside import roots,
+    /// unsupported scheme).
+    OriginForbidden,
+    /// The master is over the byte or pixel limit.
+    TooLarge,
+    /// The master is not an image this server decodes, or not what its media type says.
+    Unsupported,
+    /// Object storage failed (transient).
+    Storage,
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::OriginUnavailable => "origin-unavailable",
+            ErrorKind::OriginRefused => "origin-refused",
+            ErrorKind::OriginForbidden => "origin-forbidden",
+            ErrorKind::TooLarge => "image-too-large",
+            ErrorKind::Unsupported => "unsupported-image",
+            ErrorKind::Storage => "storage-unavailable",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// Whether another attempt may succeed.
+    pub fn is_transient(self) -> bool {
+        matches!(self, ErrorKind::OriginUnavailable | ErrorKind::Storage)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+}
+
+impl From<imaging::Error> for Error {
+    fn from(error: imaging::Error) -> Self {
+        let kind = match error.kind {
+            imaging::ErrorKind::TooLarge => ErrorKind::TooLarge,
+            imaging::ErrorKind::Unsupported => ErrorKind::Unsupported,
+            imaging::ErrorKind::CorruptDerivative | imaging::ErrorKind::Internal => {
+                ErrorKind::Internal
+            }
+        };
+        Self::new(kind, error.message)
+    }
+}
+
+impl From<storage::Error> for Error {
+    fn from(error: storage::Error) -> Self {
+        Self::new(ErrorKind::Storage, format!("storage: {error}"))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,361 @@
+//! Reading a master from its origin: http(s) with limits, `file://` under the import roots,
+//! and object stores (`s3://`, `gs://`, `az://`).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Where masters may come from, and how much of them.
+#[derive(Debug, Clone)]
+pub struct OriginPolicy {
+    /// Folders `file://` origins may read from (canonicalised).
+    pub import_roots: Vec<PathBuf>,
+    /// Whether http(s) origins on loopback, private or link-local addresses are allowed.
+    pub allow_private: bool,
+    /// Largest master, in bytes.
+    pub max_bytes: u64,
+    /// Time allowed to connect, and for the whole transfer.
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+/// Fetches masters under a policy.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    policy: OriginPolicy,
+    http: reqwest::Client,
+}
+
+const MAX_REDIRECTS: usize = 5;
+
+fn forbidden(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::OriginForbidden, message)
+}
+
+/// Whether an address is one a public origin must not resolve to.
+fn is_private(address: IpAddr) -> bool {
+    match address {
+        IpAddr::V4(v4) => {
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]) // carrier-grade NAT
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_private(IpAddr::V4(v4)))
+        }
+    }
+}
+
+impl Fetcher {
+    pub fn new(policy: OriginPolicy) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(policy.connect_timeout)
+            .timeout(policy.timeout)
+            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            .user_agent(concat!("vitrine/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| {
+                Error::new(
+                    ErrorKind::Internal,
+                    format!("cannot build the http client: {error}"),
+                )
+            })?;
+        let mut policy = policy;
+        policy.import_roots = policy
+            .import_roots
+            .iter()
+            .filter_map(|root| root.canonicalize().ok())
+            .collect();
+        Ok(Self { policy, http })
+    }
+
+    /// The master's bytes.
+    pub async fn fetch(&self, origin: &str) -> Result<Bytes> {
+        let url = url::Url::parse(origin)
+            .map_err(|error| forbidden(format!("origin is not a URL: {error}")))?;
+        match url.scheme() {
+            "http" | "https" => self.fetch_http(url).await,
+            "file" => self.fetch_file(&url).await,
+            "s3" | "gs" | "az" => self.fetch_object(&url).await,
+            other => Err(forbidden(format!(
+                "origins of scheme {other:?} are not fetched"
+            ))),
+        }
+    }
+
+    async fn check_host(&self, url: &url::Url) -> Result<()> {
+        if self.policy.allow_private {
+            return Ok(());
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| forbidden("origin has no host"))?;
+        let port = url.port_or_known_default().unwrap_or(80);
+        let addresses = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+            .await
+            .map_err(|error| {
+                Error::new(
+                    ErrorKind::OriginUnavailable,
+                    format!("cannot resolve {host}: {error}"),
+                )
+            })?;
+        for address in addresses {
+            if is_private(address.ip()) {
+                return Err(forbidden(format!(
+                    "{host} resolves to a private address; private origins are not allowed"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn fetch_http(&self, url: url::Url) -> Result<Bytes> {
+        self.check_host(&url).await?;
+        let response = self.http.get(url.clone()).send().await.map_err(|error| {
+            Error::new(
+                ErrorKind::OriginUnavailable,
+                format!("cannot fetch {url}: {error}"),
+            )
+        })?;
+        // the final address after redirects is checked too
+        self.check_host(response.url()).await?;
+        let status = response.status();
+        if status.is_server_error() || status.as_u16() == 429 {
+            return Err(Error::new(
+                ErrorKind::OriginUnavailable,
+                format!("origin answered {status}"),
+            ));
+        }
+        if !status.is_success() {
+            return Err(Error::new(
+                ErrorKind::OriginRefused,
+                format!("origin answered {status}"),
+            ));
+        }
+        if response
+            .content_length()
+            .is_some_and(|length| length > self.policy.max_bytes)
+        {
+            return Err(self.too_large());
+        }
+        let mut body = BytesMut::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|error| {
+                Error::new(
+                    ErrorKind::OriginUnavailable,
+                    format!("transfer failed: {error}"),
+                )
+            })?;
+            if body.len() as u64 + chunk.len() as u64 > self.policy.max_bytes {
+                return Err(self.too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    }
+
+    fn too_large(&self) -> Error {
+        Error::new(
+            ErrorKind::TooLarge,
+            format!("the master is over {} bytes", self.policy.max_bytes),
+        )
+    }
+
+    async fn fetch_file(&self, url: &url::Url) -> Result<Bytes> {
+        let path = url
+            .to_file_path()
+            .map_err(|_| forbidden("file origin is not an absolute local path"))?;
+        // canonicalising resolves `..` and symbolic links before the root check
+        let path = tokio::fs::canonicalize(&path).await.map_err(|error| {
+            Error::new(
+                ErrorKind::OriginRefused,
+                format!("cannot read {}: {error}", path.display()),
+            )
+        })?;
+        if !self
+            .policy
+            .import_roots
+            .iter()
+            .any(|root| path.starts_with(root))
+        {
+            return Err(forbidden(format!(
+                "{} is not under an import root",
+                path.display()
+            )));
+        }
+        let metadata = tokio::fs::metadata(&path).await.map_err(|error| {
+            Error::new(
+                ErrorKind::OriginRefused,
+                format!("cannot read {}: {error}", path.display()),
+            )
+        })?;
+        if !metadata.is_file() {
+            return Err(Error::new(
+                ErrorKind::OriginRefused,
+                format!("{} is not a file", path.display()),
+            ));
+        }
+        if metadata.len() > self.policy.max_bytes {
+            return Err(self.too_large());
+        }
+        let bytes = tokio::fs::read(&path).await.map_err(|error| {
+            Error::new(
+                ErrorKind::OriginRefused,
+                format!("cannot read {}: {error}", path.display()),
+            )
+        })?;
+        Ok(Bytes::from(bytes))
+    }
+
+    async fn fetch_object(&self, url: &url::Url) -> Result<Bytes> {
+        let bucket = url
+            .host_str()
+            .filter(|host| !host.is_empty())
+            .ok_or_else(|| forbidden("object origin names no bucket"))?;
+        let key = url.path().trim_start_matches('/');
+        let location = storage::StorageLocation::parse(&format!("{}://{bucket}", url.scheme()))?;
+        let store = storage::BlobStore::open(&location)?;
+        let size = store.size(key).await.map_err(|error| match error.kind {
+            storage::ErrorKind::NotFound => {
+                Error::new(ErrorKind::OriginRefused, format!("no object {url}"))
+            }
+            _ => Error::from(error),
+        })?;
+        if size > self.policy.max_bytes {
+            return Err(self.too_large());
+        }
+        Ok(store.get(key).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetcher(roots: Vec<PathBuf>, allow_private: bool) -> Fetcher {
+        Fetcher::new(OriginPolicy {
+            import_roots: roots,
+            allow_private,
+            max_bytes: 1000,
+            connect_timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn private_addresses_are_recognised() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.5.4",
+            "169.254.1.1",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+        ] {
+            assert!(is_private(private.parse().unwrap()), "{private}");
+        }
+        for public in ["8.8.8.8", "2001:4860::8888", "100.128.0.1"] {
+            assert!(!is_private(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn file_origins_only_under_import_roots() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("a.jpg"), b"inside").unwrap();
+        std::fs::write(outside.path().join("b.jpg"), b"outside").unwrap();
+        std::fs::write(root.path().join("big.jpg"), vec![0u8; 2000]).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(outside.path().join("b.jpg"), root.path().join("escape.jpg"))
+            .unwrap();
+        let fetcher = fetcher(vec![root.path().to_path_buf()], false);
+        let url = |path: &std::path::Path| url::Url::from_file_path(path).unwrap().to_string();
+        assert_eq!(
+            &fetcher
+                .fetch(&url(&root.path().join("a.jpg")))
+                .await
+                .unwrap()[..],
+            b"inside"
+        );
+        let outside_error = fetcher
+            .fetch(&url(&outside.path().join("b.jpg")))
+            .await
+            .unwrap_err();
+        assert_eq!(outside_error.kind, ErrorKind::OriginForbidden);
+        let dotted = format!(
+            "{}/../{}/b.jpg",
+            url(root.path()),
+            outside.path().file_name().unwrap().to_string_lossy()
+        );
+        assert_eq!(
+            fetcher.fetch(&dotted).await.unwrap_err().kind,
+            ErrorKind::OriginForbidden
+        );
+        #[cfg(unix)]
+        assert_eq!(
+            fetcher
+                .fetch(&url(&root.path().join("escape.jpg")))
+                .await
+                .unwrap_err()
+                .kind,
+            ErrorKind::OriginForbidden
+        );
+        assert_eq!(
+            fetcher
+                .fetch(&url(&root.path().join("big.jpg")))
+                .await
+                .unwrap_err()
+                .kind,
+            ErrorKind::TooLarge
+        );
+        assert_eq!(
+            fetcher
+                .fetch(&url(&root.path().join("none.jpg")))
+                .await
+                .unwrap_err()
+                .kind,
+            ErrorKind::OriginRefused
+        );
+    }
+
+    #[tokio::test]
+    async fn loopback_http_is_refused_unless_allowed() {
+        let error = fetcher(vec![], false)
+            .fetch("http://127.0.0.1:9/x.jpg")
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::OriginForbidden);
+        let error = fetcher(vec![], true)
+            .fetch("http://127.0.0.1:9/x.jpg")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.kind,
+            ErrorKind::OriginUnavailable,
+            "allowed, but nothing listens on port 9"
+        );
+    }
+}

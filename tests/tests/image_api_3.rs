@@ -1,0 +1,604 @@
+//! Image API 3.0 conformance beyond the official validator, in the order of the spec's
+//! sections: URIs, region, size, rotation, quality, format, canonical form, info.json, HTTP
+//! behaviour; then the render path (stored bytes served as they are) and caching.
+
+use serde_json::Value;
+use vitrine_tests::images::{ImageFixture, grid_colour, grid_png};
+use vitrine_tests::{Auth, TestApp};
+
+const W: u32 = 1000;
+const H: u32 = 700;
+
+fn size(image: &image::DynamicImage) -> (u32, u32) {
+    (image.width(), image.height())
+}
+
+/// §2.2: "the base URI SHOULD result in a 303 redirect to the image information document".
+#[tokio::test]
+async fn base_uri_redirects_to_info_json() {
+    let fixture = ImageFixture::start(W, H).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .get(fixture.app.url("/iiif/3/acme/1/grid"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let location = response.headers()["location"].to_str().unwrap();
+    assert_eq!(
+        location,
+        format!("{}/iiif/3/acme/1/grid/info.json", fixture.app.base_url)
+    );
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+}
+
+/// §2.1 / §9: identifiers arrive percent-encoded; `%2D` is `-`.
+#[tokio::test]
+async fn percent_encoded_identifiers_are_decoded() {
+    let fixture = ImageFixture::start(W, H).await;
+    fixture
+        .app
+        .register_image(&fixture.acme, "acme", 1, "page-1 b", &grid_png(100, 100))
+        .await;
+    let response = fixture
+        .app
+        .get("/iiif/3/acme/1/page%2D1%20b/info.json")
+        .await;
+    assert_eq!(response.status(), 200);
+    let info: Value = response.json().await.unwrap();
+    assert_eq!(
+        info["id"],
+        format!("{}/iiif/3/acme/1/page-1%20b", fixture.app.base_url)
+    );
+}
+
+/// §4.1 Region: full, square, pixels, percent; cropped at the edge; empty or outside is 400.
+#[tokio::test]
+async fn regions() {
+    let fixture = ImageFixture::start(W, H).await;
+    assert_eq!(
+        size(&fixture.image(3, "full/max/0/default.png").await),
+        (W, H)
+    );
+    assert_eq!(
+        size(&fixture.image(3, "square/max/0/default.png").await),
+        (H, H)
+    );
+    assert_eq!(
+        size(&fixture.image(3, "100,50,300,200/max/0/default.png").await),
+        (300, 200)
+    );
+    assert_eq!(
+        size(&fixture.image(3, "pct:10,10,50,50/max/0/default.png").await),
+        (500, 350)
+    );
+    // partly outside: cropped, not padded
+    assert_eq!(
+        size(&fixture.image(3, "900,600,300,300/max/0/default.png").await),
+        (100, 100)
+    );
+    let region = fixture
+        .image(3, "200,100,100,100/max/0/default.png")
+        .await
+        .to_rgb8();
+    let expected = grid_colour(W, H, 250, 150);
+    let actual = region.get_pixel(50, 50).0;
+    assert!(
+        actual.iter().zip(expected).all(|(a, e)| a.abs_diff(e) <= 3),
+        "{actual:?} vs {expected:?}"
+    );
+    for bad in [
+        "0,0,0,10",
+        "1000,0,10,10",
+        "0,700,10,10",
+        "pct:0,0,0,5",
+        "a,b,c,d",
+        "1,2,3",
+        "-1,0,5,5",
+        "pct:x",
+    ] {
+        assert_eq!(
+            fixture.status(3, &format!("{bad}/max/0/default.jpg")).await,
+            400,
+            "{bad}"
+        );
+    }
+}
+
+/// §4.2 Size: every form, `^` to upscale, 400 for sizes over the region without it and over
+/// the limits.
+#[tokio::test]
+async fn sizes() {
+    let fixture = ImageFixture::start(W, H).await;
+    let cases = [
+        ("full/max/0/default.jpg", (W, H)),
+        ("full/500,/0/default.jpg", (500, 350)),
+        ("full/,350/0/default.jpg", (500, 350)),
+        ("full/pct:25/0/default.jpg", (250, 175)),
+        ("full/300,300/0/default.jpg", (300, 300)),
+        ("full/!300,300/0/default.jpg", (300, 210)),
+        ("full/^1500,/0/default.jpg", (1500, 1050)),
+        ("full/^,1400/0/default.jpg", (2000, 1400)),
+        ("full/^pct:150/0/default.jpg", (1500, 1050)),
+        ("full/^1200,800/0/default.jpg", (1200, 800)),
+        ("full/^!2000,2000/0/default.jpg", (2000, 1400)),
+    ];
+    for (path, expected) in cases {
+        assert_eq!(size(&fixture.image(3, path).await), expected, "{path}");
+    }
+    for bad in [
+        "full/1500,/0/default.jpg",
+        "full/pct:150/0/default.jpg",
+        "full/!2000,3000/0/default.jpg",
+        "full/1001,700/0/default.jpg",
+        "full/full/0/default.jpg",
+        "full/0,/0/default.jpg",
+        "full/^20000,/0/default.jpg",
+        "full/,^240/0/default.jpg",
+        "full/big/0/default.jpg",
+    ] {
+        assert_eq!(fixture.status(3, bad).await, 400, "{bad}");
+    }
+}
+
+/// §4.3 Rotation: right angles swap sides; mirroring flips; other angles grow the box and
+/// leave transparent corners in PNG; out of range is 400.
+#[tokio::test]
+async fn rotations() {
+    let fixture = ImageFixture::start(W, H).await;
+    assert_eq!(
+        size(&fixture.image(3, "full/500,/90/default.png").await),
+        (350, 500)
+    );
+    assert_eq!(
+        size(&fixture.image(3, "full/500,/180/default.png").await),
+        (500, 350)
+    );
+    let mirrored = fixture.image(3, "full/500,/!0/default.png").await.to_rgb8();
+    let expected = grid_colour(W, H, W - 1, 0);
+    assert!(
+        mirrored
+            .get_pixel(5, 5)
+            .0
+            .iter()
+            .zip(expected)
+            .all(|(a, e)| a.abs_diff(e) <= 3)
+    );
+    let rotated = fixture
+        .image(3, "full/100,100/45/default.png")
+        .await
+        .to_rgba8();
+    assert_eq!((rotated.width(), rotated.height()), (141, 141));
+    assert_eq!(
+        rotated.get_pixel(0, 0).0[3],
+        0,
+        "corners outside the image are transparent"
+    );
+    for bad in ["-90", "361", "abc", "!!90"] {
+        assert_eq!(
+            fixture
+                .status(3, &format!("full/max/{bad}/default.jpg"))
+                .await,
+            400,
+            "{bad}"
+        );
+    }
+}
+
+/// §4.4 Quality: color, gray, bitonal and default; anything else is 400.
+#[tokio::test]
+async fn qualities() {
+    let fixture = ImageFixture::start(W, H).await;
+    let gray = fixture.image(3, "full/200,/0/gray.png").await;
+    assert!(!gray.color().has_color(), "gray is single-channel");
+    let bitonal = fixture.image(3, "full/200,/0/bitonal.png").await.to_luma8();
+    assert!(
+        bitonal.pixels().all(|p| p.0[0] == 0 || p.0[0] == 255),
+        "bitonal is black and white only"
+    );
+    fixture.image(3, "full/200,/0/color.jpg").await;
+    assert_eq!(fixture.status(3, "full/200,/0/native.jpg").await, 400);
+}
+
+/// §4.5 Format: jpg, png, webp, gif, tif with their media types; jp2 and pdf are not offered.
+#[tokio::test]
+async fn formats() {
+    let fixture = ImageFixture::start(W, H).await;
+    for (extension, media_type) in [
+        ("jpg", "image/jpeg"),
+        ("png", "image/png"),
+        ("webp", "image/webp"),
+        ("gif", "image/gif"),
+        ("tif", "image/tiff"),
+    ] {
+        let response = fixture
+            .get(3, &format!("full/120,/0/default.{extension}"))
+            .await;
+        assert_eq!(response.status(), 200, "{extension}");
+        assert_eq!(response.headers()["content-type"], media_type);
+        let decoded = image::load_from_memory(&response.bytes().await.unwrap()).unwrap();
+        assert_eq!(size(&decoded), (120, 84), "{extension}");
+    }
+    for bad in ["jp2", "pdf", "bmp", "jpeg"] {
+        assert_eq!(
+            fixture
+                .status(3, &format!("full/max/0/default.{bad}"))
+                .await,
+            400,
+            "{bad}"
+        );
+    }
+}
+
+/// §4.7 Canonical URI: sent as a Link header with the profile, in one header.
+#[tokio::test]
+async fn canonical_and_profile_link_header() {
+    let fixture = ImageFixture::start(W, H).await;
+    let response = fixture
+        .get(3, "pct:0,0,100,100/!500,500/0.0/color.jpg")
+        .await;
+    assert_eq!(response.status(), 200);
+    let links: Vec<_> = response.headers().get_all("link").iter().collect();
+    assert_eq!(links.len(), 1, "one Link header");
+    let base = format!("{}/iiif/3/acme/1/grid", fixture.app.base_url);
+    assert_eq!(
+        links[0].to_str().unwrap(),
+        format!(
+            "<{base}/full/500,350/0/color.jpg>;rel=\"canonical\",<http://iiif.io/api/image/3/level2.json>;rel=\"profile\""
+        )
+    );
+    let unscaled = fixture.get(3, "square/max/0/default.jpg").await;
+    assert!(
+        unscaled.headers()["link"]
+            .to_str()
+            .unwrap()
+            .contains("/150,0,700,700/max/0/default.jpg>")
+    );
+}
+
+/// §5 Image information: required keys, sizes from the thumbnails, tiles from the pyramid,
+/// limits, extras; JSON-LD media type by default and plain JSON on request.
+#[tokio::test]
+async fn info_json() {
+    let fixture = ImageFixture::start(W, H).await;
+    let response = fixture.get(3, "info.json").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/ld+json;profile=\"http://iiif.io/api/image/3/context.json\""
+    );
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert!(
+        response.headers()["link"]
+            .to_str()
+            .unwrap()
+            .contains("level2.json>;rel=\"profile\"")
+    );
+    let info: Value = response.json().await.unwrap();
+    assert_eq!(info["@context"], "http://iiif.io/api/image/3/context.json");
+    assert_eq!(
+        info["id"],
+        format!("{}/iiif/3/acme/1/grid", fixture.app.base_url)
+    );
+    assert_eq!(info["type"], "ImageService3");
+    assert_eq!(info["protocol"], "http://iiif.io/api/image");
+    assert_eq!(info["profile"], "level2");
+    assert_eq!(
+        (info["width"].as_u64(), info["height"].as_u64()),
+        (Some(1000), Some(700))
+    );
+    assert_eq!(
+        info["sizes"],
+        serde_json::json!([{"width": 100, "height": 70}, {"width": 200, "height": 140}, {"width": 400, "height": 280}])
+    );
+    assert_eq!(
+        info["tiles"],
+        serde_json::json!([{"width": 256, "height": 256, "scaleFactors": [1, 2, 4]}])
+    );
+    assert!(info["maxWidth"].as_u64().is_some() && info["maxArea"].as_u64().is_some());
+    assert!(
+        info["extraFeatures"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("sizeUpscaling"))
+    );
+    // every advertised size is served
+    for size in info["sizes"].as_array().unwrap() {
+        let (w, h) = (
+            size["width"].as_u64().unwrap(),
+            size["height"].as_u64().unwrap(),
+        );
+        assert_eq!(
+            fixture
+                .status(3, &format!("full/{w},{h}/0/default.jpg"))
+                .await,
+            200
+        );
+    }
+    let plain = fixture
+        .get_with(3, "info.json", &[("accept", "application/json")])
+        .await;
+    assert_eq!(plain.headers()["content-type"], "application/json");
+}
+
+/// §7 HTTP: errors carry CORS too; OPTIONS answers preflights; HEAD answers like GET.
+#[tokio::test]
+async fn http_methods_and_errors() {
+    let fixture = ImageFixture::start(W, H).await;
+    let missing = fixture
+        .app
+        .get("/iiif/3/acme/1/nope/full/max/0/default.jpg")
+        .await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.headers()["access-control-allow-origin"], "*");
+    assert_eq!(missing.json::<Value>().await.unwrap()["code"], "not-found");
+    assert_eq!(
+        fixture
+            .app
+            .get("/iiif/3/ghost/1/grid/info.json")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        fixture
+            .app
+            .get("/iiif/3/acme/9/grid/info.json")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        fixture
+            .app
+            .get("/iiif/3/acme/x/grid/info.json")
+            .await
+            .status(),
+        404
+    );
+
+    let preflight = fixture
+        .app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            fixture.app.url("/iiif/3/acme/1/grid/info.json"),
+        )
+        .header("origin", "https://viewer.example.org")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+
+    let head = fixture
+        .app
+        .client
+        .head(
+            fixture
+                .app
+                .url("/iiif/3/acme/1/grid/full/100,/0/default.jpg"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "image/jpeg");
+    assert!(head.bytes().await.unwrap().is_empty());
+}
+
+/// §7: assets not READY are 404 with a message saying why.
+#[tokio::test]
+async fn assets_not_ready_are_404_with_the_reason() {
+    let app = TestApp::start().await;
+    let acme = app.customer_with_key("acme").await;
+    app.create_space(&acme, "acme", "images").await;
+    // this server runs no background workers: the asset stays WAITING
+    app.graphql(&acme, "mutation { registerAsset(customer: \"acme\", space: 1, input: {id: \"later\", mediaType: \"image/png\", origin: \"https://example.org/x.png\"}) { id } }", serde_json::json!({})).await.data();
+    let waiting = app.get("/iiif/3/acme/1/later/info.json").await;
+    assert_eq!(waiting.status(), 404);
+    assert!(
+        waiting.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("still being processed")
+    );
+    // an origin outside the import roots ends in ERROR, and says so
+    let failed = app
+        .graphql(&acme, "mutation { registerAsset(customer: \"acme\", space: 1, wait: true, input: {id: \"bad\", mediaType: \"image/png\", origin: \"file:///etc/hostname\"}) { status error } }", serde_json::json!({}))
+        .await;
+    assert_eq!(failed.data()["registerAsset"]["status"], "ERROR");
+    assert!(
+        failed.data()["registerAsset"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("origin-forbidden")
+    );
+    let error = app.get("/iiif/3/acme/1/bad/full/max/0/default.jpg").await;
+    assert_eq!(error.status(), 404);
+    assert!(
+        error.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be processed")
+    );
+    // bytes that are no image end in ERROR too
+    let origin = app.add_master("not-an-image.png", b"this is text");
+    let garbage = app
+        .graphql(&acme, "mutation($o: String!) { registerAsset(customer: \"acme\", space: 1, wait: true, input: {id: \"junk\", mediaType: \"image/png\", origin: $o}) { status error } }", serde_json::json!({ "o": origin }))
+        .await;
+    assert_eq!(garbage.data()["registerAsset"]["status"], "ERROR");
+    assert!(
+        garbage.data()["registerAsset"]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("unsupported-image")
+    );
+}
+
+/// Render path: a request naming exactly one interior tile, or one stored thumbnail, is
+/// answered with the stored bytes.
+#[tokio::test]
+async fn stored_tiles_and_thumbnails_are_served_byte_for_byte() {
+    let fixture = ImageFixture::start(W, H).await;
+    let tiff = fixture.app.stored_object("1/1/i.grid/pyramid.tif");
+    let tile = fixture
+        .get(3, "256,256,256,256/256,256/0/default.jpg")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        contains(&tiff, &tile),
+        "the tile's bytes are the stored tile's"
+    );
+    let scaled = fixture
+        .get(3, "0,0,512,512/256,256/0/default.jpg")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(contains(&tiff, &scaled), "a level-1 tile is stored too");
+    let thumbnail = fixture
+        .get(3, "full/200,140/0/default.jpg")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        &thumbnail[..],
+        &fixture.app.stored_object("1/1/i.grid/thumb-200x140.jpg")[..]
+    );
+    // the same requests through 2.1 URLs are the same bytes
+    assert_eq!(
+        fixture
+            .get(2, "256,256,256,256/256,/0/default.jpg")
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+        tile
+    );
+    // an edge tile is rendered at its own size
+    let edge = fixture
+        .image(3, "768,512,232,188/232,188/0/default.jpg")
+        .await;
+    assert_eq!(size(&edge), (232, 188));
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.len() > 100
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+}
+
+/// Caching: ETag, Last-Modified and Cache-Control on images and info.json; 304 when the
+/// client's copy is current.
+#[tokio::test]
+async fn caching_headers_and_conditional_requests() {
+    let fixture = ImageFixture::start(W, H).await;
+    for path in ["full/300,/0/default.jpg", "info.json"] {
+        let first = fixture.get(3, path).await;
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        let modified = first.headers()["last-modified"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            first.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("max-age")
+        );
+        assert!(etag.starts_with('"'));
+        let unchanged = fixture.get_with(3, path, &[("if-none-match", &etag)]).await;
+        assert_eq!(unchanged.status(), 304, "{path}");
+        assert!(unchanged.bytes().await.unwrap().is_empty());
+        assert_eq!(
+            fixture
+                .get_with(3, path, &[("if-modified-since", &modified)])
+                .await
+                .status(),
+            304,
+            "{path}"
+        );
+        assert_eq!(
+            fixture
+                .get_with(3, path, &[("if-none-match", "\"other\"")])
+                .await
+                .status(),
+            200,
+            "{path}"
+        );
+        assert_eq!(
+            fixture
+                .get_with(
+                    3,
+                    path,
+                    &[("if-modified-since", "Mon, 01 Jan 2001 00:00:00 GMT")]
+                )
+                .await
+                .status(),
+            200,
+            "{path}"
+        );
+    }
+    // the same image through another URL form has the same validator
+    let a = fixture.get(3, "full/300,/0/default.jpg").await.headers()["etag"].clone();
+    let b = fixture
+        .get(3, "0,0,1000,700/300,210/0/default.jpg")
+        .await
+        .headers()["etag"]
+        .clone();
+    assert_eq!(a, b);
+}
+
+/// uploadAsset takes the master in a GraphQL multipart request.
+#[tokio::test]
+async fn uploads_are_processed() {
+    let app = TestApp::start().await;
+    let Auth::Basic { key, secret } = app.customer_with_key("acme").await else {
+        unreachable!()
+    };
+    app.create_space(&Auth::basic(&key, &secret), "acme", "uploads")
+        .await;
+    let operations = serde_json::json!({
+        "query": "mutation($file: Upload!) { uploadAsset(customer: \"acme\", space: 1, wait: true, input: {id: \"up\", mediaType: \"image/png\"}, file: $file) { status width height origin } }",
+        "variables": { "file": null }
+    });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", r#"{"0": ["variables.file"]}"#)
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(grid_png(300, 200))
+                .file_name("grid.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .basic_auth(&key, Some(&secret))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["data"]["uploadAsset"],
+        serde_json::json!({ "status": "READY", "width": 300, "height": 200, "origin": null }),
+        "{body:#}"
+    );
+    assert_eq!(
+        app.get("/iiif/3/acme/1/up/full/max/0/default.jpg")
+            .await
+            .status(),
+        200
+    );
+}
