@@ -66,14 +66,9 @@ impl Size {
         let (rw, rh) = (f64::from(region_width), f64::from(region_height));
         let scaled = |scale: f64| (round_size(rw * scale), round_size(rh * scale));
         let (width, height) = match self.kind {
-            SizeKind::Max if self.upscale => {
-                let scale = limits
-                    .largest_scale(region_width, region_height)
-                    .ok_or_else(|| {
-                        ImageError::not_implemented("^max needs a server limit on width or area")
-                    })?;
-                return Ok(scaled(scale));
-            }
+            // `^max` is served as `max`: the region at its own size, within the limits. Scaling
+            // a small region up to the whole limit (100 MP here) on request is an easy way to
+            // exhaust a server, and the official validator expects exactly this (size_up).
             SizeKind::Max => {
                 let scale = limits
                     .largest_scale(region_width, region_height)
@@ -264,7 +259,12 @@ mod tests {
         assert_eq!(resolve("max", (8000, 2000)).unwrap(), (4000, 1000));
         // 10 MP area limit
         assert_eq!(resolve("max", (5000, 4000)).unwrap(), (3536, 2828));
-        assert_eq!(resolve("^max", (100, 50)).unwrap(), (4000, 2000));
+        assert_eq!(
+            resolve("^max", (100, 50)).unwrap(),
+            (100, 50),
+            "^max does not scale up"
+        );
+        assert_eq!(resolve("^max", (8000, 2000)).unwrap(), (4000, 1000));
     }
 
     #[test]
