@@ -58,6 +58,8 @@ pub fn decode_master(bytes: &[u8], max_pixels: u64) -> Result<Raster> {
     };
     let mut decoder = reader(bytes)?.into_decoder().map_err(unsupported)?;
     let orientation = decoder.orientation().map_err(unsupported)?;
+    // a profile that cannot be read is ignored: the pixels are then taken as sRGB
+    let icc_profile = decoder.icc_profile().ok().flatten();
     let mut image = DynamicImage::from_decoder(decoder).map_err(unsupported)?;
     image.apply_orientation(orientation);
     let has_alpha = image.color().has_alpha();
@@ -65,7 +67,13 @@ pub fn decode_master(bytes: &[u8], max_pixels: u64) -> Result<Raster> {
     let (width, height) = (image.width(), image.height());
     let raster = match (is_gray, has_alpha) {
         (true, false) => Raster::new(width, height, Channels::Gray, image.into_luma8().into_raw())?,
-        (false, false) => Raster::new(width, height, Channels::Rgb, image.into_rgb8().into_raw())?,
+        (false, false) => {
+            let mut pixels = image.into_rgb8().into_raw();
+            if let Some(profile) = &icc_profile {
+                to_srgb(profile, &mut pixels);
+            }
+            Raster::new(width, height, Channels::Rgb, pixels)?
+        }
         (_, true) => {
             let rgb =
                 Raster::new(width, height, Channels::Rgba, image.into_rgba8().into_raw())?.to_rgb();
@@ -73,6 +81,25 @@ pub fn decode_master(bytes: &[u8], max_pixels: u64) -> Result<Raster> {
         }
     };
     Ok(raster)
+}
+
+/// Converts RGB pixels from an embedded ICC profile to sRGB, in place. Profiles that are not
+/// RGB (a CMYK master is already converted to RGB by its decoder), that cannot be parsed, or
+/// that are sRGB already leave the pixels as they are.
+fn to_srgb(icc_profile: &[u8], pixels: &mut [u8]) {
+    use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+    let Ok(source) = ColorProfile::new_from_slice(icc_profile) else { return };
+    if source.color_space != DataColorSpace::Rgb {
+        return;
+    }
+    let srgb = ColorProfile::new_srgb();
+    let Ok(transform) = source.create_transform_8bit(Layout::Rgb, &srgb, Layout::Rgb, TransformOptions::default()) else {
+        return;
+    };
+    let mut converted = vec![0u8; pixels.len()];
+    if transform.transform(pixels, &mut converted).is_ok() {
+        pixels.copy_from_slice(&converted);
+    }
 }
 
 #[cfg(test)]
@@ -132,6 +159,35 @@ mod tests {
                 .channels,
             Channels::Gray
         );
+    }
+
+    #[test]
+    fn cmyk_tiffs_become_rgb() {
+        let mut bytes = Vec::new();
+        let mut encoder = tiff::encoder::TiffEncoder::new(Cursor::new(&mut bytes)).unwrap();
+        // pure cyan: no magenta, yellow or black
+        let cmyk: Vec<u8> = (0..16).flat_map(|_| [255u8, 0, 0, 0]).collect();
+        encoder.write_image::<tiff::encoder::colortype::CMYK8>(4, 4, &cmyk).unwrap();
+        let raster = decode_master(&bytes, 1000).unwrap();
+        assert_eq!(raster.channels, Channels::Rgb);
+        assert_eq!(&raster.pixels[..3], &[0, 255, 255]);
+    }
+
+    #[test]
+    fn embedded_profiles_convert_to_srgb() {
+        // an sRGB profile leaves pixels as they are; a wide-gamut one moves saturated colours
+        let srgb = moxcms::ColorProfile::new_srgb().encode().unwrap();
+        let mut pixels = vec![200, 30, 30];
+        to_srgb(&srgb, &mut pixels);
+        assert!(pixels.iter().zip([200, 30, 30]).all(|(a, b): (&u8, u8)| a.abs_diff(b) <= 1), "{pixels:?}");
+        let display_p3 = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+        let mut pixels = vec![255, 0, 0];
+        to_srgb(&display_p3, &mut pixels);
+        assert_eq!(pixels[0], 255);
+        assert!(pixels[1] < 10 && pixels[2] < 10);
+        let mut untouched = vec![1, 2, 3];
+        to_srgb(b"not a profile", &mut untouched);
+        assert_eq!(untouched, vec![1, 2, 3]);
     }
 
     #[test]

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Measures Vitrine against IIPImage (peer A) and iiif-processor/sharp (peer B) in one run on the
+# same masters, with the kit in ../shared/bench (see its README): serving (viewer tiles W1,
+# thumbnails W2, arbitrary regions W3) and ingest (pyramid build against vips tiffsave).
+#
+#   bench/run.sh [--quick]        # --quick: c=4 only, 10 s runs, one repeat
+#
+# Results: $BENCH_DIR/results/ (results.md from bench.py, pyramid.md from this script).
+# Everything listens on 127.0.0.1 only; wrk sends load to 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+kit="$root/../shared/bench"
+export BENCH_DIR="${BENCH_DIR:-${TMPDIR:-/tmp}/vitrine-bench}"
+quick=false
+[ "${1:-}" = "--quick" ] && quick=true
+
+[ -d "$BENCH_DIR/images/src" ] || bash "$kit/setup.sh" --no-validator
+cargo build --release --bin vitrine -p vitrine-api
+cargo build --release -p vitrine-imaging --example build_pyramid
+target="${CARGO_TARGET_DIR:-$root/target}/release"
+
+# --- ingest: our pyramid build against vips on the same masters (Q75, 256-px tiles, as vips) ---
+stamp=$(date -u +%Y%m%d-%H%M%S)
+out="$BENCH_DIR/results/vitrine-$stamp"
+mkdir -p "$out"
+{
+  echo "| image | size | vitrine wall s | vitrine max RSS MB | vips wall s | vips max RSS MB | wall ratio |"
+  echo "|---|---|---|---|---|---|---|"
+  for id in eveningglow ladybird elephants mosaic; do
+    src="$BENCH_DIR/images/src/$id.jpg"
+    size="$(vipsheader -f width "$src")x$(vipsheader -f height "$src")"
+    ours=(); theirs=()
+    for _ in 1 2 3; do
+      /usr/bin/time -f "%e %M" -o "$out/t" "$target/examples/build_pyramid" "$src" "$out/$id.tif" 256 75 2>/dev/null
+      ours+=("$(cat "$out/t")")
+      /usr/bin/time -f "%e %M" -o "$out/t" vips tiffsave "$src" "$out/$id-vips.tif" --tile --pyramid \
+        --compression jpeg --tile-width 256 --tile-height 256
+      theirs+=("$(cat "$out/t")")
+    done
+    median() { printf '%s\n' "$@" | sort -n -k1,1 | sed -n 2p; }
+    read -r our_wall our_rss <<< "$(median "${ours[@]}")"
+    read -r vips_wall vips_rss <<< "$(median "${theirs[@]}")"
+    ratio=$(python3 -c "print(f'{$our_wall/$vips_wall:.2f}')")
+    echo "| $id | $size | $our_wall | $((our_rss / 1024)) | $vips_wall | $((vips_rss / 1024)) | $ratio |"
+  done
+} | tee "$out/pyramid.md"
+rm -f "$out"/*.tif "$out/t"
+
+# --- serving: start Vitrine on the masters and register them ---
+data="$BENCH_DIR/vitrine"
+rm -rf "$data" && mkdir -p "$data"
+key="bench:bench-secret-0123456789"
+VITRINE_DATA_DIR="$data" VITRINE_LISTEN=127.0.0.1:8083 VITRINE_ADMIN_KEY="$key" VITRINE_LOG_LEVEL=warn \
+  VITRINE_IMPORT_ROOTS="$BENCH_DIR/images/src" "$target/vitrine" serve > "$data/serve.out" 2> "$data/serve.err" &
+echo $! > "$data/vitrine.pid"
+trap 'kill "$(cat "$data/vitrine.pid")" 2>/dev/null || true; bash "$kit/peers.sh" stop || true' EXIT
+for _ in $(seq 1 100); do grep -q "^listening on" "$data/serve.out" 2>/dev/null && break; sleep 0.1; done
+gql() {
+  curl -sS -u "$key" -H 'content-type: application/json' http://127.0.0.1:8083/graphql \
+    --data "$(python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$1")"; echo
+}
+gql 'mutation { createCustomer(input: {name: "bench"}) { name } }'
+gql 'mutation { createSpace(customer: "bench", input: {name: "masters"}) { id } }'
+for id in eveningglow ladybird elephants mosaic; do
+  gql "mutation { registerAsset(customer: \"bench\", space: 1, wait: true, input: {id: \"$id\", mediaType: \"image/jpeg\",
+    origin: \"file://$BENCH_DIR/images/src/$id.jpg\"}) { id status width height } }"
+done
+cat > "$data/peer.json" <<JSON
+{"vitrine": {"desc": "Vitrine $(git rev-parse --short HEAD) release build, SQLite + folder storage, render cache on",
+             "base": "http://127.0.0.1:8083", "prefix": "/iiif/3/bench/1/", "api": 3, "pidfile": "$data/vitrine.pid"}}
+JSON
+
+bash "$kit/peers.sh" start A B
+if $quick; then
+  python3 "$kit/bench.py" --peers-file "$data/peer.json" --peers vitrine,iipsrv,iiif-processor --conns 4 --duration 10 --out "$out"
+else
+  python3 "$kit/bench.py" --peers-file "$data/peer.json" --peers vitrine,iipsrv,iiif-processor --conns 4 --repeat 2 --out "$out"
+fi
+echo "results: $out/results.md and $out/pyramid.md"

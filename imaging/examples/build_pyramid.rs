@@ -1,0 +1,36 @@
+//! Builds the pyramid of one master the way ingest does (decode, tile, thumbnails) and writes
+//! the TIFF: the command the ingest benchmark times against `vips tiffsave --tile --pyramid`.
+//!
+//! cargo run --release -p vitrine-imaging --example build_pyramid -- MASTER OUT.tif [TILE] [QUALITY]
+
+use std::time::Instant;
+
+use vitrine_imaging::{PyramidOptions, build_pyramid, decode_master};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (Some(master), Some(output)) = (args.next(), args.next()) else {
+        eprintln!("usage: build_pyramid MASTER OUT.tif [TILE_SIZE] [JPEG_QUALITY]");
+        std::process::exit(2);
+    };
+    let tile_size = args.next().map(|value| value.parse()).transpose()?.unwrap_or(256);
+    let jpeg_quality = args.next().map(|value| value.parse()).transpose()?.unwrap_or(85);
+    let started = Instant::now();
+    let bytes = std::fs::read(&master)?;
+    let raster = decode_master(&bytes, 2_000_000_000)?;
+    drop(bytes);
+    let decoded = started.elapsed();
+    let options = PyramidOptions { tile_size, jpeg_quality, thumbnail_sizes: vec![100, 200, 400, 1024] };
+    let built = build_pyramid(raster, &options)?;
+    std::fs::write(&output, &built.tiff)?;
+    eprintln!(
+        "{}x{}: {} levels, {} bytes, decode {:.0} ms, total {:.0} ms",
+        built.layout.width,
+        built.layout.height,
+        built.layout.levels.len(),
+        built.tiff.len(),
+        decoded.as_secs_f64() * 1000.0,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
