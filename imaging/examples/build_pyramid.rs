@@ -13,14 +13,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("usage: build_pyramid MASTER OUT.tif [TILE_SIZE] [JPEG_QUALITY]");
         std::process::exit(2);
     };
-    let tile_size = args.next().map(|value| value.parse()).transpose()?.unwrap_or(256);
-    let jpeg_quality = args.next().map(|value| value.parse()).transpose()?.unwrap_or(85);
+    let tile_size = args
+        .next()
+        .map(|value| value.parse())
+        .transpose()?
+        .unwrap_or(256);
+    let jpeg_quality = args
+        .next()
+        .map(|value| value.parse())
+        .transpose()?
+        .unwrap_or(85);
     let started = Instant::now();
     let bytes = std::fs::read(&master)?;
     let raster = decode_master(&bytes, 2_000_000_000)?;
     drop(bytes);
     let decoded = started.elapsed();
-    let options = PyramidOptions { tile_size, jpeg_quality, thumbnail_sizes: vec![100, 200, 400, 1024] };
+    let options = PyramidOptions {
+        tile_size,
+        jpeg_quality,
+        thumbnail_sizes: vec![100, 200, 400, 1024],
+    };
     let built = build_pyramid(raster, &options)?;
     std::fs::write(&output, &built.tiff)?;
     eprintln!(

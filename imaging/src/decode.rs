@@ -26,8 +26,68 @@ fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>> {
     Ok(reader)
 }
 
+/// Whether the bytes are JPEG 2000 (a JP2 file or a bare codestream).
+fn is_jpeg2000(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[
+        0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
+    ]) || bytes.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
+}
+
+/// The size of a JPEG 2000 image from its SIZ marker (`FF 4F FF 51`: start of codestream and
+/// image size), found without decoding.
+fn jpeg2000_size(bytes: &[u8]) -> Result<(u32, u32)> {
+    let unreadable = || Error::new(ErrorKind::Unsupported, "cannot read the JPEG 2000 header");
+    let start = bytes
+        .windows(4)
+        .take(1 << 20)
+        .position(|window| window == [0xFF, 0x4F, 0xFF, 0x51])
+        .ok_or_else(unreadable)?;
+    let siz = bytes
+        .get(start + 4..start + 4 + 2 + 2 + 16)
+        .ok_or_else(unreadable)?;
+    let number = |at: usize| u32::from_be_bytes([siz[at], siz[at + 1], siz[at + 2], siz[at + 3]]);
+    // Lsiz, Rsiz, then Xsiz, Ysiz, XOsiz, YOsiz
+    let (width, height) = (
+        number(4).saturating_sub(number(12)),
+        number(8).saturating_sub(number(16)),
+    );
+    if width == 0 || height == 0 {
+        return Err(unreadable());
+    }
+    Ok((width, height))
+}
+
+/// Decodes JPEG 2000 with OpenJPEG. From a file, not from memory: jpeg2k's in-memory stream
+/// mishandles skips in tiled files.
+fn decode_jpeg2000(bytes: &[u8]) -> Result<DynamicImage> {
+    let failed = |error: &dyn std::fmt::Display| {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("cannot decode the JPEG 2000 image: {error}"),
+        )
+    };
+    let temporary =
+        |error: std::io::Error| Error::new(ErrorKind::Internal, format!("temporary file: {error}"));
+    // OpenJPEG tells a JP2 file from a bare codestream by the file's extension
+    let extension = if bytes.starts_with(&[0xFF, 0x4F]) {
+        ".j2k"
+    } else {
+        ".jp2"
+    };
+    let mut file = tempfile::Builder::new()
+        .suffix(extension)
+        .tempfile()
+        .map_err(temporary)?;
+    std::io::Write::write_all(&mut file, bytes).map_err(temporary)?;
+    let image = jpeg2k::Image::from_file(file.path()).map_err(|error| failed(&error))?;
+    DynamicImage::try_from(&image).map_err(|error| failed(&error))
+}
+
 /// The pixel size of a master, read from its header only.
 pub fn probe(bytes: &[u8]) -> Result<(u32, u32)> {
+    if is_jpeg2000(bytes) {
+        return jpeg2000_size(bytes);
+    }
     reader(bytes)?.into_dimensions().map_err(|error| {
         Error::new(
             ErrorKind::Unsupported,
@@ -50,18 +110,23 @@ pub fn decode_master(bytes: &[u8], max_pixels: u64) -> Result<Raster> {
             ),
         ));
     }
-    let unsupported = |error: image::ImageError| {
-        Error::new(
-            ErrorKind::Unsupported,
-            format!("cannot decode the image: {error}"),
-        )
+    let (image, icc_profile) = if is_jpeg2000(bytes) {
+        (decode_jpeg2000(bytes)?, None)
+    } else {
+        let unsupported = |error: image::ImageError| {
+            Error::new(
+                ErrorKind::Unsupported,
+                format!("cannot decode the image: {error}"),
+            )
+        };
+        let mut decoder = reader(bytes)?.into_decoder().map_err(unsupported)?;
+        let orientation = decoder.orientation().map_err(unsupported)?;
+        // a profile that cannot be read is ignored: the pixels are then taken as sRGB
+        let icc_profile = decoder.icc_profile().ok().flatten();
+        let mut image = DynamicImage::from_decoder(decoder).map_err(unsupported)?;
+        image.apply_orientation(orientation);
+        (image, icc_profile)
     };
-    let mut decoder = reader(bytes)?.into_decoder().map_err(unsupported)?;
-    let orientation = decoder.orientation().map_err(unsupported)?;
-    // a profile that cannot be read is ignored: the pixels are then taken as sRGB
-    let icc_profile = decoder.icc_profile().ok().flatten();
-    let mut image = DynamicImage::from_decoder(decoder).map_err(unsupported)?;
-    image.apply_orientation(orientation);
     let has_alpha = image.color().has_alpha();
     let is_gray = !image.color().has_color();
     let (width, height) = (image.width(), image.height());
@@ -88,12 +153,16 @@ pub fn decode_master(bytes: &[u8], max_pixels: u64) -> Result<Raster> {
 /// that are sRGB already leave the pixels as they are.
 fn to_srgb(icc_profile: &[u8], pixels: &mut [u8]) {
     use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
-    let Ok(source) = ColorProfile::new_from_slice(icc_profile) else { return };
+    let Ok(source) = ColorProfile::new_from_slice(icc_profile) else {
+        return;
+    };
     if source.color_space != DataColorSpace::Rgb {
         return;
     }
     let srgb = ColorProfile::new_srgb();
-    let Ok(transform) = source.create_transform_8bit(Layout::Rgb, &srgb, Layout::Rgb, TransformOptions::default()) else {
+    let Ok(transform) =
+        source.create_transform_8bit(Layout::Rgb, &srgb, Layout::Rgb, TransformOptions::default())
+    else {
         return;
     };
     let mut converted = vec![0u8; pixels.len()];
@@ -167,7 +236,9 @@ mod tests {
         let mut encoder = tiff::encoder::TiffEncoder::new(Cursor::new(&mut bytes)).unwrap();
         // pure cyan: no magenta, yellow or black
         let cmyk: Vec<u8> = (0..16).flat_map(|_| [255u8, 0, 0, 0]).collect();
-        encoder.write_image::<tiff::encoder::colortype::CMYK8>(4, 4, &cmyk).unwrap();
+        encoder
+            .write_image::<tiff::encoder::colortype::CMYK8>(4, 4, &cmyk)
+            .unwrap();
         let raster = decode_master(&bytes, 1000).unwrap();
         assert_eq!(raster.channels, Channels::Rgb);
         assert_eq!(&raster.pixels[..3], &[0, 255, 255]);
@@ -179,7 +250,13 @@ mod tests {
         let srgb = moxcms::ColorProfile::new_srgb().encode().unwrap();
         let mut pixels = vec![200, 30, 30];
         to_srgb(&srgb, &mut pixels);
-        assert!(pixels.iter().zip([200, 30, 30]).all(|(a, b): (&u8, u8)| a.abs_diff(b) <= 1), "{pixels:?}");
+        assert!(
+            pixels
+                .iter()
+                .zip([200, 30, 30])
+                .all(|(a, b): (&u8, u8)| a.abs_diff(b) <= 1),
+            "{pixels:?}"
+        );
         let display_p3 = moxcms::ColorProfile::new_display_p3().encode().unwrap();
         let mut pixels = vec![255, 0, 0];
         to_srgb(&display_p3, &mut pixels);
