@@ -3,7 +3,9 @@
 # same masters, with the kit in ../shared/bench (see its README): serving (viewer tiles W1,
 # thumbnails W2, arbitrary regions W3) and ingest (pyramid build against vips tiffsave).
 #
-#   bench/run.sh [--quick]        # --quick: c=4 only, 10 s runs, one repeat
+#   bench/run.sh [--quick] [--tile-size N]
+#     --quick: 10 s runs, one repeat; --tile-size: Vitrine's pyramid tiles and the W1 requests
+#     (default 256, the kit's tile size)
 #
 # Results: $BENCH_DIR/results/ (results.md from bench.py, pyramid.md from this script).
 # Everything listens on 127.0.0.1 only; wrk sends load to 127.0.0.1 only.
@@ -13,7 +15,15 @@ root=$(pwd)
 kit="$root/../shared/bench"
 export BENCH_DIR="${BENCH_DIR:-${TMPDIR:-/tmp}/vitrine-bench}"
 quick=false
-[ "${1:-}" = "--quick" ] && quick=true
+tile_size=256
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=true ;;
+    --tile-size) tile_size=$2; shift ;;
+    *) echo "unknown option $1"; exit 2 ;;
+  esac
+  shift
+done
 
 [ -d "$BENCH_DIR/images/src" ] || bash "$kit/setup.sh" --no-validator
 cargo build --release --bin vitrine -p vitrine-api
@@ -51,7 +61,7 @@ rm -f "$out"/*.tif "$out/t"
 data="$BENCH_DIR/vitrine"
 rm -rf "$data" && mkdir -p "$data"
 key="bench:bench-secret-0123456789"
-VITRINE_DATA_DIR="$data" VITRINE_LISTEN=127.0.0.1:8083 VITRINE_ADMIN_KEY="$key" VITRINE_LOG_LEVEL=warn \
+VITRINE_DATA_DIR="$data" VITRINE_TILE_SIZE="$tile_size" VITRINE_LISTEN=127.0.0.1:8083 VITRINE_ADMIN_KEY="$key" VITRINE_LOG_LEVEL=warn \
   VITRINE_IMPORT_ROOTS="$BENCH_DIR/images/src" "$target/vitrine" serve > "$data/serve.out" 2> "$data/serve.err" &
 echo $! > "$data/vitrine.pid"
 trap 'kill "$(cat "$data/vitrine.pid")" 2>/dev/null || true; bash "$kit/peers.sh" stop || true' EXIT
@@ -67,14 +77,14 @@ for id in eveningglow ladybird elephants mosaic; do
     origin: \"file://$BENCH_DIR/images/src/$id.jpg\"}) { id status width height } }"
 done
 cat > "$data/peer.json" <<JSON
-{"vitrine": {"desc": "Vitrine $(git rev-parse --short HEAD) release build, SQLite + folder storage, render cache on",
+{"vitrine": {"desc": "Vitrine $(git rev-parse --short HEAD) release build, SQLite + folder storage, $tile_size-px tiles, render cache on",
              "base": "http://127.0.0.1:8083", "prefix": "/iiif/3/bench/1/", "api": 3, "pidfile": "$data/vitrine.pid"}}
 JSON
 
 bash "$kit/peers.sh" start A B
 if $quick; then
-  python3 "$kit/bench.py" --peers-file "$data/peer.json" --peers vitrine,iipsrv,iiif-processor --conns 4 --duration 10 --out "$out"
+  python3 "$kit/bench.py" --peers-file "$data/peer.json" --peers vitrine,iipsrv,iiif-processor --conns 4 --duration 10 --tile-size "$tile_size" --out "$out"
 else
-  python3 "$kit/bench.py" --peers-file "$data/peer.json" --peers vitrine,iipsrv,iiif-processor --conns 4 --repeat 2 --out "$out"
+  python3 "$kit/bench.py" --peers-file "$data/peer.json" --peers vitrine,iipsrv,iiif-processor --conns 4 --repeat 2 --tile-size "$tile_size" --out "$out"
 fi
 echo "results: $out/results.md and $out/pyramid.md"

@@ -1,7 +1,7 @@
 //! Times the phases of rendering random regions (as the W3 benchmark asks them) from a
 //! pyramid built from one master: where a render's time goes.
 //!
-//! cargo run --release -p vitrine-imaging --example render_phases -- MASTER [COUNT]
+//! [QUALITY=85] cargo run --release -p vitrine-imaging --example render_phases -- MASTER [COUNT]
 
 use std::time::{Duration, Instant};
 
@@ -13,9 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let master = args.next().ok_or("usage: render_phases MASTER [COUNT]")?;
     let count: u32 = args.next().map(|v| v.parse()).transpose()?.unwrap_or(200);
     let raster = decode_master(&std::fs::read(&master)?, 2_000_000_000)?;
+    // the JPEG quality of tiles and output, as the server's jpeg_quality
+    let quality: u8 = std::env::var("QUALITY").ok().and_then(|q| q.parse().ok()).unwrap_or(85);
     let options = PyramidOptions {
         tile_size: 256,
-        jpeg_quality: 85,
+        jpeg_quality: quality,
         thumbnail_sizes: vec![],
     };
     let built = build_pyramid(raster, &options)?;
@@ -62,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect();
         tiles += tile_bytes.len();
-        let encoded = render(&built.layout, &plan, &tile_bytes, &request, 85)?;
+        let encoded = render(&built.layout, &plan, &tile_bytes, &request, quality)?;
         bytes_out += encoded.len();
         total += started.elapsed();
     }
