@@ -1,7 +1,7 @@
 //! Times the phases of rendering random regions (as the W3 benchmark asks them) from a
 //! pyramid built from one master: where a render's time goes.
 //!
-//! [QUALITY=85] cargo run --release -p vitrine-imaging --example render_phases -- MASTER [COUNT]
+//! [QUALITY=85] [TILE=256] cargo run --release -p vitrine-imaging --example render_phases -- MASTER [COUNT]
 
 use std::time::{Duration, Instant};
 
@@ -14,9 +14,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let count: u32 = args.next().map(|v| v.parse()).transpose()?.unwrap_or(200);
     let raster = decode_master(&std::fs::read(&master)?, 2_000_000_000)?;
     // the JPEG quality of tiles and output, as the server's jpeg_quality
-    let quality: u8 = std::env::var("QUALITY").ok().and_then(|q| q.parse().ok()).unwrap_or(85);
+    let quality: u8 = std::env::var("QUALITY")
+        .ok()
+        .and_then(|q| q.parse().ok())
+        .unwrap_or(85);
+    let tile_size: u32 = std::env::var("TILE")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(256);
     let options = PyramidOptions {
-        tile_size: 256,
+        tile_size,
         jpeg_quality: quality,
         thumbnail_sizes: vec![],
     };

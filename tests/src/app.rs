@@ -83,6 +83,7 @@ pub struct TestAppBuilder {
     max_depth: Option<usize>,
     max_complexity: Option<usize>,
     max_request_bytes: Option<usize>,
+    max_image_pixels: Option<u64>,
 }
 
 impl TestAppBuilder {
@@ -107,6 +108,11 @@ impl TestAppBuilder {
         self
     }
 
+    pub fn max_image_pixels(mut self, pixels: u64) -> Self {
+        self.max_image_pixels = Some(pixels);
+        self
+    }
+
     pub async fn start(self) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp data dir");
         let mut config = api::Config::embedded(data_dir.path()).expect("embedded config");
@@ -127,6 +133,9 @@ impl TestAppBuilder {
         }
         if let Some(bytes) = self.max_request_bytes {
             config.max_request_bytes = bytes;
+        }
+        if let Some(pixels) = self.max_image_pixels {
+            config.max_image_pixels = pixels;
         }
         config.shutdown_timeout_seconds = 5;
         // registrations are processed only when a test waits for them

@@ -558,6 +558,65 @@ async fn caching_headers_and_conditional_requests() {
     assert_eq!(a, b);
 }
 
+/// Masters over the pixel limit are refused before decoding, with IMAGE_TOO_LARGE.
+#[tokio::test]
+async fn pixel_bombs_are_refused() {
+    let app = TestApp::builder().max_image_pixels(500 * 500).start().await;
+    let acme = app.customer_with_key("acme").await;
+    app.create_space(&acme, "acme", "images").await;
+    let refused = app
+        .register_image(&acme, "acme", 1, "huge", &grid_png(600, 600))
+        .await;
+    assert_eq!(refused["status"], "ERROR");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("image-too-large"),
+        "{refused}"
+    );
+    let accepted = app
+        .register_image(&acme, "acme", 1, "fine", &grid_png(500, 500))
+        .await;
+    assert_eq!(accepted["status"], "READY");
+}
+
+/// Asset.imageService and Asset.thumbnails name URLs that answer.
+#[tokio::test]
+async fn asset_urls_answer() {
+    let app = TestApp::start().await;
+    let acme = app.customer_with_key("acme").await;
+    app.create_space(&acme, "acme", "images").await;
+    let asset = app
+        .register_image(&acme, "acme", 1, "page", &grid_png(1200, 800))
+        .await;
+    assert_eq!(
+        asset["imageService"],
+        format!("{}/iiif/3/acme/1/page", app.base_url)
+    );
+    let thumbnails = asset["thumbnails"].as_array().unwrap();
+    let sizes: Vec<(u64, u64)> = thumbnails
+        .iter()
+        .map(|t| (t["width"].as_u64().unwrap(), t["height"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(sizes, [(100, 67), (200, 133), (400, 267), (1024, 683)]);
+    for thumbnail in thumbnails {
+        let url = thumbnail["url"].as_str().unwrap();
+        let response = app.client.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+    }
+    let info = app
+        .client
+        .get(format!(
+            "{}/info.json",
+            asset["imageService"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), 200);
+}
+
 /// uploadAsset takes the master in a GraphQL multipart request.
 #[tokio::test]
 async fn uploads_are_processed() {
