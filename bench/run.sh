@@ -3,9 +3,9 @@
 # same masters, with the kit in ../shared/bench (see its README): serving (viewer tiles W1,
 # thumbnails W2, arbitrary regions W3) and ingest (pyramid build against vips tiffsave).
 #
-#   bench/run.sh [--quick] [--tile-size N]
+#   bench/run.sh [--quick] [--tile-size N] [--turbojpeg]
 #     --quick: 10 s runs, one repeat; --tile-size: Vitrine's pyramid tiles and the W1 requests
-#     (default 256, the kit's tile size)
+#     (default 256, the kit's tile size); --turbojpeg: build with libjpeg-turbo (cmake, nasm)
 #
 # Results: $BENCH_DIR/results/ (results.md from bench.py, pyramid.md from this script).
 # Everything listens on 127.0.0.1 only; wrk sends load to 127.0.0.1 only.
@@ -16,18 +16,21 @@ kit="$root/../shared/bench"
 export BENCH_DIR="${BENCH_DIR:-${TMPDIR:-/tmp}/vitrine-bench}"
 quick=false
 tile_size=256
+features=()
+codec="pure-Rust JPEG"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=true ;;
     --tile-size) tile_size=$2; shift ;;
+    --turbojpeg) features=(--features turbojpeg); codec="libjpeg-turbo" ;;
     *) echo "unknown option $1"; exit 2 ;;
   esac
   shift
 done
 
 [ -d "$BENCH_DIR/images/src" ] || bash "$kit/setup.sh" --no-validator
-cargo build --release --bin vitrine -p vitrine-api
-cargo build --release -p vitrine-imaging --example build_pyramid
+cargo build --release --bin vitrine -p vitrine-api "${features[@]}"
+cargo build --release -p vitrine-imaging --example build_pyramid "${features[@]}"
 target="${CARGO_TARGET_DIR:-$root/target}/release"
 
 # --- ingest: our pyramid build against vips on the same masters (Q75, 256-px tiles, as vips) ---
@@ -77,7 +80,7 @@ for id in eveningglow ladybird elephants mosaic; do
     origin: \"file://$BENCH_DIR/images/src/$id.jpg\"}) { id status width height } }"
 done
 cat > "$data/peer.json" <<JSON
-{"vitrine": {"desc": "Vitrine $(git rev-parse --short HEAD) release build, SQLite + folder storage, $tile_size-px tiles, render cache on",
+{"vitrine": {"desc": "Vitrine $(git rev-parse --short HEAD) release build, $codec, SQLite + folder storage, $tile_size-px tiles, render cache on",
              "base": "http://127.0.0.1:8083", "prefix": "/iiif/3/bench/1/", "api": 3, "pidfile": "$data/vitrine.pid"}}
 JSON
 

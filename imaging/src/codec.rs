@@ -9,11 +9,6 @@ use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::codecs::tiff::TiffEncoder;
 use image::codecs::webp::WebPEncoder;
 use image::{ExtendedColorType, ImageEncoder};
-use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
-use zune_core::bytestream::ZCursor;
-use zune_core::colorspace::ColorSpace;
-use zune_core::options::DecoderOptions;
-use zune_jpeg::JpegDecoder;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::raster::{Channels, Raster};
@@ -28,22 +23,7 @@ pub fn encode_jpeg(raster: &Raster, quality: u8) -> Result<Vec<u8>> {
         raster
     };
     let (width, height) = (dimension(raster.width)?, dimension(raster.height)?);
-    let color_type = match raster.channels {
-        Channels::Gray => ColorType::Luma,
-        _ => ColorType::Rgb,
-    };
-    let mut bytes = Vec::with_capacity(raster.pixels.len() / 8);
-    let mut encoder = Encoder::new(&mut bytes, quality);
-    encoder.set_sampling_factor(SamplingFactor::R_4_2_0);
-    encoder
-        .encode(&raster.pixels, width, height, color_type)
-        .map_err(|error| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("jpeg encoding failed: {error}"),
-            )
-        })?;
-    Ok(bytes)
+    jpeg::encode(raster, width, height, quality)
 }
 
 fn dimension(value: u32) -> Result<u16> {
@@ -57,28 +37,149 @@ fn dimension(value: u32) -> Result<u16> {
 
 /// Decodes a JPEG into `channels` (grey or RGB).
 pub(crate) fn decode_jpeg(bytes: &[u8], channels: Channels) -> Result<Raster> {
-    let colorspace = if channels == Channels::Gray {
-        ColorSpace::Luma
-    } else {
-        ColorSpace::RGB
-    };
-    let options = DecoderOptions::default().jpeg_set_out_colorspace(colorspace);
-    let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    let pixels = decoder.decode().map_err(|error| {
-        Error::new(
-            ErrorKind::CorruptDerivative,
-            format!("cannot decode a tile: {error:?}"),
+    jpeg::decode(bytes, channels)
+}
+
+/// The pure-Rust JPEG codecs (the default build).
+#[cfg(not(feature = "turbojpeg"))]
+mod jpeg {
+    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::DecoderOptions;
+    use zune_jpeg::JpegDecoder;
+
+    use crate::error::{Error, ErrorKind, Result};
+    use crate::raster::{Channels, Raster};
+
+    pub(super) fn encode(raster: &Raster, width: u16, height: u16, quality: u8) -> Result<Vec<u8>> {
+        let color_type = match raster.channels {
+            Channels::Gray => ColorType::Luma,
+            _ => ColorType::Rgb,
+        };
+        let mut bytes = Vec::with_capacity(raster.pixels.len() / 8);
+        let mut encoder = Encoder::new(&mut bytes, quality);
+        encoder.set_sampling_factor(SamplingFactor::R_4_2_0);
+        encoder
+            .encode(&raster.pixels, width, height, color_type)
+            .map_err(|error| {
+                Error::new(
+                    ErrorKind::Internal,
+                    format!("jpeg encoding failed: {error}"),
+                )
+            })?;
+        Ok(bytes)
+    }
+
+    pub(super) fn decode(bytes: &[u8], channels: Channels) -> Result<Raster> {
+        let colorspace = if channels == Channels::Gray {
+            ColorSpace::Luma
+        } else {
+            ColorSpace::RGB
+        };
+        let options = DecoderOptions::default().jpeg_set_out_colorspace(colorspace);
+        let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+        let pixels = decoder.decode().map_err(|error| {
+            Error::new(
+                ErrorKind::CorruptDerivative,
+                format!("cannot decode a tile: {error:?}"),
+            )
+        })?;
+        let info = decoder
+            .info()
+            .ok_or_else(|| Error::new(ErrorKind::CorruptDerivative, "tile has no header"))?;
+        Raster::new(
+            u32::from(info.width),
+            u32::from(info.height),
+            channels,
+            pixels,
         )
-    })?;
-    let info = decoder
-        .info()
-        .ok_or_else(|| Error::new(ErrorKind::CorruptDerivative, "tile has no header"))?;
-    Raster::new(
-        u32::from(info.width),
-        u32::from(info.height),
-        channels,
-        pixels,
-    )
+    }
+}
+
+/// libjpeg-turbo (the `turbojpeg` feature): one compressor and decompressor per thread.
+#[cfg(feature = "turbojpeg")]
+mod jpeg {
+    use std::cell::RefCell;
+
+    use turbojpeg::{Compressor, Decompressor, Image, PixelFormat, Subsamp};
+
+    use crate::error::{Error, ErrorKind, Result};
+    use crate::raster::{Channels, Raster};
+
+    thread_local! {
+        static COMPRESSOR: RefCell<Option<Compressor>> = const { RefCell::new(None) };
+        static DECOMPRESSOR: RefCell<Option<Decompressor>> = const { RefCell::new(None) };
+    }
+
+    fn failed(kind: ErrorKind, what: &str, error: turbojpeg::Error) -> Error {
+        Error::new(kind, format!("{what}: {error}"))
+    }
+
+    pub(super) fn encode(raster: &Raster, width: u16, height: u16, quality: u8) -> Result<Vec<u8>> {
+        let (format, subsamp) = match raster.channels {
+            Channels::Gray => (PixelFormat::GRAY, Subsamp::Gray),
+            _ => (PixelFormat::RGB, Subsamp::Sub2x2),
+        };
+        let (width, height) = (usize::from(width), usize::from(height));
+        let image = Image {
+            pixels: &raster.pixels[..],
+            width,
+            pitch: width * format.size(),
+            height,
+            format,
+        };
+        COMPRESSOR.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.is_none() {
+                *slot = Some(
+                    Compressor::new()
+                        .map_err(|e| failed(ErrorKind::Internal, "jpeg encoder", e))?,
+                );
+            }
+            let compressor = slot.as_mut().expect("set above");
+            compressor
+                .set_quality(i32::from(quality))
+                .map_err(|e| failed(ErrorKind::Internal, "jpeg quality", e))?;
+            compressor
+                .set_subsamp(subsamp)
+                .map_err(|e| failed(ErrorKind::Internal, "jpeg subsampling", e))?;
+            compressor
+                .compress_to_vec(image)
+                .map_err(|e| failed(ErrorKind::Internal, "jpeg encoding failed", e))
+        })
+    }
+
+    pub(super) fn decode(bytes: &[u8], channels: Channels) -> Result<Raster> {
+        let format = if channels == Channels::Gray {
+            PixelFormat::GRAY
+        } else {
+            PixelFormat::RGB
+        };
+        DECOMPRESSOR.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.is_none() {
+                *slot = Some(
+                    Decompressor::new()
+                        .map_err(|e| failed(ErrorKind::Internal, "jpeg decoder", e))?,
+                );
+            }
+            let decompressor = slot.as_mut().expect("set above");
+            let corrupt = |e| failed(ErrorKind::CorruptDerivative, "cannot decode a tile", e);
+            let header = decompressor.read_header(bytes).map_err(corrupt)?;
+            let pitch = header.width * format.size();
+            let mut pixels = vec![0u8; pitch * header.height];
+            let image = Image {
+                pixels: &mut pixels[..],
+                width: header.width,
+                pitch,
+                height: header.height,
+                format,
+            };
+            decompressor.decompress(bytes, image).map_err(corrupt)?;
+            Raster::new(header.width as u32, header.height as u32, channels, pixels)
+        })
+    }
 }
 
 /// Encodes a rendered image in an Image API output format.
