@@ -3,24 +3,10 @@
 
 use std::process::Command;
 
-use vitrine_imaging::{Channels, decode_master, probe};
+mod common;
+use common::tool_available;
 
-fn tool_available(name: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let in_ci = std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false");
-    assert!(
-        found || !in_ci,
-        "{name} must be installed in CI (.ci/run installs it)"
-    );
-    if !found {
-        eprintln!("skipped: {name} is not installed");
-    }
-    found
-}
+use vitrine_imaging::{Channels, decode_master, probe};
 
 #[test]
 fn jpeg2000_masters_decode_tiled_and_untiled() {

@@ -4,24 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use vitrine_imaging::{Channels, PyramidOptions, Raster, build_pyramid};
+mod common;
+use common::tool_available;
 
-fn tool_available(name: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let in_ci = std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false");
-    assert!(
-        found || !in_ci,
-        "{name} must be installed in CI (.ci/run installs it)"
-    );
-    if !found {
-        eprintln!("skipped: {name} is not installed");
-    }
-    found
-}
+use vitrine_imaging::{Channels, PyramidOptions, Raster, build_pyramid};
 
 fn photo(width: u32, height: u32, channels: Channels) -> Raster {
     let pixels = (0..height)

@@ -83,6 +83,26 @@ fn insert_limits(object: &mut serde_json::Map<String, Value>, limits: &Limits) {
     }
 }
 
+/// `sizes` and `tiles`, the same in both versions; left out when empty.
+fn insert_sizes_and_tiles(object: &mut serde_json::Map<String, Value>, info: &ImageInfo) {
+    if !info.sizes.is_empty() {
+        let sizes = info
+            .sizes
+            .iter()
+            .map(|(w, h)| json!({ "width": w, "height": h }))
+            .collect();
+        object.insert("sizes".into(), Value::Array(sizes));
+    }
+    if !info.tiles.is_empty() {
+        let tiles = info
+            .tiles
+            .iter()
+            .map(|tile| json!({ "width": tile.width, "height": tile.height, "scaleFactors": tile.scale_factors }))
+            .collect();
+        object.insert("tiles".into(), Value::Array(tiles));
+    }
+}
+
 /// info.json for Image API 3.0.
 pub fn info_v3(info: &ImageInfo) -> Value {
     let extra_formats: Vec<&str> = Format::ALL
@@ -101,22 +121,7 @@ pub fn info_v3(info: &ImageInfo) -> Value {
     });
     let object = document.as_object_mut().expect("a JSON object");
     insert_limits(object, &info.limits);
-    if !info.sizes.is_empty() {
-        let sizes: Vec<Value> = info
-            .sizes
-            .iter()
-            .map(|(w, h)| json!({ "width": w, "height": h }))
-            .collect();
-        object.insert("sizes".into(), Value::Array(sizes));
-    }
-    if !info.tiles.is_empty() {
-        let tiles: Vec<Value> = info
-            .tiles
-            .iter()
-            .map(|tile| json!({ "width": tile.width, "height": tile.height, "scaleFactors": tile.scale_factors }))
-            .collect();
-        object.insert("tiles".into(), Value::Array(tiles));
-    }
+    insert_sizes_and_tiles(object, info);
     object.insert("preferredFormats".into(), json!(["jpg"]));
     object.insert("extraFormats".into(), json!(extra_formats));
     object.insert("extraQualities".into(), json!(qualities(info)));
@@ -153,22 +158,7 @@ pub fn info_v2(info: &ImageInfo) -> Value {
         "profile": [ApiVersion::V2.level2_profile(), Value::Object(description)],
     });
     let object = document.as_object_mut().expect("a JSON object");
-    if !info.sizes.is_empty() {
-        let sizes: Vec<Value> = info
-            .sizes
-            .iter()
-            .map(|(w, h)| json!({ "width": w, "height": h }))
-            .collect();
-        object.insert("sizes".into(), Value::Array(sizes));
-    }
-    if !info.tiles.is_empty() {
-        let tiles: Vec<Value> = info
-            .tiles
-            .iter()
-            .map(|tile| json!({ "width": tile.width, "height": tile.height, "scaleFactors": tile.scale_factors }))
-            .collect();
-        object.insert("tiles".into(), Value::Array(tiles));
-    }
+    insert_sizes_and_tiles(object, info);
     if !info.services.is_empty() {
         object.insert("service".into(), Value::Array(info.services.clone()));
     }
