@@ -23,7 +23,6 @@ use crate::telemetry::{self, Metrics};
 pub struct AppState {
     pub config: Arc<Config>,
     pub domain: domain::Domain,
-    pub storage: storage::BlobStore,
     pub images: Arc<ImageDelivery>,
     pub processing: crate::processing::Processing,
     pub schema: VitrineSchema,
@@ -229,13 +228,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         storage.clone(),
         delivery_settings(&config),
     ));
-    let ingestor = ingest::Ingestor::new(domain.clone(), storage.clone(), ingest_options(&config))
+    let ingestor = ingest::Ingestor::new(domain.clone(), storage, ingest_options(&config))
         .context("cannot set up ingest")?;
     let processing = crate::processing::Processing::new(ingestor, config.workers);
     let state = AppState {
         config: Arc::new(config),
         domain,
-        storage,
         images,
         processing,
         schema,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{Endpoint, Request, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -154,7 +154,7 @@ pub async fn observe<E: Endpoint>(
         elapsed_ms = elapsed.as_secs_f64() * 1000.0,
         "request"
     );
-    Ok(response.into_response())
+    Ok(response)
 }
 
 #[cfg(test)]

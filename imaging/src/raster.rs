@@ -77,6 +77,7 @@ impl Raster {
     }
 
     /// Copies a rectangle out; the rectangle must lie inside.
+    #[cfg(test)]
     pub fn crop(&self, x: u32, y: u32, width: u32, height: u32) -> Raster {
         let channels = self.channels.count();
         let mut pixels = Vec::with_capacity(width as usize * height as usize * channels);
@@ -387,6 +388,7 @@ impl Raster {
     }
 
     /// Whether every pixel is grey (R = G = B).
+    #[cfg(test)]
     pub fn is_gray(&self) -> bool {
         match self.channels {
             Channels::Gray => true,

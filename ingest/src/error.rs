@@ -31,11 +31,6 @@ impl ErrorKind {
             ErrorKind::Internal => "internal",
         }
     }
-
-    /// Whether another attempt may succeed.
-    pub fn is_transient(self) -> bool {
-        matches!(self, ErrorKind::OriginUnavailable | ErrorKind::Storage)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

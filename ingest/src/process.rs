@@ -134,8 +134,15 @@ impl Ingestor {
                 self.storage.delete(&old).await?;
             }
         }
+        let (width, height) = (built.layout.width, built.layout.height);
+        let levels = built.layout.levels.len();
+        let longest_edges = built
+            .thumbnails
+            .iter()
+            .map(|t| t.width.max(t.height) as i32)
+            .collect();
         let mut bytes_stored = built.tiff.len() as i64;
-        for thumbnail in &built.thumbnails {
+        for thumbnail in built.thumbnails {
             bytes_stored += thumbnail.jpeg.len() as i64;
             let key = keys::thumbnail(
                 asset.customer_id,
@@ -144,23 +151,12 @@ impl Ingestor {
                 thumbnail.width,
                 thumbnail.height,
             );
-            self.storage
-                .put(&key, Bytes::from(thumbnail.jpeg.clone()))
-                .await?;
+            self.storage.put(&key, Bytes::from(thumbnail.jpeg)).await?;
         }
-        let (width, height) = (built.layout.width, built.layout.height);
-        let levels = built.layout.levels.len();
+        let pyramid_key = keys::pyramid(asset.customer_id, asset.space, &asset.id);
         self.storage
-            .put(
-                &keys::pyramid(asset.customer_id, asset.space, &asset.id),
-                Bytes::from(built.tiff),
-            )
+            .put(&pyramid_key, Bytes::from(built.tiff))
             .await?;
-        let longest_edges = built
-            .thumbnails
-            .iter()
-            .map(|t| t.width.max(t.height) as i32)
-            .collect();
         Ok(ImageFacts {
             width: width as i32,
             height: height as i32,

@@ -186,6 +186,20 @@ fn validators(
     response
 }
 
+/// A 304 with the validators the full response would carry.
+fn unchanged(
+    etag: &str,
+    modified: Option<DateTime<Utc>>,
+    cache_control: &str,
+) -> poem::ResponseBuilder {
+    validators(
+        Response::builder().status(StatusCode::NOT_MODIFIED),
+        etag,
+        modified,
+        cache_control,
+    )
+}
+
 /// The info.json media type: JSON-LD with the context profile unless the client asks for
 /// plain JSON (3.0); plain JSON unless the client asks for JSON-LD (2.1).
 fn info_media_type(version: ApiVersion, headers: &HeaderMap) -> String {
@@ -238,13 +252,9 @@ async fn info_response(
         &format!("info/{}/{service}", version_path(version)),
     );
     if not_modified(headers, &tag, asset.finished) {
-        let response = validators(
-            Response::builder().status(StatusCode::NOT_MODIFIED),
-            &tag,
-            asset.finished,
-            INFO_CACHE_CONTROL,
-        );
-        return Ok(with_cors(response.finish()));
+        return Ok(with_cors(
+            unchanged(&tag, asset.finished, INFO_CACHE_CONTROL).finish(),
+        ));
     }
     let description = ImageInfo {
         id: service,
@@ -336,13 +346,9 @@ async fn image_response(
         version.level2_profile()
     );
     if not_modified(headers, &tag, asset.finished) {
-        let response = validators(
-            Response::builder().status(StatusCode::NOT_MODIFIED),
-            &tag,
-            asset.finished,
-            IMAGE_CACHE_CONTROL,
-        );
-        return Ok(with_cors(response.header(header::LINK, link).finish()));
+        let response =
+            unchanged(&tag, asset.finished, IMAGE_CACHE_CONTROL).header(header::LINK, link);
+        return Ok(with_cors(response.finish()));
     }
     let bytes = delivery.image(&asset, &resolved).await?;
     let response = validators(
