@@ -46,6 +46,13 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("origin_max_bytes", ValueKind::Integer),
     ("origin_timeout_seconds", ValueKind::Integer),
     ("max_upload_bytes", ValueKind::Integer),
+    ("origin_connect_timeout_seconds", ValueKind::Integer),
+    ("ingest_max_attempts", ValueKind::Integer),
+    ("ingest_retry_base_ms", ValueKind::Integer),
+    ("ingest_retry_max_seconds", ValueKind::Integer),
+    ("job_timeout_seconds", ValueKind::Integer),
+    ("max_assets_per_customer", ValueKind::Integer),
+    ("max_bytes_per_customer", ValueKind::Integer),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -88,6 +95,13 @@ struct RawConfig {
     origin_max_bytes: Option<i64>,
     origin_timeout_seconds: Option<i64>,
     max_upload_bytes: Option<i64>,
+    origin_connect_timeout_seconds: Option<i64>,
+    ingest_max_attempts: Option<i64>,
+    ingest_retry_base_ms: Option<i64>,
+    ingest_retry_max_seconds: Option<i64>,
+    job_timeout_seconds: Option<i64>,
+    max_assets_per_customer: Option<i64>,
+    max_bytes_per_customer: Option<i64>,
 }
 
 /// How log lines are written.
@@ -159,6 +173,20 @@ pub struct Config {
     pub origin_timeout_seconds: u64,
     /// Largest upload through `uploadAsset`, in bytes.
     pub max_upload_bytes: usize,
+    /// Time allowed to connect to an origin.
+    pub origin_connect_timeout_seconds: u64,
+    /// Attempts an ingest job gets before a transient failure is final.
+    pub ingest_max_attempts: i32,
+    /// Wait before the first retry, in milliseconds; each further retry waits twice as long.
+    pub ingest_retry_base_ms: u64,
+    /// Longest wait between retries.
+    pub ingest_retry_max_seconds: u64,
+    /// A job whose worker sent no heartbeat for this long is taken back.
+    pub job_timeout_seconds: u64,
+    /// Assets a customer may hold (0: no limit).
+    pub max_assets_per_customer: u64,
+    /// Bytes of derivatives and masters a customer may store (0: no limit).
+    pub max_bytes_per_customer: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -191,6 +219,16 @@ impl std::fmt::Debug for Config {
             .field("origin_max_bytes", &self.origin_max_bytes)
             .field("origin_timeout_seconds", &self.origin_timeout_seconds)
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field(
+                "origin_connect_timeout_seconds",
+                &self.origin_connect_timeout_seconds,
+            )
+            .field("ingest_max_attempts", &self.ingest_max_attempts)
+            .field("ingest_retry_base_ms", &self.ingest_retry_base_ms)
+            .field("ingest_retry_max_seconds", &self.ingest_retry_max_seconds)
+            .field("job_timeout_seconds", &self.job_timeout_seconds)
+            .field("max_assets_per_customer", &self.max_assets_per_customer)
+            .field("max_bytes_per_customer", &self.max_bytes_per_customer)
             .finish()
     }
 }
@@ -482,6 +520,41 @@ impl RawConfig {
                 self.max_upload_bytes.unwrap_or(1024 * 1024 * 1024),
                 1024..=i64::MAX,
             )? as usize,
+            origin_connect_timeout_seconds: in_range(
+                "origin_connect_timeout_seconds",
+                self.origin_connect_timeout_seconds.unwrap_or(10),
+                1..=3_600,
+            )? as u64,
+            ingest_max_attempts: in_range(
+                "ingest_max_attempts",
+                self.ingest_max_attempts.unwrap_or(5),
+                1..=100,
+            )? as i32,
+            ingest_retry_base_ms: in_range(
+                "ingest_retry_base_ms",
+                self.ingest_retry_base_ms.unwrap_or(5000),
+                1..=3_600_000,
+            )? as u64,
+            ingest_retry_max_seconds: in_range(
+                "ingest_retry_max_seconds",
+                self.ingest_retry_max_seconds.unwrap_or(600),
+                1..=86_400,
+            )? as u64,
+            job_timeout_seconds: in_range(
+                "job_timeout_seconds",
+                self.job_timeout_seconds.unwrap_or(60),
+                1..=86_400,
+            )? as u64,
+            max_assets_per_customer: in_range(
+                "max_assets_per_customer",
+                self.max_assets_per_customer.unwrap_or(0),
+                0..=i64::MAX,
+            )? as u64,
+            max_bytes_per_customer: in_range(
+                "max_bytes_per_customer",
+                self.max_bytes_per_customer.unwrap_or(0),
+                0..=i64::MAX,
+            )? as u64,
         })
     }
 }

@@ -1,39 +1,56 @@
-//! Processing registrations off the request: bounded by the node's worker count, and not at
-//! all on a node configured with no workers (API-only nodes).
+//! Background processing on this node: the ingest workers (none on an API-only node) and the
+//! signal that wakes them when a request queues a job.
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
+use tokio::sync::Mutex;
 
-/// The ingestor and the permits of this node's background processing.
+/// The ingestor, the signal to the workers, and the workers themselves.
 #[derive(Debug, Clone)]
 pub struct Processing {
     pub ingestor: ingest::Ingestor,
-    workers: Option<Arc<Semaphore>>,
+    signal: ingest::JobSignal,
+    workers: Arc<Mutex<Option<ingest::Workers>>>,
+    node: Arc<str>,
 }
 
 impl Processing {
-    pub fn new(ingestor: ingest::Ingestor, workers: usize) -> Self {
+    /// Starts `workers` ingest workers (0: this node only queues jobs).
+    pub fn start(ingestor: ingest::Ingestor, workers: usize) -> Self {
+        let node: Arc<str> = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        )
+        .into();
+        let signal = ingest::JobSignal::default();
+        let running = ingest::Workers::start(ingestor.clone(), workers, &node, signal.clone());
         Self {
             ingestor,
-            workers: (workers > 0).then(|| Arc::new(Semaphore::new(workers))),
+            signal,
+            workers: Arc::new(Mutex::new(Some(running))),
+            node,
         }
     }
 
-    /// Starts processing an asset in the background; on a node without workers the asset
-    /// stays WAITING.
-    pub fn in_background(&self, asset: domain::Asset, source: ingest::Source) {
-        let Some(workers) = self.workers.clone() else {
-            return;
-        };
-        let ingestor = self.ingestor.clone();
-        tokio::spawn(async move {
-            let Ok(_permit) = workers.acquire_owned().await else {
-                return;
-            };
-            if let Err(error) = ingestor.process(&asset, source).await {
-                tracing::error!(customer = %asset.customer, space = asset.space, asset = %asset.id, %error, "background processing failed");
-            }
-        });
+    /// Wakes the workers: a job was queued.
+    pub fn job_queued(&self) {
+        self.signal.job_queued();
+    }
+
+    /// A name for a request that processes its own registration (`wait: true`).
+    pub fn request_worker(&self) -> String {
+        format!(
+            "{}/request-{}",
+            self.node,
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        )
+    }
+
+    /// Stops the workers; jobs in progress go back to the queue.
+    pub async fn shutdown(&self) {
+        if let Some(workers) = self.workers.lock().await.take() {
+            workers.shutdown().await;
+        }
     }
 }

@@ -48,6 +48,7 @@ pub struct RunningServer {
     pub created_admin_key: Option<domain::CreatedApiKey>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    processing: crate::processing::Processing,
 }
 
 impl RunningServer {
@@ -56,16 +57,15 @@ impl RunningServer {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        self.task
-            .await
-            .context("server task failed")?
-            .context("server stopped with an error")
+        self.wait().await
     }
 
-    /// Waits until the server stops on its own.
+    /// Waits until the server stops (after [`RunningServer::begin_shutdown`] or on its own),
+    /// then stops the ingest workers.
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.task
-            .await
+        let served = self.task.await;
+        self.processing.shutdown().await;
+        served
             .context("server task failed")?
             .context("server stopped with an error")
     }
@@ -99,7 +99,13 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<domain::Domain> {
         jwt_ttl_seconds: config.jwt_ttl_seconds,
         static_admin: config.admin_key.clone(),
     };
-    Ok(domain::Domain::new(db, settings))
+    let queue = domain::QueueSettings {
+        max_attempts: config.ingest_max_attempts,
+        retry_base: Duration::from_millis(config.ingest_retry_base_ms),
+        retry_max: Duration::from_secs(config.ingest_retry_max_seconds),
+        job_timeout: Duration::from_secs(config.job_timeout_seconds),
+    };
+    Ok(domain::Domain::with_queue(db, settings, queue))
 }
 
 /// Reads a secret file, or creates it (mode 0600) with a fresh random secret when it does not
@@ -194,7 +200,7 @@ fn ingest_options(config: &Config) -> ingest::IngestOptions {
             import_roots: config.import_roots.clone(),
             allow_private: config.allow_private_origins,
             max_bytes: config.origin_max_bytes,
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(config.origin_connect_timeout_seconds),
             timeout: Duration::from_secs(config.origin_timeout_seconds),
         },
     }
@@ -230,12 +236,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     ));
     let ingestor = ingest::Ingestor::new(domain.clone(), storage, ingest_options(&config))
         .context("cannot set up ingest")?;
-    let processing = crate::processing::Processing::new(ingestor, config.workers);
+    let processing = crate::processing::Processing::start(ingestor, config.workers);
     let state = AppState {
         config: Arc::new(config),
         domain,
         images,
-        processing,
+        processing: processing.clone(),
         schema,
         metrics: metrics.clone(),
         local_addr,
@@ -275,5 +281,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         created_admin_key,
         shutdown: Some(shutdown),
         task,
+        processing,
     })
 }

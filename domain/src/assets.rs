@@ -11,6 +11,7 @@ use crate::entities::{asset, asset_tag, customer};
 use crate::error::{Error, Result};
 use crate::model::{Asset, AssetFamily, AssetStatus, decode_list, encode_list};
 use crate::paging::{Page, PageRequest};
+use crate::queue::{self, JobKind};
 use crate::{Domain, Principal, validate};
 
 /// A registration: what the user says about a master. Unset list and access fields take the
@@ -151,11 +152,12 @@ impl Domain {
             let message = "origin is required to register an asset";
             return Err(Error::new(crate::ErrorKind::InvalidOrigin, message));
         }
-        self.record_asset(principal, customer, space, input).await
+        self.record_asset(principal, customer, space, input, JobKind::Ingest)
+            .await
     }
 
     /// Records an asset whose master arrives with the call (an upload): the origin is optional
-    /// and only noted.
+    /// and only noted. Its job reads the master from storage, where the caller puts it.
     pub async fn register_uploaded_asset(
         &self,
         principal: &Principal,
@@ -163,7 +165,14 @@ impl Domain {
         space: i32,
         input: AssetInput,
     ) -> Result<Asset> {
-        self.record_asset(principal, customer, space, input).await
+        self.record_asset(
+            principal,
+            customer,
+            space,
+            input,
+            JobKind::IngestStoredMaster,
+        )
+        .await
     }
 
     async fn record_asset(
@@ -172,6 +181,7 @@ impl Domain {
         customer: &str,
         space: i32,
         input: AssetInput,
+        kind: JobKind,
     ) -> Result<Asset> {
         let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
         validate::asset_id(&input.id)?;
@@ -245,6 +255,14 @@ impl Domain {
             Err(error) => return Err(error.into()),
         };
         write_tags(&txn, &inserted, &tags).await?;
+        queue::enqueue(
+            &txn,
+            &inserted,
+            kind,
+            None,
+            self.queue_settings().max_attempts,
+        )
+        .await?;
         txn.commit().await?;
         Asset::from_row(inserted, &owner.name)
     }
@@ -264,6 +282,17 @@ impl Domain {
             .find_asset(&txn, owner.id, space, id)
             .await?
             .ok_or_else(|| asset_missing(customer, space, id))?;
+        let reprocess = patch
+            .media_type
+            .as_ref()
+            .is_some_and(|media_type| *media_type != current.media_type)
+            || patch
+                .origin
+                .as_ref()
+                .is_some_and(|origin| Some(origin) != current.origin.as_ref())
+            || patch
+                .max_unauthorised
+                .is_some_and(|value| value != current.max_unauthorised);
         let mut row = current.into_active_model();
         if let Some(media_type) = patch.media_type {
             validate::media_type(&media_type)?;
@@ -311,27 +340,49 @@ impl Domain {
         if let Some(tags) = &new_tags {
             row.tags = Set(encode_list(tags));
         }
+        if reprocess {
+            row.status = Set(AssetStatus::Waiting.as_str().to_owned());
+            row.error = Set(None);
+            row.finished = Set(None);
+        }
         let updated = row.update(&txn).await?;
         if let Some(tags) = &new_tags {
             write_tags(&txn, &updated, tags).await?;
+        }
+        if reprocess {
+            let kind = ingest_kind(&updated);
+            queue::enqueue(
+                &txn,
+                &updated,
+                kind,
+                None,
+                self.queue_settings().max_attempts,
+            )
+            .await?;
         }
         txn.commit().await?;
         Asset::from_row(updated, &owner.name)
     }
 
-    /// Deletes an asset record.
+    /// Deletes an asset's record, its tags and its pending job, and returns what it was, so
+    /// the caller can remove its stored objects. A batch waiting on it counts it as an error.
     pub async fn delete_asset(
         &self,
         principal: &Principal,
         customer: &str,
         space: i32,
         id: &str,
-    ) -> Result<bool> {
+    ) -> Result<Asset> {
         let (owner, _) = self.space_in_scope(principal, customer, space).await?;
         if !validate::storable(id) {
             return Err(asset_missing(customer, space, id));
         }
         let txn = self.begin_write().await?;
+        let current = self
+            .find_asset(&txn, owner.id, space, id)
+            .await?
+            .ok_or_else(|| asset_missing(customer, space, id))?;
+        queue::forget_asset(&txn, owner.id, space, id).await?;
         asset_tag::Entity::delete_many()
             .filter(asset_tag::Column::CustomerId.eq(owner.id))
             .filter(asset_tag::Column::SpaceId.eq(space))
@@ -345,7 +396,39 @@ impl Domain {
             return Err(asset_missing(customer, space, id));
         }
         txn.commit().await?;
-        Ok(true)
+        Asset::from_row(current, &owner.name)
+    }
+
+    /// Processes an asset again from its master: WAITING until a worker takes it.
+    pub async fn reingest_asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        id: &str,
+    ) -> Result<Asset> {
+        let (owner, _) = self.space_in_scope(principal, customer, space).await?;
+        let txn = self.begin_write().await?;
+        let current = self
+            .find_asset(&txn, owner.id, space, id)
+            .await?
+            .ok_or_else(|| asset_missing(customer, space, id))?;
+        let mut row = current.into_active_model();
+        row.status = Set(AssetStatus::Waiting.as_str().to_owned());
+        row.error = Set(None);
+        row.finished = Set(None);
+        let updated = row.update(&txn).await?;
+        let kind = ingest_kind(&updated);
+        queue::enqueue(
+            &txn,
+            &updated,
+            kind,
+            None,
+            self.queue_settings().max_attempts,
+        )
+        .await?;
+        txn.commit().await?;
+        Asset::from_row(updated, &owner.name)
     }
 
     /// One asset.
@@ -484,6 +567,16 @@ async fn write_tags(
         .exec(connection)
         .await?;
     Ok(())
+}
+
+/// Assets with an origin are fetched from it again; uploaded ones without one are rebuilt from
+/// their stored master.
+fn ingest_kind(row: &asset::Model) -> JobKind {
+    if row.origin.is_some() {
+        JobKind::Ingest
+    } else {
+        JobKind::IngestStoredMaster
+    }
 }
 
 fn asset_exists(id: &str) -> Error {

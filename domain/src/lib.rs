@@ -14,6 +14,7 @@ mod error;
 pub mod model;
 pub mod paging;
 mod processing;
+mod queue;
 mod spaces;
 pub mod validate;
 
@@ -29,7 +30,7 @@ pub use db::{DatabaseKind, connect, migrate};
 pub use error::{Error, ErrorKind, Result};
 pub use model::{ApiKey, Asset, AssetFamily, AssetStatus, CreatedApiKey, Customer, Space};
 pub use paging::{Page, PageRequest};
-pub use processing::ImageFacts;
+pub use queue::{AssetFacts, ClaimedJob, JobEnd, JobKind, JobOutcome, QueueSettings};
 pub use spaces::{SpaceInput, SpacePatch};
 
 /// The domain services over one database. Cheap to clone; clones share the connection pool.
@@ -41,6 +42,7 @@ pub struct Domain {
 struct Inner {
     db: DatabaseConnection,
     credentials: credentials::Credentials,
+    queue: QueueSettings,
 }
 
 impl std::fmt::Debug for Domain {
@@ -50,11 +52,24 @@ impl std::fmt::Debug for Domain {
 }
 
 impl Domain {
-    /// Wraps a migrated database connection.
+    /// Wraps a migrated database connection, with the queue's default settings.
     pub fn new(db: DatabaseConnection, settings: CredentialSettings) -> Self {
+        Self::with_queue(db, settings, QueueSettings::default())
+    }
+
+    /// Wraps a migrated database connection.
+    pub fn with_queue(
+        db: DatabaseConnection,
+        settings: CredentialSettings,
+        queue: QueueSettings,
+    ) -> Self {
         let credentials = credentials::Credentials::new(settings);
         Self {
-            inner: Arc::new(Inner { db, credentials }),
+            inner: Arc::new(Inner {
+                db,
+                credentials,
+                queue,
+            }),
         }
     }
 

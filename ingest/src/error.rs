@@ -16,6 +16,8 @@ pub enum ErrorKind {
     Unsupported,
     /// Object storage failed (transient).
     Storage,
+    /// The database failed (transient).
+    Database,
     Internal,
 }
 
@@ -28,8 +30,18 @@ impl ErrorKind {
             ErrorKind::TooLarge => "image-too-large",
             ErrorKind::Unsupported => "unsupported-image",
             ErrorKind::Storage => "storage-unavailable",
+            ErrorKind::Database => "database-unavailable",
             ErrorKind::Internal => "internal",
         }
+    }
+
+    /// Whether another attempt may succeed: the origin, storage or database were unavailable.
+    /// Everything else (refusals, bad masters, limits) fails at once.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::OriginUnavailable | ErrorKind::Storage | ErrorKind::Database
+        )
     }
 }
 

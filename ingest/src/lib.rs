@@ -6,7 +6,9 @@
 mod error;
 mod fetch;
 mod process;
+mod worker;
 
 pub use error::{Error, ErrorKind};
 pub use fetch::{Fetcher, OriginPolicy};
-pub use process::{IngestOptions, Ingestor, Source};
+pub use process::{IngestOptions, Ingestor};
+pub use worker::{JobSignal, Workers};

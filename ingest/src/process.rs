@@ -1,9 +1,12 @@
 //! Processing one asset from its master to READY (or ERROR with the reason).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use domain::{Asset, AssetFamily, Domain, ImageFacts};
+use domain::{
+    Asset, AssetFacts, AssetFamily, AssetStatus, ClaimedJob, Domain, JobEnd, JobKind, JobOutcome,
+};
 use imaging::{PyramidOptions, build_pyramid, decode_master};
 use storage::{BlobStore, keys};
 use tokio::sync::Semaphore;
@@ -23,15 +26,6 @@ pub struct IngestOptions {
     /// How many masters are decoded and tiled at once (each uses every core while tiling).
     pub concurrent_builds: usize,
     pub origins: OriginPolicy,
-}
-
-/// Where the master comes from.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// Fetch the asset's origin.
-    Origin,
-    /// Bytes uploaded with the registration.
-    Upload(Bytes),
 }
 
 /// Processes assets: the same code for a registration that waits, an upload, and the queue.
@@ -57,22 +51,154 @@ impl Ingestor {
         })
     }
 
-    /// Processes an asset and records the outcome on it: READY with its derivatives, or ERROR
-    /// with the reason. Only database failures are returned as errors.
-    pub async fn process(&self, asset: &Asset, source: Source) -> domain::Result<Asset> {
-        let asset = self.domain.mark_ingesting(asset).await?;
-        match self.build(&asset, source).await {
-            Ok(facts) => self.domain.complete_image(&asset, facts).await,
-            Err(error) => {
-                tracing::warn!(customer = %asset.customer, space = asset.space, asset = %asset.id, code = error.code(), %error, "processing failed");
-                self.domain
-                    .fail_processing(&asset, &format!("{}: {error}", error.code()))
-                    .await
+    pub fn domain(&self) -> &Domain {
+        &self.domain
+    }
+
+    /// Stores an uploaded master where its job reads it.
+    pub async fn store_upload(&self, asset: &Asset, bytes: Bytes) -> Result<()> {
+        let key = keys::master(asset.customer_id, asset.space, &asset.id);
+        Ok(self.storage.put(&key, bytes).await?)
+    }
+
+    /// Runs a claimed job: builds the derivatives while sending heartbeats, then records the
+    /// outcome. Only database failures are returned as errors. When the job turns out to be no
+    /// longer this worker's, the work is dropped; if the asset was deleted meanwhile, whatever
+    /// this attempt stored is removed.
+    pub async fn run(&self, job: &ClaimedJob) -> domain::Result<JobEnd> {
+        let asset = &job.asset;
+        let outcome = {
+            let heartbeats = self.heartbeats(job);
+            tokio::pin!(heartbeats);
+            tokio::select! {
+                built = self.build(job) => match built {
+                    Ok(facts) => JobOutcome::Done(facts),
+                    Err(error) => {
+                        tracing::warn!(customer = %asset.customer, space = asset.space, asset = %asset.id, attempt = job.attempt, code = error.code(), %error, "processing failed");
+                        JobOutcome::Failed {
+                            reason: format!("{}: {error}", error.code()),
+                            transient: error.kind.is_transient(),
+                        }
+                    }
+                },
+                () = &mut heartbeats => {
+                    tracing::warn!(job = job.id, asset = %asset.id, "job taken from this worker; dropping its work");
+                    return self.after_lost(asset).await.map(|()| JobEnd::Lost);
+                }
+            }
+        };
+        let end = self.domain.finish_job(job, outcome).await?;
+        if end == JobEnd::Lost {
+            self.after_lost(asset).await?;
+        }
+        Ok(end)
+    }
+
+    /// Ends (only) when the job is no longer this worker's.
+    async fn heartbeats(&self, job: &ClaimedJob) {
+        let period = (self.domain.queue_settings().job_timeout / 4).max(Duration::from_millis(50));
+        let mut ticker = tokio::time::interval(period);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            match self.domain.heartbeat(job).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => tracing::warn!(job = job.id, %error, "heartbeat failed"),
             }
         }
     }
 
-    async fn build(&self, asset: &Asset, source: Source) -> Result<ImageFacts> {
+    async fn after_lost(&self, asset: &Asset) -> domain::Result<()> {
+        let exists = self
+            .domain
+            .delivered_asset(&asset.customer, asset.space, &asset.id)
+            .await;
+        match exists {
+            Err(error) if error.kind == domain::ErrorKind::NotFound => {
+                let prefix = keys::asset_prefix(asset.customer_id, asset.space, &asset.id);
+                if let Err(error) = self.remove_all(&prefix).await {
+                    tracing::warn!(%error, %prefix, "cannot remove a deleted asset's objects");
+                }
+                Ok(())
+            }
+            Err(error) => Err(error),
+            Ok(_) => Ok(()),
+        }
+    }
+
+    /// Removes every object stored for an asset.
+    pub async fn remove_stored(&self, asset: &Asset) -> Result<()> {
+        self.remove_all(&keys::asset_prefix(
+            asset.customer_id,
+            asset.space,
+            &asset.id,
+        ))
+        .await
+    }
+
+    async fn remove_all(&self, prefix: &str) -> Result<()> {
+        for key in self.storage.list(prefix).await? {
+            self.storage.delete(&key).await?;
+        }
+        Ok(())
+    }
+
+    /// Processes an asset's pending job in this task and returns the asset once it is READY or
+    /// ERROR: a registration that waits. Retries wait their turn here too; when a worker holds
+    /// the job, this waits for the worker.
+    pub async fn process_now(&self, asset: &Asset, worker: &str) -> domain::Result<Asset> {
+        let poll = Duration::from_millis(100);
+        loop {
+            let claimed = match self.domain.pending_job(asset).await? {
+                Some(id) => self.domain.claim_job_by_id(worker, id).await?,
+                None => None,
+            };
+            if let Some(job) = claimed
+                && let JobEnd::Finished(done) = self.run(&job).await?
+            {
+                return Ok(done);
+            }
+            let current = self
+                .domain
+                .delivered_asset(&asset.customer, asset.space, &asset.id)
+                .await?;
+            if matches!(current.status, AssetStatus::Ready | AssetStatus::Error)
+                && self.domain.pending_job(&current).await?.is_none()
+            {
+                return Ok(current);
+            }
+            tokio::time::sleep(poll).await;
+        }
+    }
+
+    async fn master(&self, job: &ClaimedJob) -> Result<Bytes> {
+        let asset = &job.asset;
+        match job.kind {
+            JobKind::IngestStoredMaster => {
+                let key = keys::master(asset.customer_id, asset.space, &asset.id);
+                self.storage
+                    .get(&key)
+                    .await
+                    .map_err(|error| match error.kind {
+                        // the upload may still be on its way to storage: worth another attempt
+                        storage::ErrorKind::NotFound => {
+                            Error::new(ErrorKind::Storage, "the uploaded master is not in storage")
+                        }
+                        _ => Error::from(error),
+                    })
+            }
+            JobKind::Ingest => {
+                let origin = asset.origin.as_deref().ok_or_else(|| {
+                    Error::new(ErrorKind::OriginRefused, "the asset has no origin")
+                })?;
+                self.fetcher.fetch(origin).await
+            }
+        }
+    }
+
+    async fn build(&self, job: &ClaimedJob) -> Result<AssetFacts> {
+        let asset = &job.asset;
         if asset.family != AssetFamily::Image {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -82,28 +208,12 @@ impl Ingestor {
                 ),
             ));
         }
-        let master = match source {
-            Source::Upload(bytes) => {
-                self.storage
-                    .put(
-                        &keys::master(asset.customer_id, asset.space, &asset.id),
-                        bytes.clone(),
-                    )
-                    .await?;
-                bytes
-            }
-            Source::Origin => {
-                let origin = asset.origin.as_deref().ok_or_else(|| {
-                    Error::new(ErrorKind::OriginRefused, "the asset has no origin")
-                })?;
-                self.fetcher.fetch(origin).await?
-            }
-        };
+        let master = self.master(job).await?;
         let thumbnail_sizes = self
             .domain
             .space_thumbnail_sizes(asset.customer_id, asset.space)
             .await
-            .map_err(|error| Error::new(ErrorKind::Internal, error.to_string()))?;
+            .map_err(|error| Error::new(ErrorKind::Database, error.to_string()))?;
         let options = PyramidOptions {
             tile_size: self.options.tile_size,
             jpeg_quality: self.options.jpeg_quality,
@@ -127,6 +237,13 @@ impl Ingestor {
             Error::new(ErrorKind::Internal, format!("build task failed: {error}"))
         })??;
 
+        // a job replaced while it was building must not overwrite its successor's objects
+        if !self.domain.heartbeat(job).await.unwrap_or(true) {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "the job was taken from this worker",
+            ));
+        }
         let prefix = keys::asset_prefix(asset.customer_id, asset.space, &asset.id);
         let master_key = keys::master(asset.customer_id, asset.space, &asset.id);
         for old in self.storage.list(&prefix).await? {
@@ -157,11 +274,12 @@ impl Ingestor {
         self.storage
             .put(&pyramid_key, Bytes::from(built.tiff))
             .await?;
-        Ok(ImageFacts {
-            width: width as i32,
-            height: height as i32,
-            pyramid_levels: levels as i32,
-            tile_size: self.options.tile_size as i32,
+        Ok(AssetFacts {
+            width: Some(width as i32),
+            height: Some(height as i32),
+            duration: None,
+            pyramid_levels: Some(levels as i32),
+            tile_size: Some(self.options.tile_size as i32),
             thumbnail_sizes: longest_edges,
             bytes_stored,
         })

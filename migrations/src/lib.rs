@@ -12,6 +12,7 @@ mod m20261122_000003_spaces;
 mod m20261122_000004_assets;
 mod m20261122_000005_batches;
 mod m20261122_000006_jobs;
+mod m20261122_000007_queue_lookups;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_assets::Migration),
             Box::new(m20261122_000005_batches::Migration),
             Box::new(m20261122_000006_jobs::Migration),
+            Box::new(m20261122_000007_queue_lookups::Migration),
         ]
     }
 }

@@ -1362,12 +1362,11 @@ async fn deleting_an_asset_removes_it_and_its_tags(domain: Domain) {
         )
         .await
         .unwrap();
-    assert!(
-        domain
-            .delete_asset(&acme, "acme", space, "gone")
-            .await
-            .unwrap()
-    );
+    let deleted = domain
+        .delete_asset(&acme, "acme", space, "gone")
+        .await
+        .unwrap();
+    assert_eq!(deleted.id, "gone");
     assert_eq!(
         domain
             .asset(&acme, "acme", space, "gone")

@@ -476,23 +476,19 @@ impl AssetQuery {
     }
 }
 
-/// Processes a just-registered asset: now (and returns the outcome) when the caller waits,
-/// otherwise in the background when this node runs workers.
-async fn process(
-    ctx: &Context<'_>,
-    asset: domain::Asset,
-    source: ingest::Source,
-    wait: bool,
-) -> Result<domain::Asset> {
+/// After a registration queued its job: processes it in this request when the caller waits,
+/// otherwise wakes this node's workers and returns the asset as it is (WAITING).
+async fn process(ctx: &Context<'_>, asset: domain::Asset, wait: bool) -> Result<domain::Asset> {
     let processing = ctx.data::<crate::processing::Processing>()?;
     if wait {
+        let worker = processing.request_worker();
         return processing
             .ingestor
-            .process(&asset, source)
+            .process_now(&asset, &worker)
             .await
             .map_err(graphql_error);
     }
-    processing.in_background(asset.clone(), source);
+    processing.job_queued();
     Ok(asset)
 }
 
@@ -524,7 +520,7 @@ impl AssetMutation {
                 .await
         })
         .await?;
-        let asset = process(ctx, asset, ingest::Source::Origin, wait == Some(true)).await?;
+        let asset = process(ctx, asset, wait == Some(true)).await?;
         Ok(AssetObject::new(asset, &base_url))
     }
 
@@ -571,8 +567,17 @@ impl AssetMutation {
                 "the upload cannot be read: {error}"
             )))
         })?;
-        let source = ingest::Source::Upload(bytes::Bytes::from(bytes));
-        let asset = process(ctx, asset, source, wait == Some(true)).await?;
+        let processing = ctx.data::<crate::processing::Processing>()?;
+        processing
+            .ingestor
+            .store_upload(&asset, bytes::Bytes::from(bytes))
+            .await
+            .map_err(|error| {
+                graphql_error(domain::Error::internal(format!(
+                    "the upload cannot be stored: {error}"
+                )))
+            })?;
+        let asset = process(ctx, asset, wait == Some(true)).await?;
         Ok(AssetObject::new(asset, &base_url))
     }
 
@@ -593,10 +598,38 @@ impl AssetMutation {
                 .await
         })
         .await?;
+        if asset.status == domain::AssetStatus::Waiting {
+            ctx.data::<crate::processing::Processing>()?.job_queued();
+        }
         Ok(AssetObject::new(asset, &base_url))
     }
 
-    /// Deletes an asset.
+    /// Processes an asset again from its origin (or its stored upload): it returns at once
+    /// with status WAITING, or with `wait: true` once processing has ended.
+    async fn reingest_asset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The space's number.")] space: i32,
+        #[graphql(desc = "The asset's id.")] id: String,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Return only once processing has ended."
+        )]
+        wait: Option<bool>,
+    ) -> Result<AssetObject> {
+        let base_url = request_context(ctx)?.base_url.clone();
+        let asset = call(ctx, |domain, principal| async move {
+            domain
+                .reingest_asset(&principal, &customer, space, &id)
+                .await
+        })
+        .await?;
+        let asset = process(ctx, asset, wait == Some(true)).await?;
+        Ok(AssetObject::new(asset, &base_url))
+    }
+
+    /// Deletes an asset and every object stored for it (master, pyramid, thumbnails, files).
     async fn delete_asset(
         &self,
         ctx: &Context<'_>,
@@ -604,10 +637,21 @@ impl AssetMutation {
         #[graphql(desc = "The space's number.")] space: i32,
         #[graphql(desc = "The asset's id.")] id: String,
     ) -> Result<bool> {
-        call(ctx, |domain, principal| async move {
+        let deleted = call(ctx, |domain, principal| async move {
             domain.delete_asset(&principal, &customer, space, &id).await
         })
-        .await
+        .await?;
+        let processing = ctx.data::<crate::processing::Processing>()?;
+        processing
+            .ingestor
+            .remove_stored(&deleted)
+            .await
+            .map_err(|error| {
+                graphql_error(domain::Error::internal(format!(
+                    "the asset's record is deleted, but not all of its stored objects: {error}"
+                )))
+            })?;
+        Ok(true)
     }
 }
 
