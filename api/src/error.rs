@@ -8,7 +8,7 @@ use serde::Serialize;
 pub fn http_status(code: &str) -> StatusCode {
     match code {
         "unauthenticated" | "invalid-credential" => StatusCode::UNAUTHORIZED,
-        "forbidden" => StatusCode::FORBIDDEN,
+        "forbidden" | "quota-exceeded" => StatusCode::FORBIDDEN,
         "not-found" | "object-not-found" => StatusCode::NOT_FOUND,
         "conflict" => StatusCode::CONFLICT,
         "invalid-id"
@@ -91,6 +91,7 @@ mod tests {
             InvalidOrigin,
             InvalidInput,
             BadRequest,
+            QuotaExceeded,
         ] {
             assert!(http_status(kind.code()).is_client_error(), "{kind:?}");
         }

@@ -105,7 +105,11 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<domain::Domain> {
         retry_max: Duration::from_secs(config.ingest_retry_max_seconds),
         job_timeout: Duration::from_secs(config.job_timeout_seconds),
     };
-    Ok(domain::Domain::with_queue(db, settings, queue))
+    let quotas = domain::Quotas {
+        max_assets: config.max_assets_per_customer,
+        max_bytes: config.max_bytes_per_customer,
+    };
+    Ok(domain::Domain::with_settings(db, settings, queue, quotas))
 }
 
 /// Reads a secret file, or creates it (mode 0600) with a fresh random secret when it does not
@@ -254,6 +258,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 .post(graphql::execute)
                 .with(Cors::new().allow_credentials(false)),
         )
+        .at("/graphql/ws", get(graphql::subscriptions))
         .nest("/iiif/3", iiif_image::routes(iiif::image::ApiVersion::V3))
         .nest("/iiif/2", iiif_image::routes(iiif::image::ApiVersion::V2))
         .at("/healthz", get(ops::healthz))

@@ -7,7 +7,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use crate::entities::{asset, asset_tag, customer};
+use crate::entities::{asset, asset_tag, customer, space};
 use crate::error::{Error, Result};
 use crate::model::{Asset, AssetFamily, AssetStatus, decode_list, encode_list};
 use crate::paging::{Page, PageRequest};
@@ -184,73 +184,17 @@ impl Domain {
         kind: JobKind,
     ) -> Result<Asset> {
         let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
-        validate::asset_id(&input.id)?;
-        validate::media_type(&input.media_type)?;
-        let origin = input.origin;
-        if let Some(origin) = &origin {
-            validate::origin(origin)?;
-        }
-        validate_references([
-            ("string1", input.string1.as_ref()),
-            ("string2", input.string2.as_ref()),
-            ("string3", input.string3.as_ref()),
-        ])?;
-        let tags = match input.tags {
-            Some(tags) => validate::labels("tags", &tags)?,
-            None => decode_list(&space_row.default_tags)?,
-        };
-        let roles = match input.roles {
-            Some(roles) => validate::labels("roles", &roles)?,
-            None => decode_list(&space_row.default_roles)?,
-        };
-        let max_unauthorised = input
-            .max_unauthorised
-            .unwrap_or(space_row.default_max_unauthorised);
-        validate::max_unauthorised(max_unauthorised)?;
-
-        let row = asset::ActiveModel {
-            customer_id: Set(owner.id),
-            space_id: Set(space),
-            id: Set(input.id.clone()),
-            family: Set(AssetFamily::of_media_type(&input.media_type)
-                .as_str()
-                .to_owned()),
-            media_type: Set(input.media_type),
-            origin: Set(origin),
-            string1: Set(input.string1),
-            string2: Set(input.string2),
-            string3: Set(input.string3),
-            number1: Set(input.number1),
-            number2: Set(input.number2),
-            number3: Set(input.number3),
-            tags: Set(encode_list(&tags)),
-            roles: Set(encode_list(&roles)),
-            max_unauthorised: Set(max_unauthorised),
-            width: Set(None),
-            height: Set(None),
-            duration: Set(None),
-            status: Set(AssetStatus::Waiting.as_str().to_owned()),
-            error: Set(None),
-            batch_id: Set(None),
-            created: Set(Utc::now()),
-            finished: Set(None),
-            pyramid_levels: Set(None),
-            tile_size: Set(None),
-            thumbnail_sizes: Set(None),
-            bytes_stored: Set(None),
-        };
+        let (row, tags) = prepared_row(&space_row, input, Utc::now())?;
+        let id = row.id.clone();
         let txn = self.begin_write().await?;
-        if self
-            .find_asset(&txn, owner.id, space, &input.id)
-            .await?
-            .is_some()
-        {
-            return Err(asset_exists(&input.id));
+        self.check_quota(&txn, owner.id, 1).await?;
+        if self.find_asset(&txn, owner.id, space, &id).await?.is_some() {
+            return Err(asset_exists(&id));
         }
-        let inserted = match row.insert(&txn).await {
+        let inserted = match row.into_active_model().insert(&txn).await {
             Ok(inserted) => inserted,
             Err(error) if Error::is_unique_violation(&error) => {
-                return Err(asset_exists(&input.id));
+                return Err(asset_exists(&id));
             }
             Err(error) => return Err(error.into()),
         };
@@ -543,7 +487,7 @@ fn filtered(
 }
 
 /// Replaces an asset's rows in the tag index with `tags`.
-async fn write_tags(
+pub(crate) async fn write_tags(
     connection: &impl ConnectionTrait,
     row: &asset::Model,
     tags: &[String],
@@ -567,6 +511,68 @@ async fn write_tags(
         .exec(connection)
         .await?;
     Ok(())
+}
+
+/// The record of a registration, checked, with the space's defaults applied, and its tags.
+pub(crate) fn prepared_row(
+    space_row: &space::Model,
+    input: AssetInput,
+    now: chrono::DateTime<Utc>,
+) -> Result<(asset::Model, Vec<String>)> {
+    validate::asset_id(&input.id)?;
+    validate::media_type(&input.media_type)?;
+    if let Some(origin) = &input.origin {
+        validate::origin(origin)?;
+    }
+    validate_references([
+        ("string1", input.string1.as_ref()),
+        ("string2", input.string2.as_ref()),
+        ("string3", input.string3.as_ref()),
+    ])?;
+    let tags = match input.tags {
+        Some(tags) => validate::labels("tags", &tags)?,
+        None => decode_list(&space_row.default_tags)?,
+    };
+    let roles = match input.roles {
+        Some(roles) => validate::labels("roles", &roles)?,
+        None => decode_list(&space_row.default_roles)?,
+    };
+    let max_unauthorised = input
+        .max_unauthorised
+        .unwrap_or(space_row.default_max_unauthorised);
+    validate::max_unauthorised(max_unauthorised)?;
+    let row = asset::Model {
+        customer_id: space_row.customer_id,
+        space_id: space_row.id,
+        id: input.id,
+        family: AssetFamily::of_media_type(&input.media_type)
+            .as_str()
+            .to_owned(),
+        media_type: input.media_type,
+        origin: input.origin,
+        string1: input.string1,
+        string2: input.string2,
+        string3: input.string3,
+        number1: input.number1,
+        number2: input.number2,
+        number3: input.number3,
+        tags: encode_list(&tags),
+        roles: encode_list(&roles),
+        max_unauthorised,
+        width: None,
+        height: None,
+        duration: None,
+        status: AssetStatus::Waiting.as_str().to_owned(),
+        error: None,
+        batch_id: None,
+        created: now,
+        finished: None,
+        pyramid_levels: None,
+        tile_size: None,
+        thumbnail_sizes: None,
+        bytes_stored: None,
+    };
+    Ok((row, tags))
 }
 
 /// Assets with an origin are fetched from it again; uploaded ones without one are rebuilt from

@@ -18,6 +18,8 @@ pub enum ErrorKind {
     BadRequest,
     /// A valid request this server cannot carry out.
     Unsupported,
+    /// The customer is at one of its limits.
+    QuotaExceeded,
     Internal,
 }
 
@@ -36,6 +38,7 @@ impl ErrorKind {
             ErrorKind::InvalidInput => "invalid-input",
             ErrorKind::BadRequest => "bad-request",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::QuotaExceeded => "quota-exceeded",
             ErrorKind::Internal => "internal",
         }
     }

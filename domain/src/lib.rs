@@ -6,7 +6,9 @@
 
 mod access;
 mod assets;
+mod batches;
 mod credentials;
+mod csv_import;
 mod customers;
 mod db;
 pub mod entities;
@@ -15,6 +17,7 @@ pub mod model;
 pub mod paging;
 mod processing;
 mod queue;
+mod quotas;
 mod spaces;
 pub mod validate;
 
@@ -24,13 +27,16 @@ use sea_orm::DatabaseConnection;
 
 pub use assets::{AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, SortDirection};
 pub use auth::Principal;
+pub use batches::{Batch, BatchMember, BatchMemberInput, MAX_BATCH_MEMBERS, MemberProblem};
 pub use credentials::CredentialSettings;
+pub use csv_import::{CsvImport, CsvProblem, CsvRow, parse_csv};
 pub use customers::CustomerInput;
 pub use db::{DatabaseKind, connect, migrate};
 pub use error::{Error, ErrorKind, Result};
 pub use model::{ApiKey, Asset, AssetFamily, AssetStatus, CreatedApiKey, Customer, Space};
 pub use paging::{Page, PageRequest};
 pub use queue::{AssetFacts, ClaimedJob, JobEnd, JobKind, JobOutcome, QueueSettings};
+pub use quotas::Quotas;
 pub use spaces::{SpaceInput, SpacePatch};
 
 /// The domain services over one database. Cheap to clone; clones share the connection pool.
@@ -43,6 +49,7 @@ struct Inner {
     db: DatabaseConnection,
     credentials: credentials::Credentials,
     queue: QueueSettings,
+    quotas: Quotas,
 }
 
 impl std::fmt::Debug for Domain {
@@ -54,14 +61,15 @@ impl std::fmt::Debug for Domain {
 impl Domain {
     /// Wraps a migrated database connection, with the queue's default settings.
     pub fn new(db: DatabaseConnection, settings: CredentialSettings) -> Self {
-        Self::with_queue(db, settings, QueueSettings::default())
+        Self::with_settings(db, settings, QueueSettings::default(), Quotas::default())
     }
 
     /// Wraps a migrated database connection.
-    pub fn with_queue(
+    pub fn with_settings(
         db: DatabaseConnection,
         settings: CredentialSettings,
         queue: QueueSettings,
+        quotas: Quotas,
     ) -> Self {
         let credentials = credentials::Credentials::new(settings);
         Self {
@@ -69,6 +77,7 @@ impl Domain {
                 db,
                 credentials,
                 queue,
+                quotas,
             }),
         }
     }

@@ -101,7 +101,7 @@ impl AssetStatus {
         }
     }
 
-    fn parse(text: &str) -> Result<Self> {
+    pub(crate) fn parse(text: &str) -> Result<Self> {
         match text {
             "waiting" => Ok(AssetStatus::Waiting),
             "ingesting" => Ok(AssetStatus::Ingesting),

@@ -184,13 +184,26 @@ pub(crate) async fn enqueue(
             .exec(connection)
             .await?;
     }
-    let now = Utc::now();
-    let inserted = job::ActiveModel {
+    let inserted = new_job(row, kind, batch_of_job, max_attempts, Utc::now())
+        .insert(connection)
+        .await?;
+    Ok(inserted.id)
+}
+
+/// A queued job for an asset that has none.
+pub(crate) fn new_job(
+    row: &asset::Model,
+    kind: JobKind,
+    batch_id: Option<i64>,
+    max_attempts: i32,
+    now: chrono::DateTime<Utc>,
+) -> job::ActiveModel {
+    job::ActiveModel {
         kind: Set(kind.as_str().to_owned()),
         customer_id: Set(row.customer_id),
         space_id: Set(row.space_id),
         asset_id: Set(row.id.clone()),
-        batch_id: Set(batch_of_job),
+        batch_id: Set(batch_id),
         state: Set(QUEUED.to_owned()),
         attempts: Set(0),
         max_attempts: Set(max_attempts),
@@ -202,9 +215,6 @@ pub(crate) async fn enqueue(
         updated: Set(now),
         ..Default::default()
     }
-    .insert(connection)
-    .await?;
-    Ok(inserted.id)
 }
 
 /// Records a batch member's end and counts it on its batch; a member already ended is left

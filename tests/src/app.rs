@@ -75,9 +75,12 @@ impl GraphqlResponse {
     }
 }
 
+type ConfigChange = Box<dyn FnOnce(&mut api::Config) + Send>;
+
 /// Configures a [`TestApp`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct TestAppBuilder {
+    changes: Vec<ConfigChange>,
     database_url: Option<String>,
     public_url: Option<String>,
     max_depth: Option<usize>,
@@ -86,7 +89,29 @@ pub struct TestAppBuilder {
     max_image_pixels: Option<u64>,
 }
 
+impl std::fmt::Debug for TestAppBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestAppBuilder").finish_non_exhaustive()
+    }
+}
+
 impl TestAppBuilder {
+    /// Any other configuration change, applied last.
+    pub fn config(mut self, change: impl FnOnce(&mut api::Config) + Send + 'static) -> Self {
+        self.changes.push(Box::new(change));
+        self
+    }
+
+    /// Runs `workers` ingest workers (the default is none: tests wait for their own
+    /// registrations), with fast retries and a short job timeout.
+    pub fn workers(self, workers: usize) -> Self {
+        self.config(move |config| {
+            config.workers = workers;
+            config.ingest_retry_base_ms = 50;
+            config.job_timeout_seconds = 2;
+        })
+    }
+
     pub fn database_url(mut self, url: impl Into<String>) -> Self {
         self.database_url = Some(url.into());
         self
@@ -143,6 +168,9 @@ impl TestAppBuilder {
         let masters = data_dir.path().join("masters");
         std::fs::create_dir_all(&masters).expect("masters folder");
         config.import_roots = vec![masters];
+        for change in self.changes {
+            change(&mut config);
+        }
         let server = api::start(config).await.expect("server starts");
         let base_url = format!("http://{}", server.local_addr);
         TestApp {
@@ -289,6 +317,22 @@ impl TestApp {
     /// The bytes of a stored object, read from the data dir's object folder.
     pub fn stored_object(&self, key: &str) -> Vec<u8> {
         std::fs::read(self.data_dir.path().join("objects").join(key)).expect("stored object")
+    }
+
+    /// How many objects the server stores (every file under the object folder).
+    pub fn stored_object_count(&self) -> usize {
+        fn count(dir: &std::path::Path) -> usize {
+            std::fs::read_dir(dir).map_or(0, |entries| {
+                entries
+                    .flatten()
+                    .map(|entry| {
+                        let path = entry.path();
+                        if path.is_dir() { count(&path) } else { 1 }
+                    })
+                    .sum()
+            })
+        }
+        count(&self.data_dir.path().join("objects"))
     }
 
     /// Stops the server gracefully.

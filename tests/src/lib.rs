@@ -5,6 +5,8 @@
 mod app;
 mod database;
 pub mod images;
+mod origin;
 
 pub use app::{ADMIN_KEY, ADMIN_SECRET, Auth, GraphqlResponse, TestApp, TestAppBuilder};
 pub use database::{Backend, TestDatabase, with_database};
+pub use origin::Origin;

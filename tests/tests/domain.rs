@@ -39,6 +39,10 @@ domain_suite!(
     deleting_an_asset_removes_it_and_its_tags,
     api_keys_authenticate_and_can_be_revoked,
     login_tokens_follow_their_key,
+    each_job_is_claimed_by_one_worker,
+    transient_failures_are_retried_until_attempts_run_out,
+    jobs_of_silent_workers_are_reclaimed,
+    batch_counters_follow_member_states,
 );
 
 fn admin() -> Principal {
@@ -1530,4 +1534,203 @@ async fn postgres_suite_is_not_skipped_in_ci() {
         domain.ping().await.unwrap()
     })
     .await;
+}
+
+fn facts(width: i32) -> domain::AssetFacts {
+    domain::AssetFacts {
+        width: Some(width),
+        height: Some(width),
+        bytes_stored: 10,
+        ..domain::AssetFacts::default()
+    }
+}
+
+/// Moves a job's clock: its heartbeat and due time `seconds` into the past.
+async fn age_jobs(domain: &Domain, seconds: i64) {
+    use domain::entities::job;
+    use sea_orm::{EntityTrait, sea_query::Expr};
+    let past = chrono::Utc::now() - chrono::Duration::seconds(seconds);
+    job::Entity::update_many()
+        .col_expr(job::Column::HeartbeatAt, Expr::value(Some(past)))
+        .col_expr(job::Column::RunAfter, Expr::value(past))
+        .exec(domain.db())
+        .await
+        .unwrap();
+}
+
+async fn each_job_is_claimed_by_one_worker(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    for n in 0..6 {
+        domain
+            .register_asset(&acme, "acme", space, image(&format!("a{n}")))
+            .await
+            .unwrap();
+    }
+    assert_eq!(domain.jobs_outstanding().await.unwrap(), 6);
+    let claimers = (0..4).map(|worker| {
+        let domain = domain.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(job) = domain.claim_job(&format!("w{worker}")).await.unwrap() {
+                assert_eq!(job.asset.status, AssetStatus::Ingesting);
+                mine.push(job.asset.id.clone());
+            }
+            mine
+        })
+    });
+    let mut claimed: Vec<String> = Vec::new();
+    for claimer in claimers {
+        claimed.extend(claimer.await.unwrap());
+    }
+    claimed.sort();
+    assert_eq!(claimed, (0..6).map(|n| format!("a{n}")).collect::<Vec<_>>());
+}
+
+async fn transient_failures_are_retried_until_attempts_run_out(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    domain
+        .register_asset(&acme, "acme", space, image("a"))
+        .await
+        .unwrap();
+    let failed = |transient| domain::JobOutcome::Failed {
+        reason: "origin-unavailable: origin answered 503".into(),
+        transient,
+    };
+    let max = domain.queue_settings().max_attempts;
+    for attempt in 1..max {
+        let job = domain.claim_job("w").await.unwrap().expect("due job");
+        assert_eq!(job.attempt, attempt);
+        let end = domain.finish_job(&job, failed(true)).await.unwrap();
+        let domain::JobEnd::Retrying(asset, wait) = end else {
+            panic!("attempt {attempt} should be retried: {end:?}")
+        };
+        assert_eq!(asset.status, AssetStatus::Waiting);
+        assert!(asset.error.unwrap().contains("retrying"));
+        assert_eq!(wait, domain.queue_settings().backoff(attempt));
+        assert!(
+            domain.claim_job("w").await.unwrap().is_none(),
+            "not due yet"
+        );
+        age_jobs(&domain, 3600).await;
+    }
+    let job = domain.claim_job("w").await.unwrap().expect("last attempt");
+    let end = domain.finish_job(&job, failed(true)).await.unwrap();
+    let domain::JobEnd::Finished(asset) = end else {
+        panic!("the last attempt ends the job: {end:?}")
+    };
+    assert_eq!(asset.status, AssetStatus::Error);
+    assert_eq!(domain.jobs_outstanding().await.unwrap(), 0);
+
+    // a permanent failure ends at once
+    domain
+        .register_asset(&acme, "acme", space, image("b"))
+        .await
+        .unwrap();
+    let job = domain.claim_job("w").await.unwrap().unwrap();
+    let end = domain.finish_job(&job, failed(false)).await.unwrap();
+    assert!(matches!(end, domain::JobEnd::Finished(ref a) if a.status == AssetStatus::Error));
+}
+
+async fn jobs_of_silent_workers_are_reclaimed(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    domain
+        .register_asset(&acme, "acme", space, image("a"))
+        .await
+        .unwrap();
+    let first = domain.claim_job("dead").await.unwrap().unwrap();
+    assert_eq!(
+        domain.reclaim_stale_jobs().await.unwrap(),
+        0,
+        "its heartbeat is fresh"
+    );
+    age_jobs(&domain, 3600).await;
+    assert_eq!(domain.reclaim_stale_jobs().await.unwrap(), 1);
+    assert!(
+        !domain.heartbeat(&first).await.unwrap(),
+        "the job is no longer the dead worker's"
+    );
+    let second = domain.claim_job("alive").await.unwrap().unwrap();
+    assert_eq!(second.attempt, 2);
+    assert_eq!(
+        domain
+            .finish_job(&first, domain::JobOutcome::Done(facts(5)))
+            .await
+            .unwrap(),
+        domain::JobEnd::Lost,
+        "a late outcome of the dead worker is not recorded"
+    );
+    let end = domain
+        .finish_job(&second, domain::JobOutcome::Done(facts(7)))
+        .await
+        .unwrap();
+    let domain::JobEnd::Finished(asset) = end else {
+        panic!("{end:?}")
+    };
+    assert_eq!((asset.status, asset.width), (AssetStatus::Ready, Some(7)));
+
+    // a released job keeps its attempt count
+    domain
+        .reingest_asset(&acme, "acme", space, "a")
+        .await
+        .unwrap();
+    let job = domain.claim_job("stopping").await.unwrap().unwrap();
+    domain.release_job(&job).await.unwrap();
+    assert_eq!(domain.claim_job("next").await.unwrap().unwrap().attempt, 1);
+}
+
+async fn batch_counters_follow_member_states(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    let members = ["a", "b", "c", "d"]
+        .iter()
+        .map(|id| domain::BatchMemberInput {
+            space,
+            asset: image(id),
+            line: None,
+        })
+        .collect();
+    let batch = domain
+        .create_batch(&acme, "acme", members)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((batch.count, batch.completed, batch.errors), (4, 0, 0));
+    let mut ended = 0;
+    while let Some(job) = domain.claim_job("w").await.unwrap() {
+        let outcome = if job.asset.id == "b" {
+            domain::JobOutcome::Failed {
+                reason: "unsupported-image: not an image".into(),
+                transient: false,
+            }
+        } else if job.asset.id == "d" {
+            // deleted while it waits for its turn: counted as an error once
+            domain.release_job(&job).await.unwrap();
+            domain
+                .delete_asset(&acme, "acme", space, "d")
+                .await
+                .unwrap();
+            continue;
+        } else {
+            domain::JobOutcome::Done(facts(3))
+        };
+        domain.finish_job(&job, outcome).await.unwrap();
+        ended += 1;
+    }
+    assert_eq!(ended, 3);
+    let batch = domain.batch(&acme, "acme", batch.id).await.unwrap();
+    assert_eq!((batch.completed, batch.errors), (2, 2));
+    assert!(batch.finished.is_some());
+    let states = domain.batch_member_states(batch.id).await.unwrap();
+    assert_eq!(states.get("ready"), Some(&2));
+    assert_eq!(states.get("error"), Some(&2));
+    let errors = domain
+        .batch_members(
+            &acme,
+            "acme",
+            batch.id,
+            Some(AssetStatus::Error),
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(errors.total_count, 2);
 }

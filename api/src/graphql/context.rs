@@ -35,6 +35,23 @@ impl RequestContext {
             base_url: crate::public_url::public_base(state, headers),
         }
     }
+
+    /// Authenticates an `Authorization` value given another way (a WebSocket's
+    /// `connection_init` payload).
+    pub(crate) async fn from_authorization(
+        state: &AppState,
+        value: &str,
+        base_url: String,
+    ) -> Self {
+        let authentication = authenticate(&state.domain, value).await;
+        if let Err(error) = &authentication {
+            tracing::info!(%error, "management credential refused");
+        }
+        Self {
+            authentication,
+            base_url,
+        }
+    }
 }
 
 async fn authenticate(domain: &domain::Domain, value: &str) -> Result<Principal, domain::Error> {

@@ -3,6 +3,7 @@
 use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::batches::BatchObject;
 use super::connection::{PagedConnection, connection, page_complexity};
 use super::context::call;
 use super::keys::ApiKeyObject;
@@ -48,6 +49,25 @@ impl CustomerObject {
         })
         .await?;
         Ok(connection(spaces, SpaceObject::from))
+    }
+
+    /// The customer's batches, newest first.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn batches(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many batches to return (at most 1000; default 100).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return the batches after this cursor.")] after: Option<String>,
+        #[graphql(default = false, desc = "Only batches that have not finished.")] active: bool,
+    ) -> Result<PagedConnection<BatchObject>> {
+        let page = domain::PageRequest::new(first, after);
+        let batches = call(ctx, |domain, principal| async move {
+            domain.batches(&principal, &self.name, active, &page).await
+        })
+        .await?;
+        Ok(connection(batches, BatchObject::from))
     }
 
     /// The customer's API keys, oldest first; secrets are never shown again.

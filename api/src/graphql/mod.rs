@@ -4,16 +4,20 @@
 //! caller's principal, call one domain function and map its result.
 
 mod assets;
+mod batches;
 mod connection;
 mod context;
 mod customers;
 mod keys;
 mod spaces;
 
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::{GraphiQLSource, MultipartOptions};
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
+use async_graphql_poem::{GraphQLProtocol, GraphQLWebSocket};
 use futures::io::AllowStdIo;
 use poem::http::{HeaderMap, StatusCode, header};
+use poem::web::websocket::WebSocket;
 use poem::web::{Data, Html};
 use poem::{Body, IntoResponse, Response, handler};
 
@@ -27,6 +31,7 @@ pub struct Query(
     customers::CustomerQuery,
     spaces::SpaceQuery,
     assets::AssetQuery,
+    batches::BatchQuery,
 );
 
 /// Every mutation, merged.
@@ -36,9 +41,10 @@ pub struct Mutation(
     keys::KeyMutation,
     spaces::SpaceMutation,
     assets::AssetMutation,
+    batches::BatchMutation,
 );
 
-pub type VitrineSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type VitrineSchema = Schema<Query, Mutation, batches::Subscription>;
 
 /// Limits that protect the server from abusive queries.
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +55,7 @@ pub struct QueryLimits {
 
 /// Builds the schema; per-request data (domain, principal, base URL) is attached per request.
 pub fn build_schema(limits: QueryLimits) -> VitrineSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), batches::Subscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .finish()
@@ -88,6 +94,7 @@ pub async fn graphiql() -> Html<String> {
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
             .title("Vitrine GraphQL")
             .finish(),
     )
@@ -167,4 +174,48 @@ pub async fn execute(state: Data<&AppState>, headers: &HeaderMap, body: Body) ->
         .status(StatusCode::OK)
         .content_type("application/graphql-response+json; charset=utf-8")
         .body(body)
+}
+
+/// GraphQL subscriptions over WebSocket (`graphql-transport-ws` and the older `graphql-ws`).
+/// The credential comes from the `Authorization` entry of the `connection_init` payload (as
+/// browsers cannot set headers on a WebSocket), or else from the upgrade request's header.
+#[handler]
+pub async fn subscriptions(
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+    protocol: GraphQLProtocol,
+    websocket: WebSocket,
+) -> impl IntoResponse {
+    let state = state.clone();
+    let from_headers = RequestContext::from_headers(&state, headers).await;
+    let base_url = from_headers.base_url.clone();
+    websocket
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            let schema = state.schema.clone();
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| {
+                    let state = state.clone();
+                    let from_headers = from_headers.clone();
+                    let base_url = base_url.clone();
+                    async move {
+                        let authorization = payload
+                            .get("Authorization")
+                            .or_else(|| payload.get("authorization"))
+                            .and_then(|value| value.as_str().map(str::to_owned));
+                        let context = match authorization {
+                            Some(value) => {
+                                RequestContext::from_authorization(&state, &value, base_url).await
+                            }
+                            None => from_headers,
+                        };
+                        let mut data = async_graphql::Data::default();
+                        data.insert(state.domain.clone());
+                        data.insert(state.processing.clone());
+                        data.insert(context);
+                        Ok(data)
+                    }
+                })
+                .serve()
+        })
 }

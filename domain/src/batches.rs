@@ -1,0 +1,447 @@
+//! Batches: many registrations submitted together, checked all-or-nothing, created in one
+//! transaction with a job each, and followed member by member until the last one ends.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use crate::assets::{AssetInput, prepared_row, write_tags};
+use crate::entities::{asset, asset_tag, batch, batch_member, job, space};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::AssetStatus;
+use crate::paging::{Page, PageRequest};
+use crate::queue::{self, JobKind};
+use crate::{Domain, Principal, validate};
+
+/// Most members one batch may have.
+pub const MAX_BATCH_MEMBERS: usize = 10_000;
+
+/// Ids looked up per statement.
+const CHUNK: usize = 500;
+
+/// Rows inserted per statement: an asset row binds 27 values, and SQLite allows at most 32,766
+/// bound values in one statement (older builds 999... but those are not bundled).
+const INSERT_ROWS: usize = 100;
+
+/// One registration of a batch: the asset, its space, and for CSV imports its line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchMemberInput {
+    pub space: i32,
+    pub asset: AssetInput,
+    pub line: Option<i32>,
+}
+
+/// Why a member cannot be registered: its index in the batch, the field at fault (the
+/// GraphQL name: id, mediaType, origin, string1, ..., space), and the error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberProblem {
+    pub index: usize,
+    pub field: Option<&'static str>,
+    pub error: Error,
+}
+
+/// A batch and its counters: `completed` members are READY, `errors` ended in ERROR (or were
+/// deleted, or taken over by a later batch, which sets `superseded`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub id: i64,
+    pub customer: String,
+    pub count: i32,
+    pub completed: i32,
+    pub errors: i32,
+    pub superseded: bool,
+    pub submitted: chrono::DateTime<Utc>,
+    pub finished: Option<chrono::DateTime<Utc>>,
+}
+
+impl Batch {
+    fn from_row(row: batch::Model, customer: &str) -> Self {
+        Self {
+            id: row.id,
+            customer: customer.to_owned(),
+            count: row.count,
+            completed: row.completed,
+            errors: row.errors,
+            superseded: row.superseded,
+            submitted: row.submitted,
+            finished: row.finished,
+        }
+    }
+}
+
+/// A member as it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchMember {
+    pub index: i32,
+    pub line: Option<i32>,
+    pub space: i32,
+    pub asset_id: String,
+    pub status: AssetStatus,
+    pub error: Option<String>,
+}
+
+/// Checks one member's fields without the database, each field on its own so every problem is
+/// reported with the field it is in.
+fn member_field_problems(index: usize, input: &AssetInput) -> Vec<MemberProblem> {
+    let mut problems = Vec::new();
+    let mut check = |field: &'static str, outcome: Result<()>| {
+        if let Err(error) = outcome {
+            problems.push(MemberProblem {
+                index,
+                field: Some(field),
+                error,
+            });
+        }
+    };
+    check("id", validate::asset_id(&input.id));
+    check("mediaType", validate::media_type(&input.media_type));
+    check(
+        "origin",
+        match &input.origin {
+            Some(origin) => validate::origin(origin),
+            None => Err(Error::new(
+                ErrorKind::InvalidOrigin,
+                "origin is required to register an asset",
+            )),
+        },
+    );
+    for (field, value) in [
+        ("string1", &input.string1),
+        ("string2", &input.string2),
+        ("string3", &input.string3),
+    ] {
+        if let Some(value) = value {
+            check(field, validate::reference(field, value));
+        }
+    }
+    if let Some(tags) = &input.tags {
+        check("tags", validate::labels("tags", tags).map(drop));
+    }
+    if let Some(roles) = &input.roles {
+        check("roles", validate::labels("roles", roles).map(drop));
+    }
+    if let Some(value) = input.max_unauthorised {
+        check("maxUnauthorised", validate::max_unauthorised(value));
+    }
+    problems
+}
+
+impl Domain {
+    /// Every problem of a batch, before anything is written: the fields of each member, spaces
+    /// the customer does not have, and an asset named twice. Empty when the batch is valid.
+    pub async fn check_batch(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        members: &[BatchMemberInput],
+    ) -> Result<Vec<MemberProblem>> {
+        let owner = self.customer_in_scope(principal, customer).await?;
+        if members.is_empty() {
+            return Err(Error::invalid_input("a batch needs at least one member"));
+        }
+        if members.len() > MAX_BATCH_MEMBERS {
+            return Err(Error::invalid_input(format!(
+                "a batch has at most {MAX_BATCH_MEMBERS} members, this one has {}",
+                members.len()
+            )));
+        }
+        let spaces: HashSet<i32> = space::Entity::find()
+            .select_only()
+            .column(space::Column::Id)
+            .filter(space::Column::CustomerId.eq(owner.id))
+            .into_tuple::<i32>()
+            .all(self.db())
+            .await?
+            .into_iter()
+            .collect();
+        let mut problems = Vec::new();
+        let mut seen: HashMap<(i32, &str), usize> = HashMap::new();
+        for (index, member) in members.iter().enumerate() {
+            problems.extend(member_field_problems(index, &member.asset));
+            if !spaces.contains(&member.space) {
+                problems.push(MemberProblem {
+                    index,
+                    field: Some("space"),
+                    error: Error::not_found(format!(
+                        "customer {customer:?} has no space {}",
+                        member.space
+                    )),
+                });
+            }
+            if let Some(first) = seen.insert((member.space, member.asset.id.as_str()), index) {
+                problems.push(MemberProblem {
+                    index,
+                    field: Some("id"),
+                    error: Error::conflict(format!(
+                        "asset {:?} of space {} is also member {first} of this batch",
+                        member.asset.id, member.space
+                    )),
+                });
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Creates a batch when every member is valid: new assets are registered, existing ones
+    /// take the member's fields and are processed again, each gets a job, all in one
+    /// transaction. When any member is invalid nothing is written and every problem is
+    /// returned.
+    pub async fn create_batch(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        members: Vec<BatchMemberInput>,
+    ) -> Result<std::result::Result<Batch, Vec<MemberProblem>>> {
+        let problems = self.check_batch(principal, customer, &members).await?;
+        if !problems.is_empty() {
+            return Ok(Err(problems));
+        }
+        let owner = self.customer_in_scope(principal, customer).await?;
+        let space_rows: HashMap<i32, space::Model> = space::Entity::find()
+            .filter(space::Column::CustomerId.eq(owner.id))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+        let now = Utc::now();
+        let mut prepared = Vec::with_capacity(members.len());
+        for member in &members {
+            let space_row = space_rows
+                .get(&member.space)
+                .ok_or_else(|| Error::not_found(format!("space {} was deleted", member.space)))?;
+            prepared.push(prepared_row(space_row, member.asset.clone(), now)?);
+        }
+
+        let txn = self.begin_write().await?;
+        let existing = existing_assets(&txn, owner.id, &members).await?;
+        let new_assets = members.len() - existing.len();
+        self.check_quota(&txn, owner.id, new_assets as u64).await?;
+        let created = batch::ActiveModel {
+            customer_id: Set(owner.id),
+            count: Set(members.len() as i32),
+            completed: Set(0),
+            errors: Set(0),
+            superseded: Set(false),
+            submitted: Set(now),
+            finished: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+
+        let member_rows =
+            members
+                .iter()
+                .enumerate()
+                .map(|(index, member)| batch_member::ActiveModel {
+                    batch_id: Set(created.id),
+                    member_index: Set(index as i32),
+                    line: Set(member.line),
+                    space_id: Set(member.space),
+                    asset_id: Set(member.asset.id.clone()),
+                    status: Set(AssetStatus::Waiting.as_str().to_owned()),
+                    error: Set(None),
+                });
+        insert_chunked::<batch_member::Entity, _>(&txn, member_rows).await?;
+
+        let max_attempts = self.queue_settings().max_attempts;
+        let mut fresh = Vec::new();
+        let mut fresh_tags = Vec::new();
+        for (mut row, tags) in prepared {
+            row.batch_id = Some(created.id);
+            let key = (row.space_id, row.id.clone());
+            if let Some(created_at) = existing.get(&key) {
+                // an existing asset takes the member's fields and is processed again
+                row.created = *created_at;
+                let mut update = row.clone().into_active_model().reset_all();
+                update.customer_id = sea_orm::ActiveValue::Unchanged(row.customer_id);
+                update.space_id = sea_orm::ActiveValue::Unchanged(row.space_id);
+                update.id = sea_orm::ActiveValue::Unchanged(row.id.clone());
+                // what the last processing made stays served until the new one ends
+                update.width = sea_orm::ActiveValue::NotSet;
+                update.height = sea_orm::ActiveValue::NotSet;
+                update.duration = sea_orm::ActiveValue::NotSet;
+                update.pyramid_levels = sea_orm::ActiveValue::NotSet;
+                update.tile_size = sea_orm::ActiveValue::NotSet;
+                update.thumbnail_sizes = sea_orm::ActiveValue::NotSet;
+                update.bytes_stored = sea_orm::ActiveValue::NotSet;
+                let updated = update.update(&txn).await?;
+                write_tags(&txn, &updated, &tags).await?;
+                queue::enqueue(
+                    &txn,
+                    &updated,
+                    JobKind::Ingest,
+                    Some(created.id),
+                    max_attempts,
+                )
+                .await?;
+            } else {
+                fresh_tags.extend(tags.into_iter().map(|tag| asset_tag::ActiveModel {
+                    customer_id: Set(row.customer_id),
+                    space_id: Set(row.space_id),
+                    asset_id: Set(row.id.clone()),
+                    tag: Set(tag),
+                }));
+                fresh.push(row);
+            }
+        }
+        let jobs = fresh
+            .iter()
+            .map(|row| queue::new_job(row, JobKind::Ingest, Some(created.id), max_attempts, now));
+        let jobs: Vec<_> = jobs.collect();
+        insert_chunked::<asset::Entity, _>(
+            &txn,
+            fresh.into_iter().map(IntoActiveModel::into_active_model),
+        )
+        .await?;
+        insert_chunked::<asset_tag::Entity, _>(&txn, fresh_tags).await?;
+        insert_chunked::<job::Entity, _>(&txn, jobs).await?;
+        txn.commit().await?;
+        Ok(Ok(Batch::from_row(created, &owner.name)))
+    }
+
+    /// One batch of a customer.
+    pub async fn batch(&self, principal: &Principal, customer: &str, id: i64) -> Result<Batch> {
+        let owner = self.customer_in_scope(principal, customer).await?;
+        let row = batch::Entity::find_by_id(id)
+            .filter(batch::Column::CustomerId.eq(owner.id))
+            .one(self.db())
+            .await?
+            .ok_or_else(|| Error::not_found(format!("customer {customer:?} has no batch {id}")))?;
+        Ok(Batch::from_row(row, &owner.name))
+    }
+
+    /// A customer's batches, newest first; `active` keeps only unfinished ones.
+    pub async fn batches(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        active: bool,
+        page: &PageRequest,
+    ) -> Result<Page<Batch>> {
+        let owner = self.customer_in_scope(principal, customer).await?;
+        let window = page.window()?;
+        let mut query = batch::Entity::find().filter(batch::Column::CustomerId.eq(owner.id));
+        if active {
+            query = query.filter(batch::Column::Finished.is_null());
+        }
+        let total = query.clone().count(self.db()).await?;
+        let rows = query
+            .order_by_desc(batch::Column::Id)
+            .offset(window.offset)
+            .limit(window.limit)
+            .all(self.db())
+            .await?;
+        Page::new(window, rows, total).try_map(|row| Ok(Batch::from_row(row, &owner.name)))
+    }
+
+    /// A page of a batch's members in submission order, optionally only those in one state.
+    pub async fn batch_members(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        batch_id: i64,
+        status: Option<AssetStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<BatchMember>> {
+        self.batch(principal, customer, batch_id).await?;
+        let window = page.window()?;
+        let mut query =
+            batch_member::Entity::find().filter(batch_member::Column::BatchId.eq(batch_id));
+        if let Some(status) = status {
+            query = query.filter(batch_member::Column::Status.eq(status.as_str()));
+        }
+        let total = query.clone().count(self.db()).await?;
+        let rows = query
+            .order_by_asc(batch_member::Column::MemberIndex)
+            .offset(window.offset)
+            .limit(window.limit)
+            .all(self.db())
+            .await?;
+        Page::new(window, rows, total).try_map(|row| {
+            Ok(BatchMember {
+                index: row.member_index,
+                line: row.line,
+                space: row.space_id,
+                asset_id: row.asset_id,
+                status: AssetStatus::parse(&row.status)?,
+                error: row.error,
+            })
+        })
+    }
+
+    /// How many members of a batch are in each state (a consistency check for tests and
+    /// operators: READY members equal `completed`, ERROR members `errors`).
+    pub async fn batch_member_states(&self, batch_id: i64) -> Result<BTreeMap<String, u64>> {
+        let rows: Vec<(String, i64)> = batch_member::Entity::find()
+            .select_only()
+            .column(batch_member::Column::Status)
+            .column_as(batch_member::Column::MemberIndex.count(), "members")
+            .filter(batch_member::Column::BatchId.eq(batch_id))
+            .group_by(batch_member::Column::Status)
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(status, count)| (status, count as u64))
+            .collect())
+    }
+}
+
+/// The creation times of the members' assets that exist already, by (space, id).
+async fn existing_assets(
+    connection: &impl ConnectionTrait,
+    customer_id: i32,
+    members: &[BatchMemberInput],
+) -> Result<HashMap<(i32, String), chrono::DateTime<Utc>>> {
+    let mut by_space: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+    for member in members {
+        by_space
+            .entry(member.space)
+            .or_default()
+            .push(member.asset.id.clone());
+    }
+    let mut found = HashMap::new();
+    for (space, ids) in by_space {
+        for chunk in ids.chunks(CHUNK) {
+            let rows: Vec<(String, chrono::DateTime<Utc>)> = asset::Entity::find()
+                .select_only()
+                .column(asset::Column::Id)
+                .column(asset::Column::Created)
+                .filter(asset::Column::CustomerId.eq(customer_id))
+                .filter(asset::Column::SpaceId.eq(space))
+                .filter(asset::Column::Id.is_in(chunk.iter().map(String::as_str)))
+                .into_tuple()
+                .all(connection)
+                .await?;
+            found.extend(rows.into_iter().map(|(id, created)| ((space, id), created)));
+        }
+    }
+    Ok(found)
+}
+
+/// Inserts rows a chunk at a time.
+async fn insert_chunked<E, A>(
+    connection: &impl ConnectionTrait,
+    rows: impl IntoIterator<Item = A>,
+) -> Result<()>
+where
+    E: EntityTrait,
+    A: sea_orm::ActiveModelTrait<Entity = E>,
+{
+    let rows: Vec<A> = rows.into_iter().collect();
+    let mut rest = rows.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<A> = rest.by_ref().take(INSERT_ROWS).collect();
+        E::insert_many(chunk)
+            .exec_without_returning(connection)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,413 @@
+//! Batches from the CSV a collection system exports: columns Line, ID, MediaType, Space,
+//! Origin (mandatory), Reference1-3, Number1-3, MaxUnauthorised, Tags and Roles (optional,
+//! `;`-separated lists). Header names are case-insensitive; a BOM, CRLF line ends and quoted
+//! fields are read as spreadsheets write them. Every problem is reported with its line and
+//! column before anything is created.
+
+use std::collections::HashMap;
+
+use crate::assets::AssetInput;
+use crate::batches::{Batch, BatchMemberInput, MAX_BATCH_MEMBERS, MemberProblem};
+use crate::error::{Error, Result};
+use crate::{Domain, Principal};
+
+/// The columns, as the header spells them (any case), and the field each fills.
+const COLUMNS: [(&str, &str); 14] = [
+    ("Line", "line"),
+    ("ID", "id"),
+    ("MediaType", "mediaType"),
+    ("Space", "space"),
+    ("Origin", "origin"),
+    ("Reference1", "string1"),
+    ("Reference2", "string2"),
+    ("Reference3", "string3"),
+    ("Number1", "number1"),
+    ("Number2", "number2"),
+    ("Number3", "number3"),
+    ("MaxUnauthorised", "maxUnauthorised"),
+    ("Tags", "tags"),
+    ("Roles", "roles"),
+];
+
+const MANDATORY: [&str; 5] = ["Line", "ID", "MediaType", "Space", "Origin"];
+
+/// One problem of an import. `line` is the row's Line value, or its line in the file when the
+/// Line value is missing or not a number (the header is line 1 of the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvProblem {
+    pub line: i64,
+    /// The column at fault, as the specification names it (Line, ID, ...), when there is one.
+    pub column: Option<&'static str>,
+    /// Stable kebab-case code: missing-column, duplicate-column, malformed-row,
+    /// missing-value, invalid-line, duplicate-line, invalid-number, unknown-space,
+    /// duplicate-asset, or a registration's own code (invalid-id, invalid-media-type,
+    /// invalid-origin, invalid-input).
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// A row as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvRow {
+    /// The row's Line value.
+    pub line: i64,
+    /// Its line in the file.
+    pub file_line: u64,
+    pub member: BatchMemberInput,
+}
+
+/// What an import found, and the batch it created (none on a dry run or when any row has a
+/// problem).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvImport {
+    pub total_rows: usize,
+    pub valid_rows: usize,
+    pub rows: Vec<CsvRow>,
+    pub errors: Vec<CsvProblem>,
+    pub batch: Option<Batch>,
+}
+
+/// The column of a registration field.
+fn column_of(field: &str) -> Option<&'static str> {
+    COLUMNS
+        .iter()
+        .find(|(_, name)| *name == field)
+        .map(|(column, _)| *column)
+}
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(';')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Reads the rows of a CSV and the problems it has on its own (before any database check).
+pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)> {
+    let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(content);
+    let header = reader
+        .headers()
+        .map_err(|error| Error::invalid_input(format!("the CSV header cannot be read: {error}")))?
+        .clone();
+    if header.iter().all(str::is_empty) {
+        return Err(Error::invalid_input(
+            "the CSV is empty: it needs a header row",
+        ));
+    }
+    let mut problems = Vec::new();
+    let mut positions: HashMap<&'static str, usize> = HashMap::new();
+    for (position, name) in header.iter().enumerate() {
+        let Some((column, _)) = COLUMNS
+            .iter()
+            .find(|(column, _)| column.eq_ignore_ascii_case(name))
+        else {
+            continue; // other columns a collection system exports are ignored
+        };
+        if positions.insert(column, position).is_some() {
+            problems.push(CsvProblem {
+                line: 1,
+                column: Some(column),
+                code: "duplicate-column",
+                message: format!("the header names {column} twice"),
+            });
+        }
+    }
+    for column in MANDATORY {
+        if !positions.contains_key(column) {
+            problems.push(CsvProblem {
+                line: 1,
+                column: Some(column),
+                code: "missing-column",
+                message: format!("the header has no {column} column"),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Ok((Vec::new(), problems, 0));
+    }
+
+    let mut rows = Vec::new();
+    let mut total = 0;
+    let mut lines_seen: HashMap<i64, u64> = HashMap::new();
+    for record in reader.records() {
+        total += 1;
+        if total > MAX_BATCH_MEMBERS {
+            return Err(Error::invalid_input(format!(
+                "a CSV import has at most {MAX_BATCH_MEMBERS} rows"
+            )));
+        }
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                let file_line = error.position().map_or(0, |p| p.line());
+                problems.push(CsvProblem {
+                    line: file_line as i64,
+                    column: None,
+                    code: "malformed-row",
+                    message: format!("the row cannot be read: {error}"),
+                });
+                continue;
+            }
+        };
+        let file_line = record.position().map_or(0, |p| p.line());
+        if record.len() != header.len() {
+            problems.push(CsvProblem {
+                line: file_line as i64,
+                column: None,
+                code: "malformed-row",
+                message: format!(
+                    "the row has {} fields, the header {}",
+                    record.len(),
+                    header.len()
+                ),
+            });
+            continue;
+        }
+        let value = |column: &str| {
+            positions
+                .get(column)
+                .and_then(|position| record.get(*position))
+                .filter(|value| !value.is_empty())
+        };
+        let line_value = value("Line");
+        let line = line_value
+            .and_then(|text| text.parse::<i64>().ok())
+            .filter(|n| *n > 0);
+        let at = line.unwrap_or(file_line as i64);
+        let mut row_problems = Vec::new();
+        let mut problem = |column: &'static str, code: &'static str, message: String| {
+            row_problems.push(CsvProblem {
+                line: at,
+                column: Some(column),
+                code,
+                message,
+            });
+        };
+        for column in MANDATORY {
+            if value(column).is_none() {
+                problem(column, "missing-value", format!("{column} is required"));
+            }
+        }
+        if let (Some(text), None) = (line_value, line) {
+            problem(
+                "Line",
+                "invalid-line",
+                format!("Line must be a positive whole number, got {text:?}"),
+            );
+        }
+        if let Some(line) = line
+            && let Some(first) = lines_seen.insert(line, file_line)
+        {
+            problem(
+                "Line",
+                "duplicate-line",
+                format!("Line {line} is also on line {first} of the file"),
+            );
+        }
+        let mut number = |column: &'static str| -> Option<i64> {
+            let text = value(column)?;
+            match text.parse::<i64>() {
+                Ok(number) => Some(number),
+                Err(_) => {
+                    problem(
+                        column,
+                        "invalid-number",
+                        format!("{column} must be a whole number, got {text:?}"),
+                    );
+                    None
+                }
+            }
+        };
+        let space = number("Space");
+        let number1 = number("Number1");
+        let number2 = number("Number2");
+        let number3 = number("Number3");
+        let max_unauthorised = number("MaxUnauthorised");
+        let max_unauthorised = match max_unauthorised.map(i32::try_from) {
+            Some(Ok(value)) => Some(value),
+            Some(Err(_)) => {
+                problem(
+                    "MaxUnauthorised",
+                    "invalid-number",
+                    "MaxUnauthorised is out of range".to_owned(),
+                );
+                None
+            }
+            None => None,
+        };
+        let space = match space.map(i32::try_from) {
+            Some(Ok(space)) => Some(space),
+            Some(Err(_)) => {
+                problem("Space", "unknown-space", "Space is out of range".to_owned());
+                None
+            }
+            None => None,
+        };
+        let failed = !row_problems.is_empty();
+        problems.append(&mut row_problems);
+        if failed {
+            continue;
+        }
+        let owned = |column: &str| value(column).map(str::to_owned);
+        rows.push(CsvRow {
+            line: at,
+            file_line,
+            member: BatchMemberInput {
+                space: space.unwrap_or_default(),
+                line: i32::try_from(at).ok(),
+                asset: AssetInput {
+                    id: owned("ID").unwrap_or_default(),
+                    media_type: owned("MediaType").unwrap_or_default(),
+                    origin: owned("Origin"),
+                    string1: owned("Reference1"),
+                    string2: owned("Reference2"),
+                    string3: owned("Reference3"),
+                    number1,
+                    number2,
+                    number3,
+                    tags: value("Tags").map(list),
+                    roles: value("Roles").map(list),
+                    max_unauthorised,
+                },
+            },
+        });
+    }
+    Ok((rows, problems, total))
+}
+
+/// The CSV problem of a member problem, at the member's row.
+fn row_problem(row: &CsvRow, problem: &MemberProblem) -> CsvProblem {
+    let code = match (problem.field, problem.error.kind) {
+        (Some("space"), _) => "unknown-space",
+        (_, crate::ErrorKind::Conflict) => "duplicate-asset",
+        (_, kind) => kind.code(),
+    };
+    CsvProblem {
+        line: row.line,
+        column: problem.field.and_then(column_of),
+        code,
+        message: problem.error.message.clone(),
+    }
+}
+
+impl Domain {
+    /// Checks a CSV and, unless it is a dry run or any row has a problem, creates its batch.
+    pub async fn import_csv(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        content: &[u8],
+        dry_run: bool,
+    ) -> Result<CsvImport> {
+        self.customer_in_scope(principal, customer).await?;
+        let (rows, mut errors, total_rows) = parse_csv(content)?;
+        let mut rows_with_problems = std::collections::HashSet::new();
+        for problem in &errors {
+            rows_with_problems.insert(problem.line);
+        }
+        let members: Vec<BatchMemberInput> = rows.iter().map(|row| row.member.clone()).collect();
+        if !members.is_empty() {
+            for problem in self.check_batch(principal, customer, &members).await? {
+                let row = &rows[problem.index];
+                rows_with_problems.insert(row.line);
+                errors.push(row_problem(row, &problem));
+            }
+        }
+        errors.sort_by_key(|problem| problem.line);
+        let valid_rows = rows
+            .iter()
+            .filter(|row| !rows_with_problems.contains(&row.line))
+            .count();
+        let batch = if dry_run || !errors.is_empty() || members.is_empty() {
+            None
+        } else {
+            match self.create_batch(principal, customer, members).await? {
+                Ok(batch) => Some(batch),
+                Err(problems) => {
+                    // the database changed between the check and the creation
+                    errors.extend(problems.iter().map(|p| row_problem(&rows[p.index], p)));
+                    None
+                }
+            }
+        };
+        if total_rows == 0 && errors.is_empty() {
+            errors.push(CsvProblem {
+                line: 2,
+                column: None,
+                code: "missing-value",
+                message: "the CSV has a header but no rows".to_owned(),
+            });
+        }
+        Ok(CsvImport {
+            total_rows,
+            valid_rows,
+            rows,
+            errors,
+            batch,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_any_case_bom_crlf_and_quotes() {
+        let csv = "\u{feff}line,id,MEDIATYPE,Space,origin,Reference1,Number1,Tags\r\n\
+                   1,a,image/jpeg,1,https://example.org/a.jpg,\"Smith, J.\",3,x; y\r\n";
+        let (rows, problems, total) = parse_csv(csv.as_bytes()).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(total, 1);
+        let member = &rows[0].member;
+        assert_eq!(member.asset.id, "a");
+        assert_eq!(member.asset.string1.as_deref(), Some("Smith, J."));
+        assert_eq!(member.asset.number1, Some(3));
+        assert_eq!(
+            member.asset.tags,
+            Some(vec!["x".to_owned(), "y".to_owned()])
+        );
+        assert_eq!(member.line, Some(1));
+    }
+
+    #[test]
+    fn row_problems_name_line_and_column() {
+        let csv = "Line,ID,MediaType,Space,Origin,Number2\n\
+                   1,a,image/jpeg,1,https://example.org/a.jpg,x\n\
+                   1,b,,1,https://example.org/b.jpg,\n\
+                   z,c,image/jpeg,1,https://example.org/c.jpg,\n\
+                   4,d,image/jpeg\n";
+        let (rows, problems, total) = parse_csv(csv.as_bytes()).unwrap();
+        assert_eq!(total, 4);
+        assert!(rows.is_empty());
+        let found: Vec<_> = problems
+            .iter()
+            .map(|p| (p.line, p.column, p.code))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (1, Some("Number2"), "invalid-number"),
+                (1, Some("MediaType"), "missing-value"),
+                (1, Some("Line"), "duplicate-line"),
+                (4, Some("Line"), "invalid-line"),
+                (5, None, "malformed-row"),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_mandatory_columns_are_reported_once() {
+        let (_, problems, _) = parse_csv(b"Line,ID,Space\n1,a,1\n").unwrap();
+        let columns: Vec<_> = problems.iter().map(|p| p.column.unwrap()).collect();
+        assert_eq!(columns, vec!["MediaType", "Origin"]);
+        assert!(problems.iter().all(|p| p.code == "missing-column"));
+        assert!(parse_csv(b"").is_err());
+    }
+}

@@ -1,0 +1,673 @@
+//! Ingest at scale over real HTTP: the job queue with workers, retries of transient origin
+//! failures, batches (GraphQL list and CSV) with their counters and live progress, re-ingest,
+//! deletion of stored objects, and quotas. Origins are a local server (`Origin`) that serves
+//! good masters, a 404, a corrupt file, a slow answer and a flapping 503.
+
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use vitrine_tests::images::grid_png;
+use vitrine_tests::{Auth, Origin, TestApp};
+
+/// A server with two workers that may fetch from loopback origins, timing out after 1 s.
+async fn app_with_workers() -> TestApp {
+    TestApp::builder()
+        .workers(2)
+        .config(|config| {
+            config.allow_private_origins = true;
+            config.origin_timeout_seconds = 1;
+            config.ingest_max_attempts = 3;
+        })
+        .start()
+        .await
+}
+
+async fn asset(app: &TestApp, auth: &Auth, space: i64, id: &str) -> Value {
+    let response = app
+        .graphql(
+            auth,
+            "query($s: Int!, $id: String!) { asset(customer: \"acme\", space: $s, id: $id) {
+                id status error width height finished batch } }",
+            json!({ "s": space, "id": id }),
+        )
+        .await;
+    response.data()["asset"].clone()
+}
+
+/// Polls an asset until it is READY or ERROR.
+async fn settled(app: &TestApp, auth: &Auth, space: i64, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let current = asset(app, auth, space, id).await;
+        if matches!(current["status"].as_str(), Some("READY" | "ERROR")) {
+            return current;
+        }
+        assert!(Instant::now() < deadline, "{id} never settled: {current}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn register(app: &TestApp, auth: &Auth, space: i64, id: &str, origin: &str) -> Value {
+    let response = app
+        .graphql(
+            auth,
+            "mutation($s: Int!, $id: String!, $o: String!) {
+                registerAsset(customer: \"acme\", space: $s, input: {id: $id, mediaType: \"image/png\", origin: $o}) {
+                    id status } }",
+            json!({ "s": space, "id": id, "o": origin }),
+        )
+        .await;
+    response.data()["registerAsset"].clone()
+}
+
+#[tokio::test]
+async fn workers_process_registrations_and_retry_only_transient_failures() {
+    let app = app_with_workers().await;
+    let origin = Origin::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+
+    let good = origin.add("good.png", "image/png", grid_png(300, 200));
+    let missing = origin.url("missing.png");
+    let corrupt = origin.add("corrupt.png", "image/png", b"not a png at all".to_vec());
+    let slow = origin.add("slow.png", "image/png", grid_png(10, 10));
+    let flapping = origin.add("flapping.png", "image/png", grid_png(64, 64));
+    origin.flap("flapping.png", 2);
+
+    for (id, url) in [
+        ("good", &good),
+        ("missing", &missing),
+        ("corrupt", &corrupt),
+        ("slow", &slow),
+        ("flapping", &flapping),
+    ] {
+        let registered = register(&app, &auth, space, id, url).await;
+        assert_eq!(registered["status"], "WAITING", "{id} returns at once");
+    }
+
+    let good = settled(&app, &auth, space, "good").await;
+    assert_eq!(good["status"], "READY");
+    assert_eq!(
+        (good["width"].as_i64(), good["height"].as_i64()),
+        (Some(300), Some(200))
+    );
+    assert!(good["finished"].is_string());
+    assert_eq!(origin.hits("good.png"), 1);
+
+    let missing = settled(&app, &auth, space, "missing").await;
+    assert_eq!(missing["status"], "ERROR");
+    assert!(
+        missing["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("origin-refused"),
+        "{missing}"
+    );
+    assert_eq!(
+        origin.hits("missing.png"),
+        1,
+        "a 404 is permanent: no retry"
+    );
+
+    let corrupt = settled(&app, &auth, space, "corrupt").await;
+    assert_eq!(corrupt["status"], "ERROR");
+    assert_eq!(
+        origin.hits("corrupt.png"),
+        1,
+        "an undecodable master is not retried"
+    );
+
+    let flapping = settled(&app, &auth, space, "flapping").await;
+    assert_eq!(flapping["status"], "READY", "{flapping}");
+    assert_eq!(origin.hits("flapping.png"), 3, "two 503s, then success");
+
+    let slow = settled(&app, &auth, space, "slow").await;
+    assert_eq!(slow["status"], "ERROR");
+    assert!(
+        slow["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("origin-unavailable"),
+        "{slow}"
+    );
+    assert_eq!(
+        origin.hits("slow.png"),
+        3,
+        "timeouts are retried up to the attempt limit"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reingest_and_changes_that_need_it_queue_processing_again() {
+    let app = app_with_workers().await;
+    let origin = Origin::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+    let url = origin.add("a.png", "image/png", grid_png(40, 30));
+    register(&app, &auth, space, "a", &url).await;
+    assert_eq!(settled(&app, &auth, space, "a").await["status"], "READY");
+    assert_eq!(origin.hits("a.png"), 1);
+
+    // a metadata change does not reprocess
+    let patched = app
+        .graphql(
+            &auth,
+            "mutation($s: Int!) { updateAsset(customer: \"acme\", space: $s, id: \"a\", patch: {string1: \"x\"}) { status } }",
+            json!({ "s": space }),
+        )
+        .await;
+    assert_eq!(patched.data()["updateAsset"]["status"], "READY");
+
+    // a new origin does
+    let other = origin.add("b.png", "image/png", grid_png(80, 60));
+    let patched = app
+        .graphql(
+            &auth,
+            "mutation($s: Int!, $o: String!) { updateAsset(customer: \"acme\", space: $s, id: \"a\", patch: {origin: $o}) { status } }",
+            json!({ "s": space, "o": other }),
+        )
+        .await;
+    assert_eq!(patched.data()["updateAsset"]["status"], "WAITING");
+    let done = settled(&app, &auth, space, "a").await;
+    assert_eq!(done["width"], 80);
+    assert_eq!(origin.hits("b.png"), 1);
+
+    let reingested = app
+        .graphql(
+            &auth,
+            "mutation($s: Int!) { reingestAsset(customer: \"acme\", space: $s, id: \"a\", wait: true) { status width } }",
+            json!({ "s": space }),
+        )
+        .await;
+    assert_eq!(reingested.data()["reingestAsset"]["status"], "READY");
+    assert_eq!(origin.hits("b.png"), 2);
+
+    let missing = app
+        .graphql(
+            &auth,
+            "mutation($s: Int!) { reingestAsset(customer: \"acme\", space: $s, id: \"nope\") { status } }",
+            json!({ "s": space }),
+        )
+        .await;
+    missing.expect_error("NOT_FOUND");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_an_asset_removes_every_stored_object() {
+    let app = TestApp::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+    let before = app.stored_object_count();
+    let registered = app
+        .register_image(&auth, "acme", space, "a", &grid_png(600, 400))
+        .await;
+    assert_eq!(registered["status"], "READY");
+    assert!(
+        app.stored_object_count() > before + 1,
+        "a pyramid and thumbnails"
+    );
+    let deleted = app
+        .graphql(
+            &auth,
+            "mutation($s: Int!) { deleteAsset(customer: \"acme\", space: $s, id: \"a\") }",
+            json!({ "s": space }),
+        )
+        .await;
+    assert_eq!(deleted.data()["deleteAsset"], true);
+    assert_eq!(app.stored_object_count(), before);
+    app.stop().await;
+}
+
+const CREATE_BATCH: &str = "mutation($m: [BatchMemberInput!]!) {
+    createBatch(customer: \"acme\", members: $m) { id count completed errors finished superseded } }";
+
+async fn batch(app: &TestApp, auth: &Auth, id: i64) -> Value {
+    let response = app
+        .graphql(
+            auth,
+            "query($id: Int!) { batch(customer: \"acme\", id: $id) {
+                id count completed errors finished superseded
+                members(first: 100) { totalCount edges { node { index space assetId status error } } }
+                errorMembers: members(status: ERROR) { totalCount }
+                readyMembers: members(status: READY) { totalCount } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    response.data()["batch"].clone()
+}
+
+async fn finished_batch(app: &TestApp, auth: &Auth, id: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let current = batch(app, auth, id).await;
+        if current["finished"].is_string() {
+            return current;
+        }
+        assert!(Instant::now() < deadline, "batch never finished: {current}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Counters equal the members' states.
+fn assert_counters_match_members(batch: &Value) {
+    assert_eq!(
+        batch["completed"], batch["readyMembers"]["totalCount"],
+        "{batch}"
+    );
+    assert_eq!(
+        batch["errors"], batch["errorMembers"]["totalCount"],
+        "{batch}"
+    );
+}
+
+#[tokio::test]
+async fn batches_are_all_or_nothing_and_their_counters_follow_their_members() {
+    let app = app_with_workers().await;
+    let origin = Origin::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+
+    // every invalid member is reported, and nothing is created
+    let invalid = app
+        .graphql(
+            &auth,
+            CREATE_BATCH,
+            json!({ "m": [
+                { "space": space, "id": "ok", "mediaType": "image/png", "origin": origin.url("x.png") },
+                { "space": space, "id": "a/b", "mediaType": "image/png", "origin": origin.url("x.png") },
+                { "space": space, "id": "c", "mediaType": "nonsense", "origin": origin.url("x.png") },
+                { "space": 999, "id": "d", "mediaType": "image/png", "origin": origin.url("x.png") },
+                { "space": space, "id": "ok", "mediaType": "image/png", "origin": origin.url("x.png") },
+                { "space": space, "id": "e", "mediaType": "image/png", "origin": "ftp://example.org/e" },
+            ] }),
+        )
+        .await;
+    invalid.expect_error("INVALID_BATCH");
+    let problems: Vec<(i64, String)> = invalid.body["errors"][0]["extensions"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["member"].as_i64().unwrap(),
+                p["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            (1, "INVALID_ID".to_owned()),
+            (2, "INVALID_MEDIA_TYPE".to_owned()),
+            (3, "NOT_FOUND".to_owned()),
+            (4, "CONFLICT".to_owned()),
+            (5, "INVALID_ORIGIN".to_owned()),
+        ]
+    );
+    let nothing = app
+        .graphql(
+            &auth,
+            "query($s: Int!) { customer(name: \"acme\") { batches { totalCount } }
+               space(customer: \"acme\", id: $s) { assets { totalCount } } }",
+            json!({ "s": space }),
+        )
+        .await;
+    assert_eq!(nothing.data()["customer"]["batches"]["totalCount"], 0);
+    assert_eq!(nothing.data()["space"]["assets"]["totalCount"], 0);
+
+    // a valid batch with some failing members
+    let mut members = Vec::new();
+    for n in 0..6 {
+        let url = origin.add(&format!("p{n}.png"), "image/png", grid_png(50 + n, 40));
+        members.push(json!({ "space": space, "id": format!("p{n}"), "mediaType": "image/png", "origin": url, "number1": n }));
+    }
+    members.push(json!({ "space": space, "id": "gone", "mediaType": "image/png", "origin": origin.url("gone.png") }));
+    members.push(
+        json!({ "space": space, "id": "bad", "mediaType": "image/png",
+        "origin": origin.add("bad.png", "image/png", b"garbage".to_vec()) }),
+    );
+    let created = app
+        .graphql(&auth, CREATE_BATCH, json!({ "m": members }))
+        .await;
+    let created = created.data()["createBatch"].clone();
+    assert_eq!(created["count"], 8);
+    let id = created["id"].as_i64().unwrap();
+
+    let done = finished_batch(&app, &auth, id).await;
+    assert_eq!(done["completed"], 6, "{done}");
+    assert_eq!(done["errors"], 2, "{done}");
+    assert_counters_match_members(&done);
+    assert_eq!(asset(&app, &auth, space, "p3").await["batch"], id);
+
+    let active = app
+        .graphql(
+            &auth,
+            "{ customer(name: \"acme\") { all: batches { totalCount } active: batches(active: true) { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(active.data()["customer"]["all"]["totalCount"], 1);
+    assert_eq!(active.data()["customer"]["active"]["totalCount"], 0);
+
+    // re-submitting takes the existing assets over and processes them again
+    let again = app
+        .graphql(
+            &auth,
+            CREATE_BATCH,
+            json!({ "m": [ { "space": space, "id": "p0", "mediaType": "image/png", "origin": origin.url("p1.png") } ] }),
+        )
+        .await;
+    let again_id = again.data()["createBatch"]["id"].as_i64().unwrap();
+    let again = finished_batch(&app, &auth, again_id).await;
+    assert_eq!(again["completed"], 1);
+    assert_eq!(asset(&app, &auth, space, "p0").await["width"], 51);
+
+    // a batch of someone else is not found; too many members are refused
+    let other = app.customer_with_key("other").await;
+    app.graphql(
+        &other,
+        "query($id: Int!) { batch(customer: \"acme\", id: $id) { id } }",
+        json!({ "id": id }),
+    )
+    .await
+    .expect_error("FORBIDDEN");
+    let many: Vec<Value> = (0..10_001)
+        .map(|n| json!({ "space": space, "id": format!("m{n}"), "mediaType": "image/png", "origin": "https://example.org/x.png" }))
+        .collect();
+    let too_many = TestApp::builder()
+        .max_request_bytes(8 * 1024 * 1024)
+        .start()
+        .await;
+    let auth2 = too_many.customer_with_key("acme").await;
+    too_many.create_space(&auth2, "acme", "s").await;
+    too_many
+        .graphql(&auth2, CREATE_BATCH, json!({ "m": many }))
+        .await
+        .expect_error("INVALID_INPUT");
+    too_many.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn batch_progress_streams_over_websocket_until_the_batch_finishes() {
+    let app = app_with_workers().await;
+    let origin = Origin::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+    let members: Vec<Value> = (0..4)
+        .map(|n| {
+            let url = origin.add(&format!("w{n}.png"), "image/png", grid_png(200, 150));
+            json!({ "space": space, "id": format!("w{n}"), "mediaType": "image/png", "origin": url })
+        })
+        .collect();
+    let created = app
+        .graphql(&auth, CREATE_BATCH, json!({ "m": members }))
+        .await;
+    let id = created.data()["createBatch"]["id"].as_i64().unwrap();
+
+    let ws_url = app.base_url.replacen("http", "ws", 1) + "/graphql/ws";
+    let mut request = ws_url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let Auth::Basic { key, secret } = &auth else {
+        panic!("basic auth expected")
+    };
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{key}:{secret}"),
+    );
+    let send = |value: Value| Message::Text(value.to_string().into());
+    socket
+        .send(send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Basic {basic}") } })))
+        .await
+        .unwrap();
+    socket
+        .send(send(json!({ "id": "1", "type": "subscribe", "payload": {
+            "query": "subscription($id: Int!) { batchProgress(customer: \"acme\", id: $id) { completed errors finished } }",
+            "variables": { "id": id } } })))
+        .await
+        .unwrap();
+    let mut updates = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("progress arrives")
+            .expect("socket open")
+            .unwrap();
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let value: Value = serde_json::from_str(&text).unwrap();
+        match value["type"].as_str() {
+            Some("next") => updates.push(value["payload"]["data"]["batchProgress"].clone()),
+            Some("complete") => break,
+            Some("error") => panic!("subscription failed: {value}"),
+            _ => {}
+        }
+    }
+    assert!(!updates.is_empty());
+    let last = updates.last().unwrap();
+    assert_eq!(last["completed"], 4, "{updates:?}");
+    assert!(last["finished"].is_string());
+    assert!(
+        updates[..updates.len() - 1]
+            .iter()
+            .all(|u| u["finished"].is_null())
+    );
+    let completed: Vec<i64> = updates
+        .iter()
+        .map(|u| u["completed"].as_i64().unwrap())
+        .collect();
+    assert!(
+        completed.windows(2).all(|w| w[0] <= w[1]),
+        "counters only grow: {completed:?}"
+    );
+
+    // without a credential the subscription is refused
+    let mut request = (app.base_url.replacen("http", "ws", 1) + "/graphql/ws")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    socket
+        .send(send(json!({ "type": "connection_init" })))
+        .await
+        .unwrap();
+    socket
+        .send(send(json!({ "id": "1", "type": "subscribe", "payload": {
+            "query": "subscription($id: Int!) { batchProgress(customer: \"acme\", id: $id) { completed } }",
+            "variables": { "id": id } } })))
+        .await
+        .unwrap();
+    loop {
+        let Message::Text(text) = socket.next().await.unwrap().unwrap() else {
+            continue;
+        };
+        let value: Value = serde_json::from_str(&text).unwrap();
+        if value["type"] == "connection_ack" {
+            continue;
+        }
+        let code = &value["payload"]["errors"][0]["extensions"]["code"];
+        assert_eq!(code, "UNAUTHENTICATED", "{value}");
+        break;
+    }
+    app.stop().await;
+}
+
+const IMPORT_CSV: &str = "mutation($csv: String!, $dry: Boolean!) {
+    importCsv(customer: \"acme\", content: $csv, dryRun: $dry) {
+        totalRows validRows errors { line column code message }
+        rows { line space id mediaType origin string1 number1 tags }
+        batch { id count } } }";
+
+#[tokio::test]
+async fn csv_imports_report_every_problem_and_create_a_batch_when_there_is_none() {
+    let app = app_with_workers().await;
+    let origin = Origin::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "books").await;
+    let a = origin.add("a.png", "image/png", grid_png(30, 30));
+    let b = origin.add("b.png", "image/png", grid_png(31, 30));
+
+    let bad = format!(
+        "Line,ID,MediaType,Space,Origin,Reference1,Number1\n\
+         1,a,image/png,{space},{a},book1,1\n\
+         1,b,image/png,{space},{b},book1,x\n\
+         3,a,image/png,{space},{a},book1,3\n\
+         4,c,image/png,99,{a},,\n\
+         5,d/e,nonsense,{space},ftp://x/y,,\n\
+         6,,image/png,{space},{a},,\n"
+    );
+    let checked = app
+        .graphql(&auth, IMPORT_CSV, json!({ "csv": bad, "dry": false }))
+        .await;
+    let checked = checked.data()["importCsv"].clone();
+    assert_eq!(checked["totalRows"], 6);
+    assert!(checked["batch"].is_null());
+    let errors: Vec<(i64, String, String)> = checked["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_i64().unwrap(),
+                e["column"].as_str().unwrap_or("").to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        (1, "Number1", "INVALID_NUMBER"),
+        (1, "Line", "DUPLICATE_LINE"),
+        (3, "ID", "DUPLICATE_ASSET"),
+        (4, "Space", "UNKNOWN_SPACE"),
+        (5, "ID", "INVALID_ID"),
+        (5, "MediaType", "INVALID_MEDIA_TYPE"),
+        (5, "Origin", "INVALID_ORIGIN"),
+        (6, "ID", "MISSING_VALUE"),
+    ] {
+        let expected = (expected.0, expected.1.to_owned(), expected.2.to_owned());
+        assert!(
+            errors.contains(&expected),
+            "{expected:?} missing from {errors:?}"
+        );
+    }
+    let assets = app
+        .graphql(
+            &auth,
+            "query($s: Int!) { space(customer: \"acme\", id: $s) { assets { totalCount } } }",
+            json!({ "s": space }),
+        )
+        .await;
+    assert_eq!(
+        assets.data()["space"]["assets"]["totalCount"],
+        0,
+        "nothing created"
+    );
+
+    let good = format!(
+        "\u{feff}line,id,mediatype,space,origin,reference1,number1,tags\r\n\
+         1,a,image/png,{space},{a},\"book, one\",1,p;q\r\n\
+         2,b,image/png,{space},{b},\"book, one\",2,\r\n"
+    );
+    let dry = app
+        .graphql(&auth, IMPORT_CSV, json!({ "csv": good, "dry": true }))
+        .await;
+    let dry = dry.data()["importCsv"].clone();
+    assert_eq!(
+        (dry["totalRows"].as_i64(), dry["validRows"].as_i64()),
+        (Some(2), Some(2))
+    );
+    assert!(dry["batch"].is_null(), "a dry run creates nothing");
+    assert_eq!(dry["rows"][0]["string1"], "book, one");
+    assert_eq!(dry["rows"][0]["tags"], json!(["p", "q"]));
+
+    let imported = app
+        .graphql(&auth, IMPORT_CSV, json!({ "csv": good, "dry": false }))
+        .await;
+    let batch_id = imported.data()["importCsv"]["batch"]["id"]
+        .as_i64()
+        .unwrap();
+    let done = finished_batch(&app, &auth, batch_id).await;
+    assert_eq!(done["completed"], 2, "{done}");
+    let lines = app
+        .graphql(
+            &auth,
+            "query($id: Int!) { batch(customer: \"acme\", id: $id) { members { edges { node { line assetId } } } } }",
+            json!({ "id": batch_id }),
+        )
+        .await;
+    assert_eq!(
+        lines.data()["batch"]["members"]["edges"][1]["node"],
+        json!({ "line": 2, "assetId": "b" })
+    );
+
+    // header problems and the content/file rule
+    let no_origin = app
+        .graphql(
+            &auth,
+            IMPORT_CSV,
+            json!({ "csv": "Line,ID,MediaType,Space\n1,a,image/png,1\n", "dry": true }),
+        )
+        .await;
+    assert_eq!(
+        no_origin.data()["importCsv"]["errors"][0]["code"],
+        "MISSING_COLUMN"
+    );
+    app.graphql(
+        &auth,
+        "mutation { importCsv(customer: \"acme\") { totalRows } }",
+        json!({}),
+    )
+    .await
+    .expect_error("INVALID_INPUT");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn quotas_refuse_registrations_over_the_limit() {
+    let app = TestApp::builder()
+        .config(|config| config.max_assets_per_customer = 2)
+        .start()
+        .await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+    let register_doc = "mutation($s: Int!, $id: String!) {
+        registerAsset(customer: \"acme\", space: $s, input: {id: $id, mediaType: \"image/png\", origin: \"https://example.org/a.png\"}) { id } }";
+    for id in ["a", "b"] {
+        app.graphql(&auth, register_doc, json!({ "s": space, "id": id }))
+            .await
+            .data();
+    }
+    app.graphql(&auth, register_doc, json!({ "s": space, "id": "c" }))
+        .await
+        .expect_error("QUOTA_EXCEEDED");
+    app.graphql(
+        &auth,
+        CREATE_BATCH,
+        json!({ "m": [ { "space": space, "id": "d", "mediaType": "image/png", "origin": "https://example.org/d.png" } ] }),
+    )
+    .await
+    .expect_error("QUOTA_EXCEEDED");
+    // re-registering existing assets in a batch adds none
+    app.graphql(
+        &auth,
+        CREATE_BATCH,
+        json!({ "m": [ { "space": space, "id": "a", "mediaType": "image/png", "origin": "https://example.org/a.png" } ] }),
+    )
+    .await
+    .data();
+    app.stop().await;
+}
