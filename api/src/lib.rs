@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 mod iiif_image;
+mod media;
 mod ops;
 pub mod processing;
 pub mod public_url;

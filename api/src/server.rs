@@ -24,6 +24,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub domain: domain::Domain,
     pub images: Arc<ImageDelivery>,
+    /// Object storage, for media served as stored.
+    pub storage: storage::BlobStore,
     pub processing: crate::processing::Processing,
     pub schema: VitrineSchema,
     pub metrics: Arc<Metrics>,
@@ -238,13 +240,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         storage.clone(),
         delivery_settings(&config),
     ));
-    let ingestor = ingest::Ingestor::new(domain.clone(), storage, ingest_options(&config))
+    let ingestor = ingest::Ingestor::new(domain.clone(), storage.clone(), ingest_options(&config))
         .context("cannot set up ingest")?;
     let processing = crate::processing::Processing::start(ingestor, config.workers);
     let state = AppState {
         config: Arc::new(config),
         domain,
         images,
+        storage: storage.clone(),
         processing: processing.clone(),
         schema,
         metrics: metrics.clone(),
@@ -261,6 +264,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .at("/graphql/ws", get(graphql::subscriptions))
         .nest("/iiif/3", iiif_image::routes(iiif::image::ApiVersion::V3))
         .nest("/iiif/2", iiif_image::routes(iiif::image::ApiVersion::V2))
+        .nest("/media", crate::media::routes())
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))

@@ -12,8 +12,12 @@ pub enum ErrorKind {
     OriginForbidden,
     /// The master is over the byte or pixel limit.
     TooLarge,
-    /// The master is not an image this server decodes, or not what its media type says.
+    /// The master is not an image this server decodes.
     Unsupported,
+    /// The bytes are not what the declared media type says.
+    WrongMediaType,
+    /// An audio or video master whose container cannot be read (truncated, corrupt).
+    UnreadableMedia,
     /// Object storage failed (transient).
     Storage,
     /// The database failed (transient).
@@ -29,6 +33,8 @@ impl ErrorKind {
             ErrorKind::OriginForbidden => "origin-forbidden",
             ErrorKind::TooLarge => "image-too-large",
             ErrorKind::Unsupported => "unsupported-image",
+            ErrorKind::WrongMediaType => "wrong-media-type",
+            ErrorKind::UnreadableMedia => "unreadable-media",
             ErrorKind::Storage => "storage-unavailable",
             ErrorKind::Database => "database-unavailable",
             ErrorKind::Internal => "internal",

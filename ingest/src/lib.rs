@@ -5,10 +5,12 @@
 
 mod error;
 mod fetch;
+mod probe;
 mod process;
 mod worker;
 
 pub use error::{Error, ErrorKind};
 pub use fetch::{Fetcher, OriginPolicy};
+pub use probe::{MediaFacts, probe_av, same_media_type, sniff};
 pub use process::{IngestOptions, Ingestor};
 pub use worker::{JobSignal, Workers};

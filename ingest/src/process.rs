@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::fetch::{Fetcher, OriginPolicy};
+use crate::probe;
 
 /// How derivatives are made.
 #[derive(Debug, Clone)]
@@ -198,17 +199,73 @@ impl Ingestor {
     }
 
     async fn build(&self, job: &ClaimedJob) -> Result<AssetFacts> {
-        let asset = &job.asset;
-        if asset.family != AssetFamily::Image {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "{} assets are not processed by this server yet",
-                    asset.family.as_str()
-                ),
-            ));
-        }
         let master = self.master(job).await?;
+        check_media_type(&job.asset, &master)?;
+        match job.asset.family {
+            AssetFamily::Image => self.build_image(job, master).await,
+            AssetFamily::Sound | AssetFamily::Video | AssetFamily::File => {
+                self.store_as_is(job, master).await
+            }
+        }
+    }
+
+    /// Audio, video and other files are served as they are: the master is stored, and for
+    /// audio and video its duration (and video size) is read from the container.
+    async fn store_as_is(&self, job: &ClaimedJob, master: Bytes) -> Result<AssetFacts> {
+        let asset = &job.asset;
+        let facts = match asset.family {
+            AssetFamily::Sound | AssetFamily::Video => {
+                let bytes = master.clone();
+                tokio::task::spawn_blocking(move || probe::probe_av(&bytes))
+                    .await
+                    .map_err(|error| {
+                        Error::new(ErrorKind::Internal, format!("probe task failed: {error}"))
+                    })?
+                    .map(Some)
+                    .map_err(|message| Error::new(ErrorKind::UnreadableMedia, message))?
+            }
+            _ => None,
+        };
+        self.ensure_still_held(job).await?;
+        let master_key = keys::master(asset.customer_id, asset.space, &asset.id);
+        self.remove_derivatives(asset, &master_key).await?;
+        if job.kind == JobKind::Ingest {
+            self.storage.put(&master_key, master.clone()).await?;
+        }
+        Ok(AssetFacts {
+            width: facts.as_ref().and_then(|f| f.width).map(|w| w as i32),
+            height: facts.as_ref().and_then(|f| f.height).map(|h| h as i32),
+            duration: facts.as_ref().and_then(|f| f.duration_seconds),
+            bytes_stored: master.len() as i64,
+            ..AssetFacts::default()
+        })
+    }
+
+    /// A job replaced while it was building must not overwrite its successor's objects.
+    async fn ensure_still_held(&self, job: &ClaimedJob) -> Result<()> {
+        if self.domain.heartbeat(job).await.unwrap_or(true) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Internal,
+                "the job was taken from this worker",
+            ))
+        }
+    }
+
+    /// Removes what an earlier processing stored, except the master.
+    async fn remove_derivatives(&self, asset: &Asset, master_key: &str) -> Result<()> {
+        let prefix = keys::asset_prefix(asset.customer_id, asset.space, &asset.id);
+        for old in self.storage.list(&prefix).await? {
+            if old != master_key {
+                self.storage.delete(&old).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn build_image(&self, job: &ClaimedJob, master: Bytes) -> Result<AssetFacts> {
+        let asset = &job.asset;
         let thumbnail_sizes = self
             .domain
             .space_thumbnail_sizes(asset.customer_id, asset.space)
@@ -237,20 +294,9 @@ impl Ingestor {
             Error::new(ErrorKind::Internal, format!("build task failed: {error}"))
         })??;
 
-        // a job replaced while it was building must not overwrite its successor's objects
-        if !self.domain.heartbeat(job).await.unwrap_or(true) {
-            return Err(Error::new(
-                ErrorKind::Internal,
-                "the job was taken from this worker",
-            ));
-        }
-        let prefix = keys::asset_prefix(asset.customer_id, asset.space, &asset.id);
+        self.ensure_still_held(job).await?;
         let master_key = keys::master(asset.customer_id, asset.space, &asset.id);
-        for old in self.storage.list(&prefix).await? {
-            if old != master_key {
-                self.storage.delete(&old).await?;
-            }
-        }
+        self.remove_derivatives(asset, &master_key).await?;
         let (width, height) = (built.layout.width, built.layout.height);
         let levels = built.layout.levels.len();
         let longest_edges = built
@@ -283,5 +329,31 @@ impl Ingestor {
             thumbnail_sizes: longest_edges,
             bytes_stored,
         })
+    }
+}
+
+/// Checks the declared media type against the bytes. Images, audio and video must be what they
+/// say (allowing for aliases such as image/jpg); other files are taken as declared.
+fn check_media_type(asset: &Asset, master: &[u8]) -> Result<()> {
+    if asset.family == AssetFamily::File {
+        return Ok(());
+    }
+    match probe::sniff(master) {
+        Some(sniffed) if probe::same_media_type(&asset.media_type, sniffed) => Ok(()),
+        Some(sniffed) => Err(Error::new(
+            ErrorKind::WrongMediaType,
+            format!(
+                "the asset is declared {} but its bytes are {sniffed}",
+                asset.media_type
+            ),
+        )),
+        None => Err(Error::new(
+            ErrorKind::WrongMediaType,
+            format!(
+                "the asset is declared {} but its bytes are no {} format this server reads",
+                asset.media_type,
+                asset.family.as_str()
+            ),
+        )),
     }
 }

@@ -671,3 +671,193 @@ async fn quotas_refuse_registrations_over_the_limit() {
     .data();
     app.stop().await;
 }
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ingest/fixtures/media/");
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURES}{name}")).expect("media fixture")
+}
+
+async fn register_waiting(
+    app: &TestApp,
+    auth: &Auth,
+    space: i64,
+    id: &str,
+    media_type: &str,
+    bytes: &[u8],
+) -> Value {
+    let origin = app.add_master(&format!("{id}.master"), bytes);
+    let response = app
+        .graphql(
+            auth,
+            "mutation($s: Int!, $id: String!, $t: String!, $o: String!) {
+                registerAsset(customer: \"acme\", space: $s, wait: true, input: {id: $id, mediaType: $t, origin: $o}) {
+                    id family status error width height duration mediaUrl imageService } }",
+            json!({ "s": space, "id": id, "t": media_type, "o": origin }),
+        )
+        .await;
+    response.data()["registerAsset"].clone()
+}
+
+#[tokio::test]
+async fn audio_video_and_files_are_stored_probed_and_served_with_ranges() {
+    let app = TestApp::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "av").await;
+
+    let video_bytes = fixture("video-h264-aac.mp4");
+    let video = register_waiting(&app, &auth, space, "film", "video/mp4", &video_bytes).await;
+    assert_eq!(video["status"], "READY", "{video}");
+    assert_eq!(video["family"], "VIDEO");
+    assert_eq!(
+        (video["width"].as_i64(), video["height"].as_i64()),
+        (Some(64), Some(48))
+    );
+    assert!(
+        (video["duration"].as_f64().unwrap() - 2.0).abs() < 0.1,
+        "{video}"
+    );
+    assert!(video["imageService"].is_null());
+    let media_url = video["mediaUrl"].as_str().unwrap().to_owned();
+    assert!(
+        media_url.ends_with("/media/acme/1/film/original.mp4"),
+        "{media_url}"
+    );
+
+    let whole = app.client.get(&media_url).send().await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.headers()["content-type"], "video/mp4");
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    let tag = whole.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(whole.bytes().await.unwrap(), video_bytes);
+
+    let part = app
+        .client
+        .get(&media_url)
+        .header("Range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 100-199/{}", video_bytes.len()).as_str()
+    );
+    assert_eq!(part.bytes().await.unwrap(), video_bytes[100..200]);
+    let tail = app
+        .client
+        .get(&media_url)
+        .header("Range", "bytes=-10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tail.bytes().await.unwrap(),
+        video_bytes[video_bytes.len() - 10..]
+    );
+    let beyond = app
+        .client
+        .get(&media_url)
+        .header("Range", format!("bytes={}-", video_bytes.len()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beyond.status(), 416);
+    let cached = app
+        .client
+        .get(&media_url)
+        .header("If-None-Match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), 304);
+
+    let audio = register_waiting(
+        &app,
+        &auth,
+        space,
+        "song",
+        "audio/mpeg",
+        &fixture("audio-cbr.mp3"),
+    )
+    .await;
+    assert_eq!(audio["status"], "READY", "{audio}");
+    assert!((audio["duration"].as_f64().unwrap() - 2.0).abs() < 0.1);
+    assert!(audio["width"].is_null());
+
+    let pdf = register_waiting(
+        &app,
+        &auth,
+        space,
+        "doc",
+        "application/pdf",
+        &fixture("doc.pdf"),
+    )
+    .await;
+    assert_eq!(pdf["status"], "READY", "{pdf}");
+    let served = app
+        .client
+        .get(pdf["mediaUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.headers()["content-type"], "application/pdf");
+
+    // the declared type is checked against the bytes
+    let liar = register_waiting(
+        &app,
+        &auth,
+        space,
+        "liar",
+        "image/jpeg",
+        &fixture("image.png"),
+    )
+    .await;
+    assert_eq!(liar["status"], "ERROR");
+    assert!(
+        liar["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("wrong-media-type"),
+        "{liar}"
+    );
+    let sound_as_video = register_waiting(
+        &app,
+        &auth,
+        space,
+        "odd",
+        "video/mp4",
+        &fixture("audio-cbr.mp3"),
+    )
+    .await;
+    assert_eq!(sound_as_video["status"], "ERROR");
+    let truncated = &video_bytes[..video_bytes.len() / 2];
+    let cut = register_waiting(&app, &auth, space, "cut", "video/mp4", truncated).await;
+    assert_eq!(cut["status"], "ERROR");
+    assert!(
+        cut["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("unreadable-media"),
+        "{cut}"
+    );
+
+    // images and unknown files are not media; an asset that failed has nothing to serve
+    for path in [
+        "/media/acme/1/film/other.mp4",
+        "/media/acme/1/cut/original.mp4",
+        "/media/acme/1/nope/original.mp4",
+        "/media/acme/x/film/original.mp4",
+    ] {
+        assert_eq!(app.get(path).await.status(), 404, "{path}");
+    }
+    let image = app
+        .register_image(&auth, "acme", space, "pic", &grid_png(20, 20))
+        .await;
+    assert!(image["status"] == "READY");
+    assert_eq!(
+        app.get("/media/acme/1/pic/original.bin").await.status(),
+        404
+    );
+    app.stop().await;
+}

@@ -421,6 +421,19 @@ impl AssetObject {
         self.image_service_url()
     }
     /// The IIIF Presentation 3 manifest of the asset.
+    /// Where audio, video and other files are served as registered (HTTP ranges supported);
+    /// null for images, which the Image API serves.
+    async fn media_url(&self) -> Option<String> {
+        (self.asset.family != domain::AssetFamily::Image).then(|| {
+            format!(
+                "{}/media/{}/{}",
+                self.base_url,
+                self.path(),
+                crate::media::file_name(&self.asset.media_type)
+            )
+        })
+    }
+
     async fn manifest(&self) -> String {
         format!("{}/iiif/manifest/3/{}", self.base_url, self.path())
     }

@@ -39,7 +39,7 @@ pub fn routes(version: ApiVersion) -> impl Endpoint {
 }
 
 /// Every IIIF response carries `Access-Control-Allow-Origin: *`, errors included.
-fn with_cors(mut response: Response) -> Response {
+pub(crate) fn with_cors(mut response: Response) -> Response {
     response.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -47,7 +47,7 @@ fn with_cors(mut response: Response) -> Response {
     response
 }
 
-fn error_response(error: DeliveryError) -> Response {
+pub(crate) fn error_response(error: DeliveryError) -> Response {
     let body = serde_json::json!({ "code": error.code, "message": error.message }).to_string();
     with_cors(
         Response::builder()
@@ -81,7 +81,7 @@ fn service_id(
     )
 }
 
-fn parse_space(space: &str) -> Result<i32, DeliveryError> {
+pub(crate) fn parse_space(space: &str) -> Result<i32, DeliveryError> {
     space.parse::<i32>().map_err(|_| {
         DeliveryError::new(
             StatusCode::NOT_FOUND,
@@ -117,7 +117,7 @@ async fn base(
 
 /// CORS preflight and plain OPTIONS.
 #[handler]
-async fn preflight(headers: &HeaderMap) -> Response {
+pub(crate) async fn preflight(headers: &HeaderMap) -> Response {
     let mut response = Response::builder()
         .status(StatusCode::NO_CONTENT)
         .header(header::ALLOW, "GET, HEAD, OPTIONS")
@@ -133,7 +133,7 @@ async fn preflight(headers: &HeaderMap) -> Response {
 }
 
 /// A strong validator for a response: the derivatives' version and what was asked of them.
-fn etag(stamp: &str, what: &str) -> String {
+pub(crate) fn etag(stamp: &str, what: &str) -> String {
     let digest = Sha256::digest(format!("{stamp}|{what}").as_bytes());
     let hex: String = digest[..12]
         .iter()
@@ -143,7 +143,11 @@ fn etag(stamp: &str, what: &str) -> String {
 }
 
 /// Whether the client's copy is current (If-None-Match wins over If-Modified-Since).
-fn not_modified(headers: &HeaderMap, etag: &str, modified: Option<DateTime<Utc>>) -> bool {
+pub(crate) fn not_modified(
+    headers: &HeaderMap,
+    etag: &str,
+    modified: Option<DateTime<Utc>>,
+) -> bool {
     if let Some(candidates) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
@@ -169,7 +173,7 @@ fn not_modified(headers: &HeaderMap, etag: &str, modified: Option<DateTime<Utc>>
     }
 }
 
-fn validators(
+pub(crate) fn validators(
     response: poem::ResponseBuilder,
     etag: &str,
     modified: Option<DateTime<Utc>>,
@@ -187,7 +191,7 @@ fn validators(
 }
 
 /// A 304 with the validators the full response would carry.
-fn unchanged(
+pub(crate) fn unchanged(
     etag: &str,
     modified: Option<DateTime<Utc>>,
     cache_control: &str,

@@ -1,0 +1,239 @@
+//! Audio, video and other files as they were registered:
+//! `/media/{customer}/{space}/{asset}/{file}`, where `{file}` is `original` with any extension
+//! (`original.mp4`). Single byte ranges are answered with 206 so players can seek; ETag and
+//! Last-Modified let caches revalidate.
+
+use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
+use poem::web::{Data, Path};
+use poem::{Endpoint, Response, Route, get, handler};
+
+use crate::iiif_image::{
+    DeliveryError, error_response, etag, not_modified, parse_space, preflight, unchanged,
+    validators, with_cors,
+};
+use crate::server::AppState;
+
+const MEDIA_CACHE_CONTROL: &str = "public, max-age=86400";
+
+pub fn routes() -> impl Endpoint {
+    Route::new().at(
+        "/:customer/:space/:asset/:file",
+        get(media).head(media).options(preflight),
+    )
+}
+
+/// The file name an asset's media is published under: `original.{extension}`.
+pub fn file_name(media_type: &str) -> String {
+    let essence = media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let extension = match essence.as_str() {
+        "video/mp4" | "video/quicktime" => "mp4",
+        "video/webm" | "audio/webm" => "webm",
+        "audio/mp4" | "audio/x-m4a" | "audio/m4a" => "m4a",
+        "audio/mpeg" | "audio/mp3" => "mp3",
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        "audio/ogg" | "application/ogg" | "audio/opus" => "ogg",
+        "application/pdf" => "pdf",
+        "application/zip" => "zip",
+        "text/plain" => "txt",
+        _ => "bin",
+    };
+    format!("original.{extension}")
+}
+
+/// A requested byte range, after reading it against the file's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    Whole,
+    Part { start: u64, end: u64 },
+    Unsatisfiable,
+}
+
+/// Reads a `Range` header. Only single `bytes` ranges are honoured; anything else (several
+/// ranges, other units, nonsense) is answered with the whole file, as HTTP allows.
+fn wanted(range: Option<&str>, length: u64) -> Wanted {
+    let Some(spec) = range.and_then(|value| value.trim().strip_prefix("bytes=")) else {
+        return Wanted::Whole;
+    };
+    if spec.contains(',') {
+        return Wanted::Whole;
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return Wanted::Whole;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let parsed = |text: &str| text.parse::<u64>().ok();
+    match (first.is_empty(), last.is_empty()) {
+        // the last N bytes
+        (true, false) => match parsed(last) {
+            Some(0) => Wanted::Unsatisfiable,
+            Some(suffix) if length > 0 => Wanted::Part {
+                start: length.saturating_sub(suffix),
+                end: length - 1,
+            },
+            Some(_) => Wanted::Unsatisfiable,
+            None => Wanted::Whole,
+        },
+        (false, _) => {
+            let Some(start) = parsed(first) else {
+                return Wanted::Whole;
+            };
+            let end = if last.is_empty() {
+                Some(length.saturating_sub(1))
+            } else {
+                parsed(last)
+            };
+            match end {
+                None => Wanted::Whole,
+                Some(_) if start >= length => Wanted::Unsatisfiable,
+                Some(end) if end < start => Wanted::Whole,
+                Some(end) => Wanted::Part {
+                    start,
+                    end: end.min(length - 1),
+                },
+            }
+        }
+        (true, true) => Wanted::Whole,
+    }
+}
+
+#[handler]
+async fn media(
+    state: Data<&AppState>,
+    Path((customer, space, id, file)): Path<(String, String, String, String)>,
+    headers: &HeaderMap,
+) -> Response {
+    let not_found = |message: String| {
+        error_response(DeliveryError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            message,
+        ))
+    };
+    let space = match parse_space(&space) {
+        Ok(space) => space,
+        Err(error) => return error_response(error),
+    };
+    if file != "original" && !file.starts_with("original.") {
+        return not_found(format!(
+            "no file {file:?}; media is published as original.*"
+        ));
+    }
+    let asset = match state.domain.delivered_asset(&customer, space, &id).await {
+        Ok(asset) => asset,
+        Err(error) if error.kind == domain::ErrorKind::NotFound => return not_found(error.message),
+        Err(error) => {
+            return error_response(DeliveryError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database-unavailable",
+                error.message,
+            ));
+        }
+    };
+    if asset.family == domain::AssetFamily::Image {
+        return not_found(format!(
+            "{customer}/{space}/{id} is an image: it is served through the Image API"
+        ));
+    }
+    if asset.status != domain::AssetStatus::Ready {
+        return not_found(format!("{customer}/{space}/{id} is not ready"));
+    }
+    let key = storage::keys::master(asset.customer_id, asset.space, &asset.id);
+    let length = match state.storage.size(&key).await {
+        Ok(length) => length,
+        Err(error) => return storage_error(error),
+    };
+    let stamp = asset
+        .finished
+        .map(|finished| finished.timestamp_micros().to_string())
+        .unwrap_or_default();
+    let tag = etag(&stamp, &format!("media|{length}"));
+    if not_modified(headers, &tag, asset.finished) {
+        return with_cors(unchanged(&tag, asset.finished, MEDIA_CACHE_CONTROL).finish());
+    }
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|value| value.to_str().ok());
+    // If-Range: a range only applies to the version the client already holds
+    let range = match headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
+        Some(validator) if validator != tag => None,
+        _ => range,
+    };
+    let builder = validators(
+        Response::builder(),
+        &tag,
+        asset.finished,
+        MEDIA_CACHE_CONTROL,
+    )
+    .header(header::ACCEPT_RANGES, "bytes")
+    .content_type(asset.media_type.clone());
+    let response = match wanted(range, length) {
+        Wanted::Unsatisfiable => builder
+            .status(StatusCode::RANGE_NOT_SATISFIABLE)
+            .header(header::CONTENT_RANGE, format!("bytes */{length}"))
+            .finish(),
+        Wanted::Whole => match state.storage.get(&key).await {
+            Ok(bytes) => builder.status(StatusCode::OK).body(bytes),
+            Err(error) => return storage_error(error),
+        },
+        Wanted::Part { start, end } => match state.storage.get_range(&key, start..end + 1).await {
+            Ok(bytes) => builder
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(
+                    header::CONTENT_RANGE,
+                    format!("bytes {start}-{end}/{length}"),
+                )
+                .body(bytes),
+            Err(error) => return storage_error(error),
+        },
+    };
+    let mut response = with_cors(response);
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Content-Range, Accept-Ranges, ETag"),
+    );
+    response
+}
+
+fn storage_error(error: storage::Error) -> Response {
+    let (status, code) = match error.kind {
+        storage::ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not-found"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable"),
+    };
+    error_response(DeliveryError::new(status, code, error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_read_as_http_says() {
+        let part = |start, end| Wanted::Part { start, end };
+        assert_eq!(wanted(None, 100), Wanted::Whole);
+        assert_eq!(wanted(Some("bytes=0-9"), 100), part(0, 9));
+        assert_eq!(wanted(Some("bytes=90-"), 100), part(90, 99));
+        assert_eq!(wanted(Some("bytes=-10"), 100), part(90, 99));
+        assert_eq!(wanted(Some("bytes=-500"), 100), part(0, 99));
+        assert_eq!(wanted(Some("bytes=50-500"), 100), part(50, 99));
+        assert_eq!(wanted(Some("bytes=100-"), 100), Wanted::Unsatisfiable);
+        assert_eq!(wanted(Some("bytes=-0"), 100), Wanted::Unsatisfiable);
+        assert_eq!(wanted(Some("bytes=0-1,5-6"), 100), Wanted::Whole);
+        assert_eq!(wanted(Some("items=0-1"), 100), Wanted::Whole);
+        assert_eq!(wanted(Some("bytes=9-3"), 100), Wanted::Whole);
+        assert_eq!(wanted(Some("bytes=x-3"), 100), Wanted::Whole);
+        assert_eq!(wanted(Some("bytes=0-0"), 0), Wanted::Unsatisfiable);
+    }
+
+    #[test]
+    fn file_names_follow_the_media_type() {
+        assert_eq!(file_name("video/mp4"), "original.mp4");
+        assert_eq!(file_name("audio/mpeg"), "original.mp3");
+        assert_eq!(file_name("Audio/Ogg; codecs=opus"), "original.ogg");
+        assert_eq!(file_name("application/x-unknown"), "original.bin");
+    }
+}
