@@ -33,6 +33,92 @@ pub struct Fetcher {
 
 const MAX_REDIRECTS: usize = 5;
 
+/// The error a connection attempt to a private address ends in; found again in the error chain
+/// to tell a refusal from an unreachable origin.
+#[derive(Debug)]
+struct PrivateAddress(String);
+
+impl std::fmt::Display for PrivateAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} resolves to a private address", self.0)
+    }
+}
+
+impl std::error::Error for PrivateAddress {}
+
+/// A redirect that is not followed, and why.
+#[derive(Debug)]
+struct RedirectRefused(String);
+
+impl std::fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the origin sent {}", self.0)
+    }
+}
+
+impl std::error::Error for RedirectRefused {}
+
+/// Resolves host names for the http client and refuses private addresses. Checking the
+/// address the connection is actually made to (not an earlier lookup) defeats DNS rebinding,
+/// and every redirect hop goes through it too.
+#[derive(Debug)]
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addresses: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if addresses.iter().any(|address| is_private(address.ip())) {
+                return Err(
+                    Box::new(PrivateAddress(host)) as Box<dyn std::error::Error + Send + Sync>
+                );
+            }
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Whether a redirect may be followed: at most [`MAX_REDIRECTS`] hops, http(s) only, and no
+/// hop to a private IP literal (names are checked when they are resolved).
+fn redirect_allowed(url: &url::Url, hops: usize, allow_private: bool) -> Result<(), String> {
+    if hops >= MAX_REDIRECTS {
+        return Err(format!("more than {MAX_REDIRECTS} redirects"));
+    }
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("a redirect to a {} URL", url.scheme()));
+    }
+    if !allow_private && literal_private(url) {
+        return Err(format!("a redirect to the private address {url}"));
+    }
+    Ok(())
+}
+
+/// Whether a URL's host is an IP literal in a private range.
+fn literal_private(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(v4)) => is_private(IpAddr::V4(v4)),
+        Some(url::Host::Ipv6(v6)) => is_private(IpAddr::V6(v6)),
+        _ => false,
+    }
+}
+
+/// Whether a request error came from a refused address or redirect, and why.
+fn refused(error: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if let Some(private) = current.downcast_ref::<PrivateAddress>() {
+            return Some(format!("{private}; private origins are not allowed"));
+        }
+        if let Some(redirect) = current.downcast_ref::<RedirectRefused>() {
+            return Some(redirect.to_string());
+        }
+        source = current.source();
+    }
+    None
+}
+
 fn forbidden(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::OriginForbidden, message)
 }
@@ -63,18 +149,27 @@ fn is_private(address: IpAddr) -> bool {
 
 impl Fetcher {
     pub fn new(policy: OriginPolicy) -> Result<Self> {
-        let http = reqwest::Client::builder()
+        let allow_private = policy.allow_private;
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            match redirect_allowed(attempt.url(), attempt.previous().len(), allow_private) {
+                Ok(()) => attempt.follow(),
+                Err(reason) => attempt.error(RedirectRefused(reason)),
+            }
+        });
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(policy.connect_timeout)
             .timeout(policy.timeout)
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-            .user_agent(concat!("vitrine/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| {
-                Error::new(
-                    ErrorKind::Internal,
-                    format!("cannot build the http client: {error}"),
-                )
-            })?;
+            .redirect(redirects)
+            .user_agent(concat!("vitrine/", env!("CARGO_PKG_VERSION")));
+        if !policy.allow_private {
+            builder = builder.dns_resolver(std::sync::Arc::new(PublicOnly));
+        }
+        let http = builder.build().map_err(|error| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("cannot build the http client: {error}"),
+            )
+        })?;
         let mut policy = policy;
         policy.import_roots = policy
             .import_roots
@@ -86,10 +181,19 @@ impl Fetcher {
 
     /// The master's bytes.
     pub async fn fetch(&self, origin: &str) -> Result<Bytes> {
+        self.fetch_with(origin, None).await
+    }
+
+    /// The master's bytes, sending HTTP basic credentials to an http(s) origin.
+    pub async fn fetch_with(
+        &self,
+        origin: &str,
+        credentials: Option<&domain::OriginCredentials>,
+    ) -> Result<Bytes> {
         let url = url::Url::parse(origin)
             .map_err(|error| forbidden(format!("origin is not a URL: {error}")))?;
         match url.scheme() {
-            "http" | "https" => self.fetch_http(url).await,
+            "http" | "https" => self.fetch_http(url, credentials).await,
             "file" => self.fetch_file(&url).await,
             "s3" | "gs" | "az" => self.fetch_object(&url).await,
             other => Err(forbidden(format!(
@@ -98,42 +202,34 @@ impl Fetcher {
         }
     }
 
-    async fn check_host(&self, url: &url::Url) -> Result<()> {
-        if self.policy.allow_private {
-            return Ok(());
+    async fn fetch_http(
+        &self,
+        url: url::Url,
+        credentials: Option<&domain::OriginCredentials>,
+    ) -> Result<Bytes> {
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(forbidden("origin has no host"));
         }
-        let host = url
-            .host_str()
-            .ok_or_else(|| forbidden("origin has no host"))?;
-        let port = url.port_or_known_default().unwrap_or(80);
-        let addresses = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+        if !self.policy.allow_private && literal_private(&url) {
+            return Err(forbidden(format!(
+                "{url} is a private address; private origins are not allowed"
+            )));
+        }
+        let mut request = self.http.get(url.clone());
+        if let Some(credentials) = credentials {
+            // reqwest drops the header when a redirect leaves the host
+            request = request.basic_auth(&credentials.username, Some(&credentials.password));
+        }
+        let response = request
+            .send()
             .await
-            .map_err(|error| {
-                Error::new(
+            .map_err(|error| match refused(&error) {
+                Some(reason) => forbidden(reason),
+                None => Error::new(
                     ErrorKind::OriginUnavailable,
-                    format!("cannot resolve {host}: {error}"),
-                )
+                    format!("cannot fetch {url}: {error}"),
+                ),
             })?;
-        for address in addresses {
-            if is_private(address.ip()) {
-                return Err(forbidden(format!(
-                    "{host} resolves to a private address; private origins are not allowed"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    async fn fetch_http(&self, url: url::Url) -> Result<Bytes> {
-        self.check_host(&url).await?;
-        let response = self.http.get(url.clone()).send().await.map_err(|error| {
-            Error::new(
-                ErrorKind::OriginUnavailable,
-                format!("cannot fetch {url}: {error}"),
-            )
-        })?;
-        // the final address after redirects is checked too
-        self.check_host(response.url()).await?;
         let status = response.status();
         if status.is_server_error() || status.as_u16() == 429 {
             return Err(Error::new(
@@ -339,6 +435,27 @@ mod tests {
                 .kind,
             ErrorKind::OriginRefused
         );
+    }
+
+    #[test]
+    fn redirects_are_checked_hop_by_hop() {
+        let url = |text: &str| url::Url::parse(text).unwrap();
+        assert!(redirect_allowed(&url("https://example.org/a"), 0, false).is_ok());
+        assert!(redirect_allowed(&url("https://example.org/a"), 4, false).is_ok());
+        assert!(redirect_allowed(&url("https://example.org/a"), 5, false).is_err());
+        assert!(redirect_allowed(&url("http://10.0.0.8/a"), 1, false).is_err());
+        assert!(redirect_allowed(&url("http://[::1]/a"), 1, false).is_err());
+        assert!(redirect_allowed(&url("http://10.0.0.8/a"), 1, true).is_ok());
+        assert!(redirect_allowed(&url("file:///etc/passwd"), 1, true).is_err());
+    }
+
+    #[tokio::test]
+    async fn names_that_resolve_to_private_addresses_are_refused_when_connecting() {
+        let error = fetcher(vec![], false)
+            .fetch("http://localhost:9/x.jpg")
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::OriginForbidden, "{error}");
     }
 
     #[tokio::test]

@@ -193,7 +193,12 @@ impl Ingestor {
                 let origin = asset.origin.as_deref().ok_or_else(|| {
                     Error::new(ErrorKind::OriginRefused, "the asset has no origin")
                 })?;
-                self.fetcher.fetch(origin).await
+                let credentials = self
+                    .domain
+                    .origin_credentials(asset.customer_id, origin)
+                    .await
+                    .map_err(|error| Error::new(ErrorKind::Database, error.to_string()))?;
+                self.fetcher.fetch_with(origin, credentials.as_ref()).await
             }
         }
     }

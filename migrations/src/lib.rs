@@ -13,6 +13,7 @@ mod m20261122_000004_assets;
 mod m20261122_000005_batches;
 mod m20261122_000006_jobs;
 mod m20261122_000007_queue_lookups;
+mod m20261122_000008_origin_rules;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_batches::Migration),
             Box::new(m20261122_000006_jobs::Migration),
             Box::new(m20261122_000007_queue_lookups::Migration),
+            Box::new(m20261122_000008_origin_rules::Migration),
         ]
     }
 }

@@ -34,8 +34,24 @@ impl Drop for Origin {
     }
 }
 
+/// Credentials the origin wants for names starting with "locked": `user:secret`.
+const LOCKED_AUTHORIZATION: &str = "Basic dXNlcjpzZWNyZXQ=";
+
 #[handler]
-async fn serve(Path(name): Path<String>, shared: Data<&Arc<Mutex<Shared>>>) -> Response {
+async fn serve(
+    Path(name): Path<String>,
+    shared: Data<&Arc<Mutex<Shared>>>,
+    headers: &poem::http::HeaderMap,
+) -> Response {
+    if name.starts_with("locked")
+        && headers
+            .get(poem::http::header::AUTHORIZATION)
+            .is_none_or(|value| value != LOCKED_AUTHORIZATION)
+    {
+        return Response::builder()
+            .status(StatusCode::UNAUTHORIZED)
+            .body("credentials needed");
+    }
     let (file, flap) = {
         let mut shared = shared.lock().unwrap();
         *shared.hits.entry(name.clone()).or_default() += 1;
@@ -82,7 +98,7 @@ impl Origin {
     }
 
     /// Serves `bytes` at `/{name}`; returns its URL. Names starting with "slow" answer after
-    /// 30 seconds.
+    /// 30 seconds; names starting with "locked" need basic credentials `user:secret`.
     pub fn add(&self, name: &str, media_type: &str, bytes: impl Into<Bytes>) -> String {
         self.shared
             .lock()

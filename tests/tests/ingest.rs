@@ -861,3 +861,76 @@ async fn audio_video_and_files_are_stored_probed_and_served_with_ranges() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn origin_rules_send_credentials_to_matching_origins_only() {
+    let app = app_with_workers().await;
+    let origin = Origin::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+    let locked = origin.add("locked.png", "image/png", grid_png(20, 20));
+
+    register(&app, &auth, space, "before", &locked).await;
+    let before = settled(&app, &auth, space, "before").await;
+    assert!(
+        before["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("origin-refused"),
+        "{before}"
+    );
+
+    let rule_doc = "mutation($p: String!, $u: String!) {
+        createOriginRule(customer: \"acme\", input: {pattern: $p, username: $u, password: \"secret\"}) { id pattern username } }";
+    app.graphql(&auth, rule_doc, json!({ "p": "([", "u": "user" }))
+        .await
+        .expect_error("INVALID_INPUT");
+    app.graphql(
+        &auth,
+        rule_doc,
+        json!({ "p": "^https://elsewhere/", "u": "wrong" }),
+    )
+    .await
+    .data();
+    let pattern = format!("^http://{}/locked", origin.addr);
+    let rule = app
+        .graphql(&auth, rule_doc, json!({ "p": pattern, "u": "user" }))
+        .await;
+    let rule = rule.data()["createOriginRule"].clone();
+    assert_eq!(rule["username"], "user");
+    let listed = app
+        .graphql(
+            &auth,
+            "{ customer(name: \"acme\") { originRules { pattern username } } }",
+            json!({}),
+        )
+        .await;
+    let listed = listed.data()["customer"]["originRules"].to_string();
+    assert!(
+        !listed.contains("secret"),
+        "the password is never returned: {listed}"
+    );
+
+    register(&app, &auth, space, "after", &locked).await;
+    assert_eq!(
+        settled(&app, &auth, space, "after").await["status"],
+        "READY"
+    );
+
+    let other = app.customer_with_key("other").await;
+    app.graphql(
+        &other,
+        "mutation($id: Int!) { deleteOriginRule(customer: \"acme\", id: $id) }",
+        json!({ "id": rule["id"] }),
+    )
+    .await
+    .expect_error("FORBIDDEN");
+    app.graphql(
+        &auth,
+        "mutation($id: Int!) { deleteOriginRule(customer: \"acme\", id: $id) }",
+        json!({ "id": rule["id"] }),
+    )
+    .await
+    .data();
+    app.stop().await;
+}

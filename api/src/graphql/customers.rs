@@ -7,6 +7,7 @@ use super::batches::BatchObject;
 use super::connection::{PagedConnection, connection, page_complexity};
 use super::context::call;
 use super::keys::ApiKeyObject;
+use super::origin_rules::OriginRuleObject;
 use super::spaces::SpaceObject;
 
 /// A tenant: an institution with its own spaces, assets and keys.
@@ -49,6 +50,15 @@ impl CustomerObject {
         })
         .await?;
         Ok(connection(spaces, SpaceObject::from))
+    }
+
+    /// The customer's origin rules, in the order they are tried (passwords are not shown).
+    async fn origin_rules(&self, ctx: &Context<'_>) -> Result<Vec<OriginRuleObject>> {
+        let rules = call(ctx, |domain, principal| async move {
+            domain.origin_rules(&principal, &self.name).await
+        })
+        .await?;
+        Ok(rules.into_iter().map(OriginRuleObject::from).collect())
     }
 
     /// The customer's batches, newest first.

@@ -9,6 +9,7 @@ mod connection;
 mod context;
 mod customers;
 mod keys;
+mod origin_rules;
 mod spaces;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
@@ -42,6 +43,7 @@ pub struct Mutation(
     spaces::SpaceMutation,
     assets::AssetMutation,
     batches::BatchMutation,
+    origin_rules::OriginRuleMutation,
 );
 
 pub type VitrineSchema = Schema<Query, Mutation, batches::Subscription>;

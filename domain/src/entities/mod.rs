@@ -8,4 +8,5 @@ pub mod batch;
 pub mod batch_member;
 pub mod customer;
 pub mod job;
+pub mod origin_rule;
 pub mod space;
