@@ -29,6 +29,24 @@ enum Command {
     /// Administration from the shell.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Import a CSV batch (columns Line, ID, MediaType, Space, Origin, Reference1-3,
+    /// Number1-3, MaxUnauthorised, Tags, Roles). Every problem is listed by line and column
+    /// and nothing is created while there is one (exit status 2).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// The customer the assets belong to.
+        #[arg(long)]
+        customer: String,
+        /// Check the file only; create nothing.
+        #[arg(long, conflicts_with = "wait")]
+        dry_run: bool,
+        /// Wait for the batch to finish, with a progress bar, processing it with this node's
+        /// workers (VITRINE_WORKERS) alongside any running server. Exit status 1 when members
+        /// failed.
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -77,6 +95,12 @@ async fn main() -> anyhow::Result<()> {
             println!("database is up to date");
             Ok(())
         }
+        Command::Import {
+            file,
+            customer,
+            dry_run,
+            wait,
+        } => import(config, &file, &customer, dry_run, wait).await,
         Command::Admin(AdminCommand::CreateCustomer { name, display_name }) => {
             let domain = server::open_domain(&config).await?;
             let input = domain::CustomerInput { name, display_name };
@@ -106,6 +130,105 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn import(
+    config: Config,
+    file: &std::path::Path,
+    customer: &str,
+    dry_run: bool,
+    wait: bool,
+) -> anyhow::Result<()> {
+    let content = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let domain = server::open_domain(&config).await?;
+    let imported = domain
+        .import_csv(&operator(), customer, &content, dry_run)
+        .await
+        .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+    println!(
+        "{} rows, {} valid",
+        imported.total_rows, imported.valid_rows
+    );
+    if !imported.errors.is_empty() {
+        for problem in &imported.errors {
+            eprintln!(
+                "line {}{}: {} ({})",
+                problem.line,
+                problem
+                    .column
+                    .map(|column| format!(", {column}"))
+                    .unwrap_or_default(),
+                problem.message,
+                problem.code
+            );
+        }
+        eprintln!("nothing was created: fix the problems above and import again");
+        std::process::exit(2);
+    }
+    let Some(batch) = imported.batch else {
+        println!("dry run: nothing was created");
+        return Ok(());
+    };
+    println!("created batch {} with {} members", batch.id, batch.count);
+    if !wait {
+        return Ok(());
+    }
+    let storage = storage::BlobStore::open(&storage::StorageLocation::parse(&config.storage_url)?)
+        .context("cannot open object storage")?;
+    let ingestor = ingest::Ingestor::new(domain.clone(), storage, server::ingest_options(&config))
+        .context("cannot set up ingest")?;
+    let node = format!("import-{}", std::process::id());
+    let workers = ingest::Workers::start(
+        ingestor,
+        config.workers,
+        &node,
+        ingest::JobSignal::default(),
+    );
+    let bar = indicatif::ProgressBar::new(batch.count as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} ended, {msg} [{elapsed}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let finished = loop {
+        let current = domain
+            .batch(&operator(), customer, batch.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+        bar.set_position((current.completed + current.errors) as u64);
+        bar.set_message(format!("{} errors", current.errors));
+        if current.finished.is_some() {
+            break current;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    bar.finish();
+    workers.shutdown().await;
+    println!(
+        "batch {} finished: {} ready, {} errors",
+        finished.id, finished.completed, finished.errors
+    );
+    if finished.errors > 0 {
+        let failed = domain
+            .batch_members(
+                &operator(),
+                customer,
+                finished.id,
+                Some(domain::AssetStatus::Error),
+                &domain::PageRequest::new(Some(20), None),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+        for (_, member) in failed.items {
+            eprintln!(
+                "line {}: {}: {}",
+                member.line.unwrap_or_default(),
+                member.asset_id,
+                member.error.unwrap_or_default()
+            );
+        }
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

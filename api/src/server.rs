@@ -196,7 +196,8 @@ fn delivery_settings(config: &Config) -> DeliverySettings {
     }
 }
 
-fn ingest_options(config: &Config) -> ingest::IngestOptions {
+/// How this node's ingestor is set up.
+pub fn ingest_options(config: &Config) -> ingest::IngestOptions {
     ingest::IngestOptions {
         tile_size: config.tile_size,
         jpeg_quality: config.jpeg_quality,

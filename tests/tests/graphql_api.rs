@@ -95,6 +95,36 @@ const OPERATIONS: &[Operation] = &[
         document: "query($c: String!, $s: Int!, $a: String!) { asset(customer: $c, space: $s, id: $a) { id } }",
         admin_only: false,
     },
+    Operation {
+        name: "reingestAsset",
+        document: "mutation($c: String!, $s: Int!, $a: String!) { reingestAsset(customer: $c, space: $s, id: $a) { id } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "createBatch",
+        document: "mutation($c: String!, $s: Int!, $new: String!) { createBatch(customer: $c, members: [{space: $s, id: $new, mediaType: \"image/jpeg\", origin: \"https://example.org/x.jpg\"}]) { id } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "importCsv",
+        document: "mutation($c: String!, $new: String!) { importCsv(customer: $c, content: $new) { totalRows } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "customer.batches",
+        document: "query($c: String!) { customer(name: $c) { batches { totalCount } } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "createOriginRule",
+        document: "mutation($c: String!, $new: String!) { createOriginRule(customer: $c, input: {pattern: $new, username: \"u\", password: \"p\"}) { id } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "customer.originRules",
+        document: "query($c: String!) { customer(name: $c) { originRules { id } } }",
+        admin_only: false,
+    },
 ];
 
 /// Resources made fresh for each call, so that destructive operations have a target.
