@@ -6,48 +6,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_vitrine");
+mod common;
 
-/// A command with a clean configuration environment and the data dir given.
-fn vitrine(data_dir: &Path) -> Command {
-    let mut command = Command::new(BINARY);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("VITRINE_") {
-            command.env_remove(name);
-        }
-    }
-    command
-        .env("VITRINE_DATA_DIR", data_dir)
-        .env("VITRINE_LOG_LEVEL", "warn");
-    command
-}
+use common::{BINARY, vitrine};
 
-/// Starts `serve` on an ephemeral port and returns the child, its base URL and what it printed
-/// before listening.
 fn serve(data_dir: &Path) -> (Child, String, Vec<String>) {
-    let mut child = vitrine(data_dir)
-        .arg("serve")
-        .env("VITRINE_LISTEN", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("vitrine serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut printed = Vec::new();
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        let line = line.expect("stdout line");
-        if let Some(address) = line.strip_prefix("listening on ") {
-            let base = address.trim().to_owned();
-            // keep draining, so that later output never meets a closed pipe
-            std::thread::spawn(move || lines.for_each(drop));
-            return (child, base, printed);
-        }
-        printed.push(line);
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("vitrine serve exited before listening; printed {printed:?}");
+    common::serve(vitrine(data_dir))
 }
 
 fn post_graphql(base: &str, credential: &str, query: &str) -> serde_json::Value {

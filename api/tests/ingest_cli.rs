@@ -1,28 +1,21 @@
 //! Ingest from the shell and across restarts: `vitrine import` with its checks and `--wait`,
 //! and a batch that survives its server being killed (SIGKILL) halfway.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_vitrine");
+mod common;
+
 const ADMIN: &str = "cli-admin:cli-admin-secret-0123456789";
 
-/// A command with a clean configuration environment, the data dir and masters folder given,
-/// and a known admin key.
+/// A clean command with the masters folder as import root, a known admin key, and a short job
+/// timeout.
 fn vitrine(data_dir: &Path) -> Command {
-    let mut command = Command::new(BINARY);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("VITRINE_") {
-            command.env_remove(name);
-        }
-    }
+    let mut command = common::vitrine(data_dir);
     command
-        .env("VITRINE_DATA_DIR", data_dir)
-        .env("VITRINE_LOG_LEVEL", "warn")
         .env("VITRINE_ADMIN_KEY", ADMIN)
         .env("VITRINE_IMPORT_ROOTS", masters(data_dir))
         .env("VITRINE_JOB_TIMEOUT_SECONDS", "2")
@@ -50,25 +43,10 @@ fn write_masters(data_dir: &Path, count: usize, width: u32, height: u32) -> Vec<
 }
 
 fn serve(data_dir: &Path, workers: usize) -> (Child, String) {
-    let mut child = vitrine(data_dir)
-        .arg("serve")
-        .env("VITRINE_LISTEN", "127.0.0.1:0")
-        .env("VITRINE_WORKERS", workers.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("vitrine serve starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        if let Some(address) = line.unwrap().strip_prefix("listening on ") {
-            let base = address.trim().to_owned();
-            std::thread::spawn(move || lines.for_each(drop));
-            return (child, base);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("vitrine serve exited before listening");
+    let mut command = vitrine(data_dir);
+    command.env("VITRINE_WORKERS", workers.to_string());
+    let (child, base, _) = common::serve(command);
+    (child, base)
 }
 
 fn graphql(base: &str, query: &str, variables: Value) -> Value {

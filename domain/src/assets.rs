@@ -294,15 +294,7 @@ impl Domain {
             write_tags(&txn, &updated, tags).await?;
         }
         if reprocess {
-            let kind = ingest_kind(&updated);
-            queue::enqueue(
-                &txn,
-                &updated,
-                kind,
-                None,
-                self.queue_settings().max_attempts,
-            )
-            .await?;
+            self.queue_again(&txn, &updated).await?;
         }
         txn.commit().await?;
         Asset::from_row(updated, &owner.name)
@@ -362,15 +354,7 @@ impl Domain {
         row.error = Set(None);
         row.finished = Set(None);
         let updated = row.update(&txn).await?;
-        let kind = ingest_kind(&updated);
-        queue::enqueue(
-            &txn,
-            &updated,
-            kind,
-            None,
-            self.queue_settings().max_attempts,
-        )
-        .await?;
+        self.queue_again(&txn, &updated).await?;
         txn.commit().await?;
         Asset::from_row(updated, &owner.name)
     }
@@ -421,6 +405,17 @@ impl Domain {
             .all(self.db())
             .await?;
         Page::new(window, rows, total).try_map(|row| Asset::from_row(row, &owner.name))
+    }
+
+    /// Queues an existing asset's processing again (from its origin, or its stored upload).
+    async fn queue_again(
+        &self,
+        connection: &impl ConnectionTrait,
+        row: &asset::Model,
+    ) -> Result<()> {
+        let max_attempts = self.queue_settings().max_attempts;
+        queue::enqueue(connection, row, ingest_kind(row), None, max_attempts).await?;
+        Ok(())
     }
 
     async fn find_asset(

@@ -301,6 +301,18 @@ pub(crate) async fn forget_asset(
     Ok(())
 }
 
+/// The asset a job is about, if it still exists.
+async fn asset_of(
+    connection: &impl ConnectionTrait,
+    job: &job::Model,
+) -> Result<Option<asset::Model>> {
+    Ok(
+        asset::Entity::find_by_id((job.customer_id, job.space_id, job.asset_id.clone()))
+            .one(connection)
+            .await?,
+    )
+}
+
 /// Marks a batch member as being processed (members only move forward).
 async fn member_ingesting(
     connection: &impl ConnectionTrait,
@@ -368,14 +380,7 @@ impl Domain {
         claimed.attempts = Set(attempt);
         claimed.updated = Set(now);
         let claimed = claimed.update(&txn).await?;
-        let Some(row) = asset::Entity::find_by_id((
-            claimed.customer_id,
-            claimed.space_id,
-            claimed.asset_id.clone(),
-        ))
-        .one(&txn)
-        .await?
-        else {
+        let Some(row) = asset_of(&txn, &claimed).await? else {
             // the asset went without its job (should not happen: deletion removes both)
             job::Entity::delete_by_id(claimed.id).exec(&txn).await?;
             txn.commit().await?;
@@ -427,14 +432,7 @@ impl Domain {
         else {
             return Ok(JobEnd::Lost);
         };
-        let Some(row) = asset::Entity::find_by_id((
-            current.customer_id,
-            current.space_id,
-            current.asset_id.clone(),
-        ))
-        .one(&txn)
-        .await?
-        else {
+        let Some(row) = asset_of(&txn, &current).await? else {
             job::Entity::delete_by_id(current.id).exec(&txn).await?;
             txn.commit().await?;
             return Ok(JobEnd::Lost);
@@ -557,14 +555,7 @@ impl Domain {
             };
             tracing::warn!(job = current.id, worker = ?current.locked_by, asset = %current.asset_id, "reclaiming a job whose worker stopped answering");
             if current.attempts >= current.max_attempts {
-                if let Some(row) = asset::Entity::find_by_id((
-                    current.customer_id,
-                    current.space_id,
-                    current.asset_id.clone(),
-                ))
-                .one(&txn)
-                .await?
-                {
+                if let Some(row) = asset_of(&txn, &current).await? {
                     let reason = format!(
                         "worker-lost: the worker processing this asset stopped during each of {} attempts",
                         current.attempts

@@ -5,7 +5,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 
-use super::context::{call, request_context};
+use super::context::{call, read_upload, request_context};
 use super::spaces::keep_or_set;
 use crate::error::graphql_error;
 
@@ -553,11 +553,8 @@ impl AssetMutation {
         wait: Option<bool>,
     ) -> Result<AssetObject> {
         let base_url = request_context(ctx)?.base_url.clone();
-        let upload = file.value(ctx).map_err(|error| {
-            graphql_error(domain::Error::bad_request(format!(
-                "the upload cannot be read: {error}"
-            )))
-        })?;
+        // read before anything is recorded: an unreadable upload registers nothing
+        let bytes = read_upload(ctx, file).await?;
         let input = domain::AssetInput::from(input);
         let asset = call(ctx, |domain, principal| async move {
             domain
@@ -565,21 +562,6 @@ impl AssetMutation {
                 .await
         })
         .await?;
-        let bytes = tokio::task::spawn_blocking(move || {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut upload.into_read(), &mut bytes).map(|_| bytes)
-        })
-        .await
-        .map_err(|error| {
-            graphql_error(domain::Error::internal(format!(
-                "upload task failed: {error}"
-            )))
-        })?
-        .map_err(|error| {
-            graphql_error(domain::Error::bad_request(format!(
-                "the upload cannot be read: {error}"
-            )))
-        })?;
         let processing = ctx.data::<crate::processing::Processing>()?;
         processing
             .ingestor

@@ -12,7 +12,7 @@ use futures::Stream;
 
 use super::assets::{AssetInput, AssetStatusValue};
 use super::connection::{PagedConnection, connection, page_complexity};
-use super::context::{call, domain, principal};
+use super::context::{call, domain, principal, read_upload};
 use crate::error::{graphql_code, graphql_error};
 
 /// A batch member: a registration and the space it goes to.
@@ -341,22 +341,7 @@ impl BatchMutation {
     ) -> Result<CsvImportObject> {
         let bytes = match (content, file) {
             (Some(content), None) => content.into_bytes(),
-            (None, Some(file)) => {
-                let upload = file.value(ctx).map_err(|error| {
-                    graphql_error(domain::Error::bad_request(format!(
-                        "the upload cannot be read: {error}"
-                    )))
-                })?;
-                let mut bytes = Vec::new();
-                std::io::Read::read_to_end(&mut upload.into_read(), &mut bytes).map_err(
-                    |error| {
-                        graphql_error(domain::Error::bad_request(format!(
-                            "the upload cannot be read: {error}"
-                        )))
-                    },
-                )?;
-                bytes
-            }
+            (None, Some(file)) => read_upload(ctx, file).await?,
             _ => {
                 return Err(graphql_error(domain::Error::invalid_input(
                     "give exactly one of content and file",

@@ -92,3 +92,29 @@ where
     let domain = domain(ctx)?.clone();
     operation(domain, principal).await.map_err(graphql_error)
 }
+
+/// The bytes of an uploaded file (GraphQL multipart), read off the async runtime.
+pub(crate) async fn read_upload(
+    ctx: &Context<'_>,
+    file: async_graphql::Upload,
+) -> async_graphql::Result<Vec<u8>> {
+    let unreadable = |error: String| {
+        graphql_error(domain::Error::bad_request(format!(
+            "the upload cannot be read: {error}"
+        )))
+    };
+    let upload = file
+        .value(ctx)
+        .map_err(|error| unreadable(error.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut upload.into_read(), &mut bytes).map(|_| bytes)
+    })
+    .await
+    .map_err(|error| {
+        graphql_error(domain::Error::internal(format!(
+            "upload task failed: {error}"
+        )))
+    })?
+    .map_err(|error| unreadable(error.to_string()))
+}
