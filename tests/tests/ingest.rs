@@ -934,3 +934,35 @@ async fn origin_rules_send_credentials_to_matching_origins_only() {
     .data();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_byte_quota_refuses_registrations_once_reached() {
+    let app = TestApp::builder()
+        .config(|config| config.max_bytes_per_customer = 1000)
+        .start()
+        .await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+    let first = app
+        .register_image(&auth, "acme", space, "big", &grid_png(400, 300))
+        .await;
+    assert_eq!(
+        first["status"], "READY",
+        "the first registration is under the limit"
+    );
+    app.graphql(
+        &auth,
+        "mutation($s: Int!) { registerAsset(customer: \"acme\", space: $s, input: {id: \"next\", mediaType: \"image/png\", origin: \"https://example.org/a.png\"}) { id } }",
+        json!({ "s": space }),
+    )
+    .await
+    .expect_error("QUOTA_EXCEEDED");
+    // another customer is not affected
+    let other = app.customer_with_key("other").await;
+    let other_space = app.create_space(&other, "other", "photos").await;
+    let theirs = app
+        .register_image(&other, "other", other_space, "small", &grid_png(10, 10))
+        .await;
+    assert_eq!(theirs["status"], "READY");
+    app.stop().await;
+}
