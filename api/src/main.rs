@@ -177,6 +177,9 @@ async fn import(
         .context("cannot open object storage")?;
     let ingestor = ingest::Ingestor::new(domain.clone(), storage, server::ingest_options(&config))
         .context("cannot set up ingest")?;
+    if config.workers == 0 {
+        println!("this node runs no workers (workers = 0): waiting for a server to process it");
+    }
     let node = format!("import-{}", std::process::id());
     let workers = ingest::Workers::start(
         ingestor,
