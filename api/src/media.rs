@@ -5,7 +5,7 @@
 
 use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
 use poem::web::{Data, Path};
-use poem::{Endpoint, Response, Route, get, handler};
+use poem::{Body, Endpoint, Response, Route, get, handler};
 
 use crate::iiif_image::{
     DeliveryError, error_response, etag, not_modified, parse_space, preflight, unchanged,
@@ -176,20 +176,18 @@ async fn media(
             .status(StatusCode::RANGE_NOT_SATISFIABLE)
             .header(header::CONTENT_RANGE, format!("bytes */{length}"))
             .finish(),
-        Wanted::Whole => match state.storage.get(&key).await {
-            Ok(bytes) => builder.status(StatusCode::OK).body(bytes),
-            Err(error) => return storage_error(error),
-        },
-        Wanted::Part { start, end } => match state.storage.get_range(&key, start..end + 1).await {
-            Ok(bytes) => builder
-                .status(StatusCode::PARTIAL_CONTENT)
-                .header(
-                    header::CONTENT_RANGE,
-                    format!("bytes {start}-{end}/{length}"),
-                )
-                .body(bytes),
-            Err(error) => return storage_error(error),
-        },
+        Wanted::Whole => builder
+            .status(StatusCode::OK)
+            .header(header::CONTENT_LENGTH, length)
+            .body(streamed(state.storage.clone(), key, 0..length)),
+        Wanted::Part { start, end } => builder
+            .status(StatusCode::PARTIAL_CONTENT)
+            .header(
+                header::CONTENT_RANGE,
+                format!("bytes {start}-{end}/{length}"),
+            )
+            .header(header::CONTENT_LENGTH, end + 1 - start)
+            .body(streamed(state.storage.clone(), key, start..end + 1)),
     };
     let mut response = with_cors(response);
     response.headers_mut().insert(
@@ -197,6 +195,31 @@ async fn media(
         HeaderValue::from_static("Content-Range, Accept-Ranges, ETag"),
     );
     response
+}
+
+/// Bytes read from storage per step of a streamed response.
+const STREAM_CHUNK: u64 = 4 * 1024 * 1024;
+
+/// A body that reads `range` of an object a chunk at a time, so a large video never sits in
+/// memory whole (and a HEAD request, whose body is never polled, reads nothing).
+fn streamed(storage: storage::BlobStore, key: String, range: std::ops::Range<u64>) -> Body {
+    let chunks = futures::stream::unfold(range.start, move |next| {
+        let storage = storage.clone();
+        let key = key.clone();
+        let end = range.end;
+        async move {
+            if next >= end {
+                return None;
+            }
+            let until = (next + STREAM_CHUNK).min(end);
+            let chunk = storage
+                .get_range(&key, next..until)
+                .await
+                .map_err(|error| std::io::Error::other(error.to_string()));
+            Some((chunk, until))
+        }
+    });
+    Body::from_bytes_stream(chunks)
 }
 
 fn storage_error(error: storage::Error) -> Response {

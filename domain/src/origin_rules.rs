@@ -60,6 +60,23 @@ fn compile(pattern: &str) -> Result<regex::Regex> {
         })
 }
 
+/// Whether a pattern matches an origin from its start through the whole of its host and port,
+/// so that credentials meant for one host never go to another whose URL merely contains it
+/// (`https://evil.net/?https://media.example.org/`, `https://media.example.org.evil.net/`).
+fn covers_host(pattern: &regex::Regex, origin: &str) -> bool {
+    let Ok(url) = url::Url::parse(origin) else {
+        return false;
+    };
+    // where the authority ends: the first '/', '?' or '#' after "scheme://"
+    let after_scheme = url.scheme().len() + 3;
+    let authority_end = origin[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(origin.len(), |end| after_scheme + end);
+    pattern
+        .find_iter(origin)
+        .any(|found| found.start() == 0 && found.end() >= authority_end)
+}
+
 impl OriginRule {
     fn from_row(row: origin_rule::Model, customer: &str) -> Self {
         Self {
@@ -162,7 +179,7 @@ impl Domain {
             .await?;
         for row in rows {
             // a stored pattern always compiled once; skip it rather than fail if it no longer does
-            if compile(&row.pattern).is_ok_and(|pattern| pattern.is_match(origin)) {
+            if compile(&row.pattern).is_ok_and(|pattern| covers_host(&pattern, origin)) {
                 return Ok(Some(OriginCredentials {
                     username: row.username,
                     password: row.password,
@@ -170,5 +187,37 @@ impl Domain {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_match_whole_hosts_from_the_start() {
+        let rule = compile(r"https://media\.example\.org").unwrap();
+        assert!(covers_host(&rule, "https://media.example.org/a.jpg"));
+        assert!(covers_host(&rule, "https://media.example.org"));
+        assert!(!covers_host(
+            &rule,
+            "https://media.example.org.evil.net/a.jpg"
+        ));
+        assert!(!covers_host(
+            &rule,
+            "https://evil.net/?https://media.example.org/"
+        ));
+        let anchored = compile(r"^https://media\.example\.org/private/").unwrap();
+        assert!(covers_host(
+            &anchored,
+            "https://media.example.org/private/a.jpg"
+        ));
+        assert!(!covers_host(
+            &anchored,
+            "https://media.example.org/public/a.jpg"
+        ));
+        let port = compile(r"http://127\.0\.0\.1:8000/").unwrap();
+        assert!(covers_host(&port, "http://127.0.0.1:8000/x"));
+        assert!(!covers_host(&port, "http://127.0.0.1:80001/x"));
     }
 }

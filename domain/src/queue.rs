@@ -301,6 +301,24 @@ pub(crate) async fn forget_asset(
     Ok(())
 }
 
+/// Drops a job whose asset no longer exists; a batch waiting on it counts it as an error, so
+/// the batch still finishes.
+async fn drop_orphan(connection: &impl ConnectionTrait, job: &job::Model) -> Result<()> {
+    if let Some(batch_id) = job.batch_id {
+        let reason = "deleted: the asset was deleted before it was processed";
+        settle_member(
+            connection,
+            batch_id,
+            (job.space_id, &job.asset_id),
+            AssetStatus::Error,
+            Some(reason),
+        )
+        .await?;
+    }
+    job::Entity::delete_by_id(job.id).exec(connection).await?;
+    Ok(())
+}
+
 /// The asset a job is about, if it still exists.
 async fn asset_of(
     connection: &impl ConnectionTrait,
@@ -381,8 +399,8 @@ impl Domain {
         claimed.updated = Set(now);
         let claimed = claimed.update(&txn).await?;
         let Some(row) = asset_of(&txn, &claimed).await? else {
-            // the asset went without its job (should not happen: deletion removes both)
-            job::Entity::delete_by_id(claimed.id).exec(&txn).await?;
+            // the asset went without its job (deletion removes both, so only in a race)
+            drop_orphan(&txn, &claimed).await?;
             txn.commit().await?;
             return Ok(None);
         };
@@ -424,17 +442,28 @@ impl Domain {
     /// the job's removal or its next attempt, in one transaction.
     pub async fn finish_job(&self, job: &ClaimedJob, outcome: JobOutcome) -> Result<JobEnd> {
         let txn = self.begin_write().await?;
+        // locks in the order registrations take them (the asset, then its job), so a
+        // re-registration either commits first (and this job is gone: Lost) or waits for this
+        let asset = &job.asset;
+        let Some(row) =
+            asset::Entity::find_by_id((asset.customer_id, asset.space, asset.id.clone()))
+                .lock_exclusive()
+                .one(&txn)
+                .await?
+        else {
+            if let Some(orphan) = job::Entity::find_by_id(job.id).one(&txn).await? {
+                drop_orphan(&txn, &orphan).await?;
+                txn.commit().await?;
+            }
+            return Ok(JobEnd::Lost);
+        };
         let Some(current) = job::Entity::find_by_id(job.id)
             .filter(job::Column::State.eq(RUNNING))
             .filter(job::Column::LockedBy.eq(job.worker.as_str()))
+            .lock_exclusive()
             .one(&txn)
             .await?
         else {
-            return Ok(JobEnd::Lost);
-        };
-        let Some(row) = asset_of(&txn, &current).await? else {
-            job::Entity::delete_by_id(current.id).exec(&txn).await?;
-            txn.commit().await?;
             return Ok(JobEnd::Lost);
         };
         let end = self.record_outcome(&txn, current, row, outcome).await?;
@@ -463,7 +492,7 @@ impl Domain {
                 let wait = self.inner.queue.backoff(current.attempts);
                 let reason = clean_reason(&reason);
                 let note = format!(
-                    "attempt {} of {} failed, retrying: {reason}",
+                    "{reason} (attempt {} of {} failed; retrying)",
                     current.attempts, current.max_attempts
                 );
                 let mut retry = current.into_active_model();
@@ -566,7 +595,7 @@ impl Domain {
                     };
                     self.record_outcome(&txn, current, row, outcome).await?;
                 } else {
-                    job::Entity::delete_by_id(current.id).exec(&txn).await?;
+                    drop_orphan(&txn, &current).await?;
                 }
             } else {
                 let mut queued = current.into_active_model();

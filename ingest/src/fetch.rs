@@ -80,10 +80,10 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
-/// Whether a redirect may be followed: at most [`MAX_REDIRECTS`] hops, http(s) only, and no
-/// hop to a private IP literal (names are checked when they are resolved).
-fn redirect_allowed(url: &url::Url, hops: usize, allow_private: bool) -> Result<(), String> {
-    if hops >= MAX_REDIRECTS {
+/// Whether the `hop`-th redirect (from 1) may be followed: at most [`MAX_REDIRECTS`], http(s)
+/// only, and none to a private IP literal (names are checked when they are resolved).
+fn redirect_allowed(url: &url::Url, hop: usize, allow_private: bool) -> Result<(), String> {
+    if hop > MAX_REDIRECTS {
         return Err(format!("more than {MAX_REDIRECTS} redirects"));
     }
     if !matches!(url.scheme(), "http" | "https") {
@@ -127,22 +127,37 @@ fn forbidden(message: impl Into<String>) -> Error {
 fn is_private(address: IpAddr) -> bool {
     match address {
         IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
             v4.is_private()
                 || v4.is_loopback()
                 || v4.is_link_local()
-                || v4.is_unspecified()
                 || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]) // carrier-grade NAT
+                || v4.is_multicast()
+                || a == 0 // "this network", 0.0.0.0/8
+                || a >= 240 // reserved
+                || a == 100 && (64..128).contains(&b) // carrier-grade NAT
+                || a == 198 && (18..20).contains(&b) // benchmarking
         }
         IpAddr::V6(v6) => {
             let first = v6.segments()[0];
+            let segments = v6.segments();
+            // an IPv4 address carried inside: mapped, compatible, NAT64 or 6to4
+            let embedded = |high: u16, low: u16| {
+                let [a, b] = high.to_be_bytes();
+                let [c, d] = low.to_be_bytes();
+                is_private(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)))
+            };
             v6.is_loopback()
                 || v6.is_unspecified()
+                || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
                 || v6
                     .to_ipv4_mapped()
                     .is_some_and(|v4| is_private(IpAddr::V4(v4)))
+                || segments[..6] == [0; 6] && embedded(segments[6], segments[7])
+                || segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] && embedded(segments[6], segments[7])
+                || first == 0x2002 && embedded(segments[1], segments[2])
         }
     }
 }
@@ -151,6 +166,7 @@ impl Fetcher {
     pub fn new(policy: OriginPolicy) -> Result<Self> {
         let allow_private = policy.allow_private;
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            // previous() lists the URLs requested so far, the first included: this is hop n
             match redirect_allowed(attempt.url(), attempt.previous().len(), allow_private) {
                 Ok(()) => attempt.follow(),
                 Err(reason) => attempt.error(RedirectRefused(reason)),
@@ -160,6 +176,8 @@ impl Fetcher {
             .connect_timeout(policy.connect_timeout)
             .timeout(policy.timeout)
             .redirect(redirects)
+            // a proxy from the environment would resolve names itself, past the address check
+            .no_proxy()
             .user_agent(concat!("vitrine/", env!("CARGO_PKG_VERSION")));
         if !policy.allow_private {
             builder = builder.dns_resolver(std::sync::Arc::new(PublicOnly));
@@ -369,10 +387,24 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "0.0.0.0",
+            "0.1.2.3",
+            "240.0.0.1",
+            "224.0.0.1",
+            "198.18.0.1",
+            "::7f00:1",
+            "64:ff9b::a00:1",
+            "2002:7f00:1::",
+            "ff02::1",
         ] {
             assert!(is_private(private.parse().unwrap()), "{private}");
         }
-        for public in ["8.8.8.8", "2001:4860::8888", "100.128.0.1"] {
+        for public in [
+            "8.8.8.8",
+            "2001:4860::8888",
+            "100.128.0.1",
+            "64:ff9b::808:808",
+            "2002:808:808::",
+        ] {
             assert!(!is_private(public.parse().unwrap()), "{public}");
         }
     }
@@ -440,9 +472,9 @@ mod tests {
     #[test]
     fn redirects_are_checked_hop_by_hop() {
         let url = |text: &str| url::Url::parse(text).unwrap();
-        assert!(redirect_allowed(&url("https://example.org/a"), 0, false).is_ok());
-        assert!(redirect_allowed(&url("https://example.org/a"), 4, false).is_ok());
-        assert!(redirect_allowed(&url("https://example.org/a"), 5, false).is_err());
+        assert!(redirect_allowed(&url("https://example.org/a"), 1, false).is_ok());
+        assert!(redirect_allowed(&url("https://example.org/a"), 5, false).is_ok());
+        assert!(redirect_allowed(&url("https://example.org/a"), 6, false).is_err());
         assert!(redirect_allowed(&url("http://10.0.0.8/a"), 1, false).is_err());
         assert!(redirect_allowed(&url("http://[::1]/a"), 1, false).is_err());
         assert!(redirect_allowed(&url("http://10.0.0.8/a"), 1, true).is_ok());

@@ -88,7 +88,19 @@ impl Ingestor {
                 }
             }
         };
-        let end = self.domain.finish_job(job, outcome).await?;
+        // the work is done: a database hiccup must not throw it away
+        let mut tries = 0;
+        let end = loop {
+            match self.domain.finish_job(job, outcome.clone()).await {
+                Ok(end) => break end,
+                Err(error) if tries < 4 => {
+                    tries += 1;
+                    tracing::warn!(job = job.id, %error, tries, "cannot record a job's outcome yet");
+                    tokio::time::sleep(Duration::from_millis(250 << tries)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        };
         if end == JobEnd::Lost {
             self.after_lost(asset).await?;
         }

@@ -8,7 +8,8 @@ use super::context::call;
 /// A new origin rule.
 #[derive(InputObject, Debug)]
 pub struct OriginRuleInput {
-    /// A regular expression over origin URLs, e.g. `^https://images\.example\.org/`.
+    /// A regular expression over origin URLs, e.g. `https://images\.example\.org/`. It applies
+    /// only when it matches from the start of the URL through its whole host (and port).
     pub pattern: String,
     /// Sent with HTTP basic authentication to the http(s) origins the pattern matches.
     pub username: String,
