@@ -398,7 +398,20 @@ impl Domain {
         claimed.attempts = Set(attempt);
         claimed.updated = Set(now);
         let claimed = claimed.update(&txn).await?;
-        let Some(row) = asset_of(&txn, &claimed).await? else {
+        // PostgreSQL: a registration changing this asset holds its row and then wants the job;
+        // waiting for the asset here would deadlock, so leave the job for the next round
+        let Some(row) = asset::Entity::find_by_id((
+            claimed.customer_id,
+            claimed.space_id,
+            claimed.asset_id.clone(),
+        ))
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .one(&txn)
+        .await?
+        else {
+            if asset_of(&txn, &claimed).await?.is_some() {
+                return Ok(None); // rolled back: the job stays queued
+            }
             // the asset went without its job (deletion removes both, so only in a race)
             drop_orphan(&txn, &claimed).await?;
             txn.commit().await?;
