@@ -426,7 +426,7 @@ async fn assets_not_ready_are_404_with_the_reason() {
             .unwrap()
             .contains("could not be processed")
     );
-    // bytes that are no image end in ERROR too
+    // bytes that are no image end in ERROR too: they are not what their media type says
     let origin = app.add_master("not-an-image.png", b"this is text");
     let garbage = app
         .graphql(&acme, "mutation($o: String!) { registerAsset(customer: \"acme\", space: 1, wait: true, input: {id: \"junk\", mediaType: \"image/png\", origin: $o}) { status error } }", serde_json::json!({ "o": origin }))
@@ -436,7 +436,7 @@ async fn assets_not_ready_are_404_with_the_reason() {
         garbage.data()["registerAsset"]["error"]
             .as_str()
             .unwrap()
-            .starts_with("unsupported-image")
+            .starts_with("wrong-media-type")
     );
 }
 
