@@ -1,7 +1,7 @@
 //! Batches: many registrations submitted together, checked all-or-nothing, created in one
 //! transaction with a job each, and followed member by member until the last one ends.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
 use sea_orm::{
@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use crate::assets::{AssetInput, prepared_row, write_tags};
-use crate::entities::{asset, asset_tag, batch, batch_member, job, space};
+use crate::entities::{asset, asset_tag, batch, batch_member, customer, job, space};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::AssetStatus;
 use crate::paging::{Page, PageRequest};
@@ -130,6 +130,50 @@ fn member_field_problems(index: usize, input: &AssetInput) -> Vec<MemberProblem>
     problems
 }
 
+/// Every problem of a batch against the customer's spaces: the fields of each member, spaces
+/// the customer does not have, and an asset named twice.
+fn batch_problems(
+    customer: &str,
+    spaces: &HashMap<i32, space::Model>,
+    members: &[BatchMemberInput],
+) -> Result<Vec<MemberProblem>> {
+    if members.is_empty() {
+        return Err(Error::invalid_input("a batch needs at least one member"));
+    }
+    if members.len() > MAX_BATCH_MEMBERS {
+        return Err(Error::invalid_input(format!(
+            "a batch has at most {MAX_BATCH_MEMBERS} members, this one has {}",
+            members.len()
+        )));
+    }
+    let mut problems = Vec::new();
+    let mut seen: HashMap<(i32, &str), usize> = HashMap::new();
+    for (index, member) in members.iter().enumerate() {
+        problems.extend(member_field_problems(index, &member.asset));
+        if !spaces.contains_key(&member.space) {
+            problems.push(MemberProblem {
+                index,
+                field: Some("space"),
+                error: Error::not_found(format!(
+                    "customer {customer:?} has no space {}",
+                    member.space
+                )),
+            });
+        }
+        if let Some(first) = seen.insert((member.space, member.asset.id.as_str()), index) {
+            problems.push(MemberProblem {
+                index,
+                field: Some("id"),
+                error: Error::conflict(format!(
+                    "asset {:?} of space {} is also member {first} of this batch",
+                    member.asset.id, member.space
+                )),
+            });
+        }
+    }
+    Ok(problems)
+}
+
 impl Domain {
     /// Every problem of a batch, before anything is written: the fields of each member, spaces
     /// the customer does not have, and an asset named twice. Empty when the batch is valid.
@@ -139,51 +183,25 @@ impl Domain {
         customer: &str,
         members: &[BatchMemberInput],
     ) -> Result<Vec<MemberProblem>> {
+        let (_, spaces) = self.batch_scope(principal, customer).await?;
+        batch_problems(customer, &spaces, members)
+    }
+
+    /// The customer and its spaces by number: what checking and creating a batch read.
+    async fn batch_scope(
+        &self,
+        principal: &Principal,
+        customer: &str,
+    ) -> Result<(customer::Model, HashMap<i32, space::Model>)> {
         let owner = self.customer_in_scope(principal, customer).await?;
-        if members.is_empty() {
-            return Err(Error::invalid_input("a batch needs at least one member"));
-        }
-        if members.len() > MAX_BATCH_MEMBERS {
-            return Err(Error::invalid_input(format!(
-                "a batch has at most {MAX_BATCH_MEMBERS} members, this one has {}",
-                members.len()
-            )));
-        }
-        let spaces: HashSet<i32> = space::Entity::find()
-            .select_only()
-            .column(space::Column::Id)
+        let spaces = space::Entity::find()
             .filter(space::Column::CustomerId.eq(owner.id))
-            .into_tuple::<i32>()
             .all(self.db())
             .await?
             .into_iter()
+            .map(|row| (row.id, row))
             .collect();
-        let mut problems = Vec::new();
-        let mut seen: HashMap<(i32, &str), usize> = HashMap::new();
-        for (index, member) in members.iter().enumerate() {
-            problems.extend(member_field_problems(index, &member.asset));
-            if !spaces.contains(&member.space) {
-                problems.push(MemberProblem {
-                    index,
-                    field: Some("space"),
-                    error: Error::not_found(format!(
-                        "customer {customer:?} has no space {}",
-                        member.space
-                    )),
-                });
-            }
-            if let Some(first) = seen.insert((member.space, member.asset.id.as_str()), index) {
-                problems.push(MemberProblem {
-                    index,
-                    field: Some("id"),
-                    error: Error::conflict(format!(
-                        "asset {:?} of space {} is also member {first} of this batch",
-                        member.asset.id, member.space
-                    )),
-                });
-            }
-        }
-        Ok(problems)
+        Ok((owner, spaces))
     }
 
     /// Creates a batch when every member is valid: new assets are registered, existing ones
@@ -196,18 +214,11 @@ impl Domain {
         customer: &str,
         members: Vec<BatchMemberInput>,
     ) -> Result<std::result::Result<Batch, Vec<MemberProblem>>> {
-        let problems = self.check_batch(principal, customer, &members).await?;
+        let (owner, space_rows) = self.batch_scope(principal, customer).await?;
+        let problems = batch_problems(customer, &space_rows, &members)?;
         if !problems.is_empty() {
             return Ok(Err(problems));
         }
-        let owner = self.customer_in_scope(principal, customer).await?;
-        let space_rows: HashMap<i32, space::Model> = space::Entity::find()
-            .filter(space::Column::CustomerId.eq(owner.id))
-            .all(self.db())
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row))
-            .collect();
         let now = Utc::now();
         let mut prepared = Vec::with_capacity(members.len());
         for member in &members {
@@ -234,19 +245,19 @@ impl Domain {
         .insert(&txn)
         .await?;
 
-        let member_rows =
-            members
-                .iter()
-                .enumerate()
-                .map(|(index, member)| batch_member::ActiveModel {
-                    batch_id: Set(created.id),
-                    member_index: Set(index as i32),
-                    line: Set(member.line),
-                    space_id: Set(member.space),
-                    asset_id: Set(member.asset.id.clone()),
-                    status: Set(AssetStatus::Waiting.as_str().to_owned()),
-                    error: Set(None),
-                });
+        let member_rows: Vec<_> = members
+            .iter()
+            .enumerate()
+            .map(|(index, member)| batch_member::ActiveModel {
+                batch_id: Set(created.id),
+                member_index: Set(index as i32),
+                line: Set(member.line),
+                space_id: Set(member.space),
+                asset_id: Set(member.asset.id.clone()),
+                status: Set(AssetStatus::Waiting.as_str().to_owned()),
+                error: Set(None),
+            })
+            .collect();
         insert_chunked::<batch_member::Entity, _>(&txn, member_rows).await?;
 
         let max_attempts = self.queue_settings().max_attempts;
@@ -292,13 +303,13 @@ impl Domain {
         }
         let jobs = fresh
             .iter()
-            .map(|row| queue::new_job(row, JobKind::Ingest, Some(created.id), max_attempts, now));
-        let jobs: Vec<_> = jobs.collect();
-        insert_chunked::<asset::Entity, _>(
-            &txn,
-            fresh.into_iter().map(IntoActiveModel::into_active_model),
-        )
-        .await?;
+            .map(|row| queue::new_job(row, JobKind::Ingest, Some(created.id), max_attempts, now))
+            .collect();
+        let fresh = fresh
+            .into_iter()
+            .map(IntoActiveModel::into_active_model)
+            .collect();
+        insert_chunked::<asset::Entity, _>(&txn, fresh).await?;
         insert_chunked::<asset_tag::Entity, _>(&txn, fresh_tags).await?;
         insert_chunked::<job::Entity, _>(&txn, jobs).await?;
         txn.commit().await?;
@@ -427,15 +438,11 @@ async fn existing_assets(
 }
 
 /// Inserts rows a chunk at a time.
-async fn insert_chunked<E, A>(
-    connection: &impl ConnectionTrait,
-    rows: impl IntoIterator<Item = A>,
-) -> Result<()>
+async fn insert_chunked<E, A>(connection: &impl ConnectionTrait, rows: Vec<A>) -> Result<()>
 where
     E: EntityTrait,
     A: sea_orm::ActiveModelTrait<Entity = E>,
 {
-    let rows: Vec<A> = rows.into_iter().collect();
     let mut rest = rows.into_iter().peekable();
     while rest.peek().is_some() {
         let chunk: Vec<A> = rest.by_ref().take(INSERT_ROWS).collect();

@@ -312,8 +312,21 @@ impl Domain {
             rows_with_problems.insert(problem.line);
         }
         let members: Vec<BatchMemberInput> = rows.iter().map(|row| row.member.clone()).collect();
+        let mut batch = None;
         if !members.is_empty() {
-            for problem in self.check_batch(principal, customer, &members).await? {
+            // creating checks the rows itself: a file without problems is checked once
+            let problems = if dry_run || !errors.is_empty() {
+                self.check_batch(principal, customer, &members).await?
+            } else {
+                match self.create_batch(principal, customer, members).await? {
+                    Ok(created) => {
+                        batch = Some(created);
+                        Vec::new()
+                    }
+                    Err(problems) => problems,
+                }
+            };
+            for problem in problems {
                 let row = &rows[problem.index];
                 rows_with_problems.insert(row.line);
                 errors.push(row_problem(row, &problem));
@@ -324,18 +337,6 @@ impl Domain {
             .iter()
             .filter(|row| !rows_with_problems.contains(&row.line))
             .count();
-        let batch = if dry_run || !errors.is_empty() || members.is_empty() {
-            None
-        } else {
-            match self.create_batch(principal, customer, members).await? {
-                Ok(batch) => Some(batch),
-                Err(problems) => {
-                    // the database changed between the check and the creation
-                    errors.extend(problems.iter().map(|p| row_problem(&rows[p.index], p)));
-                    None
-                }
-            }
-        };
         if total_rows == 0 && errors.is_empty() {
             errors.push(CsvProblem {
                 line: 2,
