@@ -8,8 +8,8 @@ use poem::web::{Data, Path};
 use poem::{Body, Endpoint, Response, Route, get, handler};
 
 use crate::iiif_image::{
-    DeliveryError, error_response, etag, not_modified, parse_space, preflight, unchanged,
-    validators, with_cors,
+    DeliveryError, ImageDelivery, error_response, etag, not_modified, parse_space, preflight,
+    unchanged, validators, with_cors,
 };
 use crate::server::AppState;
 
@@ -147,11 +147,7 @@ async fn media(
         Ok(length) => length,
         Err(error) => return storage_error(error),
     };
-    let stamp = asset
-        .finished
-        .map(|finished| finished.timestamp_micros().to_string())
-        .unwrap_or_default();
-    let tag = etag(&stamp, &format!("media|{length}"));
+    let tag = etag(&ImageDelivery::stamp(&asset), &format!("media|{length}"));
     if not_modified(headers, &tag, asset.finished) {
         return with_cors(unchanged(&tag, asset.finished, MEDIA_CACHE_CONTROL).finish());
     }

@@ -4,9 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use domain::{
-    Asset, AssetFacts, AssetFamily, AssetStatus, ClaimedJob, Domain, JobEnd, JobKind, JobOutcome,
-};
+use domain::{Asset, AssetFacts, AssetFamily, ClaimedJob, Domain, JobEnd, JobKind, JobOutcome};
 use imaging::{PyramidOptions, build_pyramid, decode_master};
 use storage::{BlobStore, keys};
 use tokio::sync::Semaphore;
@@ -129,9 +127,8 @@ impl Ingestor {
             .await;
         match exists {
             Err(error) if error.kind == domain::ErrorKind::NotFound => {
-                let prefix = keys::asset_prefix(asset.customer_id, asset.space, &asset.id);
-                if let Err(error) = self.remove_all(&prefix).await {
-                    tracing::warn!(%error, %prefix, "cannot remove a deleted asset's objects");
+                if let Err(error) = self.remove_stored(asset).await {
+                    tracing::warn!(%error, asset = %asset.id, "cannot remove a deleted asset's objects");
                 }
                 Ok(())
             }
@@ -142,17 +139,16 @@ impl Ingestor {
 
     /// Removes every object stored for an asset.
     pub async fn remove_stored(&self, asset: &Asset) -> Result<()> {
-        self.remove_all(&keys::asset_prefix(
-            asset.customer_id,
-            asset.space,
-            &asset.id,
-        ))
-        .await
+        let prefix = keys::asset_prefix(asset.customer_id, asset.space, &asset.id);
+        self.remove_all(&prefix, None).await
     }
 
-    async fn remove_all(&self, prefix: &str) -> Result<()> {
+    /// Removes every object under a prefix but `keep`.
+    async fn remove_all(&self, prefix: &str, keep: Option<&str>) -> Result<()> {
         for key in self.storage.list(prefix).await? {
-            self.storage.delete(&key).await?;
+            if Some(key.as_str()) != keep {
+                self.storage.delete(&key).await?;
+            }
         }
         Ok(())
     }
@@ -163,23 +159,17 @@ impl Ingestor {
     pub async fn process_now(&self, asset: &Asset, worker: &str) -> domain::Result<Asset> {
         let poll = Duration::from_millis(100);
         loop {
-            let claimed = match self.domain.pending_job(asset).await? {
-                Some(id) => self.domain.claim_job_by_id(worker, id).await?,
-                None => None,
+            // the job goes in the same transaction that ends the asset READY or ERROR
+            let Some(id) = self.domain.pending_job(asset).await? else {
+                return self
+                    .domain
+                    .delivered_asset(&asset.customer, asset.space, &asset.id)
+                    .await;
             };
-            if let Some(job) = claimed
+            if let Some(job) = self.domain.claim_job_by_id(worker, id).await?
                 && let JobEnd::Finished(done) = self.run(&job).await?
             {
                 return Ok(done);
-            }
-            let current = self
-                .domain
-                .delivered_asset(&asset.customer, asset.space, &asset.id)
-                .await?;
-            if matches!(current.status, AssetStatus::Ready | AssetStatus::Error)
-                && self.domain.pending_job(&current).await?.is_none()
-            {
-                return Ok(current);
             }
             tokio::time::sleep(poll).await;
         }
@@ -273,12 +263,7 @@ impl Ingestor {
     /// Removes what an earlier processing stored, except the master.
     async fn remove_derivatives(&self, asset: &Asset, master_key: &str) -> Result<()> {
         let prefix = keys::asset_prefix(asset.customer_id, asset.space, &asset.id);
-        for old in self.storage.list(&prefix).await? {
-            if old != master_key {
-                self.storage.delete(&old).await?;
-            }
-        }
-        Ok(())
+        self.remove_all(&prefix, Some(master_key)).await
     }
 
     async fn build_image(&self, job: &ClaimedJob, master: Bytes) -> Result<AssetFacts> {

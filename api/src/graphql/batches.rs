@@ -260,35 +260,24 @@ impl BatchQuery {
 /// `extensions.members` each problem with its member index, field and code.
 fn invalid_batch(problems: Vec<domain::MemberProblem>) -> async_graphql::Error {
     let count = problems.len();
-    let list: Vec<Value> = problems
+    let list: Vec<serde_json::Value> = problems
         .into_iter()
         .map(|problem| {
-            let mut entry = async_graphql::indexmap::IndexMap::new();
-            entry.insert(
-                async_graphql::Name::new("member"),
-                Value::from(problem.index as i32),
-            );
-            entry.insert(
-                async_graphql::Name::new("field"),
-                problem.field.map_or(Value::Null, Value::from),
-            );
-            entry.insert(
-                async_graphql::Name::new("code"),
-                Value::from(graphql_code(problem.error.kind.code())),
-            );
-            entry.insert(
-                async_graphql::Name::new("message"),
-                Value::from(problem.error.message),
-            );
-            Value::Object(entry)
+            serde_json::json!({
+                "member": problem.index,
+                "field": problem.field,
+                "code": graphql_code(problem.error.kind.code()),
+                "message": problem.error.message,
+            })
         })
         .collect();
+    let members = Value::from_json(serde_json::Value::Array(list)).unwrap_or(Value::Null);
     async_graphql::Error::new(format!(
         "the batch was not created: {count} problem(s) in its members"
     ))
     .extend_with(|_, extensions| {
         extensions.set("code", "INVALID_BATCH");
-        extensions.set("members", Value::List(list));
+        extensions.set("members", members);
     })
 }
 
