@@ -53,6 +53,7 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("job_timeout_seconds", ValueKind::Integer),
     ("max_assets_per_customer", ValueKind::Integer),
     ("max_bytes_per_customer", ValueKind::Integer),
+    ("collection_max_items", ValueKind::Integer),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -102,6 +103,7 @@ struct RawConfig {
     job_timeout_seconds: Option<i64>,
     max_assets_per_customer: Option<i64>,
     max_bytes_per_customer: Option<i64>,
+    collection_max_items: Option<i64>,
 }
 
 /// How log lines are written.
@@ -187,6 +189,8 @@ pub struct Config {
     pub max_assets_per_customer: u64,
     /// Bytes of derivatives and masters a customer may store (0: no limit).
     pub max_bytes_per_customer: u64,
+    /// Most items one IIIF collection lists; bigger sets become a tree of collections.
+    pub collection_max_items: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -229,6 +233,7 @@ impl std::fmt::Debug for Config {
             .field("job_timeout_seconds", &self.job_timeout_seconds)
             .field("max_assets_per_customer", &self.max_assets_per_customer)
             .field("max_bytes_per_customer", &self.max_bytes_per_customer)
+            .field("collection_max_items", &self.collection_max_items)
             .finish()
     }
 }
@@ -554,6 +559,11 @@ impl RawConfig {
                 "max_bytes_per_customer",
                 self.max_bytes_per_customer.unwrap_or(0),
                 0..=i64::MAX,
+            )? as u64,
+            collection_max_items: in_range(
+                "collection_max_items",
+                self.collection_max_items.unwrap_or(1000),
+                2..=100_000,
             )? as u64,
         })
     }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 mod iiif_image;
+mod iiif_presentation;
 mod media;
 mod ops;
 pub mod processing;

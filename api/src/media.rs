@@ -22,28 +22,7 @@ pub fn routes() -> impl Endpoint {
     )
 }
 
-/// The file name an asset's media is published under: `original.{extension}`.
-pub fn file_name(media_type: &str) -> String {
-    let essence = media_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let extension = match essence.as_str() {
-        "video/mp4" | "video/quicktime" => "mp4",
-        "video/webm" | "audio/webm" => "webm",
-        "audio/mp4" | "audio/x-m4a" | "audio/m4a" => "m4a",
-        "audio/mpeg" | "audio/mp3" => "mp3",
-        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
-        "audio/ogg" | "application/ogg" | "audio/opus" => "ogg",
-        "application/pdf" => "pdf",
-        "application/zip" => "zip",
-        "text/plain" => "txt",
-        _ => "bin",
-    };
-    format!("original.{extension}")
-}
+pub use domain::media_file_name as file_name;
 
 /// A requested byte range, after reading it against the file's length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,8 +15,10 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::graphql::{self, QueryLimits, VitrineSchema};
 use crate::iiif_image::{self, DeliverySettings, ImageDelivery};
+use crate::iiif_presentation;
 use crate::ops;
 use crate::telemetry::{self, Metrics};
+use iiif::presentation::Version;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -266,6 +268,30 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .nest("/iiif/3", iiif_image::routes(iiif::image::ApiVersion::V3))
         .nest("/iiif/2", iiif_image::routes(iiif::image::ApiVersion::V2))
         .nest("/media", crate::media::routes())
+        .nest(
+            "/iiif/manifest/3",
+            iiif_presentation::manifest_routes(Version::V3),
+        )
+        .nest(
+            "/iiif/manifest/2",
+            iiif_presentation::manifest_routes(Version::V2),
+        )
+        .nest(
+            "/iiif/query/3",
+            iiif_presentation::query_routes(Version::V3),
+        )
+        .nest(
+            "/iiif/query/2",
+            iiif_presentation::query_routes(Version::V2),
+        )
+        .nest(
+            "/iiif/collection/3",
+            iiif_presentation::collection_routes(Version::V3),
+        )
+        .nest(
+            "/iiif/collection/2",
+            iiif_presentation::collection_routes(Version::V2),
+        )
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))

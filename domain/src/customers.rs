@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::access::{require_admin, require_customer};
@@ -11,7 +11,15 @@ use crate::entities::customer;
 use crate::error::{Error, Result};
 use crate::model::Customer;
 use crate::paging::{Page, PageRequest};
+use crate::presentation::{PresentationPatch, PresentationSettings};
 use crate::{Domain, Principal, validate};
+
+/// Changes to a customer; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerPatch {
+    pub display_name: Option<String>,
+    pub presentation: PresentationPatch,
+}
 
 /// A new customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,15 +53,35 @@ impl Domain {
         .insert(self.db())
         .await;
         match inserted {
-            Ok(row) => Ok(row.into()),
+            Ok(row) => Customer::from_row(row),
             Err(error) if Error::is_unique_violation(&error) => Err(customer_exists(&input.name)),
             Err(error) => Err(error.into()),
         }
     }
 
+    /// Changes a customer's display name or presentation settings: admin keys, or that
+    /// customer's own keys. Nothing is written unless every change is valid.
+    pub async fn update_customer(
+        &self,
+        principal: &Principal,
+        name: &str,
+        patch: CustomerPatch,
+    ) -> Result<Customer> {
+        let current = self.customer_in_scope(principal, name).await?;
+        let settings = PresentationSettings::decode(current.presentation.as_deref())?
+            .apply(patch.presentation)?;
+        let mut row = current.into_active_model();
+        if let Some(display_name) = patch.display_name {
+            validate::display_text("displayName", &display_name)?;
+            row.display_name = Set(display_name);
+        }
+        row.presentation = Set(settings.encode());
+        Customer::from_row(row.update(self.db()).await?)
+    }
+
     /// One customer, by name: admin keys, or that customer's own keys.
     pub async fn customer(&self, principal: &Principal, name: &str) -> Result<Customer> {
-        Ok(self.customer_in_scope(principal, name).await?.into())
+        Customer::from_row(self.customer_in_scope(principal, name).await?)
     }
 
     /// Every customer, by name (admin only).
@@ -71,7 +99,7 @@ impl Domain {
             .limit(window.limit)
             .all(self.db())
             .await?;
-        Page::new(window, rows, total).try_map(|row| Ok(row.into()))
+        Page::new(window, rows, total).try_map(Customer::from_row)
     }
 
     /// Checks the principal may act on `name`, then loads it (NOT_FOUND when missing).

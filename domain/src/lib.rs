@@ -16,6 +16,7 @@ mod error;
 pub mod model;
 mod origin_rules;
 pub mod paging;
+mod presentation;
 mod processing;
 mod queue;
 mod quotas;
@@ -31,12 +32,18 @@ pub use auth::Principal;
 pub use batches::{Batch, BatchMember, BatchMemberInput, MAX_BATCH_MEMBERS, MemberProblem};
 pub use credentials::CredentialSettings;
 pub use csv_import::{CsvImport, CsvProblem, CsvRow, parse_csv};
-pub use customers::CustomerInput;
+pub use customers::{CustomerInput, CustomerPatch};
 pub use db::{DatabaseKind, connect, migrate};
 pub use error::{Error, ErrorKind, Result};
-pub use model::{ApiKey, Asset, AssetFamily, AssetStatus, CreatedApiKey, Customer, Space};
+pub use model::{
+    ApiKey, Asset, AssetFamily, AssetStatus, CreatedApiKey, Customer, Space, media_file_name,
+};
 pub use origin_rules::{OriginCredentials, OriginRule, OriginRuleInput};
 pub use paging::{Page, PageRequest};
+pub use presentation::{
+    Links, MAX_QUERY_CANVASES, NamedQuery, NamedQueryInput, NamedQueryPatch, Part,
+    PresentationPatch, PresentationSettings, RangeField, Statement,
+};
 pub use queue::{AssetFacts, ClaimedJob, JobEnd, JobKind, JobOutcome, QueueSettings};
 pub use quotas::Quotas;
 pub use spaces::{SpaceInput, SpacePatch};

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::entities::{api_key, asset, customer, space};
 use crate::error::{Error, Result};
+use crate::presentation::PresentationSettings;
 
 /// A tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,17 +13,19 @@ pub struct Customer {
     pub id: i32,
     pub name: String,
     pub display_name: String,
+    pub presentation: PresentationSettings,
     pub created: DateTime<Utc>,
 }
 
-impl From<customer::Model> for Customer {
-    fn from(row: customer::Model) -> Self {
-        Self {
+impl Customer {
+    pub(crate) fn from_row(row: customer::Model) -> Result<Self> {
+        Ok(Self {
+            presentation: PresentationSettings::decode(row.presentation.as_deref())?,
             id: row.id,
             name: row.name,
             display_name: row.display_name,
             created: row.created,
-        }
+        })
     }
 }
 
@@ -63,6 +66,7 @@ pub struct Space {
     pub default_tags: Vec<String>,
     pub default_max_unauthorised: i32,
     pub thumbnail_sizes: Vec<i32>,
+    pub presentation: PresentationSettings,
     pub created: DateTime<Utc>,
 }
 
@@ -77,6 +81,7 @@ impl Space {
             default_tags: decode_list(&row.default_tags)?,
             default_max_unauthorised: row.default_max_unauthorised,
             thumbnail_sizes: decode_list(&row.thumbnail_sizes)?,
+            presentation: PresentationSettings::decode(row.presentation.as_deref())?,
             created: row.created,
         })
     }
@@ -195,6 +200,23 @@ pub struct Asset {
 }
 
 impl Asset {
+    /// The sizes of its stored thumbnails (width, height), smallest first; empty until its
+    /// derivatives exist.
+    pub fn thumbnail_dimensions(&self) -> Vec<(u32, u32)> {
+        let (Some(width), Some(height)) = (self.width, self.height) else {
+            return Vec::new();
+        };
+        let mut sizes: Vec<(u32, u32)> = self
+            .thumbnail_sizes
+            .iter()
+            .filter_map(|size| {
+                iiif::image::thumbnail_size(width as u32, height as u32, *size as u32)
+            })
+            .collect();
+        sizes.sort_unstable();
+        sizes
+    }
+
     pub(crate) fn from_row(row: asset::Model, customer: &str) -> Result<Self> {
         Ok(Self {
             customer: customer.to_owned(),
@@ -232,6 +254,29 @@ impl Asset {
             bytes_stored: row.bytes_stored,
         })
     }
+}
+
+/// The file name an asset's media is published under: `original.{extension}`.
+pub fn media_file_name(media_type: &str) -> String {
+    let essence = media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let extension = match essence.as_str() {
+        "video/mp4" | "video/quicktime" => "mp4",
+        "video/webm" | "audio/webm" => "webm",
+        "audio/mp4" | "audio/x-m4a" | "audio/m4a" => "m4a",
+        "audio/mpeg" | "audio/mp3" => "mp3",
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        "audio/ogg" | "application/ogg" | "audio/opus" => "ogg",
+        "application/pdf" => "pdf",
+        "application/zip" => "zip",
+        "text/plain" => "txt",
+        _ => "bin",
+    };
+    format!("original.{extension}")
 }
 
 pub(crate) fn encode_list<T: serde::Serialize>(values: &[T]) -> String {

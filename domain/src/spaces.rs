@@ -11,6 +11,7 @@ use crate::entities::{asset, customer, space};
 use crate::error::{Error, Result};
 use crate::model::{Space, encode_list};
 use crate::paging::{Page, PageRequest};
+use crate::presentation::{PresentationPatch, PresentationSettings};
 use crate::{Domain, Principal, validate};
 
 /// Longest-edge sizes of the thumbnails made for each image, unless the space says otherwise.
@@ -35,6 +36,7 @@ pub struct SpacePatch {
     pub default_tags: Option<Vec<String>>,
     pub default_max_unauthorised: Option<i32>,
     pub thumbnail_sizes: Option<Vec<i32>>,
+    pub presentation: PresentationPatch,
 }
 
 impl Domain {
@@ -86,6 +88,7 @@ impl Domain {
             default_max_unauthorised: Set(max_unauthorised),
             thumbnail_sizes: Set(encode_list(&thumbnail_sizes)),
             created: Set(Utc::now()),
+            presentation: Set(None),
         };
         let inserted = match row.insert(&txn).await {
             Ok(inserted) => inserted,
@@ -107,7 +110,10 @@ impl Domain {
         patch: SpacePatch,
     ) -> Result<Space> {
         let (owner, current) = self.space_in_scope(principal, customer, id).await?;
+        let settings = PresentationSettings::decode(current.presentation.as_deref())?
+            .apply(patch.presentation)?;
         let mut row = current.into_active_model();
+        row.presentation = Set(settings.encode());
         if let Some(name) = patch.name {
             validate::display_text("space name", &name)?;
             self.ensure_space_name_free(self.db(), owner.id, &name, Some(id))

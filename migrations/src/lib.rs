@@ -14,6 +14,7 @@ mod m20261122_000005_batches;
 mod m20261122_000006_jobs;
 mod m20261122_000007_queue_lookups;
 mod m20261122_000008_origin_rules;
+mod m20261202_000009_presentation;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_jobs::Migration),
             Box::new(m20261122_000007_queue_lookups::Migration),
             Box::new(m20261122_000008_origin_rules::Migration),
+            Box::new(m20261202_000009_presentation::Migration),
         ]
     }
 }

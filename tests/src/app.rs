@@ -314,6 +314,30 @@ impl TestApp {
         response.data()["registerAsset"].clone()
     }
 
+    /// Registers any file from bytes (through the import root) and waits for it; returns the
+    /// asset's id, family, status, error, size, duration, media URL and image service.
+    pub async fn register_file(
+        &self,
+        auth: &Auth,
+        customer: &str,
+        space: i64,
+        id: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Value {
+        let origin = self.add_master(&format!("{}.master", uuid::Uuid::new_v4().simple()), bytes);
+        let response = self
+            .graphql(
+                auth,
+                "mutation($c: String!, $s: Int!, $id: String!, $t: String!, $o: String!) {
+                    registerAsset(customer: $c, space: $s, wait: true, input: {id: $id, mediaType: $t, origin: $o}) {
+                        id family status error width height duration mediaUrl imageService } }",
+                json!({ "c": customer, "s": space, "id": id, "t": media_type, "o": origin }),
+            )
+            .await;
+        response.data()["registerAsset"].clone()
+    }
+
     /// The bytes of a stored object, read from the data dir's object folder.
     pub fn stored_object(&self, key: &str) -> Vec<u8> {
         std::fs::read(self.data_dir.path().join("objects").join(key)).expect("stored object")

@@ -3,6 +3,7 @@
 //! database on SQLite or PostgreSQL and drops it afterwards.
 
 mod app;
+pub mod conformance;
 mod database;
 pub mod images;
 mod origin;
@@ -10,3 +11,9 @@ mod origin;
 pub use app::{ADMIN_KEY, ADMIN_SECRET, Auth, GraphqlResponse, TestApp, TestAppBuilder};
 pub use database::{Backend, TestDatabase, with_database};
 pub use origin::Origin;
+
+/// The bytes of one of the ingest crate's media fixtures (`ingest/fixtures/media`).
+pub fn media_fixture(name: &str) -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../ingest/fixtures/media/");
+    std::fs::read(format!("{path}{name}")).expect("media fixture")
+}

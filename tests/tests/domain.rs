@@ -43,6 +43,8 @@ domain_suite!(
     transient_failures_are_retried_until_attempts_run_out,
     jobs_of_silent_workers_are_reclaimed,
     batch_counters_follow_member_states,
+    named_queries_select_ready_assets_in_canvas_order,
+    presentation_settings_are_checked_and_merged,
 );
 
 fn admin() -> Principal {
@@ -1733,4 +1735,316 @@ async fn batch_counters_follow_member_states(domain: Domain) {
         .await
         .unwrap();
     assert_eq!(errors.total_count, 2);
+}
+
+/// Claims and finishes every outstanding job, making its asset READY.
+async fn process_all(domain: &Domain) {
+    while let Some(job) = domain.claim_job("suite").await.unwrap() {
+        domain
+            .finish_job(&job, domain::JobOutcome::Done(facts(100)))
+            .await
+            .unwrap();
+    }
+}
+
+async fn named_queries_select_ready_assets_in_canvas_order(domain: Domain) {
+    use domain::{Links, NamedQueryInput, NamedQueryPatch};
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    let other_space = domain
+        .create_space(&acme, "acme", space_named("second"))
+        .await
+        .unwrap()
+        .id;
+    for (id, in_space, book, page, part, tags) in [
+        ("p3", space, "b1", 3, 1, vec!["scan"]),
+        ("p1", space, "b1", 1, 2, vec!["scan"]),
+        ("p2", space, "b1", 2, 1, vec![]),
+        ("x1", space, "b2", 1, 1, vec!["scan"]),
+        ("q1", other_space, "b1", 9, 1, vec!["scan"]),
+    ] {
+        let input = AssetInput {
+            string1: Some(book.into()),
+            number1: Some(page),
+            number2: Some(part),
+            tags: Some(tags.into_iter().map(String::from).collect()),
+            ..image(id)
+        };
+        domain
+            .register_asset(&acme, "acme", in_space, input)
+            .await
+            .unwrap();
+    }
+    process_all(&domain).await;
+    // one more that is still waiting: never listed
+    let waiting = AssetInput {
+        string1: Some("b1".into()),
+        number1: Some(0),
+        ..image("p0")
+    };
+    domain
+        .register_asset(&acme, "acme", space, waiting)
+        .await
+        .unwrap();
+
+    let create = |name: &str, template: &str| {
+        let (domain, acme) = (domain.clone(), acme.clone());
+        let input = NamedQueryInput {
+            name: name.into(),
+            template: template.into(),
+        };
+        async move { domain.create_named_query(&acme, "acme", input).await }
+    };
+    let preview = |name: &'static str, parameters: Vec<String>| {
+        let (domain, acme) = (domain.clone(), acme.clone());
+        async move {
+            domain
+                .preview_named_query(&acme, "acme", name, &parameters)
+                .await
+                .map(|assets| assets.into_iter().map(|asset| asset.id).collect::<Vec<_>>())
+        }
+    };
+    let book = create("book", "space=p1&s1=p2&canvas=n1").await.unwrap();
+    assert_eq!(book.parameters, 2);
+    assert_eq!(
+        preview("book", vec![space.to_string(), "b1".into()])
+            .await
+            .unwrap(),
+        ["p1", "p2", "p3"]
+    );
+    assert_eq!(
+        preview("book", vec!["main".into(), "b1".into()])
+            .await
+            .unwrap(),
+        ["p1", "p2", "p3"],
+        "a space by name"
+    );
+    create("parts", "s1=p1&canvas=n2 desc;n1").await.unwrap();
+    assert_eq!(
+        preview("parts", vec!["b1".into()]).await.unwrap(),
+        ["p1", "p2", "p3", "q1"],
+        "across spaces, n2 descending then n1"
+    );
+    create("scans", "tag=scan&canvas=space;id").await.unwrap();
+    assert_eq!(
+        preview("scans", vec![]).await.unwrap(),
+        ["p1", "p3", "x1", "q1"]
+    );
+    assert_eq!(
+        preview("book", vec![space.to_string()])
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::BadRequest
+    );
+    assert_eq!(
+        preview("nothing", vec![]).await.unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        create("book", "s1=p1").await.unwrap_err().kind,
+        ErrorKind::Conflict
+    );
+    assert_eq!(
+        create("bad", "s1=p2").await.unwrap_err().kind,
+        ErrorKind::InvalidInput
+    );
+
+    // the public manifest holds the same canvases
+    let links = Links::new("https://iiif.example.org", iiif::presentation::Version::V3);
+    let manifest = domain
+        .named_query_manifest("acme", "book", &[space.to_string(), "b1".into()], &links)
+        .await
+        .unwrap();
+    assert_eq!(manifest.canvases.len(), 3);
+    assert_eq!(
+        manifest.canvases[0].id,
+        format!("https://iiif.example.org/iiif/manifest/3/acme/{space}/p1/canvas")
+    );
+
+    // tenancy: another customer can neither see nor change acme's queries
+    let other = new_customer(&domain, "other").await;
+    assert_eq!(
+        domain.named_queries(&other, "acme").await.unwrap_err().kind,
+        ErrorKind::Forbidden
+    );
+    assert_eq!(
+        domain
+            .delete_named_query(&other, "acme", "book")
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::Forbidden
+    );
+    let renamed = domain
+        .update_named_query(
+            &acme,
+            "acme",
+            "book",
+            NamedQueryPatch {
+                name: Some("volume".into()),
+                template: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "volume");
+    assert_eq!(
+        domain
+            .update_named_query(
+                &acme,
+                "acme",
+                "volume",
+                NamedQueryPatch {
+                    name: Some("parts".into()),
+                    template: None,
+                },
+            )
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::Conflict
+    );
+    let names: Vec<String> = domain
+        .named_queries(&acme, "acme")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|query| query.name)
+        .collect();
+    assert_eq!(names, ["parts", "scans", "volume"]);
+    assert!(
+        domain
+            .delete_named_query(&acme, "acme", "volume")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        domain
+            .delete_named_query(&acme, "acme", "volume")
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFound
+    );
+}
+
+async fn presentation_settings_are_checked_and_merged(domain: Domain) {
+    use domain::{CustomerPatch, PresentationPatch, Statement};
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    let customer = domain
+        .update_customer(
+            &acme,
+            "acme",
+            CustomerPatch {
+                display_name: Some("Acme Museum".into()),
+                presentation: PresentationPatch {
+                    rights: Some(Some("https://creativecommons.org/licenses/by/4.0/".into())),
+                    required_statement: Some(Some(Statement {
+                        label: "Attribution".into(),
+                        value: "Acme Museum".into(),
+                    })),
+                    ..PresentationPatch::default()
+                },
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(customer.display_name, "Acme Museum");
+    assert_eq!(
+        customer.presentation.rights.as_deref(),
+        Some("http://creativecommons.org/licenses/by/4.0/")
+    );
+    // a refused patch writes nothing, not even its valid parts
+    let refused = domain
+        .update_customer(
+            &acme,
+            "acme",
+            CustomerPatch {
+                display_name: Some("Renamed".into()),
+                presentation: PresentationPatch {
+                    viewing_direction: Some(Some("sideways".into())),
+                    ..PresentationPatch::default()
+                },
+            },
+        )
+        .await;
+    assert_eq!(refused.unwrap_err().kind, ErrorKind::InvalidInput);
+    assert_eq!(
+        domain.customer(&acme, "acme").await.unwrap().display_name,
+        "Acme Museum"
+    );
+    let other = new_customer(&domain, "other").await;
+    assert_eq!(
+        domain
+            .update_customer(&other, "acme", CustomerPatch::default())
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::Forbidden
+    );
+
+    let patched = domain
+        .update_space(
+            &acme,
+            "acme",
+            space,
+            SpacePatch {
+                presentation: PresentationPatch {
+                    rights: Some(Some("http://rightsstatements.org/vocab/NoC-US/1.0/".into())),
+                    behavior: Some(Some(vec!["paged".into()])),
+                    ..PresentationPatch::default()
+                },
+                ..SpacePatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        patched.presentation.behavior,
+        Some(vec!["paged".to_owned()])
+    );
+    domain
+        .register_asset(&acme, "acme", space, image("a"))
+        .await
+        .unwrap();
+    process_all(&domain).await;
+    let links = domain::Links::new("https://x.example", iiif::presentation::Version::V3);
+    let manifest = domain
+        .asset_manifest("acme", space, "a", &links)
+        .await
+        .unwrap();
+    assert_eq!(
+        manifest.rights.as_deref(),
+        Some("http://rightsstatements.org/vocab/NoC-US/1.0/"),
+        "the space's rights win"
+    );
+    assert_eq!(
+        manifest.required_statement.unwrap().value.value,
+        "Acme Museum",
+        "the customer's statement fills in"
+    );
+    // clearing the space's rights falls back to the customer's
+    domain
+        .update_space(
+            &acme,
+            "acme",
+            space,
+            SpacePatch {
+                presentation: PresentationPatch {
+                    rights: Some(None),
+                    ..PresentationPatch::default()
+                },
+                ..SpacePatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let manifest = domain
+        .asset_manifest("acme", space, "a", &links)
+        .await
+        .unwrap();
+    assert_eq!(
+        manifest.rights.as_deref(),
+        Some("http://creativecommons.org/licenses/by/4.0/")
+    );
 }

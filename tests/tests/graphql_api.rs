@@ -125,6 +125,36 @@ const OPERATIONS: &[Operation] = &[
         document: "query($c: String!) { customer(name: $c) { originRules { id } } }",
         admin_only: false,
     },
+    Operation {
+        name: "updateCustomer",
+        document: "mutation($c: String!, $new: String!) { updateCustomer(name: $c, patch: {displayName: $new, rights: \"http://creativecommons.org/licenses/by/4.0/\"}) { name } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "createNamedQuery",
+        document: "mutation($c: String!, $new: String!) { createNamedQuery(customer: $c, input: {name: $new, template: \"s1=p1\"}) { name } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "updateNamedQuery",
+        document: "mutation($c: String!, $q: String!) { updateNamedQuery(customer: $c, name: $q, input: {template: \"s2=p1\"}) { name } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "deleteNamedQuery",
+        document: "mutation($c: String!, $q: String!) { deleteNamedQuery(customer: $c, name: $q) }",
+        admin_only: false,
+    },
+    Operation {
+        name: "namedQuery.preview",
+        document: "query($c: String!, $q: String!) { namedQuery(customer: $c, name: $q) { name preview(parameters: [\"b\"]) { id } } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "customer.namedQueries",
+        document: "query($c: String!) { customer(name: $c) { namedQueries { name } } }",
+        admin_only: false,
+    },
 ];
 
 /// Resources made fresh for each call, so that destructive operations have a target.
@@ -152,9 +182,18 @@ async fn fixture(app: &TestApp, round: usize) -> Value {
             json!({}),
         )
         .await;
+    let query = format!("query-{round}");
+    app.graphql(
+        &admin,
+        "mutation($q: String!) { createNamedQuery(customer: \"acme\", input: {name: $q, template: \"s1=p1\"}) { name } }",
+        json!({ "q": query }),
+    )
+    .await
+    .data();
     json!({
         "c": "acme",
         "s": 1,
+        "q": query,
         "empty": empty.data()["createSpace"]["id"],
         "a": asset,
         "key": key.data()["createApiKey"]["key"],
@@ -166,7 +205,7 @@ async fn fixture(app: &TestApp, round: usize) -> Value {
 async fn acme_state(app: &TestApp) -> Value {
     app.graphql(
         &Auth::admin(),
-        "{ customers { totalCount } customer(name: \"acme\") { apiKeys { key } spaces { totalCount edges { node { name } } } } space(customer: \"acme\", id: 1) { assets { totalCount edges { node { id string1 } } } } }",
+        "{ customers { totalCount } customer(name: \"acme\") { displayName presentation { rights } namedQueries { name template } apiKeys { key } spaces { totalCount edges { node { name } } } } space(customer: \"acme\", id: 1) { assets { totalCount edges { node { id string1 } } } } }",
         json!({}),
     )
     .await

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use vitrine_tests::images::grid_png;
-use vitrine_tests::{Auth, Origin, TestApp};
+use vitrine_tests::{Auth, Origin, TestApp, media_fixture};
 
 /// A server with two workers that may fetch from loopback origins, timing out after 1 s.
 async fn app_with_workers() -> TestApp {
@@ -672,41 +672,16 @@ async fn quotas_refuse_registrations_over_the_limit() {
     app.stop().await;
 }
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ingest/fixtures/media/");
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{FIXTURES}{name}")).expect("media fixture")
-}
-
-async fn register_waiting(
-    app: &TestApp,
-    auth: &Auth,
-    space: i64,
-    id: &str,
-    media_type: &str,
-    bytes: &[u8],
-) -> Value {
-    let origin = app.add_master(&format!("{id}.master"), bytes);
-    let response = app
-        .graphql(
-            auth,
-            "mutation($s: Int!, $id: String!, $t: String!, $o: String!) {
-                registerAsset(customer: \"acme\", space: $s, wait: true, input: {id: $id, mediaType: $t, origin: $o}) {
-                    id family status error width height duration mediaUrl imageService } }",
-            json!({ "s": space, "id": id, "t": media_type, "o": origin }),
-        )
-        .await;
-    response.data()["registerAsset"].clone()
-}
-
 #[tokio::test]
 async fn audio_video_and_files_are_stored_probed_and_served_with_ranges() {
     let app = TestApp::start().await;
     let auth = app.customer_with_key("acme").await;
     let space = app.create_space(&auth, "acme", "av").await;
 
-    let video_bytes = fixture("video-h264-aac.mp4");
-    let video = register_waiting(&app, &auth, space, "film", "video/mp4", &video_bytes).await;
+    let video_bytes = media_fixture("video-h264-aac.mp4");
+    let video = app
+        .register_file(&auth, "acme", space, "film", "video/mp4", &video_bytes)
+        .await;
     assert_eq!(video["status"], "READY", "{video}");
     assert_eq!(video["family"], "VIDEO");
     assert_eq!(
@@ -772,28 +747,30 @@ async fn audio_video_and_files_are_stored_probed_and_served_with_ranges() {
         .unwrap();
     assert_eq!(cached.status(), 304);
 
-    let audio = register_waiting(
-        &app,
-        &auth,
-        space,
-        "song",
-        "audio/mpeg",
-        &fixture("audio-cbr.mp3"),
-    )
-    .await;
+    let audio = app
+        .register_file(
+            &auth,
+            "acme",
+            space,
+            "song",
+            "audio/mpeg",
+            &media_fixture("audio-cbr.mp3"),
+        )
+        .await;
     assert_eq!(audio["status"], "READY", "{audio}");
     assert!((audio["duration"].as_f64().unwrap() - 2.0).abs() < 0.1);
     assert!(audio["width"].is_null());
 
-    let pdf = register_waiting(
-        &app,
-        &auth,
-        space,
-        "doc",
-        "application/pdf",
-        &fixture("doc.pdf"),
-    )
-    .await;
+    let pdf = app
+        .register_file(
+            &auth,
+            "acme",
+            space,
+            "doc",
+            "application/pdf",
+            &media_fixture("doc.pdf"),
+        )
+        .await;
     assert_eq!(pdf["status"], "READY", "{pdf}");
     let served = app
         .client
@@ -804,15 +781,16 @@ async fn audio_video_and_files_are_stored_probed_and_served_with_ranges() {
     assert_eq!(served.headers()["content-type"], "application/pdf");
 
     // the declared type is checked against the bytes
-    let liar = register_waiting(
-        &app,
-        &auth,
-        space,
-        "liar",
-        "image/jpeg",
-        &fixture("image.png"),
-    )
-    .await;
+    let liar = app
+        .register_file(
+            &auth,
+            "acme",
+            space,
+            "liar",
+            "image/jpeg",
+            &media_fixture("image.png"),
+        )
+        .await;
     assert_eq!(liar["status"], "ERROR");
     assert!(
         liar["error"]
@@ -821,18 +799,21 @@ async fn audio_video_and_files_are_stored_probed_and_served_with_ranges() {
             .starts_with("wrong-media-type"),
         "{liar}"
     );
-    let sound_as_video = register_waiting(
-        &app,
-        &auth,
-        space,
-        "odd",
-        "video/mp4",
-        &fixture("audio-cbr.mp3"),
-    )
-    .await;
+    let sound_as_video = app
+        .register_file(
+            &auth,
+            "acme",
+            space,
+            "odd",
+            "video/mp4",
+            &media_fixture("audio-cbr.mp3"),
+        )
+        .await;
     assert_eq!(sound_as_video["status"], "ERROR");
     let truncated = &video_bytes[..video_bytes.len() / 2];
-    let cut = register_waiting(&app, &auth, space, "cut", "video/mp4", truncated).await;
+    let cut = app
+        .register_file(&auth, "acme", space, "cut", "video/mp4", truncated)
+        .await;
     assert_eq!(cut["status"], "ERROR");
     assert!(
         cut["error"]

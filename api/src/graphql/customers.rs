@@ -1,14 +1,17 @@
 //! Customers: the tenants, and what hangs off them.
 
-use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+};
 use chrono::{DateTime, Utc};
 
 use super::batches::BatchObject;
 use super::connection::{PagedConnection, connection, page_complexity};
-use super::context::call;
+use super::context::{call, request_context};
 use super::keys::ApiKeyObject;
 use super::origin_rules::OriginRuleObject;
-use super::spaces::SpaceObject;
+use super::presentation::{NamedQueryObject, PresentationObject, PresentationPatchFields};
+use super::spaces::{SpaceObject, keep_or_set};
 
 /// A tenant: an institution with its own spaces, assets and keys.
 #[derive(SimpleObject, Debug, Clone)]
@@ -18,6 +21,8 @@ pub struct CustomerObject {
     pub name: String,
     /// Human-readable name.
     pub display_name: String,
+    /// How manifests of the customer's assets are presented (spaces may override).
+    pub presentation: PresentationObject,
     /// When the customer was created.
     pub created: DateTime<Utc>,
 }
@@ -27,6 +32,7 @@ impl From<domain::Customer> for CustomerObject {
         Self {
             name: customer.name,
             display_name: customer.display_name,
+            presentation: customer.presentation.into(),
             created: customer.created,
         }
     }
@@ -34,6 +40,28 @@ impl From<domain::Customer> for CustomerObject {
 
 #[ComplexObject]
 impl CustomerObject {
+    /// The IIIF Presentation 3.0 collection of the customer's spaces.
+    async fn collection(&self, ctx: &Context<'_>) -> Result<String> {
+        let base_url = &request_context(ctx)?.base_url;
+        Ok(
+            domain::Links::new(base_url, iiif::presentation::Version::V3)
+                .collection(&self.name, None, None),
+        )
+    }
+
+    /// The customer's named queries, by name.
+    async fn named_queries(&self, ctx: &Context<'_>) -> Result<Vec<NamedQueryObject>> {
+        let base_url = request_context(ctx)?.base_url.clone();
+        let queries = call(ctx, |domain, principal| async move {
+            domain.named_queries(&principal, &self.name).await
+        })
+        .await?;
+        Ok(queries
+            .into_iter()
+            .map(|query| NamedQueryObject::new(query, &base_url))
+            .collect())
+    }
+
     /// The customer's spaces, by number.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn spaces(
@@ -99,6 +127,15 @@ pub struct CreateCustomerInput {
     pub display_name: Option<String>,
 }
 
+/// Changes to a customer: only the fields given change; `null` clears a presentation field.
+#[derive(InputObject, Debug)]
+pub struct CustomerPatch {
+    /// New human-readable name.
+    pub display_name: MaybeUndefined<String>,
+    #[graphql(flatten)]
+    pub presentation: PresentationPatchFields,
+}
+
 #[derive(Default, Debug)]
 pub struct CustomerQuery;
 
@@ -152,6 +189,25 @@ impl CustomerMutation {
         };
         let customer = call(ctx, |domain, principal| async move {
             domain.create_customer(&principal, input).await
+        })
+        .await?;
+        Ok(customer.into())
+    }
+
+    /// Changes a customer's display name or presentation settings (admin keys, or the
+    /// customer's own keys).
+    async fn update_customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] name: String,
+        #[graphql(desc = "The fields to change.")] patch: CustomerPatch,
+    ) -> Result<CustomerObject> {
+        let patch = domain::CustomerPatch {
+            display_name: keep_or_set("displayName", patch.display_name)?,
+            presentation: patch.presentation.into(),
+        };
+        let customer = call(ctx, |domain, principal| async move {
+            domain.update_customer(&principal, &name, patch).await
         })
         .await?;
         Ok(customer.into())

@@ -10,6 +10,7 @@ mod context;
 mod customers;
 mod keys;
 mod origin_rules;
+mod presentation;
 mod spaces;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
@@ -33,6 +34,7 @@ pub struct Query(
     spaces::SpaceQuery,
     assets::AssetQuery,
     batches::BatchQuery,
+    presentation::NamedQueryQuery,
 );
 
 /// Every mutation, merged.
@@ -44,6 +46,7 @@ pub struct Mutation(
     assets::AssetMutation,
     batches::BatchMutation,
     origin_rules::OriginRuleMutation,
+    presentation::NamedQueryMutation,
 );
 
 pub type VitrineSchema = Schema<Query, Mutation, batches::Subscription>;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::assets::{AssetFilterInput, AssetObject, AssetOrderInput};
 use super::connection::{PagedConnection, connection, page_complexity};
 use super::context::call;
+use super::presentation::{PresentationObject, PresentationPatchFields};
 use crate::error::graphql_error;
 
 /// A numbered container of a customer's assets, with the defaults new assets take.
@@ -28,6 +29,8 @@ pub struct SpaceObject {
     pub default_max_unauthorised: i32,
     /// Longest-edge sizes of the thumbnails made for each image.
     pub thumbnail_sizes: Vec<i32>,
+    /// How manifests of the space's assets are presented (unset fields: the customer's).
+    pub presentation: PresentationObject,
     /// When the space was created.
     pub created: DateTime<Utc>,
 }
@@ -42,6 +45,7 @@ impl From<domain::Space> for SpaceObject {
             default_tags: space.default_tags,
             default_max_unauthorised: space.default_max_unauthorised,
             thumbnail_sizes: space.thumbnail_sizes,
+            presentation: space.presentation.into(),
             created: space.created,
         }
     }
@@ -49,6 +53,18 @@ impl From<domain::Space> for SpaceObject {
 
 #[ComplexObject]
 impl SpaceObject {
+    /// The IIIF Presentation 3.0 collection of the space's READY assets.
+    async fn collection(&self, ctx: &Context<'_>) -> Result<String> {
+        let base_url = &super::context::request_context(ctx)?.base_url;
+        Ok(
+            domain::Links::new(base_url, iiif::presentation::Version::V3).collection(
+                &self.customer,
+                Some(self.id),
+                None,
+            ),
+        )
+    }
+
     /// The space's assets matching every filter given, in the order asked (default: by id).
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn assets(
@@ -110,6 +126,8 @@ pub struct SpacePatch {
     pub default_max_unauthorised: MaybeUndefined<i32>,
     /// New thumbnail sizes.
     pub thumbnail_sizes: MaybeUndefined<Vec<i32>>,
+    #[graphql(flatten)]
+    pub presentation: PresentationPatchFields,
 }
 
 /// A patch field that may be left out but not cleared: `null` is refused.
@@ -136,6 +154,7 @@ impl TryFrom<SpacePatch> for domain::SpacePatch {
                 patch.default_max_unauthorised,
             )?,
             thumbnail_sizes: keep_or_set("thumbnailSizes", patch.thumbnail_sizes)?,
+            presentation: patch.presentation.into(),
         })
     }
 }

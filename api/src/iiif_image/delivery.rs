@@ -279,22 +279,9 @@ impl ImageDelivery {
         if !plain {
             return None;
         }
-        thumbnail_sizes(asset)
+        asset
+            .thumbnail_dimensions()
             .into_iter()
             .find(|size| *size == (request.width, request.height))
     }
-}
-
-/// The sizes of an asset's stored thumbnails, smallest first.
-pub fn thumbnail_sizes(asset: &Asset) -> Vec<(u32, u32)> {
-    let (Some(width), Some(height)) = (asset.width, asset.height) else {
-        return Vec::new();
-    };
-    let mut sizes: Vec<(u32, u32)> = asset
-        .thumbnail_sizes
-        .iter()
-        .filter_map(|size| iiif::image::thumbnail_size(width as u32, height as u32, *size as u32))
-        .collect();
-    sizes.sort_unstable();
-    sizes
 }

@@ -204,9 +204,10 @@ pub(crate) fn unchanged(
     )
 }
 
-/// The info.json media type: JSON-LD with the context profile unless the client asks for
-/// plain JSON (3.0); plain JSON unless the client asks for JSON-LD (2.1).
-fn info_media_type(version: ApiVersion, headers: &HeaderMap) -> String {
+/// A JSON-LD document's media type: `application/ld+json` with the context as profile, or
+/// plain `application/json`. `ld_by_default` says which one a client that asks for neither
+/// gets (3.0 documents: JSON-LD; 2.1 documents: plain JSON).
+pub(crate) fn json_media_type(context: &str, ld_by_default: bool, headers: &HeaderMap) -> String {
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())
@@ -215,13 +216,15 @@ fn info_media_type(version: ApiVersion, headers: &HeaderMap) -> String {
     let wants_json = accept
         .split(',')
         .any(|part| part.trim().starts_with("application/json"));
-    match version {
-        ApiVersion::V3 if wants_json && !wants_ld => "application/json".to_owned(),
-        ApiVersion::V3 => format!("application/ld+json;profile=\"{}\"", version.context()),
-        ApiVersion::V2 if wants_ld => {
-            format!("application/ld+json;profile=\"{}\"", version.context())
-        }
-        ApiVersion::V2 => "application/json".to_owned(),
+    let ld = if ld_by_default {
+        wants_ld || !wants_json
+    } else {
+        wants_ld
+    };
+    if ld {
+        format!("application/ld+json;profile=\"{context}\"")
+    } else {
+        "application/json".to_owned()
     }
 }
 
@@ -264,7 +267,7 @@ async fn info_response(
         id: service,
         width: layout.width,
         height: layout.height,
-        sizes: delivery::thumbnail_sizes(&asset),
+        sizes: asset.thumbnail_dimensions(),
         tiles: vec![TileSpec {
             width: layout.tile_size,
             height: layout.tile_size,
@@ -284,7 +287,10 @@ async fn info_response(
         asset.finished,
         INFO_CACHE_CONTROL,
     )
-    .header(header::CONTENT_TYPE, info_media_type(version, headers))
+    .header(
+        header::CONTENT_TYPE,
+        json_media_type(version.context(), version == ApiVersion::V3, headers),
+    )
     .header(
         header::LINK,
         format!("<{}>;rel=\"profile\"", version.level2_profile()),

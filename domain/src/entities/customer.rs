@@ -10,6 +10,8 @@ pub struct Model {
     /// The number the customer's next space gets.
     pub next_space: i32,
     pub created: DateTimeUtc,
+    /// Presentation settings as JSON; `None` until any is set.
+    pub presentation: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

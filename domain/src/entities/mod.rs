@@ -8,5 +8,6 @@ pub mod batch;
 pub mod batch_member;
 pub mod customer;
 pub mod job;
+pub mod named_query;
 pub mod origin_rule;
 pub mod space;

@@ -14,6 +14,8 @@ pub struct Model {
     pub default_max_unauthorised: i32,
     pub thumbnail_sizes: String,
     pub created: DateTimeUtc,
+    /// Presentation settings as JSON; `None` until any is set.
+    pub presentation: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

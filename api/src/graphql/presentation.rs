@@ -1,0 +1,333 @@
+//! Presentation settings of customers and spaces, and named queries.
+
+use async_graphql::{
+    ComplexObject, Context, Enum, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+};
+use chrono::{DateTime, Utc};
+
+use super::assets::AssetObject;
+use super::context::{call, request_context};
+
+/// A label and a value shown with a manifest.
+#[derive(SimpleObject, InputObject, Debug, Clone)]
+#[graphql(name = "Statement", input_name = "StatementInput")]
+pub struct StatementObject {
+    /// What the value is, e.g. "Attribution".
+    pub label: String,
+    /// The text shown.
+    pub value: String,
+}
+
+impl From<domain::Statement> for StatementObject {
+    fn from(statement: domain::Statement) -> Self {
+        Self {
+            label: statement.label,
+            value: statement.value,
+        }
+    }
+}
+
+impl From<StatementObject> for domain::Statement {
+    fn from(statement: StatementObject) -> Self {
+        Self {
+            label: statement.label,
+            value: statement.value,
+        }
+    }
+}
+
+/// The asset field whose values form a named-query manifest's table of contents.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RangeField {
+    #[graphql(name = "STRING1")]
+    String1,
+    #[graphql(name = "STRING2")]
+    String2,
+    #[graphql(name = "STRING3")]
+    String3,
+}
+
+impl From<RangeField> for domain::RangeField {
+    fn from(field: RangeField) -> Self {
+        match field {
+            RangeField::String1 => domain::RangeField::String1,
+            RangeField::String2 => domain::RangeField::String2,
+            RangeField::String3 => domain::RangeField::String3,
+        }
+    }
+}
+
+impl From<domain::RangeField> for RangeField {
+    fn from(field: domain::RangeField) -> Self {
+        match field {
+            domain::RangeField::String1 => RangeField::String1,
+            domain::RangeField::String2 => RangeField::String2,
+            domain::RangeField::String3 => RangeField::String3,
+        }
+    }
+}
+
+/// How manifests of a customer's or a space's assets are presented. A space's setting wins
+/// over its customer's; unset fields fall back.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "PresentationSettings")]
+pub struct PresentationObject {
+    /// A Creative Commons or RightsStatements.org URI (`rights`).
+    pub rights: Option<String>,
+    /// The attribution viewers must show (`requiredStatement`).
+    pub required_statement: Option<StatementObject>,
+    /// The label of single-asset manifests: `{id}`, `{space}`, `{customer}`, `{s1}`-`{s3}`,
+    /// `{n1}`-`{n3}` are filled in.
+    pub manifest_label_template: Option<String>,
+    /// The summary of single-asset manifests, with the same placeholders.
+    pub manifest_summary_template: Option<String>,
+    /// The `behavior` of named-query manifests (e.g. `paged`).
+    pub behavior: Option<Vec<String>>,
+    /// The `viewingDirection` of named-query manifests.
+    pub viewing_direction: Option<String>,
+    /// The field whose values (`Part|||Chapter` nests) form the table of contents of
+    /// named-query manifests.
+    pub range_field: Option<RangeField>,
+    /// Fixed metadata added to every manifest.
+    pub metadata: Option<Vec<StatementObject>>,
+}
+
+impl From<domain::PresentationSettings> for PresentationObject {
+    fn from(settings: domain::PresentationSettings) -> Self {
+        Self {
+            rights: settings.rights,
+            required_statement: settings.required_statement.map(StatementObject::from),
+            manifest_label_template: settings.manifest_label_template,
+            manifest_summary_template: settings.manifest_summary_template,
+            behavior: settings.behavior,
+            viewing_direction: settings.viewing_direction,
+            range_field: settings.range_field.map(RangeField::from),
+            metadata: settings
+                .metadata
+                .map(|entries| entries.into_iter().map(StatementObject::from).collect()),
+        }
+    }
+}
+
+/// Presentation fields of a customer or space patch: a field left out stays, `null` clears it.
+#[derive(InputObject, Debug, Default)]
+pub struct PresentationPatchFields {
+    /// A Creative Commons or RightsStatements.org URI; `https` forms are stored as `http`.
+    pub rights: MaybeUndefined<String>,
+    /// The attribution viewers must show.
+    pub required_statement: MaybeUndefined<StatementObject>,
+    /// The label template of single-asset manifests.
+    pub manifest_label_template: MaybeUndefined<String>,
+    /// The summary template of single-asset manifests.
+    pub manifest_summary_template: MaybeUndefined<String>,
+    /// The `behavior` of named-query manifests.
+    pub behavior: MaybeUndefined<Vec<String>>,
+    /// The `viewingDirection` of named-query manifests.
+    pub viewing_direction: MaybeUndefined<String>,
+    /// The field that holds table-of-contents entries.
+    pub range_field: MaybeUndefined<RangeField>,
+    /// Fixed metadata added to every manifest.
+    pub metadata: MaybeUndefined<Vec<StatementObject>>,
+}
+
+fn change<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Option<Option<U>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(value) => Some(Some(map(value))),
+    }
+}
+
+impl From<PresentationPatchFields> for domain::PresentationPatch {
+    fn from(fields: PresentationPatchFields) -> Self {
+        Self {
+            rights: change(fields.rights, |value| value),
+            required_statement: change(fields.required_statement, domain::Statement::from),
+            manifest_label_template: change(fields.manifest_label_template, |value| value),
+            manifest_summary_template: change(fields.manifest_summary_template, |value| value),
+            behavior: change(fields.behavior, |value| value),
+            viewing_direction: change(fields.viewing_direction, |value| value),
+            range_field: change(fields.range_field, domain::RangeField::from),
+            metadata: change(fields.metadata, |entries| {
+                entries.into_iter().map(domain::Statement::from).collect()
+            }),
+        }
+    }
+}
+
+/// A stored template that turns asset metadata into a manifest, published at
+/// `/iiif/query/{3|2}/{customer}/{name}/{p1}/{p2}...`.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "NamedQuery", complex)]
+pub struct NamedQueryObject {
+    /// The customer it belongs to.
+    pub customer: String,
+    /// Name, unique within the customer; one URL segment.
+    pub name: String,
+    /// The template, e.g. `space=p1&s1=p2&canvas=n1&label=Book {p2}&behavior=paged`.
+    pub template: String,
+    /// How many path parameters its manifest URL takes after the name.
+    pub parameters: i32,
+    /// When it was created.
+    pub created: DateTime<Utc>,
+    /// When it last changed.
+    pub updated: DateTime<Utc>,
+    #[graphql(skip)]
+    base_url: String,
+}
+
+impl NamedQueryObject {
+    pub(crate) fn new(query: domain::NamedQuery, base_url: &str) -> Self {
+        Self {
+            customer: query.customer,
+            name: query.name,
+            template: query.template,
+            parameters: i32::try_from(query.parameters).unwrap_or(i32::MAX),
+            created: query.created,
+            updated: query.updated,
+            base_url: base_url.to_owned(),
+        }
+    }
+}
+
+#[ComplexObject]
+impl NamedQueryObject {
+    /// The Presentation 3.0 manifest URL, with `{p1}`..`{pN}` where the parameters go.
+    async fn manifest(&self) -> String {
+        let placeholders: Vec<String> =
+            (1..=self.parameters).map(|n| format!("{{p{n}}}")).collect();
+        let mut url = domain::Links::new(&self.base_url, iiif::presentation::Version::V3).query(
+            &self.customer,
+            &self.name,
+            &[],
+        );
+        for placeholder in placeholders {
+            url.push('/');
+            url.push_str(&placeholder);
+        }
+        url
+    }
+
+    /// The READY assets the manifest would show with these parameters, in canvas order.
+    async fn preview(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The path parameters p1..pN, in order.")] parameters: Vec<String>,
+    ) -> Result<Vec<AssetObject>> {
+        let base_url = request_context(ctx)?.base_url.clone();
+        let (customer, name) = (&self.customer, &self.name);
+        let assets = call(ctx, |domain, principal| async move {
+            domain
+                .preview_named_query(&principal, customer, name, &parameters)
+                .await
+        })
+        .await?;
+        Ok(assets
+            .into_iter()
+            .map(|asset| AssetObject::new(asset, &base_url))
+            .collect())
+    }
+}
+
+/// A new named query.
+#[derive(InputObject, Debug)]
+pub struct NamedQueryInput {
+    /// Name: 1 to 64 characters of A-Z, a-z, 0-9, '-', '_' and '.'.
+    pub name: String,
+    /// The template (see `NamedQuery.template`).
+    pub template: String,
+}
+
+/// Changes to a named query: only the fields given change.
+#[derive(InputObject, Debug)]
+pub struct NamedQueryPatch {
+    /// A new name (its old URLs then answer 404).
+    pub name: Option<String>,
+    /// A new template.
+    pub template: Option<String>,
+}
+
+#[derive(Default, Debug)]
+pub struct NamedQueryQuery;
+
+#[Object]
+impl NamedQueryQuery {
+    /// One named query of a customer.
+    async fn named_query(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The query's name.")] name: String,
+    ) -> Result<NamedQueryObject> {
+        let base_url = request_context(ctx)?.base_url.clone();
+        let query = call(ctx, |domain, principal| async move {
+            domain.named_query(&principal, &customer, &name).await
+        })
+        .await?;
+        Ok(NamedQueryObject::new(query, &base_url))
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct NamedQueryMutation;
+
+#[Object]
+impl NamedQueryMutation {
+    /// Creates a named query; its template is checked first.
+    async fn create_named_query(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The new query.")] input: NamedQueryInput,
+    ) -> Result<NamedQueryObject> {
+        let base_url = request_context(ctx)?.base_url.clone();
+        let input = domain::NamedQueryInput {
+            name: input.name,
+            template: input.template,
+        };
+        let query = call(ctx, |domain, principal| async move {
+            domain
+                .create_named_query(&principal, &customer, input)
+                .await
+        })
+        .await?;
+        Ok(NamedQueryObject::new(query, &base_url))
+    }
+
+    /// Renames a named query or changes its template.
+    async fn update_named_query(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The query's current name.")] name: String,
+        #[graphql(desc = "The fields to change.")] input: NamedQueryPatch,
+    ) -> Result<NamedQueryObject> {
+        let base_url = request_context(ctx)?.base_url.clone();
+        let patch = domain::NamedQueryPatch {
+            name: input.name,
+            template: input.template,
+        };
+        let query = call(ctx, |domain, principal| async move {
+            domain
+                .update_named_query(&principal, &customer, &name, patch)
+                .await
+        })
+        .await?;
+        Ok(NamedQueryObject::new(query, &base_url))
+    }
+
+    /// Deletes a named query; its manifest URLs then answer 404.
+    async fn delete_named_query(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The query's name.")] name: String,
+    ) -> Result<bool> {
+        call(ctx, |domain, principal| async move {
+            domain
+                .delete_named_query(&principal, &customer, &name)
+                .await
+        })
+        .await
+    }
+}

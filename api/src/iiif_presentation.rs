@@ -1,0 +1,420 @@
+//! The IIIF Presentation API 3.0 and 2.1: single-asset manifests and their canvases, pages and
+//! annotations (`/iiif/manifest/{v}/...`), named-query manifests (`/iiif/query/{v}/...`) and
+//! collections (`/iiif/collection/{v}/...`), with CORS, content negotiation, ETag and 304.
+
+use domain::{Links, Part};
+use iiif::presentation::{Version, v2, v3};
+use percent_encoding::percent_decode_str;
+use poem::http::{HeaderMap, header};
+use poem::web::{Data, Path};
+use poem::{Endpoint, EndpointExt, Request, Response, Route, get, handler};
+use serde_json::Value;
+
+use crate::error::http_status;
+use crate::iiif_image::{
+    DeliveryError, error_response, etag, json_media_type, not_modified, preflight, unchanged,
+    validators, with_cors,
+};
+use crate::public_url::public_base;
+use crate::server::AppState;
+
+/// Manifests are rebuilt from the database on each request; caches may keep them this long.
+const PRESENTATION_CACHE_CONTROL: &str = "public, max-age=60";
+
+/// `/iiif/manifest/{v}`: an asset's manifest, its canvas, the canvas's page and annotation.
+pub fn manifest_routes(version: Version) -> impl Endpoint {
+    Route::new()
+        .at(
+            "/:customer/:space/:asset",
+            get(serve_manifest).head(serve_manifest).options(preflight),
+        )
+        .at(
+            "/:customer/:space/:asset/canvas",
+            get(serve_canvas).head(serve_canvas).options(preflight),
+        )
+        .at(
+            "/:customer/:space/:asset/canvas/page",
+            get(serve_page).head(serve_page).options(preflight),
+        )
+        .at(
+            "/:customer/:space/:asset/canvas/page/painting",
+            get(serve_painting).head(serve_painting).options(preflight),
+        )
+        .data(version)
+}
+
+/// `/iiif/query/{v}`: named-query manifests, `/{customer}/{name}/{p1}/{p2}...`.
+pub fn query_routes(version: Version) -> impl Endpoint {
+    Route::new()
+        .at(
+            "/:customer/:name",
+            get(query_without_parameters)
+                .head(query_without_parameters)
+                .options(preflight),
+        )
+        .at(
+            "/:customer/:name/*parameters",
+            get(serve_query).head(serve_query).options(preflight),
+        )
+        .data(version)
+}
+
+/// `/iiif/collection/{v}`: a customer's spaces, a space's assets, and parts of big ones.
+pub fn collection_routes(version: Version) -> impl Endpoint {
+    Route::new()
+        .at(
+            "/:customer",
+            get(customer_collection)
+                .head(customer_collection)
+                .options(preflight),
+        )
+        .at(
+            "/:customer/part/:level/:index",
+            get(customer_collection_part)
+                .head(customer_collection_part)
+                .options(preflight),
+        )
+        .at(
+            "/:customer/:space",
+            get(space_collection)
+                .head(space_collection)
+                .options(preflight),
+        )
+        .at(
+            "/:customer/:space/part/:level/:index",
+            get(space_collection_part)
+                .head(space_collection_part)
+                .options(preflight),
+        )
+        .data(version)
+}
+
+fn links(state: &AppState, headers: &HeaderMap, version: Version) -> Links {
+    Links::new(public_base(state, headers), version)
+}
+
+fn failure(error: domain::Error) -> Response {
+    if error.kind == domain::ErrorKind::Internal {
+        tracing::error!(%error, "presentation request failed");
+    }
+    error_response(DeliveryError::new(
+        http_status(error.code()),
+        error.code(),
+        error.message,
+    ))
+}
+
+/// A JSON document with its media type, validators, and a 304 when the client's copy is
+/// current. The ETag is the body's digest, so it changes exactly when the document does.
+fn document(version: Version, headers: &HeaderMap, body: &Value) -> Response {
+    let text = body.to_string();
+    let tag = etag("presentation", &text);
+    if not_modified(headers, &tag, None) {
+        return with_cors(unchanged(&tag, None, PRESENTATION_CACHE_CONTROL).finish());
+    }
+    let ld_by_default = version == Version::V3;
+    let response = validators(Response::builder(), &tag, None, PRESENTATION_CACHE_CONTROL)
+        .header(
+            header::CONTENT_TYPE,
+            json_media_type(version.context(), ld_by_default, headers),
+        )
+        .header(header::VARY, "Accept")
+        .body(text);
+    with_cors(response)
+}
+
+fn space_number(space: &str) -> Result<i32, domain::Error> {
+    space
+        .parse::<i32>()
+        .map_err(|_| domain::Error::not_found(format!("no space {space:?}")))
+}
+
+fn part(level: &str, index: &str) -> Result<Part, domain::Error> {
+    match (level.parse::<u32>(), index.parse::<u64>()) {
+        (Ok(level), Ok(index)) => Ok(Part { level, index }),
+        _ => Err(domain::Error::not_found("this collection has no such part")),
+    }
+}
+
+/// Which document of an asset's manifest a route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    Manifest,
+    Canvas,
+    Page,
+    Painting,
+}
+
+async fn asset_document(
+    version: Version,
+    (customer, space, asset): (String, String, String),
+    state: &AppState,
+    headers: &HeaderMap,
+    piece: Piece,
+) -> Response {
+    let space = match space_number(&space) {
+        Ok(space) => space,
+        Err(error) => return failure(error),
+    };
+    let links = links(state, headers, version);
+    let manifest = match state
+        .domain
+        .asset_manifest(&customer, space, &asset, &links)
+        .await
+    {
+        Ok(manifest) => manifest,
+        Err(error) => return failure(error),
+    };
+    let canvas = &manifest.canvases[0];
+    let body = match (piece, version) {
+        (Piece::Manifest, Version::V3) => v3::manifest(&manifest),
+        (Piece::Manifest, Version::V2) => v2::manifest(&manifest),
+        (Piece::Canvas, Version::V3) => v3::canvas_document(canvas),
+        (Piece::Canvas, Version::V2) => v2::canvas_document(canvas),
+        (Piece::Page, Version::V3) => v3::page_document(canvas),
+        (Piece::Page, Version::V2) => v2::page_document(canvas),
+        (Piece::Painting, _) => {
+            let painting = match version {
+                Version::V3 => v3::annotation_document(canvas),
+                Version::V2 => v2::annotation_document(canvas),
+            };
+            match painting {
+                Some(body) => body,
+                None => {
+                    return failure(domain::Error::not_found(
+                        "this canvas paints nothing in this version",
+                    ));
+                }
+            }
+        }
+    };
+    document(version, headers, &body)
+}
+
+#[handler]
+async fn serve_manifest(
+    version: Data<&Version>,
+    Path(address): Path<(String, String, String)>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    asset_document(**version, address, &state, headers, Piece::Manifest).await
+}
+
+#[handler]
+async fn serve_canvas(
+    version: Data<&Version>,
+    Path(address): Path<(String, String, String)>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    asset_document(**version, address, &state, headers, Piece::Canvas).await
+}
+
+#[handler]
+async fn serve_page(
+    version: Data<&Version>,
+    Path(address): Path<(String, String, String)>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    asset_document(**version, address, &state, headers, Piece::Page).await
+}
+
+#[handler]
+async fn serve_painting(
+    version: Data<&Version>,
+    Path(address): Path<(String, String, String)>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    asset_document(**version, address, &state, headers, Piece::Painting).await
+}
+
+async fn query_document(
+    version: Version,
+    customer: &str,
+    name: &str,
+    parameters: &[String],
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Response {
+    let links = links(state, headers, version);
+    match state
+        .domain
+        .named_query_manifest(customer, name, parameters, &links)
+        .await
+    {
+        Ok(manifest) => {
+            let body = match version {
+                Version::V3 => v3::manifest(&manifest),
+                Version::V2 => v2::manifest(&manifest),
+            };
+            document(version, headers, &body)
+        }
+        Err(error) => failure(error),
+    }
+}
+
+#[handler]
+async fn query_without_parameters(
+    version: Data<&Version>,
+    Path((customer, name)): Path<(String, String)>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    query_document(**version, &customer, &name, &[], &state, headers).await
+}
+
+#[handler]
+async fn serve_query(
+    version: Data<&Version>,
+    Path((customer, name, _)): Path<(String, String, String)>,
+    request: &Request,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    match path_parameters(request.original_uri().path()) {
+        Ok(parameters) => {
+            query_document(**version, &customer, &name, &parameters, &state, headers).await
+        }
+        Err(error) => failure(error),
+    }
+}
+
+/// The parameters of `/iiif/query/{v}/{customer}/{name}/{p1}/{p2}...`, each segment decoded on
+/// its own so that an encoded `/` (`%2F`) stays inside its parameter. A trailing slash adds
+/// none.
+fn path_parameters(path: &str) -> Result<Vec<String>, domain::Error> {
+    let raw = path.trim_end_matches('/');
+    raw.split('/')
+        .skip(6)
+        .map(|segment| {
+            let decoded = percent_decode_str(segment)
+                .decode_utf8()
+                .map_err(|_| domain::Error::bad_request("parameters must be UTF-8"))?;
+            if decoded.is_empty() {
+                return Err(domain::Error::bad_request(
+                    "named-query parameters must not be empty",
+                ));
+            }
+            Ok(decoded.into_owned())
+        })
+        .collect()
+}
+
+async fn collection_document(
+    version: Version,
+    customer: &str,
+    space: Option<&str>,
+    part: Option<Part>,
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Response {
+    let links = links(state, headers, version);
+    let fanout = state.config.collection_max_items;
+    let collection = match space {
+        None => {
+            state
+                .domain
+                .customer_collection(customer, part, fanout, &links)
+                .await
+        }
+        Some(space) => {
+            let space = match space_number(space) {
+                Ok(space) => space,
+                Err(error) => return failure(error),
+            };
+            state
+                .domain
+                .space_collection(customer, space, part, fanout, &links)
+                .await
+        }
+    };
+    match collection {
+        Ok(collection) => {
+            let body = match version {
+                Version::V3 => v3::collection(&collection),
+                Version::V2 => v2::collection(&collection),
+            };
+            document(version, headers, &body)
+        }
+        Err(error) => failure(error),
+    }
+}
+
+#[handler]
+async fn customer_collection(
+    version: Data<&Version>,
+    Path(customer): Path<String>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    collection_document(**version, &customer, None, None, &state, headers).await
+}
+
+#[handler]
+async fn customer_collection_part(
+    version: Data<&Version>,
+    Path((customer, level, index)): Path<(String, String, String)>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    let part = match part(&level, &index) {
+        Ok(part) => part,
+        Err(error) => return failure(error),
+    };
+    collection_document(**version, &customer, None, Some(part), &state, headers).await
+}
+
+#[handler]
+async fn space_collection(
+    version: Data<&Version>,
+    Path((customer, space)): Path<(String, String)>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    collection_document(**version, &customer, Some(&space), None, &state, headers).await
+}
+
+#[handler]
+async fn space_collection_part(
+    version: Data<&Version>,
+    Path((customer, space, level, index)): Path<(String, String, String, String)>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    let part = match part(&level, &index) {
+        Ok(part) => part,
+        Err(error) => return failure(error),
+    };
+    collection_document(
+        **version,
+        &customer,
+        Some(&space),
+        Some(part),
+        &state,
+        headers,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_decoded_segment_by_segment() {
+        assert_eq!(
+            path_parameters("/iiif/query/3/acme/book/1/caf%C3%A9%20set%2F1/").unwrap(),
+            ["1", "café set/1"]
+        );
+        assert!(
+            path_parameters("/iiif/query/3/acme/book")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(path_parameters("/iiif/query/3/acme/book/a//b").is_err());
+        assert!(path_parameters("/iiif/query/3/acme/book/%FF").is_err());
+    }
+}

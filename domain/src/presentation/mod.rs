@@ -1,0 +1,11 @@
+//! Presentation: the settings customers and spaces give their manifests, named queries, and
+//! the assembly of manifests and collections from assets.
+
+mod manifests;
+mod named_queries;
+mod settings;
+mod template;
+
+pub use manifests::{Links, Part};
+pub use named_queries::{MAX_QUERY_CANVASES, NamedQuery, NamedQueryInput, NamedQueryPatch};
+pub use settings::{PresentationPatch, PresentationSettings, RangeField, Statement};
