@@ -54,6 +54,7 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("max_assets_per_customer", ValueKind::Integer),
     ("max_bytes_per_customer", ValueKind::Integer),
     ("collection_max_items", ValueKind::Integer),
+    ("manifest_cache_bytes", ValueKind::Integer),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +105,7 @@ struct RawConfig {
     max_assets_per_customer: Option<i64>,
     max_bytes_per_customer: Option<i64>,
     collection_max_items: Option<i64>,
+    manifest_cache_bytes: Option<i64>,
 }
 
 /// How log lines are written.
@@ -191,6 +193,8 @@ pub struct Config {
     pub max_bytes_per_customer: u64,
     /// Most items one IIIF collection lists; bigger sets become a tree of collections.
     pub collection_max_items: u64,
+    /// Memory in bytes for written manifests and collections kept for reuse.
+    pub manifest_cache_bytes: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -234,6 +238,7 @@ impl std::fmt::Debug for Config {
             .field("max_assets_per_customer", &self.max_assets_per_customer)
             .field("max_bytes_per_customer", &self.max_bytes_per_customer)
             .field("collection_max_items", &self.collection_max_items)
+            .field("manifest_cache_bytes", &self.manifest_cache_bytes)
             .finish()
     }
 }
@@ -564,6 +569,11 @@ impl RawConfig {
                 "collection_max_items",
                 self.collection_max_items.unwrap_or(1000),
                 2..=100_000,
+            )? as u64,
+            manifest_cache_bytes: in_range(
+                "manifest_cache_bytes",
+                self.manifest_cache_bytes.unwrap_or(64 * 1024 * 1024),
+                0..=i64::MAX,
             )? as u64,
         })
     }

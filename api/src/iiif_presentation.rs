@@ -2,12 +2,18 @@
 //! annotations (`/iiif/manifest/{v}/...`), named-query manifests (`/iiif/query/{v}/...`) and
 //! collections (`/iiif/collection/{v}/...`), with CORS, content negotiation, ETag and 304.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+
+use bytes::Bytes;
 use domain::{Links, Part};
 use iiif::presentation::{Version, v2, v3};
 use percent_encoding::percent_decode_str;
 use poem::http::{HeaderMap, header};
 use poem::web::{Data, Path};
 use poem::{Endpoint, EndpointExt, Request, Response, Route, get, handler};
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
 use serde_json::Value;
 
 use crate::error::http_status;
@@ -21,24 +27,76 @@ use crate::server::AppState;
 /// Manifests are rebuilt from the database on each request; caches may keep them this long.
 const PRESENTATION_CACHE_CONTROL: &str = "public, max-age=60";
 
+/// Written documents by a digest of the model they were written from. The model is read from
+/// the database on every request, so a hit is always current: only the writing (the costly
+/// part for big manifests) is saved, and nothing needs invalidating.
+pub struct DocumentCache {
+    written: Cache<u64, (Bytes, Arc<str>), DocumentWeight>,
+}
+
+#[derive(Clone)]
+struct DocumentWeight;
+
+impl Weighter<u64, (Bytes, Arc<str>)> for DocumentWeight {
+    fn weight(&self, _key: &u64, (text, tag): &(Bytes, Arc<str>)) -> u64 {
+        (8 + text.len() + tag.len()) as u64
+    }
+}
+
+impl std::fmt::Debug for DocumentCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentCache")
+            .field("documents", &self.written.len())
+            .field("bytes", &self.written.weight())
+            .finish()
+    }
+}
+
+impl DocumentCache {
+    /// A cache holding at most `bytes` of written documents.
+    pub fn new(bytes: u64) -> Self {
+        Self {
+            written: Cache::with_weighter(10_000, bytes.max(1), DocumentWeight),
+        }
+    }
+
+    /// The text and ETag of the document written from `model` by `write`.
+    fn get_or_write(
+        &self,
+        model: &impl Hash,
+        what: &str,
+        version: Version,
+        write: impl FnOnce() -> Value,
+    ) -> (Bytes, Arc<str>) {
+        let mut hasher = DefaultHasher::new();
+        (what, version, model).hash(&mut hasher);
+        let key = hasher.finish();
+        if let Some(hit) = self.written.get(&key) {
+            return hit;
+        }
+        let written = write().to_string();
+        let tag: Arc<str> = etag("presentation", &written).into();
+        let text = Bytes::from(written);
+        self.written.insert(key, (text.clone(), tag.clone()));
+        (text, tag)
+    }
+}
+
 /// `/iiif/manifest/{v}`: an asset's manifest, its canvas, the canvas's page and annotation.
 pub fn manifest_routes(version: Version) -> impl Endpoint {
+    let piece = |piece: Piece| {
+        get(serve_asset)
+            .head(serve_asset)
+            .options(preflight)
+            .data(piece)
+    };
     Route::new()
-        .at(
-            "/:customer/:space/:asset",
-            get(serve_manifest).head(serve_manifest).options(preflight),
-        )
-        .at(
-            "/:customer/:space/:asset/canvas",
-            get(serve_canvas).head(serve_canvas).options(preflight),
-        )
-        .at(
-            "/:customer/:space/:asset/canvas/page",
-            get(serve_page).head(serve_page).options(preflight),
-        )
+        .at("/:customer/:space/:asset", piece(Piece::Manifest))
+        .at("/:customer/:space/:asset/canvas", piece(Piece::Canvas))
+        .at("/:customer/:space/:asset/canvas/page", piece(Piece::Page))
         .at(
             "/:customer/:space/:asset/canvas/page/painting",
-            get(serve_painting).head(serve_painting).options(preflight),
+            piece(Piece::Painting),
         )
         .data(version)
 }
@@ -104,11 +162,17 @@ fn failure(error: domain::Error) -> Response {
     ))
 }
 
-/// A JSON document with its media type, validators, and a 304 when the client's copy is
-/// current. The ETag is the body's digest, so it changes exactly when the document does.
-fn document(version: Version, headers: &HeaderMap, body: &Value) -> Response {
-    let text = body.to_string();
-    let tag = etag("presentation", &text);
+/// A JSON document written from `model` (or taken from the cache), with its media type,
+/// validators, and a 304 when the client's copy is current. The ETag is the text's digest, so
+/// it changes exactly when the document does.
+fn document(
+    state: &AppState,
+    version: Version,
+    headers: &HeaderMap,
+    (model, what): (&impl Hash, &str),
+    write: impl FnOnce() -> Value,
+) -> Response {
+    let (text, tag) = state.documents.get_or_write(model, what, version, write);
     if not_modified(headers, &tag, None) {
         return with_cors(unchanged(&tag, None, PRESENTATION_CACHE_CONTROL).finish());
     }
@@ -143,6 +207,17 @@ enum Piece {
     Canvas,
     Page,
     Painting,
+}
+
+impl Piece {
+    fn name(self) -> &'static str {
+        match self {
+            Piece::Manifest => "manifest",
+            Piece::Canvas => "canvas",
+            Piece::Page => "page",
+            Piece::Painting => "painting",
+        }
+    }
 }
 
 async fn asset_document(
@@ -188,47 +263,18 @@ async fn asset_document(
             }
         }
     };
-    document(version, headers, &body)
+    document(state, version, headers, (&manifest, piece.name()), || body)
 }
 
 #[handler]
-async fn serve_manifest(
+async fn serve_asset(
     version: Data<&Version>,
+    piece: Data<&Piece>,
     Path(address): Path<(String, String, String)>,
     state: Data<&AppState>,
     headers: &HeaderMap,
 ) -> Response {
-    asset_document(**version, address, &state, headers, Piece::Manifest).await
-}
-
-#[handler]
-async fn serve_canvas(
-    version: Data<&Version>,
-    Path(address): Path<(String, String, String)>,
-    state: Data<&AppState>,
-    headers: &HeaderMap,
-) -> Response {
-    asset_document(**version, address, &state, headers, Piece::Canvas).await
-}
-
-#[handler]
-async fn serve_page(
-    version: Data<&Version>,
-    Path(address): Path<(String, String, String)>,
-    state: Data<&AppState>,
-    headers: &HeaderMap,
-) -> Response {
-    asset_document(**version, address, &state, headers, Piece::Page).await
-}
-
-#[handler]
-async fn serve_painting(
-    version: Data<&Version>,
-    Path(address): Path<(String, String, String)>,
-    state: Data<&AppState>,
-    headers: &HeaderMap,
-) -> Response {
-    asset_document(**version, address, &state, headers, Piece::Painting).await
+    asset_document(**version, address, &state, headers, **piece).await
 }
 
 async fn query_document(
@@ -245,13 +291,16 @@ async fn query_document(
         .named_query_manifest(customer, name, parameters, &links)
         .await
     {
-        Ok(manifest) => {
-            let body = match version {
+        Ok(manifest) => document(
+            state,
+            version,
+            headers,
+            (&manifest, "query"),
+            || match version {
                 Version::V3 => v3::manifest(&manifest),
                 Version::V2 => v2::manifest(&manifest),
-            };
-            document(version, headers, &body)
-        }
+            },
+        ),
         Err(error) => failure(error),
     }
 }
@@ -333,11 +382,16 @@ async fn collection_document(
     };
     match collection {
         Ok(collection) => {
-            let body = match version {
-                Version::V3 => v3::collection(&collection),
-                Version::V2 => v2::collection(&collection),
-            };
-            document(version, headers, &body)
+            document(
+                state,
+                version,
+                headers,
+                (&collection, "collection"),
+                || match version {
+                    Version::V3 => v3::collection(&collection),
+                    Version::V2 => v2::collection(&collection),
+                },
+            )
         }
         Err(error) => failure(error),
     }

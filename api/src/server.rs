@@ -26,6 +26,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub domain: domain::Domain,
     pub images: Arc<ImageDelivery>,
+    /// Written Presentation documents, by a digest of their model.
+    pub documents: Arc<iiif_presentation::DocumentCache>,
     /// Object storage, for media served as stored.
     pub storage: storage::BlobStore,
     pub processing: crate::processing::Processing,
@@ -246,10 +248,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let ingestor = ingest::Ingestor::new(domain.clone(), storage.clone(), ingest_options(&config))
         .context("cannot set up ingest")?;
     let processing = crate::processing::Processing::start(ingestor, config.workers);
+    let documents = Arc::new(iiif_presentation::DocumentCache::new(
+        config.manifest_cache_bytes,
+    ));
     let state = AppState {
         config: Arc::new(config),
         domain,
         images,
+        documents,
         storage: storage.clone(),
         processing: processing.clone(),
         schema,

@@ -39,6 +39,16 @@ impl Version {
     }
 }
 
+/// `value` as a top-level document: `@context` first, then its own fields.
+pub(crate) fn with_context(context: &str, value: serde_json::Value) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    object.insert("@context".into(), serde_json::Value::from(context));
+    if let serde_json::Value::Object(fields) = value {
+        object.extend(fields);
+    }
+    serde_json::Value::Object(object)
+}
+
 /// The size of a canvas that stands for a file with no pixel size of its own (a PDF, a
 /// recording that 2.1 cannot paint).
 pub const PLACEHOLDER_SIZE: (u32, u32) = (1000, 1000);
@@ -77,7 +87,7 @@ pub fn rights_allowed(uri: &str) -> bool {
 }
 
 /// A text in one language, or in none (`"none"` in a language map).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Text {
     pub value: String,
     pub language: Option<String>,
@@ -102,7 +112,7 @@ impl Text {
 }
 
 /// A `label`/`value` pair: a metadata entry or the required statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Entry {
     pub label: Text,
     pub value: Text,
@@ -110,14 +120,14 @@ pub struct Entry {
 
 /// An image service offered in both Image API versions: the bases of `/iiif/3/...` and
 /// `/iiif/2/...` (no trailing slash).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImageService {
     pub v3: String,
     pub v2: String,
 }
 
 /// A ready-made size of an image (a stored thumbnail), served through its image service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Thumbnail {
     pub service: ImageService,
     pub width: u32,
@@ -147,8 +157,42 @@ pub enum Body {
     },
 }
 
+// Documents are cached by a digest of their model; durations hash by their bits.
+impl std::hash::Hash for Body {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Body::Image {
+                service,
+                width,
+                height,
+            } => (service, width, height).hash(state),
+            Body::Sound {
+                id,
+                format,
+                duration,
+            } => (id, format, duration.to_bits()).hash(state),
+            Body::Video {
+                id,
+                format,
+                width,
+                height,
+                duration,
+            } => (id, format, width, height, duration.to_bits()).hash(state),
+        }
+    }
+}
+
+impl std::hash::Hash for Canvas {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.id, &self.page_id, &self.annotation_id, &self.label).hash(state);
+        (self.width, self.height, self.duration.map(f64::to_bits)).hash(state);
+        (&self.body, &self.thumbnail, &self.rendering).hash(state);
+    }
+}
+
 /// The kind of a content resource, as Presentation 3.0 names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceKind {
     Image,
     Sound,
@@ -193,7 +237,7 @@ impl ResourceKind {
 }
 
 /// A file offered for download beside what is shown (`rendering`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Rendering {
     pub id: String,
     pub label: Text,
@@ -220,7 +264,7 @@ pub struct Canvas {
 }
 
 /// A node of the table of contents.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Range {
     pub id: String,
     pub label: Text,
@@ -228,7 +272,7 @@ pub struct Range {
 }
 
 /// What a range holds, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RangeItem {
     /// A canvas, by id.
     Canvas(String),
@@ -250,14 +294,14 @@ impl Range {
 }
 
 /// A link up to what contains a document (`partOf` / `within`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Container {
     pub id: String,
     pub label: Option<Text>,
 }
 
 /// A manifest: the canvases of one object, in order, and what is said about it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Manifest {
     pub id: String,
     pub label: Text,
@@ -275,14 +319,14 @@ pub struct Manifest {
 }
 
 /// What a collection lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MemberKind {
     Manifest,
     Collection,
 }
 
 /// One member of a collection, by reference.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Member {
     pub id: String,
     pub kind: MemberKind,
@@ -291,7 +335,7 @@ pub struct Member {
 }
 
 /// A collection of manifests or of further collections.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Collection {
     pub id: String,
     pub label: Text,

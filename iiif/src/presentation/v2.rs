@@ -129,12 +129,7 @@ pub fn canvas(canvas: &Canvas) -> Value {
 }
 
 fn with_context(value: Value) -> Value {
-    let mut object = Map::new();
-    object.insert("@context".into(), json!(CONTEXT_2));
-    if let Value::Object(fields) = value {
-        object.extend(fields);
-    }
-    Value::Object(object)
+    super::with_context(CONTEXT_2, value)
 }
 
 /// A canvas on its own, as its id dereferences.
