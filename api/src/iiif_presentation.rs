@@ -101,6 +101,23 @@ pub fn manifest_routes(version: Version) -> impl Endpoint {
         .data(version)
 }
 
+/// `/iiif/annotations/3`: an asset's annotation page, and each annotation in it.
+pub fn annotation_routes() -> impl Endpoint {
+    Route::new()
+        .at(
+            "/:customer/:space/:asset",
+            get(serve_annotations)
+                .head(serve_annotations)
+                .options(preflight),
+        )
+        .at(
+            "/:customer/:space/:asset/:id",
+            get(serve_annotation)
+                .head(serve_annotation)
+                .options(preflight),
+        )
+}
+
 /// `/iiif/query/{v}`: named-query manifests, `/{customer}/{name}/{p1}/{p2}...`.
 pub fn query_routes(version: Version) -> impl Endpoint {
     Route::new()
@@ -275,6 +292,58 @@ async fn serve_asset(
     headers: &HeaderMap,
 ) -> Response {
     asset_document(**version, address, &state, headers, **piece).await
+}
+
+async fn annotation_document(
+    (customer, space, asset): (&str, &str, &str),
+    only: Option<&str>,
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Response {
+    let space = match space_number(space) {
+        Ok(space) => space,
+        Err(error) => return failure(error),
+    };
+    let only = match only.map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => return failure(domain::Error::not_found("no such annotation")),
+    };
+    let links = links(state, headers, Version::V3);
+    let list = match state
+        .domain
+        .annotation_list(customer, space, asset, only, &links)
+        .await
+    {
+        Ok(list) => list,
+        Err(error) => return failure(error),
+    };
+    match only {
+        None => document(state, Version::V3, headers, (&list, "annotations"), || {
+            v3::annotation_list(&list)
+        }),
+        Some(_) => document(state, Version::V3, headers, (&list, "annotation"), || {
+            v3::text_annotation_document(&list.items[0])
+        }),
+    }
+}
+
+#[handler]
+async fn serve_annotations(
+    Path((customer, space, asset)): Path<(String, String, String)>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    annotation_document((&customer, &space, &asset), None, &state, headers).await
+}
+
+#[handler]
+async fn serve_annotation(
+    Path((customer, space, asset, id)): Path<(String, String, String, String)>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    annotation_document((&customer, &space, &asset), Some(&id), &state, headers).await
 }
 
 async fn query_document(

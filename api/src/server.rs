@@ -298,6 +298,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             "/iiif/collection/2",
             iiif_presentation::collection_routes(Version::V2),
         )
+        .nest(
+            "/iiif/annotations/3",
+            iiif_presentation::annotation_routes(),
+        )
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))

@@ -300,7 +300,7 @@ impl Domain {
         Asset::from_row(updated, &owner.name)
     }
 
-    /// Deletes an asset's record, its tags and its pending job, and returns what it was, so
+    /// Deletes an asset's record, its tags, annotations and pending job, and returns what it was, so
     /// the caller can remove its stored objects. A batch waiting on it counts it as an error.
     pub async fn delete_asset(
         &self,
@@ -319,6 +319,7 @@ impl Domain {
             .await?
             .ok_or_else(|| asset_missing(customer, space, id))?;
         queue::forget_asset(&txn, owner.id, space, id).await?;
+        crate::annotations::delete_for_asset(&txn, &current).await?;
         asset_tag::Entity::delete_many()
             .filter(asset_tag::Column::CustomerId.eq(owner.id))
             .filter(asset_tag::Column::SpaceId.eq(space))

@@ -5,6 +5,7 @@
 //! inputs, and get plain values or an [`Error`] with a stable code back.
 
 mod access;
+mod annotations;
 mod assets;
 mod batches;
 mod credentials;
@@ -27,6 +28,9 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+pub use annotations::{
+    Annotation, AnnotationInput, AnnotationPatch, BODY_FORMATS, MOTIVATIONS, Region, TimeRange,
+};
 pub use assets::{AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, SortDirection};
 pub use auth::Principal;
 pub use batches::{Batch, BatchMember, BatchMemberInput, MAX_BATCH_MEMBERS, MemberProblem};

@@ -15,6 +15,7 @@ mod m20261122_000006_jobs;
 mod m20261122_000007_queue_lookups;
 mod m20261122_000008_origin_rules;
 mod m20261202_000009_presentation;
+mod m20261202_000010_annotations;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_queue_lookups::Migration),
             Box::new(m20261122_000008_origin_rules::Migration),
             Box::new(m20261202_000009_presentation::Migration),
+            Box::new(m20261202_000010_annotations::Migration),
         ]
     }
 }

@@ -151,6 +151,26 @@ const OPERATIONS: &[Operation] = &[
         admin_only: false,
     },
     Operation {
+        name: "createAnnotation",
+        document: "mutation($c: String!, $s: Int!, $a: String!) { createAnnotation(customer: $c, space: $s, asset: $a, input: {value: \"x\"}) { id } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "updateAnnotation",
+        document: "mutation($c: String!, $n: Int!) { updateAnnotation(customer: $c, id: $n, patch: {value: \"changed\"}) { id } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "deleteAnnotation",
+        document: "mutation($c: String!, $n: Int!) { deleteAnnotation(customer: $c, id: $n) }",
+        admin_only: false,
+    },
+    Operation {
+        name: "asset.annotations",
+        document: "query($c: String!, $s: Int!, $a: String!) { asset(customer: $c, space: $s, id: $a) { annotations { totalCount } } }",
+        admin_only: false,
+    },
+    Operation {
         name: "customer.namedQueries",
         document: "query($c: String!) { customer(name: $c) { namedQueries { name } } }",
         admin_only: false,
@@ -190,10 +210,18 @@ async fn fixture(app: &TestApp, round: usize) -> Value {
     )
     .await
     .data();
+    let note = app
+        .graphql(
+            &admin,
+            "mutation($a: String!) { createAnnotation(customer: \"acme\", space: 1, asset: $a, input: {value: \"note\"}) { id } }",
+            json!({ "a": asset }),
+        )
+        .await;
     json!({
         "c": "acme",
         "s": 1,
         "q": query,
+        "n": note.data()["createAnnotation"]["id"],
         "empty": empty.data()["createSpace"]["id"],
         "a": asset,
         "key": key.data()["createApiKey"]["key"],
@@ -205,7 +233,7 @@ async fn fixture(app: &TestApp, round: usize) -> Value {
 async fn acme_state(app: &TestApp) -> Value {
     app.graphql(
         &Auth::admin(),
-        "{ customers { totalCount } customer(name: \"acme\") { displayName presentation { rights } namedQueries { name template } apiKeys { key } spaces { totalCount edges { node { name } } } } space(customer: \"acme\", id: 1) { assets { totalCount edges { node { id string1 } } } } }",
+        "{ customers { totalCount } customer(name: \"acme\") { displayName presentation { rights } namedQueries { name template } apiKeys { key } spaces { totalCount edges { node { name } } } } space(customer: \"acme\", id: 1) { assets { totalCount edges { node { id string1 annotations(first: 10) { totalCount edges { node { id value } } } } } } } }",
         json!({}),
     )
     .await

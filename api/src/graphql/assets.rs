@@ -437,6 +437,40 @@ impl AssetObject {
     async fn manifest(&self) -> String {
         format!("{}/iiif/manifest/3/{}", self.base_url, self.path())
     }
+
+    /// Its annotation page (IIIF Presentation 3.0), published once it is READY.
+    async fn annotation_page(&self) -> String {
+        format!("{}/iiif/annotations/3/{}", self.base_url, self.path())
+    }
+
+    /// Its annotations in the order they were made, optionally of one motivation.
+    #[graphql(complexity = "super::connection::page_complexity(first, child_complexity)")]
+    async fn annotations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (at most 1000; default 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the annotations after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Only annotations with this motivation.")] motivation: Option<String>,
+    ) -> Result<super::connection::PagedConnection<super::annotations::AnnotationObject>> {
+        let page = domain::PageRequest::new(first, after);
+        let asset = &self.asset;
+        let annotations = call(ctx, |domain, principal| async move {
+            domain
+                .asset_annotations(
+                    &principal,
+                    &asset.customer,
+                    asset.space,
+                    &asset.id,
+                    motivation.as_deref(),
+                    &page,
+                )
+                .await
+        })
+        .await?;
+        Ok(super::connection::connection(annotations, |annotation| {
+            super::annotations::AnnotationObject::new(annotation, &self.base_url)
+        }))
+    }
     /// The stored thumbnails, smallest first; empty until derivatives exist.
     async fn thumbnails(&self) -> Vec<Thumbnail> {
         let (Some(service), Some(width), Some(height)) = (

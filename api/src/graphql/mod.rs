@@ -3,6 +3,7 @@
 //! One `*Query` / `*Mutation` pair per resource, merged here. Resolvers are thin: they read the
 //! caller's principal, call one domain function and map its result.
 
+mod annotations;
 mod assets;
 mod batches;
 mod connection;
@@ -47,6 +48,7 @@ pub struct Mutation(
     batches::BatchMutation,
     origin_rules::OriginRuleMutation,
     presentation::NamedQueryMutation,
+    annotations::AnnotationMutation,
 );
 
 pub type VitrineSchema = Schema<Query, Mutation, batches::Subscription>;

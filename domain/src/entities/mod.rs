@@ -1,6 +1,7 @@
 //! sea-orm entities: the tables as rows. Services read and write these; nothing outside the
 //! domain crate sees them.
 
+pub mod annotation;
 pub mod api_key;
 pub mod asset;
 pub mod asset_tag;

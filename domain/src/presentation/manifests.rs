@@ -69,6 +69,16 @@ impl Links {
         )
     }
 
+    /// `{base}/iiif/annotations/{v}/{customer}/{space}/{asset}`: an asset's annotation page.
+    pub fn annotations(&self, customer: &str, space: i32, id: &str) -> String {
+        format!(
+            "{}/iiif/annotations/{}/{}",
+            self.base,
+            self.version.path(),
+            asset_path(customer, space, id)
+        )
+    }
+
     /// `{base}/iiif/query/{v}/{customer}/{name}/{p1}/...`.
     pub fn query(&self, customer: &str, name: &str, parameters: &[String]) -> String {
         let mut url = format!(

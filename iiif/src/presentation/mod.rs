@@ -334,6 +334,28 @@ pub struct Member {
     pub thumbnail: Option<Thumbnail>,
 }
 
+/// A non-painting annotation with a text body (a comment, a transcription, a caption).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TextAnnotation {
+    pub id: String,
+    pub motivation: String,
+    pub value: String,
+    /// `text/plain` or `text/html`.
+    pub format: String,
+    pub language: Option<String>,
+    /// The canvas id, with `#xywh=` or `#t=` when the annotation targets part of it.
+    pub target: String,
+    pub creator: Option<String>,
+}
+
+/// A page of annotations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AnnotationList {
+    pub id: String,
+    pub label: Option<Text>,
+    pub items: Vec<TextAnnotation>,
+}
+
 /// A collection of manifests or of further collections.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Collection {

@@ -3,8 +3,8 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    Body, CONTEXT_3, Canvas, Collection, Container, Entry, ImageService, Manifest, MemberKind,
-    Range, RangeItem, Rendering, Text, Thumbnail,
+    AnnotationList, Body, CONTEXT_3, Canvas, Collection, Container, Entry, ImageService, Manifest,
+    MemberKind, Range, RangeItem, Rendering, Text, TextAnnotation, Thumbnail,
 };
 
 /// A language map: `{"en": ["..."]}`, or `{"none": ["..."]}` for a text without a language.
@@ -282,4 +282,48 @@ pub fn collection(collection: &Collection) -> Value {
         .collect();
     object.insert("items".into(), json!(items));
     Value::Object(object)
+}
+
+/// A text annotation, embedded (no `@context`).
+pub fn text_annotation(annotation: &TextAnnotation) -> Value {
+    let mut body = Map::new();
+    body.insert("type".into(), json!("TextualBody"));
+    body.insert("value".into(), json!(annotation.value));
+    body.insert("format".into(), json!(annotation.format));
+    if let Some(language) = &annotation.language {
+        body.insert("language".into(), json!(language));
+    }
+    let mut object = Map::new();
+    object.insert("id".into(), json!(annotation.id));
+    object.insert("type".into(), json!("Annotation"));
+    object.insert("motivation".into(), json!(annotation.motivation));
+    object.insert("body".into(), Value::Object(body));
+    object.insert("target".into(), json!(annotation.target));
+    if let Some(creator) = &annotation.creator {
+        object.insert(
+            "creator".into(),
+            json!({ "type": "Person", "name": creator }),
+        );
+    }
+    Value::Object(object)
+}
+
+/// A text annotation on its own, as its id dereferences.
+pub fn text_annotation_document(annotation: &TextAnnotation) -> Value {
+    with_context(text_annotation(annotation))
+}
+
+/// An annotation page document.
+pub fn annotation_list(list: &AnnotationList) -> Value {
+    let mut object = Map::new();
+    object.insert("id".into(), json!(list.id));
+    object.insert("type".into(), json!("AnnotationPage"));
+    if let Some(label) = &list.label {
+        object.insert("label".into(), language_map(label));
+    }
+    object.insert(
+        "items".into(),
+        list.items.iter().map(text_annotation).collect(),
+    );
+    with_context(Value::Object(object))
 }

@@ -1,0 +1,222 @@
+//! Annotations on assets.
+
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::context::{call, request_context};
+use super::spaces::keep_or_set;
+
+/// A rectangle of the canvas, in the asset's pixels.
+#[derive(SimpleObject, InputObject, Debug, Clone, Copy)]
+#[graphql(name = "Region", input_name = "RegionInput")]
+pub struct RegionObject {
+    pub x: i32,
+    pub y: i32,
+    pub w: i32,
+    pub h: i32,
+}
+
+/// A stretch of a recording, in seconds.
+#[derive(SimpleObject, InputObject, Debug, Clone, Copy)]
+#[graphql(name = "TimeRange", input_name = "TimeRangeInput")]
+pub struct TimeRangeObject {
+    pub start: f64,
+    pub end: f64,
+}
+
+impl From<RegionObject> for domain::Region {
+    fn from(region: RegionObject) -> Self {
+        Self {
+            x: region.x,
+            y: region.y,
+            w: region.w,
+            h: region.h,
+        }
+    }
+}
+
+impl From<TimeRangeObject> for domain::TimeRange {
+    fn from(time: TimeRangeObject) -> Self {
+        Self {
+            start: time.start,
+            end: time.end,
+        }
+    }
+}
+
+/// A W3C Web Annotation with a text body on an asset's canvas.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "Annotation")]
+pub struct AnnotationObject {
+    /// Its number, unique within the customer.
+    pub id: i64,
+    pub customer: String,
+    pub space: i32,
+    /// The annotated asset's id.
+    pub asset: String,
+    /// The W3C motivation, e.g. `commenting` or `supplementing` (transcriptions, captions).
+    pub motivation: String,
+    /// The text.
+    pub value: String,
+    /// `text/plain` or `text/html`.
+    pub format: String,
+    /// The text's language (BCP 47).
+    pub language: Option<String>,
+    /// The part of the canvas it targets (images and video).
+    pub region: Option<RegionObject>,
+    /// The part of the recording it targets (audio and video).
+    pub time: Option<TimeRangeObject>,
+    /// Who made it.
+    pub creator: Option<String>,
+    /// Its public URL (it is published once the asset is READY).
+    pub url: String,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+impl AnnotationObject {
+    pub(crate) fn new(annotation: domain::Annotation, base_url: &str) -> Self {
+        let page = domain::Links::new(base_url, iiif::presentation::Version::V3).annotations(
+            &annotation.customer,
+            annotation.space,
+            &annotation.asset,
+        );
+        Self {
+            url: format!("{page}/{}", annotation.id),
+            id: annotation.id,
+            customer: annotation.customer,
+            space: annotation.space,
+            asset: annotation.asset,
+            motivation: annotation.motivation,
+            value: annotation.value,
+            format: annotation.format,
+            language: annotation.language,
+            region: annotation.region.map(|r| RegionObject {
+                x: r.x,
+                y: r.y,
+                w: r.w,
+                h: r.h,
+            }),
+            time: annotation.time.map(|t| TimeRangeObject {
+                start: t.start,
+                end: t.end,
+            }),
+            creator: annotation.creator,
+            created: annotation.created,
+            updated: annotation.updated,
+        }
+    }
+}
+
+/// A new annotation.
+#[derive(InputObject, Debug)]
+pub struct AnnotationInput {
+    /// Default `commenting`.
+    pub motivation: Option<String>,
+    /// The text (1 to 100,000 characters).
+    pub value: String,
+    /// `text/plain` (default) or `text/html`.
+    pub format: Option<String>,
+    /// The text's language (BCP 47).
+    pub language: Option<String>,
+    /// The part of the canvas it targets; inside the image.
+    pub region: Option<RegionObject>,
+    /// The part of the recording it targets; inside its duration.
+    pub time: Option<TimeRangeObject>,
+    /// Who made it.
+    pub creator: Option<String>,
+}
+
+/// Changes to an annotation: only the fields given change; `null` clears optional ones.
+#[derive(InputObject, Debug)]
+pub struct AnnotationPatch {
+    pub motivation: MaybeUndefined<String>,
+    pub value: MaybeUndefined<String>,
+    pub format: MaybeUndefined<String>,
+    pub language: MaybeUndefined<String>,
+    pub region: MaybeUndefined<RegionObject>,
+    pub time: MaybeUndefined<TimeRangeObject>,
+    pub creator: MaybeUndefined<String>,
+}
+
+fn clearable<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Option<Option<U>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(value) => Some(Some(map(value))),
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct AnnotationMutation;
+
+#[Object]
+impl AnnotationMutation {
+    /// Annotates an asset; the region or time range must lie inside it.
+    async fn create_annotation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The space's number.")] space: i32,
+        #[graphql(desc = "The asset's id.")] asset: String,
+        #[graphql(desc = "The annotation.")] input: AnnotationInput,
+    ) -> Result<AnnotationObject> {
+        let base_url = request_context(ctx)?.base_url.clone();
+        let input = domain::AnnotationInput {
+            motivation: input.motivation,
+            value: input.value,
+            format: input.format,
+            language: input.language,
+            region: input.region.map(domain::Region::from),
+            time: input.time.map(domain::TimeRange::from),
+            creator: input.creator,
+        };
+        let created = call(ctx, |domain, principal| async move {
+            domain
+                .create_annotation(&principal, &customer, space, &asset, input)
+                .await
+        })
+        .await?;
+        Ok(AnnotationObject::new(created, &base_url))
+    }
+
+    /// Changes the fields the patch names; the result is checked as a whole.
+    async fn update_annotation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The annotation's number.")] id: i64,
+        #[graphql(desc = "The fields to change.")] patch: AnnotationPatch,
+    ) -> Result<AnnotationObject> {
+        let base_url = request_context(ctx)?.base_url.clone();
+        let patch = domain::AnnotationPatch {
+            motivation: keep_or_set("motivation", patch.motivation)?,
+            value: keep_or_set("value", patch.value)?,
+            format: keep_or_set("format", patch.format)?,
+            language: clearable(patch.language, |value| value),
+            region: clearable(patch.region, domain::Region::from),
+            time: clearable(patch.time, domain::TimeRange::from),
+            creator: clearable(patch.creator, |value| value),
+        };
+        let updated = call(ctx, |domain, principal| async move {
+            domain
+                .update_annotation(&principal, &customer, id, patch)
+                .await
+        })
+        .await?;
+        Ok(AnnotationObject::new(updated, &base_url))
+    }
+
+    /// Deletes an annotation.
+    async fn delete_annotation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The annotation's number.")] id: i64,
+    ) -> Result<bool> {
+        call(ctx, |domain, principal| async move {
+            domain.delete_annotation(&principal, &customer, id).await
+        })
+        .await
+    }
+}

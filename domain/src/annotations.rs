@@ -1,0 +1,502 @@
+//! Annotations: W3C Web Annotations with a text body on an asset's canvas, targeting a region
+//! (`xywh`), a time range (`t`) or the whole canvas.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use crate::entities::{annotation, asset, customer};
+use crate::error::{Error, Result};
+use crate::model::{Asset, AssetFamily, AssetStatus};
+use crate::paging::{Page, PageRequest};
+use crate::presentation::Links;
+use crate::{Domain, Principal, validate};
+use iiif::presentation::{AnnotationList, TextAnnotation};
+
+/// Longest annotation body, in characters.
+pub const MAX_ANNOTATION_CHARS: usize = 100_000;
+
+/// The motivations of the W3C Web Annotation model, and IIIF's `supplementing`.
+pub const MOTIVATIONS: &[&str] = &[
+    "assessing",
+    "bookmarking",
+    "classifying",
+    "commenting",
+    "describing",
+    "editing",
+    "highlighting",
+    "identifying",
+    "linking",
+    "moderating",
+    "questioning",
+    "replying",
+    "supplementing",
+    "tagging",
+];
+
+/// The body formats an annotation may have.
+pub const BODY_FORMATS: &[&str] = &["text/plain", "text/html"];
+
+/// A rectangle of the canvas, in the asset's pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub x: i32,
+    pub y: i32,
+    pub w: i32,
+    pub h: i32,
+}
+
+/// A stretch of a recording, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeRange {
+    pub start: f64,
+    pub end: f64,
+}
+
+/// An annotation as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    pub id: i64,
+    pub customer: String,
+    pub space: i32,
+    pub asset: String,
+    pub motivation: String,
+    pub value: String,
+    pub format: String,
+    pub language: Option<String>,
+    pub region: Option<Region>,
+    pub time: Option<TimeRange>,
+    pub creator: Option<String>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+impl Annotation {
+    fn from_row(row: annotation::Model, customer: &str) -> Self {
+        let region = match (row.x, row.y, row.w, row.h) {
+            (Some(x), Some(y), Some(w), Some(h)) => Some(Region { x, y, w, h }),
+            _ => None,
+        };
+        let time = match (row.time_start, row.time_end) {
+            (Some(start), Some(end)) => Some(TimeRange { start, end }),
+            _ => None,
+        };
+        Self {
+            id: row.id,
+            customer: customer.to_owned(),
+            space: row.space_id,
+            asset: row.asset_id,
+            motivation: row.motivation,
+            value: row.value,
+            format: row.format,
+            language: row.language,
+            region,
+            time,
+            creator: row.creator,
+            created: row.created,
+            updated: row.updated,
+        }
+    }
+}
+
+/// A new annotation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AnnotationInput {
+    /// Default `commenting`.
+    pub motivation: Option<String>,
+    pub value: String,
+    /// Default `text/plain`.
+    pub format: Option<String>,
+    pub language: Option<String>,
+    pub region: Option<Region>,
+    pub time: Option<TimeRange>,
+    pub creator: Option<String>,
+}
+
+/// Changes to an annotation; `None` leaves a field, `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AnnotationPatch {
+    pub motivation: Option<String>,
+    pub value: Option<String>,
+    pub format: Option<String>,
+    pub language: Option<Option<String>>,
+    pub region: Option<Option<Region>>,
+    pub time: Option<Option<TimeRange>>,
+    pub creator: Option<Option<String>>,
+}
+
+/// The fields of an annotation after defaults, checked against its asset.
+struct Checked {
+    motivation: String,
+    value: String,
+    format: String,
+    language: Option<String>,
+    region: Option<Region>,
+    time: Option<TimeRange>,
+    creator: Option<String>,
+}
+
+fn check(fields: Checked, asset: &Asset) -> Result<Checked> {
+    if !MOTIVATIONS.contains(&fields.motivation.as_str()) {
+        return Err(Error::invalid_input(format!(
+            "motivation {:?} is not one of {}",
+            fields.motivation,
+            MOTIVATIONS.join(", ")
+        )));
+    }
+    if fields.value.trim().is_empty()
+        || fields.value.chars().count() > MAX_ANNOTATION_CHARS
+        || !validate::storable(&fields.value)
+    {
+        return Err(Error::invalid_input(format!(
+            "value must be 1 to {MAX_ANNOTATION_CHARS} characters"
+        )));
+    }
+    if !BODY_FORMATS.contains(&fields.format.as_str()) {
+        return Err(Error::invalid_input(format!(
+            "format must be one of {}",
+            BODY_FORMATS.join(", ")
+        )));
+    }
+    if let Some(language) = &fields.language {
+        check_language(language)?;
+    }
+    if let Some(creator) = &fields.creator {
+        validate::display_text("creator", creator)?;
+    }
+    if let Some(region) = fields.region {
+        check_region(region, asset)?;
+    }
+    if let Some(time) = fields.time {
+        check_time(time, asset)?;
+    }
+    Ok(fields)
+}
+
+/// A BCP 47 tag in its common shape: letters, digits and `-`, starting with 2-3 letters.
+fn check_language(language: &str) -> Result<()> {
+    let mut parts = language.split('-');
+    let primary = parts.next().unwrap_or_default();
+    let valid = (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|part| {
+            (1..=8).contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphanumeric())
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "language {language:?} is not a BCP 47 tag such as en or pt-BR"
+        )))
+    }
+}
+
+fn check_region(region: Region, asset: &Asset) -> Result<()> {
+    if asset.family == AssetFamily::Sound || asset.family == AssetFamily::File {
+        return Err(Error::invalid_input(format!(
+            "a {} has no pixels: give a time range or no target",
+            asset.family.as_str()
+        )));
+    }
+    if region.x < 0 || region.y < 0 || region.w <= 0 || region.h <= 0 {
+        return Err(Error::invalid_input("region needs x, y >= 0 and w, h > 0"));
+    }
+    if let (Some(width), Some(height)) = (asset.width, asset.height) {
+        let right = i64::from(region.x) + i64::from(region.w);
+        let bottom = i64::from(region.y) + i64::from(region.h);
+        if right > i64::from(width) || bottom > i64::from(height) {
+            return Err(Error::invalid_input(format!(
+                "region {},{},{},{} reaches beyond the {width}x{height} canvas",
+                region.x, region.y, region.w, region.h
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_time(time: TimeRange, asset: &Asset) -> Result<()> {
+    if asset.family == AssetFamily::Image || asset.family == AssetFamily::File {
+        return Err(Error::invalid_input(format!(
+            "a {} has no duration: give a region or no target",
+            asset.family.as_str()
+        )));
+    }
+    if !(time.start.is_finite()
+        && time.end.is_finite()
+        && time.start >= 0.0
+        && time.end > time.start)
+    {
+        return Err(Error::invalid_input(
+            "time needs 0 <= start < end, in seconds",
+        ));
+    }
+    if let Some(duration) = asset.duration
+        && time.end > duration + 0.001
+    {
+        return Err(Error::invalid_input(format!(
+            "time ends at {} s, after the recording's {duration} s",
+            time.end
+        )));
+    }
+    Ok(())
+}
+
+fn annotation_missing(customer: &str, id: i64) -> Error {
+    Error::not_found(format!("customer {customer:?} has no annotation {id}"))
+}
+
+impl Domain {
+    /// Annotates an asset (of any status: OCR often arrives before processing ends).
+    pub async fn create_annotation(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        asset_id: &str,
+        input: AnnotationInput,
+    ) -> Result<Annotation> {
+        let target = self.asset(principal, customer, space, asset_id).await?;
+        let fields = check(
+            Checked {
+                motivation: input.motivation.unwrap_or_else(|| "commenting".to_owned()),
+                value: input.value,
+                format: input.format.unwrap_or_else(|| "text/plain".to_owned()),
+                language: input.language,
+                region: input.region,
+                time: input.time,
+                creator: input.creator,
+            },
+            &target,
+        )?;
+        let now = Utc::now();
+        let row = annotation::ActiveModel {
+            customer_id: Set(target.customer_id),
+            space_id: Set(space),
+            asset_id: Set(target.id.clone()),
+            motivation: Set(fields.motivation),
+            value: Set(fields.value),
+            format: Set(fields.format),
+            language: Set(fields.language),
+            x: Set(fields.region.map(|r| r.x)),
+            y: Set(fields.region.map(|r| r.y)),
+            w: Set(fields.region.map(|r| r.w)),
+            h: Set(fields.region.map(|r| r.h)),
+            time_start: Set(fields.time.map(|t| t.start)),
+            time_end: Set(fields.time.map(|t| t.end)),
+            creator: Set(fields.creator),
+            created: Set(now),
+            updated: Set(now),
+            ..Default::default()
+        }
+        .insert(self.db())
+        .await?;
+        Ok(Annotation::from_row(row, &target.customer))
+    }
+
+    /// Changes the fields a patch names; the result is checked as a whole before it is saved.
+    pub async fn update_annotation(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        id: i64,
+        patch: AnnotationPatch,
+    ) -> Result<Annotation> {
+        let (owner, row) = self.annotation_in_scope(principal, customer, id).await?;
+        let target = self
+            .asset(principal, customer, row.space_id, &row.asset_id)
+            .await?;
+        let current = Annotation::from_row(row.clone(), &owner.name);
+        let fields = check(
+            Checked {
+                motivation: patch.motivation.unwrap_or(current.motivation),
+                value: patch.value.unwrap_or(current.value),
+                format: patch.format.unwrap_or(current.format),
+                language: patch.language.unwrap_or(current.language),
+                region: patch.region.unwrap_or(current.region),
+                time: patch.time.unwrap_or(current.time),
+                creator: patch.creator.unwrap_or(current.creator),
+            },
+            &target,
+        )?;
+        let mut active = row.into_active_model();
+        active.motivation = Set(fields.motivation);
+        active.value = Set(fields.value);
+        active.format = Set(fields.format);
+        active.language = Set(fields.language);
+        active.x = Set(fields.region.map(|r| r.x));
+        active.y = Set(fields.region.map(|r| r.y));
+        active.w = Set(fields.region.map(|r| r.w));
+        active.h = Set(fields.region.map(|r| r.h));
+        active.time_start = Set(fields.time.map(|t| t.start));
+        active.time_end = Set(fields.time.map(|t| t.end));
+        active.creator = Set(fields.creator);
+        active.updated = Set(Utc::now());
+        let saved = active.update(self.db()).await?;
+        Ok(Annotation::from_row(saved, &owner.name))
+    }
+
+    /// Deletes an annotation.
+    pub async fn delete_annotation(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        id: i64,
+    ) -> Result<bool> {
+        let (_, row) = self.annotation_in_scope(principal, customer, id).await?;
+        annotation::Entity::delete_by_id(row.id)
+            .exec(self.db())
+            .await?;
+        Ok(true)
+    }
+
+    /// A page of an asset's annotations in the order they were made, optionally of one
+    /// motivation.
+    pub async fn asset_annotations(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        asset_id: &str,
+        motivation: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Annotation>> {
+        let target = self.asset(principal, customer, space, asset_id).await?;
+        let window = page.window()?;
+        let mut query = annotation::Entity::find()
+            .filter(annotation::Column::CustomerId.eq(target.customer_id))
+            .filter(annotation::Column::SpaceId.eq(space))
+            .filter(annotation::Column::AssetId.eq(target.id.as_str()));
+        if let Some(motivation) = motivation {
+            if !validate::storable(motivation) {
+                return Err(Error::invalid_input("motivation must not contain NUL"));
+            }
+            query = query.filter(annotation::Column::Motivation.eq(motivation));
+        }
+        let total = query.clone().count(self.db()).await?;
+        let rows = query
+            .order_by_asc(annotation::Column::Id)
+            .offset(window.offset)
+            .limit(window.limit)
+            .all(self.db())
+            .await?;
+        Page::new(window, rows, total)
+            .try_map(|row| Ok(Annotation::from_row(row, &target.customer)))
+    }
+
+    /// Every annotation of a READY asset, for its public annotation page.
+    pub async fn published_annotations(
+        &self,
+        customer: &str,
+        space: i32,
+        asset_id: &str,
+    ) -> Result<(Asset, Vec<Annotation>)> {
+        let target = self.delivered_asset(customer, space, asset_id).await?;
+        if target.status != AssetStatus::Ready {
+            return Err(Error::not_found(format!(
+                "asset {asset_id} is not ready; its annotations are published once it is"
+            )));
+        }
+        let rows = annotation::Entity::find()
+            .filter(annotation::Column::CustomerId.eq(target.customer_id))
+            .filter(annotation::Column::SpaceId.eq(space))
+            .filter(annotation::Column::AssetId.eq(target.id.as_str()))
+            .order_by_asc(annotation::Column::Id)
+            .all(self.db())
+            .await?;
+        let annotations = rows
+            .into_iter()
+            .map(|row| Annotation::from_row(row, &target.customer))
+            .collect();
+        Ok((target, annotations))
+    }
+
+    /// A READY asset's annotation page, and the annotation `only` when given (NOT_FOUND when
+    /// the asset has no such annotation).
+    pub async fn annotation_list(
+        &self,
+        customer: &str,
+        space: i32,
+        asset_id: &str,
+        only: Option<i64>,
+        links: &Links,
+    ) -> Result<AnnotationList> {
+        let (target, annotations) = self
+            .published_annotations(customer, space, asset_id)
+            .await?;
+        let page = links.annotations(customer, space, &target.id);
+        let canvas = links.canvas(customer, space, &target.id);
+        let items: Vec<TextAnnotation> = annotations
+            .into_iter()
+            .filter(|annotation| only.is_none_or(|id| annotation.id == id))
+            .map(|annotation| TextAnnotation {
+                id: format!("{page}/{}", annotation.id),
+                target: match (annotation.region, annotation.time) {
+                    (Some(r), _) => format!("{canvas}#xywh={},{},{},{}", r.x, r.y, r.w, r.h),
+                    (None, Some(t)) => format!("{canvas}#t={},{}", t.start, t.end),
+                    (None, None) => canvas.clone(),
+                },
+                motivation: annotation.motivation,
+                value: annotation.value,
+                format: annotation.format,
+                language: annotation.language,
+                creator: annotation.creator,
+            })
+            .collect();
+        if only.is_some() && items.is_empty() {
+            return Err(Error::not_found(format!(
+                "asset {asset_id} has no such annotation"
+            )));
+        }
+        Ok(AnnotationList {
+            id: page,
+            label: None,
+            items,
+        })
+    }
+
+    async fn annotation_in_scope(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        id: i64,
+    ) -> Result<(customer::Model, annotation::Model)> {
+        let owner = self.customer_in_scope(principal, customer).await?;
+        let row = annotation::Entity::find_by_id(id)
+            .filter(annotation::Column::CustomerId.eq(owner.id))
+            .one(self.db())
+            .await?
+            .ok_or_else(|| annotation_missing(customer, id))?;
+        Ok((owner, row))
+    }
+}
+
+/// Deletes an asset's annotations (with the asset).
+pub(crate) async fn delete_for_asset(
+    connection: &impl sea_orm::ConnectionTrait,
+    row: &asset::Model,
+) -> Result<()> {
+    annotation::Entity::delete_many()
+        .filter(annotation::Column::CustomerId.eq(row.customer_id))
+        .filter(annotation::Column::SpaceId.eq(row.space_id))
+        .filter(annotation::Column::AssetId.eq(row.id.as_str()))
+        .exec(connection)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_look_like_bcp47() {
+        for good in ["en", "pt-BR", "zh-Hant-TW", "gsw"] {
+            assert!(check_language(good).is_ok(), "{good}");
+        }
+        for bad in ["", "e", "english", "en_GB", "en-", "1a"] {
+            assert!(check_language(bad).is_err(), "{bad}");
+        }
+    }
+}
