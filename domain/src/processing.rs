@@ -12,15 +12,40 @@ impl Domain {
     /// An asset by its public address, for delivery. NOT_FOUND when the customer, space or
     /// asset does not exist.
     pub async fn delivered_asset(&self, customer: &str, space: i32, id: &str) -> Result<Asset> {
-        let missing = || Error::not_found(format!("no asset {customer}/{space}/{id}"));
-        if !validate::storable(customer) || !validate::storable(id) {
+        let owner = self.public_customer(customer).await.map_err(|error| {
+            if error.kind == crate::ErrorKind::NotFound {
+                Error::not_found(format!("no asset {customer}/{space}/{id}"))
+            } else {
+                error
+            }
+        })?;
+        self.public_asset(&owner, space, id).await
+    }
+
+    /// A customer by name, for public documents and delivery.
+    pub(crate) async fn public_customer(&self, name: &str) -> Result<customer::Model> {
+        let missing = || Error::not_found(format!("no customer {name}"));
+        if !validate::storable(name) {
             return Err(missing());
         }
-        let owner = customer::Entity::find()
-            .filter(customer::Column::Name.eq(customer))
+        customer::Entity::find()
+            .filter(customer::Column::Name.eq(name))
             .one(self.db())
             .await?
-            .ok_or_else(missing)?;
+            .ok_or_else(missing)
+    }
+
+    /// One of a customer's assets by its space and id, whatever its status.
+    pub(crate) async fn public_asset(
+        &self,
+        owner: &customer::Model,
+        space: i32,
+        id: &str,
+    ) -> Result<Asset> {
+        let missing = || Error::not_found(format!("no asset {}/{space}/{id}", owner.name));
+        if !validate::storable(id) {
+            return Err(missing());
+        }
         let row = asset::Entity::find_by_id((owner.id, space, id.to_owned()))
             .one(self.db())
             .await?

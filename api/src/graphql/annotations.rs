@@ -3,6 +3,7 @@
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::assets::keep_set_or_clear;
 use super::context::{call, request_context};
 use super::spaces::keep_or_set;
 
@@ -139,14 +140,6 @@ pub struct AnnotationPatch {
     pub creator: MaybeUndefined<String>,
 }
 
-fn clearable<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Option<Option<U>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(value) => Some(Some(map(value))),
-    }
-}
-
 #[derive(Default, Debug)]
 pub struct AnnotationMutation;
 
@@ -193,10 +186,10 @@ impl AnnotationMutation {
             motivation: keep_or_set("motivation", patch.motivation)?,
             value: keep_or_set("value", patch.value)?,
             format: keep_or_set("format", patch.format)?,
-            language: clearable(patch.language, |value| value),
-            region: clearable(patch.region, domain::Region::from),
-            time: clearable(patch.time, domain::TimeRange::from),
-            creator: clearable(patch.creator, |value| value),
+            language: keep_set_or_clear(patch.language),
+            region: keep_set_or_clear(patch.region).map(|set| set.map(domain::Region::from)),
+            time: keep_set_or_clear(patch.time).map(|set| set.map(domain::TimeRange::from)),
+            creator: keep_set_or_clear(patch.creator),
         };
         let updated = call(ctx, |domain, principal| async move {
             domain

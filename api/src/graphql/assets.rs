@@ -245,7 +245,8 @@ pub struct AssetPatch {
     pub max_unauthorised: MaybeUndefined<i32>,
 }
 
-fn keep_set_or_clear<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+/// A patch field that may be left out (`None`), cleared with `null` (`Some(None)`) or set.
+pub(crate) fn keep_set_or_clear<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
     match value {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),

@@ -5,7 +5,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 
-use super::assets::AssetObject;
+use super::assets::{AssetObject, keep_set_or_clear};
 use super::context::{call, request_context};
 
 /// A label and a value shown with a manifest.
@@ -130,26 +130,20 @@ pub struct PresentationPatchFields {
     pub metadata: MaybeUndefined<Vec<StatementObject>>,
 }
 
-fn change<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Option<Option<U>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(value) => Some(Some(map(value))),
-    }
-}
-
 impl From<PresentationPatchFields> for domain::PresentationPatch {
     fn from(fields: PresentationPatchFields) -> Self {
         Self {
-            rights: change(fields.rights, |value| value),
-            required_statement: change(fields.required_statement, domain::Statement::from),
-            manifest_label_template: change(fields.manifest_label_template, |value| value),
-            manifest_summary_template: change(fields.manifest_summary_template, |value| value),
-            behavior: change(fields.behavior, |value| value),
-            viewing_direction: change(fields.viewing_direction, |value| value),
-            range_field: change(fields.range_field, domain::RangeField::from),
-            metadata: change(fields.metadata, |entries| {
-                entries.into_iter().map(domain::Statement::from).collect()
+            rights: keep_set_or_clear(fields.rights),
+            required_statement: keep_set_or_clear(fields.required_statement)
+                .map(|set| set.map(domain::Statement::from)),
+            manifest_label_template: keep_set_or_clear(fields.manifest_label_template),
+            manifest_summary_template: keep_set_or_clear(fields.manifest_summary_template),
+            behavior: keep_set_or_clear(fields.behavior),
+            viewing_direction: keep_set_or_clear(fields.viewing_direction),
+            range_field: keep_set_or_clear(fields.range_field)
+                .map(|set| set.map(domain::RangeField::from)),
+            metadata: keep_set_or_clear(fields.metadata).map(|set| {
+                set.map(|entries| entries.into_iter().map(domain::Statement::from).collect())
             }),
         }
     }
@@ -196,16 +190,16 @@ impl NamedQueryObject {
     async fn manifest(&self) -> String {
         let placeholders: Vec<String> =
             (1..=self.parameters).map(|n| format!("{{p{n}}}")).collect();
-        let mut url = domain::Links::new(&self.base_url, iiif::presentation::Version::V3).query(
+        let base = domain::Links::new(&self.base_url, iiif::presentation::Version::V3).query(
             &self.customer,
             &self.name,
             &[],
         );
-        for placeholder in placeholders {
-            url.push('/');
-            url.push_str(&placeholder);
-        }
-        url
+        // the placeholders are written as they are, not encoded like real parameters
+        std::iter::once(base)
+            .chain(placeholders)
+            .collect::<Vec<_>>()
+            .join("/")
     }
 
     /// The READY assets the manifest would show with these parameters, in canvas order.

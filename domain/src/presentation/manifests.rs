@@ -9,10 +9,10 @@ use iiif::url::{asset_path, segment};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::settings::{PresentationSettings, RANGE_SEPARATOR, RangeField, fill_template};
+use crate::Domain;
 use crate::entities::{asset, customer, space};
 use crate::error::{Error, Result};
 use crate::model::{Asset, AssetFamily, AssetStatus, media_file_name};
-use crate::{Domain, validate};
 
 /// Thumbnails in manifests are the smallest stored size at least this long, or the largest.
 const THUMBNAIL_EDGE: u32 = 200;
@@ -427,19 +427,6 @@ fn not_ready(asset: &Asset) -> Error {
 }
 
 impl Domain {
-    /// A customer by name, for public documents.
-    async fn public_customer(&self, name: &str) -> Result<customer::Model> {
-        let missing = || Error::not_found(format!("no customer {name}"));
-        if !validate::storable(name) {
-            return Err(missing());
-        }
-        customer::Entity::find()
-            .filter(customer::Column::Name.eq(name))
-            .one(self.db())
-            .await?
-            .ok_or_else(missing)
-    }
-
     async fn public_space(&self, owner: &customer::Model, space: i32) -> Result<space::Model> {
         space::Entity::find_by_id((owner.id, space))
             .one(self.db())
@@ -457,15 +444,7 @@ impl Domain {
     ) -> Result<Manifest> {
         let owner = self.public_customer(customer).await?;
         let space_row = self.public_space(&owner, space).await?;
-        let missing = || Error::not_found(format!("no asset {customer}/{space}/{id}"));
-        if !validate::storable(id) {
-            return Err(missing());
-        }
-        let row = asset::Entity::find_by_id((owner.id, space, id.to_owned()))
-            .one(self.db())
-            .await?
-            .ok_or_else(missing)?;
-        let asset = Asset::from_row(row, &owner.name)?;
+        let asset = self.public_asset(&owner, space, id).await?;
         if asset.status != AssetStatus::Ready {
             return Err(not_ready(&asset));
         }
