@@ -1,0 +1,848 @@
+//! The tantivy index: one document per asset, motivation and language, holding the text of
+//! those annotations in order, so that a phrase is found across annotation boundaries (word
+//! and line OCR). Hits are then located precisely by analysing the stored text again.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use tantivy::collector::DocSetCollector;
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query, TermQuery, TermSetQuery};
+use tantivy::schema::{
+    BytesOptions, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    Value,
+};
+use tantivy::tokenizer::PreTokenizedString;
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::analysis::Analysis;
+use crate::locate::{self, Located};
+use crate::{Error, Result};
+
+/// Changes when the documents' layout changes; an index of another version is rebuilt.
+const SCHEMA_VERSION: u32 = 1;
+
+/// Memory for the index writer's buffers.
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+
+/// One annotation handed to the index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub id: i64,
+    pub motivation: String,
+    /// Plain text (markup already removed).
+    pub text: String,
+    pub language: Option<String>,
+    /// Creation time, in seconds since 1970.
+    pub created: i64,
+    pub creator: Option<String>,
+    pub xywh: Option<[i32; 4]>,
+    pub time: Option<[f64; 2]>,
+}
+
+/// The annotations of one asset, in the order they were made; `key` names the asset (see
+/// [`asset_key`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssetText {
+    pub key: String,
+    pub annotations: Vec<Source>,
+}
+
+/// The index's name for an asset: its customer's row id, space and id.
+pub fn asset_key(customer_id: i32, space: i32, asset: &str) -> String {
+    format!("{customer_id}/{space}/{asset}")
+}
+
+/// An annotation as the index stores it, with its byte range in its document's text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: i64,
+    pub motivation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    pub created: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xywh: Option<[i32; 4]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<[f64; 2]>,
+    pub from: usize,
+    pub to: usize,
+}
+
+/// Which annotations may match, besides the text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters {
+    /// Any of these motivations (empty: any).
+    pub motivations: Vec<String>,
+    /// Created within any of these ranges, in seconds, both ends included (empty: any time).
+    pub dates: Vec<(i64, i64)>,
+    /// Made by any of these creators (empty: anyone).
+    pub users: Vec<String>,
+}
+
+impl Filters {
+    fn admit(&self, entry: &Entry) -> bool {
+        (self.motivations.is_empty() || self.motivations.contains(&entry.motivation))
+            && (self.dates.is_empty()
+                || self
+                    .dates
+                    .iter()
+                    .any(|(from, to)| (*from..=*to).contains(&entry.created)))
+            && (self.users.is_empty()
+                || entry
+                    .creator
+                    .as_ref()
+                    .is_some_and(|creator| self.users.contains(creator)))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.motivations.is_empty() && self.dates.is_empty() && self.users.is_empty()
+    }
+}
+
+/// An annotation in search results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matched {
+    /// The asset's key.
+    pub asset: String,
+    pub entry: Entry,
+    /// The annotation's text.
+    pub value: String,
+}
+
+/// Results in scope order: matching annotations (each once) and the hits inside them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Results {
+    pub annotations: Vec<Matched>,
+    pub hits: Vec<Located>,
+}
+
+/// A completion of an autocomplete prefix and how often it occurs in scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub value: String,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    asset: Field,
+    text: Field,
+    words: Field,
+    body: Field,
+    layout: Field,
+    analysis: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let positions = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        asset: builder.add_text_field("asset", STRING | STORED),
+        text: builder.add_text_field("text", positions.clone()),
+        words: builder.add_text_field("words", positions),
+        body: builder.add_text_field("body", STORED),
+        layout: builder.add_bytes_field("layout", BytesOptions::default().set_stored()),
+        analysis: builder.add_text_field("analysis", STORED),
+    };
+    (builder.build(), fields)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Payload {
+    schema: u32,
+    sequence: u64,
+}
+
+/// A node's search index: a cache of the database's annotations, up to a sequence number of
+/// the annotation change log.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("sequence", &self.sequence())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SearchIndex {
+    /// Opens the index in a folder, creating it when there is none; an index written by
+    /// another version of this layout is emptied (sequence 0) to be rebuilt.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let (schema, fields) = schema();
+        let directory = MmapDirectory::open(dir).map_err(|e| Error::index(e.to_string()))?;
+        let index = match Index::open_or_create(directory, schema.clone()) {
+            Ok(index) if payload(&index).is_some_and(|p| p.schema == SCHEMA_VERSION) => index,
+            Ok(index)
+                if payload(&index).is_none() && index.searchable_segment_ids()?.is_empty() =>
+            {
+                index
+            }
+            _ => {
+                tracing_rebuild(dir);
+                std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                let directory =
+                    MmapDirectory::open(dir).map_err(|e| Error::index(e.to_string()))?;
+                Index::create(directory, schema, Default::default())?
+            }
+        };
+        Self::with_index(index, fields)
+    }
+
+    /// An index in memory (tests, and nodes told to keep none on disk).
+    pub fn in_memory() -> Result<Self> {
+        let (schema, fields) = schema();
+        Self::with_index(Index::create_in_ram(schema), fields)
+    }
+
+    fn with_index(index: Index, fields: Fields) -> Result<Self> {
+        let writer: IndexWriter = index.writer(WRITER_MEMORY)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })
+    }
+
+    /// The last change-log sequence number whose changes the index holds.
+    pub fn sequence(&self) -> u64 {
+        payload(&self.index).map_or(0, |p| p.sequence)
+    }
+
+    /// Replaces what the index holds for each asset by its current annotations (none: the
+    /// asset is removed), and records that the index is now up to `sequence`.
+    pub fn apply(&self, assets: &[AssetText], sequence: u64) -> Result<()> {
+        let mut writer = self.writer.lock().map_err(|_| Error::poisoned())?;
+        for asset in assets {
+            writer.delete_term(Term::from_field_text(self.fields.asset, &asset.key));
+            self.add(&writer, asset)?;
+        }
+        self.commit(&mut writer, sequence)
+    }
+
+    /// Empties the index, then adds every asset: a rebuild, up to `sequence`.
+    pub fn rebuild(
+        &self,
+        assets: impl IntoIterator<Item = AssetText>,
+        sequence: u64,
+    ) -> Result<()> {
+        let mut writer = self.writer.lock().map_err(|_| Error::poisoned())?;
+        writer.delete_all_documents()?;
+        for asset in assets {
+            self.add(&writer, &asset)?;
+        }
+        self.commit(&mut writer, sequence)
+    }
+
+    fn add(&self, writer: &IndexWriter, asset: &AssetText) -> Result<()> {
+        let mut groups: BTreeMap<(&str, Option<&str>), Vec<&Source>> = BTreeMap::new();
+        for source in &asset.annotations {
+            groups
+                .entry((source.motivation.as_str(), source.language.as_deref()))
+                .or_default()
+                .push(source);
+        }
+        for ((_, language), sources) in groups {
+            let analysis = Analysis::for_language(language);
+            let mut body = String::new();
+            let mut layout = Vec::with_capacity(sources.len());
+            for source in sources {
+                if !body.is_empty() {
+                    body.push('\n');
+                }
+                let from = body.len();
+                body.push_str(&source.text);
+                layout.push(Entry {
+                    id: source.id,
+                    motivation: source.motivation.clone(),
+                    language: source.language.clone(),
+                    created: source.created,
+                    creator: source.creator.clone(),
+                    xywh: source.xywh,
+                    time: source.time,
+                    from,
+                    to: body.len(),
+                });
+            }
+            let mut document = TantivyDocument::default();
+            document.add_text(self.fields.asset, &asset.key);
+            document.add_pre_tokenized_text(
+                self.fields.text,
+                PreTokenizedString {
+                    text: String::new(),
+                    tokens: analysis.tokens(&body),
+                },
+            );
+            document.add_pre_tokenized_text(
+                self.fields.words,
+                PreTokenizedString {
+                    text: String::new(),
+                    tokens: Analysis::PLAIN.tokens(&body),
+                },
+            );
+            document.add_text(self.fields.analysis, analysis.code());
+            document.add_bytes(
+                self.fields.layout,
+                &serde_json::to_vec(&layout).map_err(|e| Error::index(e.to_string()))?,
+            );
+            document.add_text(self.fields.body, &body);
+            writer.add_document(document)?;
+        }
+        Ok(())
+    }
+
+    fn commit(&self, writer: &mut IndexWriter, sequence: u64) -> Result<()> {
+        let payload = serde_json::to_string(&Payload {
+            schema: SCHEMA_VERSION,
+            sequence,
+        })
+        .map_err(|e| Error::index(e.to_string()))?;
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The annotations of the scope's assets that match `q` and the filters, in scope order,
+    /// with each hit located. `q` holds words and "quoted phrases"; an annotation matches
+    /// when it holds any of them. Without terms, every annotation passing the filters
+    /// matches, with no hits.
+    pub fn search(&self, scope: &[String], q: &str, filters: &Filters) -> Result<Results> {
+        let clauses = locate::clauses(q);
+        let text_query = self.text_query(&clauses);
+        let documents = match (&text_query, clauses.is_empty()) {
+            (None, false) => return Ok(Results::default()),
+            (query, _) => self.documents(scope, query.as_deref())?,
+        };
+        let order: HashMap<&str, usize> = scope
+            .iter()
+            .enumerate()
+            .map(|(index, key)| (key.as_str(), index))
+            .collect();
+        let mut annotations: Vec<(usize, Matched)> = Vec::new();
+        let mut hits: Vec<(usize, i64, usize, Located)> = Vec::new();
+        for document in documents {
+            let position = order
+                .get(document.asset.as_str())
+                .copied()
+                .unwrap_or(usize::MAX);
+            let mut matched: HashSet<i64> = HashSet::new();
+            if clauses.is_empty() {
+                matched.extend(
+                    document
+                        .layout
+                        .iter()
+                        .filter(|entry| filters.admit(entry))
+                        .map(|entry| entry.id),
+                );
+            } else {
+                for located in locate::hits(
+                    &document.body,
+                    &document.layout,
+                    document.analysis,
+                    &clauses,
+                ) {
+                    let admitted = located.parts.iter().all(|part| {
+                        document
+                            .layout
+                            .iter()
+                            .find(|entry| entry.id == part.annotation)
+                            .is_some_and(|entry| filters.admit(entry))
+                    });
+                    if admitted {
+                        matched.extend(located.parts.iter().map(|part| part.annotation));
+                        let first = located.parts[0].annotation;
+                        hits.push((position, first, located.from, located));
+                    }
+                }
+            }
+            for entry in &document.layout {
+                if matched.contains(&entry.id) {
+                    annotations.push((
+                        position,
+                        Matched {
+                            asset: document.asset.clone(),
+                            value: document.body[entry.from..entry.to].to_owned(),
+                            entry: entry.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+        annotations.sort_by_key(|(position, matched)| (*position, matched.entry.id));
+        hits.sort_by_key(|(position, first, from, _)| (*position, *first, *from));
+        Ok(Results {
+            annotations: annotations
+                .into_iter()
+                .map(|(_, matched)| matched)
+                .collect(),
+            hits: hits.into_iter().map(|(_, _, _, located)| located).collect(),
+        })
+    }
+
+    /// Completions of `q` in scope, alphabetically, those occurring at least `min` times; at
+    /// most `limit`. The last word of `q` is completed; earlier words must precede it.
+    pub fn complete(
+        &self,
+        scope: &[String],
+        q: &str,
+        filters: &Filters,
+        min: u64,
+        limit: usize,
+    ) -> Result<Vec<Completion>> {
+        let words = Analysis::PLAIN.words(q);
+        let Some(last) = words.last() else {
+            return Ok(Vec::new());
+        };
+        // A prefix ends where the text does: "caf" completes, "caf " does not.
+        if last.to < q.len() {
+            return Ok(Vec::new());
+        }
+        let mut totals: BTreeMap<String, u64> = if words.len() == 1 && filters.is_empty() {
+            self.dictionary_completions(scope, &last.term)?
+        } else {
+            self.scanned_completions(scope, &words, filters)?
+        };
+        totals.retain(|_, total| *total >= min.max(1));
+        Ok(totals
+            .into_iter()
+            .take(limit)
+            .map(|(value, total)| Completion { value, total })
+            .collect())
+    }
+
+    /// Terms of the `words` dictionary that start with `prefix`, counted over the scope.
+    fn dictionary_completions(
+        &self,
+        scope: &[String],
+        prefix: &str,
+    ) -> Result<BTreeMap<String, u64>> {
+        use tantivy::DocSet;
+        use tantivy::postings::Postings;
+        let searcher = self.reader.searcher();
+        let in_scope = searcher.search(&self.scope_query(scope), &DocSetCollector)?;
+        let mut by_segment: HashMap<u32, HashSet<u32>> = HashMap::new();
+        for address in in_scope {
+            by_segment
+                .entry(address.segment_ord)
+                .or_default()
+                .insert(address.doc_id);
+        }
+        let mut totals = BTreeMap::new();
+        for (segment_ord, reader) in searcher.segment_readers().iter().enumerate() {
+            let Some(docs) = by_segment.get(&(segment_ord as u32)) else {
+                continue;
+            };
+            let inverted = reader.inverted_index(self.fields.words)?;
+            let mut stream = inverted
+                .terms()
+                .range()
+                .ge(prefix.as_bytes())
+                .lt(prefix_end(prefix))
+                .into_stream()?;
+            while stream.advance() {
+                let mut postings = inverted
+                    .read_postings_from_terminfo(stream.value(), IndexRecordOption::WithFreqs)?;
+                let mut total = 0u64;
+                while postings.doc() != tantivy::TERMINATED {
+                    if docs.contains(&postings.doc()) {
+                        total += u64::from(postings.term_freq());
+                    }
+                    postings.advance();
+                }
+                if total > 0 {
+                    let term = String::from_utf8_lossy(stream.key()).into_owned();
+                    *totals.entry(term).or_insert(0) += total;
+                }
+            }
+        }
+        Ok(totals)
+    }
+
+    /// Completions found by reading the scope's text: for several words or with filters.
+    fn scanned_completions(
+        &self,
+        scope: &[String],
+        words: &[crate::analysis::Word],
+        filters: &Filters,
+    ) -> Result<BTreeMap<String, u64>> {
+        let (last, before) = words.split_last().expect("at least one word");
+        let before: Vec<String> = before.iter().map(|word| word.term.clone()).collect();
+        let query: Option<Box<dyn Query>> = match before.len() {
+            0 => None,
+            1 => Some(Box::new(TermQuery::new(
+                Term::from_field_text(self.fields.words, &before[0]),
+                IndexRecordOption::Basic,
+            ))),
+            _ => Some(Box::new(PhraseQuery::new(
+                before
+                    .iter()
+                    .map(|term| Term::from_field_text(self.fields.words, term))
+                    .collect(),
+            ))),
+        };
+        let mut totals = BTreeMap::new();
+        for document in self.documents(scope, query.as_deref())? {
+            let found = Analysis::PLAIN.words(&document.body);
+            for (index, word) in found.iter().enumerate().skip(before.len()) {
+                if !word.term.starts_with(&last.term) {
+                    continue;
+                }
+                let start = index - before.len();
+                if found[start..index]
+                    .iter()
+                    .zip(&before)
+                    .any(|(word, term)| &word.term != term)
+                {
+                    continue;
+                }
+                let admitted = document
+                    .layout
+                    .iter()
+                    .filter(|entry| entry.from < word.to && found[start].from < entry.to)
+                    .all(|entry| filters.admit(entry));
+                if admitted {
+                    let mut value = before.join(" ");
+                    if !value.is_empty() {
+                        value.push(' ');
+                    }
+                    value.push_str(&word.term);
+                    *totals.entry(value).or_insert(0) += 1;
+                }
+            }
+        }
+        Ok(totals)
+    }
+
+    /// Any clause, in any analysis, on the `text` field; None when no clause has a term.
+    fn text_query(&self, clauses: &[String]) -> Option<Box<dyn Query>> {
+        let mut seen: HashSet<Vec<String>> = HashSet::new();
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for clause in clauses {
+            for analysis in Analysis::all() {
+                let terms = analysis.terms(clause);
+                if terms.is_empty() || !seen.insert(terms.clone()) {
+                    continue;
+                }
+                let terms: Vec<Term> = terms
+                    .iter()
+                    .map(|term| Term::from_field_text(self.fields.text, term))
+                    .collect();
+                let query: Box<dyn Query> = if terms.len() == 1 {
+                    Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::Basic))
+                } else {
+                    Box::new(PhraseQuery::new(terms))
+                };
+                alternatives.push((Occur::Should, query));
+            }
+        }
+        (!alternatives.is_empty()).then(|| Box::new(BooleanQuery::new(alternatives)) as _)
+    }
+
+    fn scope_query(&self, scope: &[String]) -> TermSetQuery {
+        TermSetQuery::new(
+            scope
+                .iter()
+                .map(|key| Term::from_field_text(self.fields.asset, key)),
+        )
+    }
+
+    /// The stored documents of the scope's assets that match a query (all of them without).
+    fn documents(&self, scope: &[String], query: Option<&dyn Query>) -> Result<Vec<Stored>> {
+        let searcher = self.reader.searcher();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, Box::new(self.scope_query(scope)))];
+        if let Some(query) = query {
+            clauses.push((Occur::Must, query.box_clone()));
+        }
+        let mut addresses: Vec<DocAddress> = searcher
+            .search(&BooleanQuery::new(clauses), &DocSetCollector)?
+            .into_iter()
+            .collect();
+        addresses.sort();
+        addresses
+            .into_iter()
+            .map(|address| {
+                let document: TantivyDocument = searcher.doc(address)?;
+                self.stored(&document)
+            })
+            .collect()
+    }
+
+    fn stored(&self, document: &TantivyDocument) -> Result<Stored> {
+        let text = |field| {
+            document
+                .get_first(field)
+                .and_then(|value| value.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        let layout = document
+            .get_first(self.fields.layout)
+            .and_then(|value| value.as_bytes().map(<[u8]>::to_vec))
+            .unwrap_or_default();
+        let code = text(self.fields.analysis);
+        Ok(Stored {
+            asset: text(self.fields.asset),
+            body: text(self.fields.body),
+            layout: serde_json::from_slice(&layout).map_err(|e| Error::index(e.to_string()))?,
+            analysis: Analysis::for_language((!code.is_empty()).then_some(code.as_str())),
+        })
+    }
+}
+
+/// A document as stored.
+struct Stored {
+    asset: String,
+    body: String,
+    layout: Vec<Entry>,
+    analysis: Analysis,
+}
+
+fn payload(index: &Index) -> Option<Payload> {
+    let metas = index.load_metas().ok()?;
+    serde_json::from_str(metas.payload.as_deref()?).ok()
+}
+
+fn tracing_rebuild(dir: &Path) {
+    tracing::warn!(
+        "search index at {} is from another version; it is emptied and rebuilt from the database",
+        dir.display()
+    );
+}
+
+/// The smallest byte string greater than every string starting with `prefix`.
+fn prefix_end(prefix: &str) -> Vec<u8> {
+    let mut end = prefix.as_bytes().to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0xff; prefix.len() + 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(id: i64, text: &str, language: Option<&str>) -> Source {
+        Source {
+            id,
+            motivation: "supplementing".into(),
+            text: text.into(),
+            language: language.map(str::to_owned),
+            created: 1_700_000_000 + id,
+            creator: None,
+            xywh: Some([0, 0, 10, 10]),
+            time: None,
+        }
+    }
+
+    fn page(key: &str, lines: &[(i64, &str)], language: Option<&str>) -> AssetText {
+        AssetText {
+            key: key.into(),
+            annotations: lines
+                .iter()
+                .map(|(id, text)| source(*id, text, language))
+                .collect(),
+        }
+    }
+
+    fn index() -> SearchIndex {
+        let index = SearchIndex::in_memory().unwrap();
+        index
+            .apply(
+                &[
+                    page(
+                        "1/1/a",
+                        &[(1, "The Café opened"), (2, "two birds sang"), (3, "two")],
+                        None,
+                    ),
+                    page("1/1/b", &[(4, "running ships"), (5, "birds")], Some("en")),
+                    page("2/1/a", &[(6, "birds of another customer")], None),
+                ],
+                7,
+            )
+            .unwrap();
+        index
+    }
+
+    fn scope(keys: &[&str]) -> Vec<String> {
+        keys.iter().map(|key| key.to_string()).collect()
+    }
+
+    #[test]
+    fn words_are_found_without_case_or_accents_in_scope_order() {
+        let index = index();
+        assert_eq!(index.sequence(), 7);
+        let results = index
+            .search(
+                &scope(&["1/1/b", "1/1/a"]),
+                "BIRDS cafe",
+                &Filters::default(),
+            )
+            .unwrap();
+        let ids: Vec<i64> = results.annotations.iter().map(|m| m.entry.id).collect();
+        assert_eq!(ids, [5, 1, 2]);
+        assert_eq!(results.hits.len(), 3);
+        assert_eq!(results.hits[1].parts[0].exact, "Café");
+        assert!(results.hits[0].whole);
+    }
+
+    #[test]
+    fn a_phrase_spans_annotations_and_stemming_follows_language() {
+        let index = index();
+        let results = index
+            .search(&scope(&["1/1/a"]), "\"sang two\"", &Filters::default())
+            .unwrap();
+        assert_eq!(results.hits.len(), 1);
+        assert_eq!(results.hits[0].parts.len(), 2);
+        let stemmed = index
+            .search(&scope(&["1/1/b"]), "run ship", &Filters::default())
+            .unwrap();
+        assert_eq!(stemmed.hits.len(), 2);
+        let unstemmed = index
+            .search(&scope(&["1/1/a"]), "open", &Filters::default())
+            .unwrap();
+        assert!(unstemmed.hits.is_empty(), "no stemming without a language");
+    }
+
+    #[test]
+    fn replacing_and_removing_an_asset() {
+        let index = index();
+        index
+            .apply(&[page("1/1/a", &[(9, "only gulls")], None)], 8)
+            .unwrap();
+        let all = scope(&["1/1/a", "1/1/b"]);
+        let birds = index.search(&all, "birds", &Filters::default()).unwrap();
+        assert_eq!(birds.annotations.len(), 1);
+        index
+            .apply(
+                &[AssetText {
+                    key: "1/1/b".into(),
+                    annotations: Vec::new(),
+                }],
+                9,
+            )
+            .unwrap();
+        assert!(
+            index
+                .search(&all, "birds", &Filters::default())
+                .unwrap()
+                .hits
+                .is_empty()
+        );
+        assert_eq!(index.sequence(), 9);
+    }
+
+    #[test]
+    fn filters_narrow_and_no_terms_lists_everything() {
+        let index = index();
+        let filters = Filters {
+            dates: vec![(1_700_000_002, 1_700_000_003)],
+            ..Filters::default()
+        };
+        let results = index.search(&scope(&["1/1/a"]), "two", &filters).unwrap();
+        let ids: Vec<i64> = results.annotations.iter().map(|m| m.entry.id).collect();
+        assert_eq!(ids, [2, 3]);
+        let everything = index
+            .search(&scope(&["1/1/a"]), "", &Filters::default())
+            .unwrap();
+        assert_eq!(everything.annotations.len(), 3);
+        assert!(everything.hits.is_empty());
+        let commenting = Filters {
+            motivations: vec!["commenting".into()],
+            ..Filters::default()
+        };
+        assert!(
+            index
+                .search(&scope(&["1/1/a"]), "two", &commenting)
+                .unwrap()
+                .hits
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn completions_count_in_scope() {
+        let index = index();
+        let one = scope(&["1/1/a", "1/1/b"]);
+        let found = index
+            .complete(&one, "bi", &Filters::default(), 1, 10)
+            .unwrap();
+        assert_eq!(
+            found,
+            [Completion {
+                value: "birds".into(),
+                total: 2
+            }]
+        );
+        let two = index
+            .complete(&one, "two bi", &Filters::default(), 1, 10)
+            .unwrap();
+        assert_eq!(
+            two,
+            [Completion {
+                value: "two birds".into(),
+                total: 1
+            }]
+        );
+        assert!(
+            index
+                .complete(&one, "bi", &Filters::default(), 3, 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            index
+                .complete(&one, "birds ", &Filters::default(), 1, 10)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn an_index_on_disk_keeps_its_sequence() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let index = SearchIndex::open(dir.path()).unwrap();
+            assert_eq!(index.sequence(), 0);
+            index
+                .apply(&[page("1/1/a", &[(1, "kept")], None)], 42)
+                .unwrap();
+        }
+        let index = SearchIndex::open(dir.path()).unwrap();
+        assert_eq!(index.sequence(), 42);
+        assert_eq!(
+            index
+                .search(&scope(&["1/1/a"]), "kept", &Filters::default())
+                .unwrap()
+                .hits
+                .len(),
+            1
+        );
+    }
+}
