@@ -55,6 +55,8 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("max_bytes_per_customer", ValueKind::Integer),
     ("collection_max_items", ValueKind::Integer),
     ("manifest_cache_bytes", ValueKind::Integer),
+    ("search_index_dir", ValueKind::Text),
+    ("search_catch_up_ms", ValueKind::Integer),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -106,6 +108,8 @@ struct RawConfig {
     max_bytes_per_customer: Option<i64>,
     collection_max_items: Option<i64>,
     manifest_cache_bytes: Option<i64>,
+    search_index_dir: Option<String>,
+    search_catch_up_ms: Option<i64>,
 }
 
 /// How log lines are written.
@@ -195,6 +199,10 @@ pub struct Config {
     pub collection_max_items: u64,
     /// Memory in bytes for written manifests and collections kept for reuse.
     pub manifest_cache_bytes: u64,
+    /// This node's search index folder; None keeps it in memory (rebuilt on each start).
+    pub search_index_dir: Option<PathBuf>,
+    /// How often the index catches up with annotation changes made through other nodes.
+    pub search_catch_up_ms: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -239,6 +247,8 @@ impl std::fmt::Debug for Config {
             .field("max_bytes_per_customer", &self.max_bytes_per_customer)
             .field("collection_max_items", &self.collection_max_items)
             .field("manifest_cache_bytes", &self.manifest_cache_bytes)
+            .field("search_index_dir", &self.search_index_dir)
+            .field("search_catch_up_ms", &self.search_catch_up_ms)
             .finish()
     }
 }
@@ -447,6 +457,13 @@ impl RawConfig {
         tracing_subscriber::EnvFilter::try_new(&log_level)
             .with_context(|| format!("log_level {log_level:?} is not a valid filter"))?;
 
+        let search_index_dir = match self.search_index_dir.as_deref() {
+            Some("memory") => None,
+            Some("") => bail!("search_index_dir must be a folder, or memory"),
+            Some(dir) => Some(PathBuf::from(dir)),
+            None => Some(data_dir.join("index")),
+        };
+
         Ok(Config {
             data_dir,
             listen,
@@ -574,6 +591,12 @@ impl RawConfig {
                 "manifest_cache_bytes",
                 self.manifest_cache_bytes.unwrap_or(64 * 1024 * 1024),
                 0..=i64::MAX,
+            )? as u64,
+            search_index_dir,
+            search_catch_up_ms: in_range(
+                "search_catch_up_ms",
+                self.search_catch_up_ms.unwrap_or(1000),
+                50..=600_000,
             )? as u64,
         })
     }

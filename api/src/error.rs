@@ -16,6 +16,7 @@ pub fn http_status(code: &str) -> StatusCode {
         | "invalid-media-type"
         | "invalid-origin"
         | "invalid-input"
+        | "invalid-annotations"
         | "bad-request"
         | "invalid-storage-location" => StatusCode::BAD_REQUEST,
         "payload-too-large" => StatusCode::PAYLOAD_TOO_LARGE,
@@ -90,6 +91,7 @@ mod tests {
             InvalidMediaType,
             InvalidOrigin,
             InvalidInput,
+            InvalidAnnotations,
             BadRequest,
             QuotaExceeded,
         ] {

@@ -168,7 +168,7 @@ fn links(state: &AppState, headers: &HeaderMap, version: Version) -> Links {
     Links::new(public_base(state, headers), version)
 }
 
-fn failure(error: domain::Error) -> Response {
+pub(crate) fn failure(error: domain::Error) -> Response {
     if error.kind == domain::ErrorKind::Internal {
         tracing::error!(%error, "presentation request failed");
     }
@@ -392,7 +392,7 @@ async fn serve_query(
     state: Data<&AppState>,
     headers: &HeaderMap,
 ) -> Response {
-    match path_parameters(request.original_uri().path()) {
+    match path_parameters(request.original_uri().path(), 6) {
         Ok(parameters) => {
             query_document(**version, &customer, &name, &parameters, &state, headers).await
         }
@@ -400,13 +400,14 @@ async fn serve_query(
     }
 }
 
-/// The parameters of `/iiif/query/{v}/{customer}/{name}/{p1}/{p2}...`, each segment decoded on
+/// The parameters after the first `skip` segments of a path such as
+/// `/iiif/query/{v}/{customer}/{name}/{p1}/{p2}...` (6), each segment decoded on
 /// its own so that an encoded `/` (`%2F`) stays inside its parameter. A trailing slash adds
 /// none.
-fn path_parameters(path: &str) -> Result<Vec<String>, domain::Error> {
+pub(crate) fn path_parameters(path: &str, skip: usize) -> Result<Vec<String>, domain::Error> {
     let raw = path.trim_end_matches('/');
     raw.split('/')
-        .skip(6)
+        .skip(skip)
         .map(|segment| {
             let decoded = percent_decode_str(segment)
                 .decode_utf8()
@@ -529,15 +530,15 @@ mod tests {
     #[test]
     fn parameters_are_decoded_segment_by_segment() {
         assert_eq!(
-            path_parameters("/iiif/query/3/acme/book/1/caf%C3%A9%20set%2F1/").unwrap(),
+            path_parameters("/iiif/query/3/acme/book/1/caf%C3%A9%20set%2F1/", 6).unwrap(),
             ["1", "café set/1"]
         );
         assert!(
-            path_parameters("/iiif/query/3/acme/book")
+            path_parameters("/iiif/query/3/acme/book", 6)
                 .unwrap()
                 .is_empty()
         );
-        assert!(path_parameters("/iiif/query/3/acme/book/a//b").is_err());
-        assert!(path_parameters("/iiif/query/3/acme/book/%FF").is_err());
+        assert!(path_parameters("/iiif/query/3/acme/book/a//b", 6).is_err());
+        assert!(path_parameters("/iiif/query/3/acme/book/%FF", 6).is_err());
     }
 }

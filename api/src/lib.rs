@@ -8,6 +8,7 @@ pub mod error;
 pub mod graphql;
 mod iiif_image;
 mod iiif_presentation;
+mod iiif_search;
 mod media;
 mod ops;
 pub mod processing;

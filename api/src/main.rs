@@ -26,6 +26,9 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL); schema.graphql is this output.
     Schema,
+    /// Rebuild this node's search index from the database (stop the node's server first: the
+    /// index has one writer).
+    Reindex,
     /// Administration from the shell.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -101,6 +104,21 @@ async fn main() -> anyhow::Result<()> {
             dry_run,
             wait,
         } => import(config, &file, &customer, dry_run, wait).await,
+        Command::Reindex => {
+            let domain = server::open_domain(&config).await?;
+            let searcher = server::open_search(&config, &domain)?;
+            let started = std::time::Instant::now();
+            let assets = searcher
+                .rebuild()
+                .await
+                .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+            println!(
+                "search index rebuilt: {assets} annotated asset(s) up to change {} in {:.1} s",
+                searcher.sequence(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Admin(AdminCommand::CreateCustomer { name, display_name }) => {
             let domain = server::open_domain(&config).await?;
             let input = domain::CustomerInput { name, display_name };

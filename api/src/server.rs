@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::graphql::{self, QueryLimits, VitrineSchema};
 use crate::iiif_image::{self, DeliverySettings, ImageDelivery};
 use crate::iiif_presentation;
+use crate::iiif_search::{self, Service};
 use crate::ops;
 use crate::telemetry::{self, Metrics};
 use iiif::presentation::Version;
@@ -31,6 +32,8 @@ pub struct AppState {
     /// Object storage, for media served as stored.
     pub storage: storage::BlobStore,
     pub processing: crate::processing::Processing,
+    /// This node's search index over annotations.
+    pub search: domain::Searcher,
     pub schema: VitrineSchema,
     pub metrics: Arc<Metrics>,
     pub local_addr: SocketAddr,
@@ -55,6 +58,7 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     processing: crate::processing::Processing,
+    catch_up: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -70,6 +74,7 @@ impl RunningServer {
     /// then stops the ingest workers.
     pub async fn wait(self) -> anyhow::Result<()> {
         let served = self.task.await;
+        self.catch_up.abort();
         self.processing.shutdown().await;
         served
             .context("server task failed")?
@@ -116,6 +121,34 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<domain::Domain> {
         max_bytes: config.max_bytes_per_customer,
     };
     Ok(domain::Domain::with_settings(db, settings, queue, quotas))
+}
+
+/// Opens this node's search index (in memory when no folder is configured) over the domain.
+pub fn open_search(config: &Config, domain: &domain::Domain) -> anyhow::Result<domain::Searcher> {
+    let index = match &config.search_index_dir {
+        Some(dir) => search::SearchIndex::open(dir).with_context(|| {
+            format!(
+                "cannot open the search index in {} (is another vitrine process using it?)",
+                dir.display()
+            )
+        })?,
+        None => search::SearchIndex::in_memory().context("cannot create the search index")?,
+    };
+    Ok(domain::Searcher::new(domain.clone(), Arc::new(index)))
+}
+
+/// Keeps the index caught up with annotation changes made through any node.
+fn keep_caught_up(searcher: domain::Searcher, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match searcher.catch_up().await {
+                Ok(0) => {}
+                Ok(applied) => tracing::debug!(applied, "search index caught up"),
+                Err(error) => tracing::warn!(%error, "search index could not catch up"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
 }
 
 /// Reads a secret file, or creates it (mode 0600) with a fresh random secret when it does not
@@ -251,6 +284,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let documents = Arc::new(iiif_presentation::DocumentCache::new(
         config.manifest_cache_bytes,
     ));
+    let search = open_search(&config, &domain)?;
+    let catch_up = keep_caught_up(
+        search.clone(),
+        Duration::from_millis(config.search_catch_up_ms),
+    );
     let state = AppState {
         config: Arc::new(config),
         domain,
@@ -258,6 +296,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         documents,
         storage: storage.clone(),
         processing: processing.clone(),
+        search,
         schema,
         metrics: metrics.clone(),
         local_addr,
@@ -302,6 +341,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             "/iiif/annotations/3",
             iiif_presentation::annotation_routes(),
         )
+        .nest("/iiif/search/2", iiif_search::routes(Service::Search, 2))
+        .nest("/iiif/search/1", iiif_search::routes(Service::Search, 1))
+        .nest(
+            "/iiif/autocomplete/2",
+            iiif_search::routes(Service::Autocomplete, 2),
+        )
+        .nest(
+            "/iiif/autocomplete/1",
+            iiif_search::routes(Service::Autocomplete, 1),
+        )
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))
@@ -328,5 +377,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         shutdown: Some(shutdown),
         task,
         processing,
+        catch_up,
     })
 }

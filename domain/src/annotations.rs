@@ -3,17 +3,18 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use crate::entities::{annotation, asset, customer};
-use crate::error::{Error, Result};
+use crate::entities::{annotation, annotation_change, asset, customer};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Asset, AssetFamily, AssetStatus};
 use crate::paging::{Page, PageRequest};
 use crate::presentation::Links;
 use crate::{Domain, Principal, validate};
 use iiif::presentation::{AnnotationList, TextAnnotation};
+pub use search::formats::{Format as ImportFormat, Granularity};
 
 /// Longest annotation body, in characters.
 pub const MAX_ANNOTATION_CHARS: usize = 100_000;
@@ -35,6 +36,12 @@ pub const MOTIVATIONS: &[&str] = &[
     "supplementing",
     "tagging",
 ];
+
+/// Most annotations one import may create.
+pub const MAX_IMPORT_ANNOTATIONS: usize = 200_000;
+
+/// Rows written per INSERT during an import (under SQLite's limit of bound values).
+const IMPORT_CHUNK: usize = 1_000;
 
 /// The body formats an annotation may have.
 pub const BODY_FORMATS: &[&str] = &["text/plain", "text/html"];
@@ -243,6 +250,21 @@ fn check_time(time: TimeRange, asset: &Asset) -> Result<()> {
     Ok(())
 }
 
+/// A box in a file's page units, in the asset's pixels: scaled, rounded outwards, and kept
+/// inside the canvas (OCR boxes often overhang the page by a pixel).
+fn scaled([x, y, w, h]: [f64; 4], (sx, sy, width, height): (f64, f64, i32, i32)) -> Region {
+    let left = ((x * sx).floor() as i32).clamp(0, width - 1);
+    let top = ((y * sy).floor() as i32).clamp(0, height - 1);
+    let right = (((x + w) * sx).ceil() as i32).clamp(left + 1, width);
+    let bottom = (((y + h) * sy).ceil() as i32).clamp(top + 1, height);
+    Region {
+        x: left,
+        y: top,
+        w: right - left,
+        h: bottom - top,
+    }
+}
+
 fn annotation_missing(customer: &str, id: i64) -> Error {
     Error::not_found(format!("customer {customer:?} has no annotation {id}"))
 }
@@ -289,9 +311,12 @@ impl Domain {
             created: Set(now),
             updated: Set(now),
             ..Default::default()
-        }
-        .insert(self.db())
-        .await?;
+        };
+        let txn = self.begin_write().await?;
+        lock_change_log(&txn).await?;
+        let row = row.insert(&txn).await?;
+        log_change(&txn, target.customer_id, space, &target.id).await?;
+        txn.commit().await?;
         Ok(Annotation::from_row(row, &target.customer))
     }
 
@@ -333,7 +358,11 @@ impl Domain {
         active.time_end = Set(fields.time.map(|t| t.end));
         active.creator = Set(fields.creator);
         active.updated = Set(Utc::now());
-        let saved = active.update(self.db()).await?;
+        let txn = self.begin_write().await?;
+        lock_change_log(&txn).await?;
+        let saved = active.update(&txn).await?;
+        log_change(&txn, saved.customer_id, saved.space_id, &saved.asset_id).await?;
+        txn.commit().await?;
         Ok(Annotation::from_row(saved, &owner.name))
     }
 
@@ -345,9 +374,14 @@ impl Domain {
         id: i64,
     ) -> Result<bool> {
         let (_, row) = self.annotation_in_scope(principal, customer, id).await?;
-        annotation::Entity::delete_by_id(row.id)
-            .exec(self.db())
-            .await?;
+        let txn = self.begin_write().await?;
+        lock_change_log(&txn).await?;
+        let deleted = annotation::Entity::delete_by_id(row.id).exec(&txn).await?;
+        if deleted.rows_affected == 0 {
+            return Err(annotation_missing(customer, id));
+        }
+        log_change(&txn, row.customer_id, row.space_id, &row.asset_id).await?;
+        txn.commit().await?;
         Ok(true)
     }
 
@@ -456,6 +490,145 @@ impl Domain {
         })
     }
 
+    /// Imports an ALTO, hOCR, WebVTT or W3C file as annotations on an asset, replacing the
+    /// asset's earlier import of the same format, in one transaction: a file with any bad
+    /// annotation changes nothing. OCR boxes are scaled from the file's page size to the
+    /// asset's pixels. `language`, when given, overrides what the file says. Returns how many
+    /// annotations were created.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn import_annotations(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        asset_id: &str,
+        format: ImportFormat,
+        content: String,
+        granularity: Granularity,
+        language: Option<String>,
+    ) -> Result<usize> {
+        let target = self.asset(principal, customer, space, asset_id).await?;
+        if let Some(language) = &language {
+            check_language(language)?;
+        }
+        let parsed = tokio::task::spawn_blocking(move || {
+            search::formats::parse(format, &content, granularity)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("annotation import stopped: {e}")))?
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidAnnotations,
+                format!("cannot read the {} file: {e}", format.as_str()),
+            )
+        })?;
+        if parsed.items.len() > MAX_IMPORT_ANNOTATIONS {
+            return Err(Error::new(
+                ErrorKind::InvalidAnnotations,
+                format!(
+                    "the file holds {} annotations; one import takes at most {MAX_IMPORT_ANNOTATIONS}",
+                    parsed.items.len()
+                ),
+            ));
+        }
+        let scale = match parsed.page {
+            Some((page_width, page_height)) => match (target.width, target.height) {
+                (Some(width), Some(height)) if width > 0 && height > 0 => Some((
+                    f64::from(width) / page_width,
+                    f64::from(height) / page_height,
+                    width,
+                    height,
+                )),
+                _ => {
+                    return Err(Error::invalid_input(format!(
+                        "asset {asset_id} has no pixel size yet; import OCR once it is processed"
+                    )));
+                }
+            },
+            None => None,
+        };
+        let ocr = matches!(format, ImportFormat::Alto | ImportFormat::Hocr);
+        let default_motivation = match format {
+            ImportFormat::W3c => "commenting",
+            _ => "supplementing",
+        };
+        let now = Utc::now();
+        let mut rows = Vec::with_capacity(parsed.items.len());
+        for (index, item) in parsed.items.into_iter().enumerate() {
+            let item_language = item
+                .language
+                .filter(|tag| !ocr || check_language(tag).is_ok());
+            let region = match (item.region, scale) {
+                (Some(region), Some(scale)) => Some(scaled(region, scale)),
+                (Some([x, y, w, h]), None) => Some(Region {
+                    x: x.round() as i32,
+                    y: y.round() as i32,
+                    w: w.round() as i32,
+                    h: h.round() as i32,
+                }),
+                (None, _) => None,
+            };
+            let fields = check(
+                Checked {
+                    motivation: item
+                        .motivation
+                        .unwrap_or_else(|| default_motivation.to_owned()),
+                    value: item.text,
+                    format: item.format.unwrap_or_else(|| "text/plain".to_owned()),
+                    language: language.clone().or(item_language),
+                    region,
+                    time: item.time.map(|[start, end]| TimeRange { start, end }),
+                    creator: item.creator,
+                },
+                &target,
+            )
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidAnnotations,
+                    format!("annotation {} of the file: {}", index + 1, e.message),
+                )
+            })?;
+            rows.push(annotation::ActiveModel {
+                customer_id: Set(target.customer_id),
+                space_id: Set(space),
+                asset_id: Set(target.id.clone()),
+                motivation: Set(fields.motivation),
+                value: Set(fields.value),
+                format: Set(fields.format),
+                language: Set(fields.language),
+                x: Set(fields.region.map(|r| r.x)),
+                y: Set(fields.region.map(|r| r.y)),
+                w: Set(fields.region.map(|r| r.w)),
+                h: Set(fields.region.map(|r| r.h)),
+                time_start: Set(fields.time.map(|t| t.start)),
+                time_end: Set(fields.time.map(|t| t.end)),
+                creator: Set(fields.creator),
+                source: Set(Some(format.as_str().to_owned())),
+                created: Set(now),
+                updated: Set(now),
+                ..Default::default()
+            });
+        }
+        let count = rows.len();
+        let txn = self.begin_write().await?;
+        lock_change_log(&txn).await?;
+        annotation::Entity::delete_many()
+            .filter(annotation::Column::CustomerId.eq(target.customer_id))
+            .filter(annotation::Column::SpaceId.eq(space))
+            .filter(annotation::Column::AssetId.eq(target.id.as_str()))
+            .filter(annotation::Column::Source.eq(format.as_str()))
+            .exec(&txn)
+            .await?;
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(IMPORT_CHUNK).collect();
+            annotation::Entity::insert_many(chunk).exec(&txn).await?;
+        }
+        log_change(&txn, target.customer_id, space, &target.id).await?;
+        txn.commit().await?;
+        Ok(count)
+    }
+
     async fn annotation_in_scope(
         &self,
         principal: &Principal,
@@ -477,18 +650,77 @@ pub(crate) async fn delete_for_asset(
     connection: &impl sea_orm::ConnectionTrait,
     row: &asset::Model,
 ) -> Result<()> {
-    annotation::Entity::delete_many()
+    lock_change_log(connection).await?;
+    let deleted = annotation::Entity::delete_many()
         .filter(annotation::Column::CustomerId.eq(row.customer_id))
         .filter(annotation::Column::SpaceId.eq(row.space_id))
         .filter(annotation::Column::AssetId.eq(row.id.as_str()))
         .exec(connection)
         .await?;
+    if deleted.rows_affected > 0 {
+        log_change(connection, row.customer_id, row.space_id, &row.id).await?;
+    }
+    Ok(())
+}
+
+/// Makes annotation writes commit one at a time, in the order of their change-log numbers, so
+/// that an index which has read up to number N never misses a smaller number committed later.
+/// Taken first in a transaction, held until it ends. SQLite has one writer anyway.
+pub(crate) async fn lock_change_log(connection: &impl ConnectionTrait) -> Result<()> {
+    if connection.get_database_backend() == DbBackend::Postgres {
+        connection
+            .execute_unprepared("SELECT pg_advisory_xact_lock(7406140611)")
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records that an asset's annotations changed, for the search indexes to catch up.
+pub(crate) async fn log_change(
+    connection: &impl ConnectionTrait,
+    customer_id: i32,
+    space: i32,
+    asset_id: &str,
+) -> Result<()> {
+    annotation_change::ActiveModel {
+        customer_id: Set(customer_id),
+        space_id: Set(space),
+        asset_id: Set(asset_id.to_owned()),
+        changed: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(connection)
+    .await?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boxes_scale_outwards_and_stay_on_the_canvas() {
+        let half = (0.5, 0.5, 500, 1000);
+        assert_eq!(
+            scaled([11.0, 21.0, 99.0, 9.0], half),
+            Region {
+                x: 5,
+                y: 10,
+                w: 50,
+                h: 5
+            }
+        );
+        assert_eq!(
+            scaled([990.0, 1990.0, 40.0, 40.0], half),
+            Region {
+                x: 495,
+                y: 995,
+                w: 5,
+                h: 5
+            }
+        );
+        assert_eq!(scaled([0.0, 0.0, 0.0, 0.0], half).w, 1);
+    }
 
     #[test]
     fn languages_look_like_bcp47() {

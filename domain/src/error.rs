@@ -15,6 +15,8 @@ pub enum ErrorKind {
     InvalidMediaType,
     InvalidOrigin,
     InvalidInput,
+    /// An imported annotation file that cannot be read or holds a bad annotation.
+    InvalidAnnotations,
     BadRequest,
     /// A valid request this server cannot carry out.
     Unsupported,
@@ -36,6 +38,7 @@ impl ErrorKind {
             ErrorKind::InvalidMediaType => "invalid-media-type",
             ErrorKind::InvalidOrigin => "invalid-origin",
             ErrorKind::InvalidInput => "invalid-input",
+            ErrorKind::InvalidAnnotations => "invalid-annotations",
             ErrorKind::BadRequest => "bad-request",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::QuotaExceeded => "quota-exceeded",

@@ -21,6 +21,7 @@ mod presentation;
 mod processing;
 mod queue;
 mod quotas;
+mod search;
 mod spaces;
 pub mod validate;
 
@@ -29,7 +30,8 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 pub use annotations::{
-    Annotation, AnnotationInput, AnnotationPatch, BODY_FORMATS, MOTIVATIONS, Region, TimeRange,
+    Annotation, AnnotationInput, AnnotationPatch, BODY_FORMATS, Granularity, ImportFormat,
+    MAX_IMPORT_ANNOTATIONS, MOTIVATIONS, Region, TimeRange,
 };
 pub use assets::{AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, SortDirection};
 pub use auth::Principal;
@@ -46,10 +48,11 @@ pub use origin_rules::{OriginCredentials, OriginRule, OriginRuleInput};
 pub use paging::{Page, PageRequest};
 pub use presentation::{
     Links, MAX_QUERY_CANVASES, NamedQuery, NamedQueryInput, NamedQueryPatch, Part,
-    PresentationPatch, PresentationSettings, RangeField, Statement,
+    PresentationPatch, PresentationSettings, RangeField, SearchScope, Statement,
 };
 pub use queue::{AssetFacts, ClaimedJob, JobEnd, JobKind, JobOutcome, QueueSettings};
 pub use quotas::Quotas;
+pub use search::{MAX_COMPLETIONS, RESULTS_PER_PAGE, SearchOutcome, SearchRequest, Searcher};
 pub use spaces::{SpaceInput, SpacePatch};
 
 /// The domain services over one database. Cheap to clone; clones share the connection pool.

@@ -47,6 +47,7 @@ fn main() {
         structures: Vec::new(),
         rendering: Vec::new(),
         part_of: Vec::new(),
+        search: None,
     };
     for _ in 0..3 {
         let start = Instant::now();

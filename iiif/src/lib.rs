@@ -8,4 +8,5 @@
 
 pub mod image;
 pub mod presentation;
+pub mod search;
 pub mod url;

@@ -16,6 +16,7 @@ mod m20261122_000007_queue_lookups;
 mod m20261122_000008_origin_rules;
 mod m20261202_000009_presentation;
 mod m20261202_000010_annotations;
+mod m20261203_000011_annotation_changes;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_origin_rules::Migration),
             Box::new(m20261202_000009_presentation::Migration),
             Box::new(m20261202_000010_annotations::Migration),
+            Box::new(m20261203_000011_annotation_changes::Migration),
         ]
     }
 }

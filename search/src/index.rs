@@ -233,26 +233,41 @@ impl SearchIndex {
     /// Replaces what the index holds for each asset by its current annotations (none: the
     /// asset is removed), and records that the index is now up to `sequence`.
     pub fn apply(&self, assets: &[AssetText], sequence: u64) -> Result<()> {
-        let mut writer = self.writer.lock().map_err(|_| Error::poisoned())?;
+        self.stage(assets)?;
+        self.commit(sequence)
+    }
+
+    /// Like [`SearchIndex::apply`] without committing: searches see the change after
+    /// [`SearchIndex::commit`].
+    pub fn stage(&self, assets: &[AssetText]) -> Result<()> {
+        let writer = self.writer.lock().map_err(|_| Error::poisoned())?;
         for asset in assets {
             writer.delete_term(Term::from_field_text(self.fields.asset, &asset.key));
             self.add(&writer, asset)?;
         }
-        self.commit(&mut writer, sequence)
+        Ok(())
     }
 
-    /// Empties the index, then adds every asset: a rebuild, up to `sequence`.
-    pub fn rebuild(
-        &self,
-        assets: impl IntoIterator<Item = AssetText>,
-        sequence: u64,
-    ) -> Result<()> {
-        let mut writer = self.writer.lock().map_err(|_| Error::poisoned())?;
+    /// Removes every document, to be committed with what a rebuild stages after it.
+    pub fn clear(&self) -> Result<()> {
+        let writer = self.writer.lock().map_err(|_| Error::poisoned())?;
         writer.delete_all_documents()?;
-        for asset in assets {
-            self.add(&writer, &asset)?;
-        }
-        self.commit(&mut writer, sequence)
+        Ok(())
+    }
+
+    /// Makes staged changes searchable and records that the index is up to `sequence`.
+    pub fn commit(&self, sequence: u64) -> Result<()> {
+        let mut writer = self.writer.lock().map_err(|_| Error::poisoned())?;
+        let payload = serde_json::to_string(&Payload {
+            schema: SCHEMA_VERSION,
+            sequence,
+        })
+        .map_err(|e| Error::index(e.to_string()))?;
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
     }
 
     fn add(&self, writer: &IndexWriter, asset: &AssetText) -> Result<()> {
@@ -309,19 +324,6 @@ impl SearchIndex {
             document.add_text(self.fields.body, &body);
             writer.add_document(document)?;
         }
-        Ok(())
-    }
-
-    fn commit(&self, writer: &mut IndexWriter, sequence: u64) -> Result<()> {
-        let payload = serde_json::to_string(&Payload {
-            schema: SCHEMA_VERSION,
-            sequence,
-        })
-        .map_err(|e| Error::index(e.to_string()))?;
-        let mut prepared = writer.prepare_commit()?;
-        prepared.set_payload(&payload);
-        prepared.commit()?;
-        self.reader.reload()?;
         Ok(())
     }
 

@@ -45,6 +45,7 @@ domain_suite!(
     batch_counters_follow_member_states,
     named_queries_select_ready_assets_in_canvas_order,
     presentation_settings_are_checked_and_merged,
+    search_indexes_follow_the_annotation_log,
 );
 
 fn admin() -> Principal {
@@ -2047,4 +2048,157 @@ async fn presentation_settings_are_checked_and_merged(domain: Domain) {
         manifest.rights.as_deref(),
         Some("http://creativecommons.org/licenses/by/4.0/")
     );
+}
+
+/// Two nodes' indexes over one database agree after every kind of annotation change made
+/// through either; an index on disk keeps its place in the change log and catches up when it
+/// is opened again; a rebuild gives the same results.
+async fn search_indexes_follow_the_annotation_log(domain: Domain) {
+    use domain::{AnnotationInput, AnnotationPatch, Links, SearchRequest, SearchScope, Searcher};
+    use iiif::presentation::Version;
+    use search::SearchIndex;
+    use std::sync::Arc;
+
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    for id in ["page", "other"] {
+        domain
+            .register_asset(&acme, "acme", space, image(id))
+            .await
+            .unwrap();
+    }
+    process_all(&domain).await;
+    let folder = tempfile::tempdir().unwrap();
+    let node_a = Searcher::new(domain.clone(), Arc::new(SearchIndex::in_memory().unwrap()));
+    let mut node_b = Searcher::new(
+        domain.clone(),
+        Arc::new(SearchIndex::open(folder.path()).unwrap()),
+    );
+    let links = Links::new("https://vitrine.example", Version::V3);
+    let scope = SearchScope::Asset {
+        space,
+        id: "page".into(),
+    };
+    let search = |searcher: Searcher, q: &str| {
+        let (scope, links) = (scope.clone(), links.clone());
+        let request = SearchRequest {
+            q: q.into(),
+            page: 1,
+            ..SearchRequest::default()
+        };
+        async move {
+            searcher
+                .search(
+                    "acme",
+                    &scope,
+                    &request,
+                    &links,
+                    "https://vitrine.example/s",
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let found = |outcome: &domain::SearchOutcome| -> Vec<String> {
+        outcome
+            .items
+            .iter()
+            .map(|item| item.value.clone())
+            .collect()
+    };
+
+    let created = domain
+        .create_annotation(
+            &acme,
+            "acme",
+            space,
+            "page",
+            AnnotationInput {
+                value: "two birds".into(),
+                region: Some(domain::Region {
+                    x: 1,
+                    y: 2,
+                    w: 30,
+                    h: 10,
+                }),
+                ..AnnotationInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    let a = search(node_a.clone(), "birds").await;
+    let b = search(node_b.clone(), "birds").await;
+    assert_eq!(found(&a), ["two birds"]);
+    assert_eq!(a, b);
+    assert_eq!(node_a.sequence(), node_b.sequence());
+
+    domain
+        .update_annotation(
+            &acme,
+            "acme",
+            created.id,
+            AnnotationPatch {
+                value: Some("three gulls".into()),
+                ..AnnotationPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(found(&search(node_b.clone(), "birds").await).is_empty());
+    let a = search(node_a.clone(), "gulls").await;
+    assert_eq!(found(&a), ["three gulls"]);
+    assert_eq!(a, search(node_b.clone(), "gulls").await);
+
+    // node B goes away; changes go on; B opens its folder again and catches up
+    let before = node_b.sequence();
+    drop(node_b);
+    let alto = r#"<alto><Layout><Page WIDTH="200" HEIGHT="200"><TextLine>
+        <String CONTENT="Gulls" HPOS="10" VPOS="10" WIDTH="40" HEIGHT="20"/>
+        <String CONTENT="nest" HPOS="60" VPOS="10" WIDTH="40" HEIGHT="20"/>
+        </TextLine></Page></Layout></alto>"#;
+    let count = domain
+        .import_annotations(
+            &acme,
+            "acme",
+            space,
+            "page",
+            domain::ImportFormat::Alto,
+            alto.into(),
+            domain::Granularity::Word,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+    domain
+        .delete_annotation(&acme, "acme", created.id)
+        .await
+        .unwrap();
+    node_b = Searcher::new(
+        domain.clone(),
+        Arc::new(SearchIndex::open(folder.path()).unwrap()),
+    );
+    assert_eq!(node_b.sequence(), before, "the index kept its place");
+    assert!(node_b.catch_up().await.unwrap() >= 2);
+    let a = search(node_a.clone(), "gulls").await;
+    assert_eq!(found(&a), ["Gulls"]);
+    assert_eq!(a.items[0].target.rsplit('#').next(), Some("xywh=5,5,20,10"));
+    assert_eq!(a, search(node_b.clone(), "gulls").await);
+
+    // a rebuild from the database gives the same answers
+    let rebuilt = Searcher::new(domain.clone(), Arc::new(SearchIndex::in_memory().unwrap()));
+    assert_eq!(rebuilt.rebuild().await.unwrap(), 1);
+    assert_eq!(rebuilt.sequence(), node_b.sequence());
+    assert_eq!(search(rebuilt.clone(), "gulls").await, a);
+
+    // deleting the asset takes its text out of every index
+    domain
+        .delete_asset(&acme, "acme", space, "page")
+        .await
+        .unwrap();
+    for node in [&node_a, &node_b] {
+        node.catch_up().await.unwrap();
+    }
+    assert_eq!(node_a.sequence(), node_b.sequence());
+    let again = Searcher::new(domain.clone(), Arc::new(SearchIndex::in_memory().unwrap()));
+    assert_eq!(again.rebuild().await.unwrap(), 0);
 }

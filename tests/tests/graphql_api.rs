@@ -156,6 +156,11 @@ const OPERATIONS: &[Operation] = &[
         admin_only: false,
     },
     Operation {
+        name: "importAnnotations",
+        document: r#"mutation($c: String!, $s: Int!, $a: String!) { importAnnotations(customer: $c, space: $s, asset: $a, format: W3C, content: "[{\"body\": {\"value\": \"imported\"}}]") { count } }"#,
+        admin_only: false,
+    },
+    Operation {
         name: "updateAnnotation",
         document: "mutation($c: String!, $n: Int!) { updateAnnotation(customer: $c, id: $n, patch: {value: \"changed\"}) { id } }",
         admin_only: false,

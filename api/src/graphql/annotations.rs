@@ -1,11 +1,14 @@
 //! Annotations on assets.
 
-use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{
+    Context, Enum, InputObject, MaybeUndefined, Object, Result, SimpleObject, Upload,
+};
 use chrono::{DateTime, Utc};
 
 use super::assets::keep_set_or_clear;
-use super::context::{call, request_context};
+use super::context::{call, read_upload, request_context};
 use super::spaces::keep_or_set;
+use crate::error::graphql_error;
 
 /// A rectangle of the canvas, in the asset's pixels.
 #[derive(SimpleObject, InputObject, Debug, Clone, Copy)]
@@ -140,6 +143,51 @@ pub struct AnnotationPatch {
     pub creator: MaybeUndefined<String>,
 }
 
+/// The annotation files `importAnnotations` reads.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnnotationFormat {
+    /// ALTO XML (v2-v4), one page: word boxes in the page's units.
+    Alto,
+    /// hOCR as XHTML (Tesseract's output), one `ocr_page`.
+    Hocr,
+    /// WebVTT captions: one annotation per cue, on its time range.
+    Webvtt,
+    /// W3C Web Annotations: an AnnotationPage, a list, or one annotation; targets in the
+    /// asset's pixels (`#xywh=`) or seconds (`#t=`).
+    #[graphql(name = "W3C")]
+    W3c,
+}
+
+impl From<AnnotationFormat> for domain::ImportFormat {
+    fn from(format: AnnotationFormat) -> Self {
+        match format {
+            AnnotationFormat::Alto => Self::Alto,
+            AnnotationFormat::Hocr => Self::Hocr,
+            AnnotationFormat::Webvtt => Self::WebVtt,
+            AnnotationFormat::W3c => Self::W3c,
+        }
+    }
+}
+
+/// How OCR is cut into annotations.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnnotationGranularity {
+    /// One annotation per word.
+    Word,
+    /// One annotation per line of words.
+    Line,
+}
+
+/// What an import did.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct AnnotationImport {
+    /// Annotations created (the asset's earlier import of this format was replaced).
+    pub count: i32,
+}
+
+/// Largest annotation file an import reads, in bytes.
+const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
 #[derive(Default, Debug)]
 pub struct AnnotationMutation;
 
@@ -198,6 +246,76 @@ impl AnnotationMutation {
         })
         .await?;
         Ok(AnnotationObject::new(updated, &base_url))
+    }
+
+    /// Imports an annotation file (given as `content` or uploaded as `file`, not both) onto an
+    /// asset, replacing the asset's earlier import of the same format; a file with any bad
+    /// annotation changes nothing. OCR boxes are scaled from the file's page size to the
+    /// asset's pixels, so the asset must be processed first. Transcriptions and captions get
+    /// the motivation `supplementing`.
+    #[allow(clippy::too_many_arguments)]
+    async fn import_annotations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The space's number.")] space: i32,
+        #[graphql(desc = "The asset's id.")] asset: String,
+        #[graphql(desc = "The file's format.")] format: AnnotationFormat,
+        #[graphql(desc = "The file's text.")] content: Option<String>,
+        #[graphql(desc = "The file, uploaded (GraphQL multipart).")] file: Option<Upload>,
+        #[graphql(
+            default_with = "AnnotationGranularity::Word",
+            desc = "For ALTO and hOCR: one annotation per word (default) or per line."
+        )]
+        granularity: AnnotationGranularity,
+        #[graphql(desc = "The text's language (BCP 47), overriding what the file says.")]
+        language: Option<String>,
+    ) -> Result<AnnotationImport> {
+        let content = match (content, file) {
+            (Some(content), None) => content,
+            (None, Some(file)) => {
+                let bytes = read_upload(ctx, file).await?;
+                String::from_utf8(bytes).map_err(|_| {
+                    graphql_error(domain::Error::new(
+                        domain::ErrorKind::InvalidAnnotations,
+                        "the file is not UTF-8 text",
+                    ))
+                })?
+            }
+            _ => {
+                return Err(graphql_error(domain::Error::invalid_input(
+                    "give the file as content or as an upload, one of the two",
+                )));
+            }
+        };
+        if content.len() > MAX_IMPORT_BYTES {
+            return Err(graphql_error(domain::Error::new(
+                domain::ErrorKind::InvalidAnnotations,
+                format!("the file is larger than {MAX_IMPORT_BYTES} bytes"),
+            )));
+        }
+        let granularity = match granularity {
+            AnnotationGranularity::Word => domain::Granularity::Word,
+            AnnotationGranularity::Line => domain::Granularity::Line,
+        };
+        let count = call(ctx, |domain, principal| async move {
+            domain
+                .import_annotations(
+                    &principal,
+                    &customer,
+                    space,
+                    &asset,
+                    format.into(),
+                    content,
+                    granularity,
+                    language,
+                )
+                .await
+        })
+        .await?;
+        Ok(AnnotationImport {
+            count: i32::try_from(count).unwrap_or(i32::MAX),
+        })
     }
 
     /// Deletes an annotation.

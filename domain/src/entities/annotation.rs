@@ -21,6 +21,8 @@ pub struct Model {
     pub time_start: Option<f64>,
     pub time_end: Option<f64>,
     pub creator: Option<String>,
+    /// The format it was imported from; None when made by hand.
+    pub source: Option<String>,
     pub created: DateTimeUtc,
     pub updated: DateTimeUtc,
 }

@@ -2,6 +2,7 @@
 //! domain crate sees them.
 
 pub mod annotation;
+pub mod annotation_change;
 pub mod api_key;
 pub mod asset;
 pub mod asset_tag;

@@ -5,12 +5,15 @@ use iiif::presentation::{
     Body, Canvas, Collection, Container, Entry, ImageService, Manifest, Member, MemberKind,
     PLACEHOLDER_SIZE, Range, RangeItem, Rendering, ResourceKind, Text, Thumbnail, Version,
 };
+use iiif::search::SearchServices;
 use iiif::url::{asset_path, segment};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::named_queries::QueryResult;
 use super::settings::{PresentationSettings, RANGE_SEPARATOR, RangeField, fill_template};
 use crate::Domain;
-use crate::entities::{asset, customer, space};
+use crate::entities::{annotation, asset, customer, space};
 use crate::error::{Error, Result};
 use crate::model::{Asset, AssetFamily, AssetStatus, media_file_name};
 
@@ -79,6 +82,40 @@ impl Links {
         )
     }
 
+    /// The Content Search (`search`) or Autocomplete (`autocomplete`) service of a scope, in
+    /// API version 2 or 1: `{base}/iiif/{service}/{api}/{customer}/{space}/{asset}` or
+    /// `.../{customer}/query/{name}/{p1}/...`.
+    pub fn search_service(
+        &self,
+        service: &str,
+        api: u8,
+        customer: &str,
+        scope: &SearchScope,
+    ) -> String {
+        let path = match scope {
+            SearchScope::Asset { space, id } => asset_path(customer, *space, id),
+            SearchScope::Query { name, parameters } => {
+                let mut path = format!("{}/query/{}", segment(customer), segment(name));
+                for parameter in parameters {
+                    path.push('/');
+                    path.push_str(&segment(parameter));
+                }
+                path
+            }
+        };
+        format!("{}/iiif/{service}/{api}/{path}", self.base)
+    }
+
+    /// Both versions of a scope's search and autocomplete services.
+    pub fn search_services(&self, customer: &str, scope: &SearchScope) -> SearchServices {
+        SearchServices {
+            search_2: self.search_service("search", 2, customer, scope),
+            autocomplete_2: self.search_service("autocomplete", 2, customer, scope),
+            search_1: self.search_service("search", 1, customer, scope),
+            autocomplete_1: self.search_service("autocomplete", 1, customer, scope),
+        }
+    }
+
     /// `{base}/iiif/query/{v}/{customer}/{name}/{p1}/...`.
     pub fn query(&self, customer: &str, name: &str, parameters: &[String]) -> String {
         let mut url = format!(
@@ -120,6 +157,39 @@ impl Links {
 pub struct Part {
     pub level: u32,
     pub index: u64,
+}
+
+/// A named-query manifest's label: its template filled from the parameters (`p1`...) and the
+/// first asset, or the query's name and parameters.
+pub(crate) fn query_label(result: &QueryResult, name: &str, parameters: &[String]) -> String {
+    match &result.template.label {
+        Some(template) => fill_template(template, |placeholder| {
+            match placeholder
+                .strip_prefix('p')
+                .and_then(|number| number.parse::<usize>().ok())
+            {
+                Some(index) if (1..=parameters.len()).contains(&index) => {
+                    parameters[index - 1].clone()
+                }
+                _ => asset_field(&result.assets[0], placeholder),
+            }
+        }),
+        None if parameters.is_empty() => name.to_owned(),
+        None => format!("{name}: {}", parameters.join(" / ")),
+    }
+}
+
+/// What a search covers: one asset's canvas, or a named query's canvases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchScope {
+    Asset {
+        space: i32,
+        id: String,
+    },
+    Query {
+        name: String,
+        parameters: Vec<String>,
+    },
 }
 
 /// Where a node of a collection tree sits: the items it covers and what it lists.
@@ -475,6 +545,16 @@ impl Domain {
                 id: links.collection(customer, Some(space), None),
                 label: Some(Text::plain(space_row.name)),
             }],
+            search: self
+                .any_annotated(owner.id, std::slice::from_ref(&asset))
+                .await?
+                .then(|| {
+                    let scope = SearchScope::Asset {
+                        space,
+                        id: id.to_owned(),
+                    };
+                    links.search_services(customer, &scope)
+                }),
         })
     }
 
@@ -506,21 +586,7 @@ impl Domain {
             .iter()
             .map(|asset| canvas(asset, links))
             .collect();
-        let label = match &result.template.label {
-            Some(template) => fill_template(template, |placeholder| {
-                match placeholder
-                    .strip_prefix('p')
-                    .and_then(|number| number.parse::<usize>().ok())
-                {
-                    Some(index) if (1..=parameters.len()).contains(&index) => {
-                        parameters[index - 1].clone()
-                    }
-                    _ => asset_field(&result.assets[0], placeholder),
-                }
-            }),
-            None if parameters.is_empty() => name.to_owned(),
-            None => format!("{name}: {}", parameters.join(" / ")),
-        };
+        let label = query_label(&result, name, parameters);
         let structures = settings
             .range_field
             .map(|field| ranges(&result.assets, &canvases, field, &id))
@@ -547,8 +613,43 @@ impl Domain {
             structures,
             canvases,
             part_of: Vec::new(),
+            search: self
+                .any_annotated(owner.id, &result.assets)
+                .await?
+                .then(|| {
+                    let scope = SearchScope::Query {
+                        name: name.to_owned(),
+                        parameters: parameters.to_vec(),
+                    };
+                    links.search_services(customer, &scope)
+                }),
             id,
         })
+    }
+
+    /// Whether any of these assets (of one customer) has an annotation.
+    pub(crate) async fn any_annotated(&self, customer_id: i32, assets: &[Asset]) -> Result<bool> {
+        for chunk in assets.chunks(400) {
+            let found = annotation::Entity::find()
+                .select_only()
+                .column(annotation::Column::Id)
+                .filter(annotation::Column::CustomerId.eq(customer_id))
+                .filter(sea_orm::sea_query::ExprTrait::in_tuples(
+                    Expr::tuple([
+                        Expr::col(annotation::Column::SpaceId),
+                        Expr::col(annotation::Column::AssetId),
+                    ]),
+                    chunk.iter().map(|asset| (asset.space, asset.id.clone())),
+                ))
+                .limit(1)
+                .into_tuple::<i64>()
+                .one(self.db())
+                .await?;
+            if found.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// A customer's spaces as a collection of collections; past `fanout` spaces, a tree.

@@ -316,6 +316,8 @@ pub struct Manifest {
     pub structures: Vec<Range>,
     pub rendering: Vec<Rendering>,
     pub part_of: Vec<Container>,
+    /// Content Search services, when the manifest's canvases have annotations.
+    pub search: Option<crate::search::SearchServices>,
 }
 
 /// What a collection lists.

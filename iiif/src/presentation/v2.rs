@@ -233,6 +233,9 @@ pub fn manifest(manifest: &Manifest) -> Value {
     if let Some(up) = within(&manifest.part_of) {
         object.insert("within".into(), up);
     }
+    if let Some(search) = &manifest.search {
+        object.insert("service".into(), crate::search::service_v2(search));
+    }
     object.insert(
         "sequences".into(),
         json!([{

@@ -233,6 +233,9 @@ pub fn manifest(manifest: &Manifest) -> Value {
     if !manifest.part_of.is_empty() {
         object.insert("partOf".into(), part_of(&manifest.part_of));
     }
+    if let Some(search) = &manifest.search {
+        object.insert("service".into(), json!(crate::search::services_v3(search)));
+    }
     object.insert(
         "items".into(),
         manifest.canvases.iter().map(canvas).collect(),

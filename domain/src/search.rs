@@ -1,0 +1,409 @@
+//! Searching annotations: a node's tantivy index kept up to the database's annotation change
+//! log, and the public Content Search and Autocomplete reads over an asset or a named query.
+//! The database is the truth; the index can be dropped and rebuilt from it at any time.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use iiif::presentation::{Container, Text, TextAnnotation};
+use iiif::search::{Hit, Quote};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use search::{AssetText, Completion, Filters, SearchIndex, Source, asset_key};
+
+use crate::Domain;
+use crate::entities::{annotation, annotation_change};
+use crate::error::{Error, Result};
+use crate::model::{Asset, AssetStatus};
+use crate::presentation::{Links, SearchScope, query_label};
+
+/// Change-log rows read per index commit while catching up.
+const CATCH_UP_BATCH: u64 = 500;
+
+/// Assets read per index commit while rebuilding.
+const REBUILD_BATCH: usize = 200;
+
+/// Matched annotations per page of results.
+pub const RESULTS_PER_PAGE: usize = 100;
+
+/// Most terms one autocomplete answer lists.
+pub const MAX_COMPLETIONS: usize = 100;
+
+/// A search: its terms, its filters and the page wanted (from 1).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchRequest {
+    pub q: String,
+    pub filters: Filters,
+    pub page: usize,
+}
+
+/// One page of matches, ready to be written as a Search 2.0 or 1.0 document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOutcome {
+    /// The manifest whose canvases the matches are on.
+    pub manifest: Container,
+    pub total: usize,
+    /// Pages in all (at least 1).
+    pub pages: usize,
+    pub start_index: usize,
+    pub items: Vec<TextAnnotation>,
+    pub hits: Vec<Hit>,
+}
+
+/// A node's search index and the domain it catches up from.
+#[derive(Clone)]
+pub struct Searcher {
+    domain: Domain,
+    index: Arc<SearchIndex>,
+    sync: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for Searcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Searcher")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a scope resolved to: the customer, the manifest and its READY assets in canvas order.
+struct Resolved {
+    customer_id: i32,
+    manifest: Container,
+    assets: Vec<Asset>,
+}
+
+impl Resolved {
+    fn keys(&self) -> Vec<String> {
+        self.assets
+            .iter()
+            .map(|asset| asset_key(self.customer_id, asset.space, &asset.id))
+            .collect()
+    }
+}
+
+fn source(row: annotation::Model) -> Source {
+    let xywh = match (row.x, row.y, row.w, row.h) {
+        (Some(x), Some(y), Some(w), Some(h)) => Some([x, y, w, h]),
+        _ => None,
+    };
+    let time = match (row.time_start, row.time_end) {
+        (Some(start), Some(end)) => Some([start, end]),
+        _ => None,
+    };
+    Source {
+        id: row.id,
+        text: search::formats::plain_text(&row.value, &row.format),
+        motivation: row.motivation,
+        language: row.language,
+        created: row.created.timestamp(),
+        creator: row.creator,
+        xywh,
+        time,
+    }
+}
+
+fn task_failed(error: tokio::task::JoinError) -> Error {
+    Error::internal(format!("search task failed: {error}"))
+}
+
+fn index_failed(error: search::Error) -> Error {
+    Error::internal(error.to_string())
+}
+
+impl Searcher {
+    pub fn new(domain: Domain, index: Arc<SearchIndex>) -> Self {
+        Self {
+            domain,
+            index,
+            sync: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// The change-log number the index is up to.
+    pub fn sequence(&self) -> u64 {
+        self.index.sequence()
+    }
+
+    /// Brings the index up to the change log: each asset whose annotations changed since the
+    /// index's sequence number is indexed again from the database (removed when it has none
+    /// left). Returns how many changes were applied.
+    pub async fn catch_up(&self) -> Result<u64> {
+        let _one_at_a_time = self.sync.lock().await;
+        let mut applied = 0;
+        loop {
+            let from = self.index.sequence();
+            let changes = annotation_change::Entity::find()
+                .filter(annotation_change::Column::Seq.gt(from as i64))
+                .order_by_asc(annotation_change::Column::Seq)
+                .limit(CATCH_UP_BATCH)
+                .all(self.domain.db())
+                .await?;
+            let Some(last) = changes.last() else {
+                return Ok(applied);
+            };
+            let upto = last.seq as u64;
+            let mut seen = HashSet::new();
+            let mut texts = Vec::new();
+            for change in &changes {
+                if seen.insert((change.customer_id, change.space_id, change.asset_id.clone())) {
+                    texts.push(
+                        self.asset_text(change.customer_id, change.space_id, &change.asset_id)
+                            .await?,
+                    );
+                }
+            }
+            let index = self.index.clone();
+            tokio::task::spawn_blocking(move || index.apply(&texts, upto))
+                .await
+                .map_err(task_failed)?
+                .map_err(index_failed)?;
+            applied += changes.len() as u64;
+        }
+    }
+
+    /// Empties the index and indexes every annotated asset again. Returns how many assets.
+    pub async fn rebuild(&self) -> Result<usize> {
+        let _one_at_a_time = self.sync.lock().await;
+        let upto: Option<i64> = annotation_change::Entity::find()
+            .select_only()
+            .column_as(
+                sea_orm::sea_query::ExprTrait::max(Expr::col(annotation_change::Column::Seq)),
+                "upto",
+            )
+            .into_tuple()
+            .one(self.domain.db())
+            .await?
+            .flatten();
+        let assets: Vec<(i32, i32, String)> = annotation::Entity::find()
+            .select_only()
+            .column(annotation::Column::CustomerId)
+            .column(annotation::Column::SpaceId)
+            .column(annotation::Column::AssetId)
+            .distinct()
+            .order_by_asc(annotation::Column::CustomerId)
+            .order_by_asc(annotation::Column::SpaceId)
+            .order_by_asc(annotation::Column::AssetId)
+            .into_tuple()
+            .all(self.domain.db())
+            .await?;
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || index.clear())
+            .await
+            .map_err(task_failed)?
+            .map_err(index_failed)?;
+        for chunk in assets.chunks(REBUILD_BATCH) {
+            let mut texts = Vec::with_capacity(chunk.len());
+            for (customer_id, space, asset) in chunk {
+                texts.push(self.asset_text(*customer_id, *space, asset).await?);
+            }
+            let index = self.index.clone();
+            tokio::task::spawn_blocking(move || index.stage(&texts))
+                .await
+                .map_err(task_failed)?
+                .map_err(index_failed)?;
+        }
+        let index = self.index.clone();
+        let upto = upto.unwrap_or(0).max(0) as u64;
+        tokio::task::spawn_blocking(move || index.commit(upto))
+            .await
+            .map_err(task_failed)?
+            .map_err(index_failed)?;
+        Ok(assets.len())
+    }
+
+    async fn asset_text(&self, customer_id: i32, space: i32, asset: &str) -> Result<AssetText> {
+        let rows = annotation::Entity::find()
+            .filter(annotation::Column::CustomerId.eq(customer_id))
+            .filter(annotation::Column::SpaceId.eq(space))
+            .filter(annotation::Column::AssetId.eq(asset))
+            .order_by_asc(annotation::Column::Id)
+            .all(self.domain.db())
+            .await?;
+        Ok(AssetText {
+            key: asset_key(customer_id, space, asset),
+            annotations: rows.into_iter().map(source).collect(),
+        })
+    }
+
+    /// The manifest and READY assets a scope covers.
+    async fn resolve(
+        &self,
+        customer: &str,
+        scope: &SearchScope,
+        links: &Links,
+    ) -> Result<Resolved> {
+        let domain = &self.domain;
+        match scope {
+            SearchScope::Asset { space, id } => {
+                let manifest = domain.asset_manifest(customer, *space, id, links).await?;
+                let owner = domain.public_customer(customer).await?;
+                let asset = domain.public_asset(&owner, *space, id).await?;
+                if asset.status != AssetStatus::Ready {
+                    return Err(Error::not_found(format!("asset {id} is not ready")));
+                }
+                Ok(Resolved {
+                    customer_id: owner.id,
+                    manifest: Container {
+                        id: manifest.id,
+                        label: Some(manifest.label),
+                    },
+                    assets: vec![asset],
+                })
+            }
+            SearchScope::Query { name, parameters } => {
+                let owner = domain.public_customer(customer).await?;
+                let result = domain.run_query(&owner, name, parameters).await?;
+                if result.assets.is_empty() {
+                    return Err(Error::not_found(format!(
+                        "no ready assets match named query {name:?} with these parameters"
+                    )));
+                }
+                let label = query_label(&result, name, parameters);
+                Ok(Resolved {
+                    customer_id: owner.id,
+                    manifest: Container {
+                        id: links.query(customer, name, parameters),
+                        label: Some(Text::plain(label)),
+                    },
+                    assets: result.assets,
+                })
+            }
+        }
+    }
+
+    /// A page of the annotations in scope matching a search, with their hits. `within` is the
+    /// URL of the whole result set, which hit ids are made from.
+    pub async fn search(
+        &self,
+        customer: &str,
+        scope: &SearchScope,
+        request: &SearchRequest,
+        links: &Links,
+        within: &str,
+    ) -> Result<SearchOutcome> {
+        let resolved = self.resolve(customer, scope, links).await?;
+        self.catch_up().await?;
+        let keys = resolved.keys();
+        let index = self.index.clone();
+        let (q, filters) = (request.q.clone(), request.filters.clone());
+        let results = tokio::task::spawn_blocking(move || index.search(&keys, &q, &filters))
+            .await
+            .map_err(task_failed)?
+            .map_err(index_failed)?;
+        let total = results.annotations.len();
+        let pages = total.div_ceil(RESULTS_PER_PAGE).max(1);
+        if request.page == 0 || request.page > pages {
+            return Err(Error::bad_request(format!(
+                "page {} is out of range: the results have {pages} page(s)",
+                request.page
+            )));
+        }
+        let start_index = (request.page - 1) * RESULTS_PER_PAGE;
+        let assets: HashMap<String, &Asset> =
+            resolved.keys().into_iter().zip(&resolved.assets).collect();
+        let page_items: Vec<&search::Matched> = results
+            .annotations
+            .iter()
+            .skip(start_index)
+            .take(RESULTS_PER_PAGE)
+            .collect();
+        let on_page: HashSet<i64> = page_items.iter().map(|m| m.entry.id).collect();
+        let mut ids: HashMap<i64, String> = HashMap::new();
+        let mut items = Vec::with_capacity(page_items.len());
+        for matched in page_items {
+            let Some(asset) = assets.get(&matched.asset) else {
+                continue;
+            };
+            let id = format!(
+                "{}/{}",
+                links.annotations(customer, asset.space, &asset.id),
+                matched.entry.id
+            );
+            ids.insert(matched.entry.id, id.clone());
+            let canvas = links.canvas(customer, asset.space, &asset.id);
+            let target = match (matched.entry.xywh, matched.entry.time) {
+                (Some([x, y, w, h]), _) => format!("{canvas}#xywh={x},{y},{w},{h}"),
+                (None, Some([start, end])) => format!("{canvas}#t={start},{end}"),
+                (None, None) => canvas,
+            };
+            items.push(TextAnnotation {
+                id,
+                motivation: matched.entry.motivation.clone(),
+                value: matched.value.clone(),
+                format: "text/plain".to_owned(),
+                language: matched.entry.language.clone(),
+                target,
+                creator: matched.entry.creator.clone(),
+            });
+        }
+        let annotation_url = |id: i64| -> String {
+            ids.get(&id).cloned().unwrap_or_else(|| {
+                // A hit's later annotation may fall on the next page; its id is still its URL.
+                results
+                    .annotations
+                    .iter()
+                    .find(|m| m.entry.id == id)
+                    .and_then(|m| assets.get(&m.asset))
+                    .map(|asset| {
+                        format!(
+                            "{}/{id}",
+                            links.annotations(customer, asset.space, &asset.id)
+                        )
+                    })
+                    .unwrap_or_default()
+            })
+        };
+        let hits = results
+            .hits
+            .iter()
+            .enumerate()
+            .filter(|(_, hit)| on_page.contains(&hit.parts[0].annotation))
+            .map(|(number, hit)| Hit {
+                id: format!("{within}#hit-{}", number + 1),
+                whole: hit.whole,
+                quotes: hit
+                    .parts
+                    .iter()
+                    .map(|part| Quote {
+                        annotation: annotation_url(part.annotation),
+                        prefix: part.prefix.clone(),
+                        exact: part.exact.clone(),
+                        suffix: part.suffix.clone(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(SearchOutcome {
+            manifest: resolved.manifest,
+            total,
+            pages,
+            start_index,
+            items,
+            hits,
+        })
+    }
+
+    /// Completions of `q` over the scope's annotations, alphabetically.
+    pub async fn complete(
+        &self,
+        customer: &str,
+        scope: &SearchScope,
+        q: &str,
+        filters: &Filters,
+        min: u64,
+        links: &Links,
+    ) -> Result<Vec<Completion>> {
+        let resolved = self.resolve(customer, scope, links).await?;
+        self.catch_up().await?;
+        let keys = resolved.keys();
+        let index = self.index.clone();
+        let (q, filters) = (q.to_owned(), filters.clone());
+        tokio::task::spawn_blocking(move || {
+            index.complete(&keys, &q, &filters, min, MAX_COMPLETIONS)
+        })
+        .await
+        .map_err(task_failed)?
+        .map_err(index_failed)
+    }
+}
