@@ -28,10 +28,13 @@ struct Api {
     service: Service,
     /// 2 or 1.
     version: u8,
+    /// The Presentation version whose canvases results target.
+    presentation: Version,
 }
 
-/// `/iiif/{search|autocomplete}/{2|1}`.
-pub fn routes(service: Service, version: u8) -> impl Endpoint {
+/// `/iiif/{search|autocomplete}/{2|1|1p3}`: Search `version` with targets on the canvases of
+/// `presentation` manifests (Search 2: Presentation 3; Search 1: 2.1 at `1`, 3 at `1p3`).
+pub fn routes(service: Service, version: u8, presentation: Version) -> impl Endpoint {
     Route::new()
         .at(
             "/:customer/query/:name",
@@ -49,7 +52,11 @@ pub fn routes(service: Service, version: u8) -> impl Endpoint {
             "/:customer/:space/:asset",
             get(asset).head(asset).options(preflight),
         )
-        .data(Api { service, version })
+        .data(Api {
+            service,
+            version,
+            presentation,
+        })
 }
 
 #[handler]
@@ -87,7 +94,7 @@ async fn query_with_parameters(
     request: &Request,
     state: Data<&AppState>,
 ) -> Response {
-    // "", "iiif", service, version, customer, "query", name, then the parameters
+    // "", "iiif", service, api, customer, "query", name, then the parameters
     match path_parameters(request.original_uri().path(), 7) {
         Ok(parameters) => {
             let scope = SearchScope::Query { name, parameters };
@@ -262,13 +269,8 @@ async fn answer(
     }
 }
 
-fn links(state: &AppState, headers: &HeaderMap, version: u8) -> Links {
-    let presentation = if version == 2 {
-        Version::V3
-    } else {
-        Version::V2
-    };
-    Links::new(public_base(state, headers), presentation)
+fn links(state: &AppState, headers: &HeaderMap, api: Api) -> Links {
+    Links::new(public_base(state, headers), api.presentation)
 }
 
 async fn search(
@@ -279,7 +281,7 @@ async fn search(
     headers: &HeaderMap,
     state: &AppState,
 ) -> Result<serde_json::Value, domain::Error> {
-    let links = links(state, headers, api.version);
+    let links = links(state, headers, api);
     let page = match found.page.as_deref() {
         None | Some("") => 1,
         Some(text) => text
@@ -325,7 +327,7 @@ async fn autocomplete(
     headers: &HeaderMap,
     state: &AppState,
 ) -> Result<serde_json::Value, domain::Error> {
-    let links = links(state, headers, api.version);
+    let links = links(state, headers, api);
     let q = found
         .q
         .as_deref()

@@ -341,15 +341,29 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             "/iiif/annotations/3",
             iiif_presentation::annotation_routes(),
         )
-        .nest("/iiif/search/2", iiif_search::routes(Service::Search, 2))
-        .nest("/iiif/search/1", iiif_search::routes(Service::Search, 1))
+        .nest(
+            "/iiif/search/2",
+            iiif_search::routes(Service::Search, 2, Version::V3),
+        )
+        .nest(
+            "/iiif/search/1",
+            iiif_search::routes(Service::Search, 1, Version::V2),
+        )
+        .nest(
+            "/iiif/search/1p3",
+            iiif_search::routes(Service::Search, 1, Version::V3),
+        )
         .nest(
             "/iiif/autocomplete/2",
-            iiif_search::routes(Service::Autocomplete, 2),
+            iiif_search::routes(Service::Autocomplete, 2, Version::V3),
         )
         .nest(
             "/iiif/autocomplete/1",
-            iiif_search::routes(Service::Autocomplete, 1),
+            iiif_search::routes(Service::Autocomplete, 1, Version::V2),
+        )
+        .nest(
+            "/iiif/autocomplete/1p3",
+            iiif_search::routes(Service::Autocomplete, 1, Version::V3),
         )
         .at("/healthz", get(ops::healthz))
         .at("/readyz", get(ops::readyz))

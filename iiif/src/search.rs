@@ -227,11 +227,17 @@ pub fn results_v1(page: &ResultPage) -> Value {
             if let Some(label) = &label {
                 within["label"] = label.clone();
             }
-            let on = json!({
-                "@id": fragment.map_or_else(|| canvas.to_owned(), |f| format!("{canvas}#{f}")),
-                "@type": "sc:Canvas",
-                "within": within,
-            });
+            // A region is a SpecificResource (`full` + FragmentSelector), the form Mirador
+            // reads; the whole canvas is its plain id.
+            let on = match fragment {
+                Some(fragment) => json!({
+                    "@type": "oa:SpecificResource",
+                    "full": canvas,
+                    "selector": { "@type": "oa:FragmentSelector", "value": fragment },
+                    "within": within,
+                }),
+                None => json!(canvas),
+            };
             let mut resource = json!({ "@type": "cnt:ContentAsText", "chars": annotation.value });
             if let Some(language) = &annotation.language {
                 resource["language"] = json!(language);

@@ -222,12 +222,13 @@ async fn ocr_words_are_found_with_their_scaled_boxes() {
     assert_eq!(v1["within"]["total"], 2);
     assert_eq!(v1["resources"][0]["resource"]["chars"], "birds");
     assert_eq!(v1["resources"][0]["motivation"], "sc:painting");
-    assert!(
-        v1["resources"][0]["on"]["@id"]
-            .as_str()
-            .unwrap()
-            .contains("/iiif/manifest/2/")
+    let on = &v1["resources"][0]["on"];
+    assert_eq!(
+        on["full"],
+        app.url(&format!("/iiif/manifest/2/acme/{space}/page/canvas"))
     );
+    assert_eq!(on["selector"]["value"], "xywh=95,100,51,20");
+    assert_eq!(on["within"]["@type"], "sc:Manifest");
     assert_eq!(v1["hits"][0]["match"], "birds");
     assert_eq!(v1["hits"][0]["annotations"][0], v1["resources"][0]["@id"]);
 
@@ -262,6 +263,14 @@ async fn ocr_words_are_found_with_their_scaled_boxes() {
     assert_eq!(services[0]["id"], app.url(&search));
     assert_eq!(services[0]["service"][0]["type"], "AutoCompleteService2");
     assert_eq!(services[1]["@type"], "SearchService1");
+    // Search 1.0 declared in a Presentation 3 manifest answers with that manifest's canvases
+    let search_1 = services[1]["@id"].as_str().unwrap();
+    assert_eq!(
+        search_1,
+        app.url(&format!("/iiif/search/1p3/acme/{space}/page"))
+    );
+    let (_, v1_for_3) = get_json(&app, &format!("{search_1}?q=birds")).await;
+    assert_eq!(v1_for_3["resources"][0]["on"]["full"], canvas);
     assert_eq!(services[1]["profile"], "http://iiif.io/api/search/1/search");
     assert_eq!(
         services[1]["service"][0]["profile"],

@@ -82,9 +82,22 @@ impl Links {
         )
     }
 
+    /// The path segment of a search API version for these links' Presentation version:
+    /// `2` (Search 2.0, Presentation 3 canvases), `1` (Search 1.0 answering for Presentation
+    /// 2.1 manifests) or `1p3` (Search 1.0 answering for Presentation 3 manifests, whose
+    /// canvas ids differ). No customer name can be `1p3`'s neighbour: the segment sits before
+    /// the customer.
+    pub fn search_api_path(&self, api: u8) -> &'static str {
+        match (api, self.version) {
+            (2, _) => "2",
+            (_, Version::V2) => "1",
+            (_, Version::V3) => "1p3",
+        }
+    }
+
     /// The Content Search (`search`) or Autocomplete (`autocomplete`) service of a scope, in
     /// API version 2 or 1: `{base}/iiif/{service}/{api}/{customer}/{space}/{asset}` or
-    /// `.../{customer}/query/{name}/{p1}/...`.
+    /// `.../{customer}/query/{name}/{p1}/...`; see [`Links::search_api_path`].
     pub fn search_service(
         &self,
         service: &str,
@@ -103,7 +116,11 @@ impl Links {
                 path
             }
         };
-        format!("{}/iiif/{service}/{api}/{path}", self.base)
+        format!(
+            "{}/iiif/{service}/{}/{path}",
+            self.base,
+            self.search_api_path(api)
+        )
     }
 
     /// Both versions of a scope's search and autocomplete services.

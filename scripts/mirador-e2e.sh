@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Mirador 4 in headless Chromium against a real `vitrine serve`: opens a named-query manifest,
+# draws its tiles, and finds an OCR word through its search panel (tests/e2e/mirador.mjs).
+# Needs: node and npm, Debian's chromium (or CHROMIUM=/path/to/chrome).
+# Usage: scripts/mirador-e2e.sh [path-to-vitrine-binary]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary="${1:-${CARGO_TARGET_DIR:-target}/debug/vitrine}"
+[ -x "$binary" ] || { echo "no vitrine binary at $binary (cargo build --bin vitrine)"; exit 2; }
+binary=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
+command -v "${CHROMIUM:-chromium}" > /dev/null || { echo "no chromium (apt-get install chromium)"; exit 2; }
+
+cd tests/e2e
+if [ ! -d node_modules/mirador ] || [ ! -d node_modules/playwright-core ] \
+   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+CHROMIUM="$(command -v "${CHROMIUM:-chromium}")" node mirador.mjs "$binary"
