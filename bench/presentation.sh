@@ -42,60 +42,14 @@ mkdir -p "$work/masters" "$work/data"
 results="$BENCH_DIR/results/presentation-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$results"
 
+source bench/lib.sh
 # one small PNG per page (the manifest's cost does not depend on the image size)
-python3 - "$work/masters" "$pages" <<'PY'
-import struct, sys, zlib
-folder, pages = sys.argv[1], int(sys.argv[2])
-w, h = 48, 64
-def png(seed):
-    raw = b"".join(b"\0" + bytes(v for x in range(w) for v in ((x * 5 + seed) % 256, y * 4 % 256, seed % 256)) for y in range(h))
-    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-for n in range(1, pages + 1):
-    open(f"{folder}/p{n}.png", "wb").write(png(n))
-PY
-
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-export VITRINE_DATA_DIR="$work/data" VITRINE_LISTEN="127.0.0.1:$port" VITRINE_IMPORT_ROOTS="$work/masters"
-export VITRINE_ADMIN_KEY="bench:bench-secret-0123456789" VITRINE_WORKERS=2 VITRINE_LOG_LEVEL=warn
-server_pid=
-start_server() {
-  "$vitrine" serve >>"$work/server.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 200); do
-    curl -sf "$base/healthz" >/dev/null && return 0
-    sleep 0.05
-  done
-  echo "server did not start"; cat "$work/server.log"; exit 1
-}
-stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+book_pages "$work/masters" "$pages" 48 64
+start_server() { start_vitrine; }
+stop_server() { stop_vitrine; }
 trap stop_server EXIT
 start_server
-
-gql() {
-  curl -sf -u bench:bench-secret-0123456789 -H 'content-type: application/json' "$base/graphql" --data @-
-}
-echo '{"query":"mutation { createCustomer(input: {name: \"bench\"}) { name } }"}' | gql >/dev/null
-echo '{"query":"mutation { createSpace(customer: \"bench\", input: {name: \"books\"}) { id } }"}' | gql >/dev/null
-batch=$(python3 - "$work/masters" "$pages" <<'PY' | gql | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["createBatch"]["id"])'
-import json, pathlib, sys
-folder, pages = sys.argv[1], int(sys.argv[2])
-members = [{"space": 1, "id": f"b1-{n:05}", "mediaType": "image/png", "string1": "b1", "number1": n,
-            "origin": pathlib.Path(f"{folder}/p{n}.png").as_uri()} for n in range(pages, 0, -1)]
-print(json.dumps({"query": "mutation($m: [BatchMemberInput!]!) { createBatch(customer: \"bench\", members: $m) { id } }",
-                  "variables": {"m": members}}))
-PY
-)
-echo "batch $batch: waiting for $pages pages"
-while :; do
-  state=$(echo "{\"query\":\"{ batch(customer: \\\"bench\\\", id: $batch) { completed errors finished } }\"}" | gql)
-  python3 -c 'import json,sys; b=json.loads(sys.argv[1])["data"]["batch"]; sys.exit(0 if b["finished"] else 1)' "$state" && break
-  sleep 1
-done
-echo "$state"
-echo '{"query":"mutation { createNamedQuery(customer: \"bench\", input: {name: \"book\", template: \"space=p1&s1=p2&canvas=n1&behavior=paged\"}) { name } }"}' | gql >/dev/null
+register_book "$pages" "space=p1&s1=p2&canvas=n1&behavior=paged"
 
 path="/iiif/query/3/bench/book/1/b1"
 timer() {  # timer MODE COUNT: per-request milliseconds, one per line
@@ -122,14 +76,6 @@ else:
         assert response.status == (304 if mode == "304" else 200)
         print(f"{elapsed:.3f}")
 print(f"# canvases {canvases} bytes {len(body)}", file=sys.stderr)
-PY
-}
-summary() {  # summary FILE: p50 p99
-  python3 - "$1" <<'PY'
-import statistics, sys
-values = sorted(float(line) for line in open(sys.argv[1]) if line.strip())
-p = lambda q: values[min(len(values) - 1, int(q * len(values)))]
-print(f"{statistics.median(values):.2f} {p(0.99):.2f} {len(values)}")
 PY
 }
 

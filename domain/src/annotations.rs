@@ -182,6 +182,35 @@ fn check(fields: Checked, asset: &Asset) -> Result<Checked> {
     Ok(fields)
 }
 
+/// A new row for checked fields on an asset; `source` names the format it was imported from.
+fn new_row(
+    target: &Asset,
+    fields: Checked,
+    source: Option<&str>,
+    now: DateTime<Utc>,
+) -> annotation::ActiveModel {
+    annotation::ActiveModel {
+        customer_id: Set(target.customer_id),
+        space_id: Set(target.space),
+        asset_id: Set(target.id.clone()),
+        motivation: Set(fields.motivation),
+        value: Set(fields.value),
+        format: Set(fields.format),
+        language: Set(fields.language),
+        x: Set(fields.region.map(|r| r.x)),
+        y: Set(fields.region.map(|r| r.y)),
+        w: Set(fields.region.map(|r| r.w)),
+        h: Set(fields.region.map(|r| r.h)),
+        time_start: Set(fields.time.map(|t| t.start)),
+        time_end: Set(fields.time.map(|t| t.end)),
+        creator: Set(fields.creator),
+        source: Set(source.map(str::to_owned)),
+        created: Set(now),
+        updated: Set(now),
+        ..Default::default()
+    }
+}
+
 /// A BCP 47 tag in its common shape: letters, digits and `-`, starting with 2-3 letters.
 fn check_language(language: &str) -> Result<()> {
     let mut parts = language.split('-');
@@ -292,26 +321,7 @@ impl Domain {
             },
             &target,
         )?;
-        let now = Utc::now();
-        let row = annotation::ActiveModel {
-            customer_id: Set(target.customer_id),
-            space_id: Set(space),
-            asset_id: Set(target.id.clone()),
-            motivation: Set(fields.motivation),
-            value: Set(fields.value),
-            format: Set(fields.format),
-            language: Set(fields.language),
-            x: Set(fields.region.map(|r| r.x)),
-            y: Set(fields.region.map(|r| r.y)),
-            w: Set(fields.region.map(|r| r.w)),
-            h: Set(fields.region.map(|r| r.h)),
-            time_start: Set(fields.time.map(|t| t.start)),
-            time_end: Set(fields.time.map(|t| t.end)),
-            creator: Set(fields.creator),
-            created: Set(now),
-            updated: Set(now),
-            ..Default::default()
-        };
+        let row = new_row(&target, fields, None, Utc::now());
         let txn = self.begin_write().await?;
         lock_change_log(&txn).await?;
         let row = row.insert(&txn).await?;
@@ -588,26 +598,7 @@ impl Domain {
                     format!("annotation {} of the file: {}", index + 1, e.message),
                 )
             })?;
-            rows.push(annotation::ActiveModel {
-                customer_id: Set(target.customer_id),
-                space_id: Set(space),
-                asset_id: Set(target.id.clone()),
-                motivation: Set(fields.motivation),
-                value: Set(fields.value),
-                format: Set(fields.format),
-                language: Set(fields.language),
-                x: Set(fields.region.map(|r| r.x)),
-                y: Set(fields.region.map(|r| r.y)),
-                w: Set(fields.region.map(|r| r.w)),
-                h: Set(fields.region.map(|r| r.h)),
-                time_start: Set(fields.time.map(|t| t.start)),
-                time_end: Set(fields.time.map(|t| t.end)),
-                creator: Set(fields.creator),
-                source: Set(Some(format.as_str().to_owned())),
-                created: Set(now),
-                updated: Set(now),
-                ..Default::default()
-            });
+            rows.push(new_row(&target, fields, Some(format.as_str()), now));
         }
         let count = rows.len();
         let txn = self.begin_write().await?;

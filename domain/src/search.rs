@@ -14,7 +14,7 @@ use search::{AssetText, Completion, Filters, SearchIndex, Source, asset_key};
 use crate::Domain;
 use crate::entities::{annotation, annotation_change};
 use crate::error::{Error, Result};
-use crate::model::{Asset, AssetStatus};
+use crate::model::AssetStatus;
 use crate::presentation::{Links, SearchScope, query_label};
 
 /// Change-log rows read per index commit while catching up.
@@ -66,18 +66,19 @@ impl std::fmt::Debug for Searcher {
     }
 }
 
-/// What a scope resolved to: the customer, the manifest and its READY assets in canvas order.
+/// What a scope resolved to: the customer, the manifest and the space and id of its READY
+/// assets in canvas order.
 struct Resolved {
     customer_id: i32,
     manifest: Container,
-    assets: Vec<Asset>,
+    assets: Vec<(i32, String)>,
 }
 
 impl Resolved {
     fn keys(&self) -> Vec<String> {
         self.assets
             .iter()
-            .map(|asset| asset_key(self.customer_id, asset.space, &asset.id))
+            .map(|(space, id)| asset_key(self.customer_id, *space, id))
             .collect()
     }
 }
@@ -248,25 +249,25 @@ impl Searcher {
                         id: manifest.id,
                         label: Some(manifest.label),
                     },
-                    assets: vec![asset],
+                    assets: vec![(asset.space, asset.id)],
                 })
             }
             SearchScope::Query { name, parameters } => {
                 let owner = domain.public_customer(customer).await?;
-                let result = domain.run_query(&owner, name, parameters).await?;
-                if result.assets.is_empty() {
+                let found = domain.query_members(&owner, name, parameters).await?;
+                if found.members.is_empty() {
                     return Err(Error::not_found(format!(
                         "no ready assets match named query {name:?} with these parameters"
                     )));
                 }
-                let label = query_label(&result, name, parameters);
+                let label = query_label(&found.first, name, parameters);
                 Ok(Resolved {
                     customer_id: owner.id,
                     manifest: Container {
                         id: links.query(customer, name, parameters),
                         label: Some(Text::plain(label)),
                     },
-                    assets: result.assets,
+                    assets: found.members,
                 })
             }
         }
@@ -287,41 +288,41 @@ impl Searcher {
         let keys = resolved.keys();
         let index = self.index.clone();
         let (q, filters) = (request.q.clone(), request.filters.clone());
-        let results = tokio::task::spawn_blocking(move || index.search(&keys, &q, &filters))
-            .await
-            .map_err(task_failed)?
-            .map_err(index_failed)?;
-        let total = results.annotations.len();
+        if request.page == 0 {
+            return Err(Error::bad_request("pages are numbered from 1"));
+        }
+        let start_index = (request.page - 1).saturating_mul(RESULTS_PER_PAGE);
+        let results = tokio::task::spawn_blocking(move || {
+            index.search(&keys, &q, &filters, start_index, RESULTS_PER_PAGE)
+        })
+        .await
+        .map_err(task_failed)?
+        .map_err(index_failed)?;
+        let total = results.total;
         let pages = total.div_ceil(RESULTS_PER_PAGE).max(1);
-        if request.page == 0 || request.page > pages {
+        if request.page > pages {
             return Err(Error::bad_request(format!(
                 "page {} is out of range: the results have {pages} page(s)",
                 request.page
             )));
         }
-        let start_index = (request.page - 1) * RESULTS_PER_PAGE;
-        let assets: HashMap<String, &Asset> =
+        let assets: HashMap<String, &(i32, String)> =
             resolved.keys().into_iter().zip(&resolved.assets).collect();
-        let page_items: Vec<&search::Matched> = results
-            .annotations
-            .iter()
-            .skip(start_index)
-            .take(RESULTS_PER_PAGE)
-            .collect();
+        let page_items = &results.annotations;
         let on_page: HashSet<i64> = page_items.iter().map(|m| m.entry.id).collect();
         let mut ids: HashMap<i64, String> = HashMap::new();
         let mut items = Vec::with_capacity(page_items.len());
         for matched in page_items {
-            let Some(asset) = assets.get(&matched.asset) else {
+            let Some((space, asset)) = assets.get(&matched.asset) else {
                 continue;
             };
             let id = format!(
                 "{}/{}",
-                links.annotations(customer, asset.space, &asset.id),
+                links.annotations(customer, *space, asset),
                 matched.entry.id
             );
             ids.insert(matched.entry.id, id.clone());
-            let canvas = links.canvas(customer, asset.space, &asset.id);
+            let canvas = links.canvas(customer, *space, asset);
             let target = match (matched.entry.xywh, matched.entry.time) {
                 (Some([x, y, w, h]), _) => format!("{canvas}#xywh={x},{y},{w},{h}"),
                 (None, Some([start, end])) => format!("{canvas}#t={start},{end}"),
@@ -329,27 +330,21 @@ impl Searcher {
             };
             items.push(TextAnnotation {
                 id,
-                motivation: matched.entry.motivation.clone(),
+                motivation: matched.motivation.clone(),
                 value: matched.value.clone(),
                 format: "text/plain".to_owned(),
-                language: matched.entry.language.clone(),
+                language: matched.language.clone(),
                 target,
                 creator: matched.entry.creator.clone(),
             });
         }
-        let annotation_url = |id: i64| -> String {
+        // a phrase's later annotation may fall on the next page; its id is still its URL
+        let annotation_url = |id: i64, asset: &str| -> String {
             ids.get(&id).cloned().unwrap_or_else(|| {
-                // A hit's later annotation may fall on the next page; its id is still its URL.
-                results
-                    .annotations
-                    .iter()
-                    .find(|m| m.entry.id == id)
-                    .and_then(|m| assets.get(&m.asset))
-                    .map(|asset| {
-                        format!(
-                            "{}/{id}",
-                            links.annotations(customer, asset.space, &asset.id)
-                        )
+                assets
+                    .get(asset)
+                    .map(|(space, asset)| {
+                        format!("{}/{id}", links.annotations(customer, *space, asset))
                     })
                     .unwrap_or_default()
             })
@@ -360,13 +355,13 @@ impl Searcher {
             .enumerate()
             .filter(|(_, hit)| on_page.contains(&hit.parts[0].annotation))
             .map(|(number, hit)| Hit {
-                id: format!("{within}#hit-{}", number + 1),
+                id: format!("{within}#hit-{}", start_index + number + 1),
                 whole: hit.whole,
                 quotes: hit
                     .parts
                     .iter()
                     .map(|part| Quote {
-                        annotation: annotation_url(part.annotation),
+                        annotation: annotation_url(part.annotation, &hit.asset),
                         prefix: part.prefix.clone(),
                         exact: part.exact.clone(),
                         suffix: part.suffix.clone(),

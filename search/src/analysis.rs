@@ -127,18 +127,6 @@ impl Analysis {
     pub fn terms(self, text: &str) -> Vec<String> {
         self.words(text).into_iter().map(|word| word.term).collect()
     }
-
-    /// A stable name for the index's stored documents.
-    pub(crate) fn code(self) -> &'static str {
-        match self.stemmer {
-            None => "",
-            Some(language) => STEMMED
-                .iter()
-                .find(|(_, candidate)| *candidate == language)
-                .map(|(code, _)| *code)
-                .unwrap_or(""),
-        }
-    }
 }
 
 #[cfg(test)]

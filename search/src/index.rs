@@ -18,11 +18,12 @@ use tantivy::tokenizer::PreTokenizedString;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analysis::Analysis;
+use crate::layout;
 use crate::locate::{self, Located};
 use crate::{Error, Result};
 
 /// Changes when the documents' layout changes; an index of another version is rebuilt.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 
 /// Memory for the index writer's buffers.
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
@@ -55,19 +56,14 @@ pub fn asset_key(customer_id: i32, space: i32, asset: &str) -> String {
     format!("{customer_id}/{space}/{asset}")
 }
 
-/// An annotation as the index stores it, with its byte range in its document's text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An annotation as the index stores it, with its byte range in its document's text (its
+/// motivation and language are its document's).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub id: i64,
-    pub motivation: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
     pub created: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xywh: Option<[i32; 4]>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<[f64; 2]>,
     pub from: usize,
     pub to: usize,
@@ -85,8 +81,8 @@ pub struct Filters {
 }
 
 impl Filters {
-    fn admit(&self, entry: &Entry) -> bool {
-        (self.motivations.is_empty() || self.motivations.contains(&entry.motivation))
+    fn admit(&self, motivation: &str, entry: &Entry) -> bool {
+        (self.motivations.is_empty() || self.motivations.iter().any(|m| m == motivation))
             && (self.dates.is_empty()
                 || self
                     .dates
@@ -110,13 +106,17 @@ pub struct Matched {
     /// The asset's key.
     pub asset: String,
     pub entry: Entry,
+    pub motivation: String,
+    pub language: Option<String>,
     /// The annotation's text.
     pub value: String,
 }
 
-/// Results in scope order: matching annotations (each once) and the hits inside them.
+/// A page of results in scope order: how many annotations match in all, those of the page
+/// (each once) and the hits that start in them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Results {
+    pub total: usize,
     pub annotations: Vec<Matched>,
     pub hits: Vec<Located>,
 }
@@ -135,7 +135,8 @@ struct Fields {
     words: Field,
     body: Field,
     layout: Field,
-    analysis: Field,
+    motivation: Field,
+    language: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -151,7 +152,8 @@ fn schema() -> (Schema, Fields) {
         words: builder.add_text_field("words", positions),
         body: builder.add_text_field("body", STORED),
         layout: builder.add_bytes_field("layout", BytesOptions::default().set_stored()),
-        analysis: builder.add_text_field("analysis", STORED),
+        motivation: builder.add_text_field("motivation", STORED),
+        language: builder.add_text_field("language", STORED),
     };
     (builder.build(), fields)
 }
@@ -278,7 +280,7 @@ impl SearchIndex {
                 .or_default()
                 .push(source);
         }
-        for ((_, language), sources) in groups {
+        for ((motivation, language), sources) in groups {
             let analysis = Analysis::for_language(language);
             let mut body = String::new();
             let mut layout = Vec::with_capacity(sources.len());
@@ -290,8 +292,6 @@ impl SearchIndex {
                 body.push_str(&source.text);
                 layout.push(Entry {
                     id: source.id,
-                    motivation: source.motivation.clone(),
-                    language: source.language.clone(),
                     created: source.created,
                     creator: source.creator.clone(),
                     xywh: source.xywh,
@@ -316,22 +316,27 @@ impl SearchIndex {
                     tokens: Analysis::PLAIN.tokens(&body),
                 },
             );
-            document.add_text(self.fields.analysis, analysis.code());
-            document.add_bytes(
-                self.fields.layout,
-                &serde_json::to_vec(&layout).map_err(|e| Error::index(e.to_string()))?,
-            );
+            document.add_text(self.fields.motivation, motivation);
+            document.add_text(self.fields.language, language.unwrap_or_default());
+            document.add_bytes(self.fields.layout, &layout::encode(&layout));
             document.add_text(self.fields.body, &body);
             writer.add_document(document)?;
         }
         Ok(())
     }
 
-    /// The annotations of the scope's assets that match `q` and the filters, in scope order,
-    /// with each hit located. `q` holds words and "quoted phrases"; an annotation matches
-    /// when it holds any of them. Without terms, every annotation passing the filters
-    /// matches, with no hits.
-    pub fn search(&self, scope: &[String], q: &str, filters: &Filters) -> Result<Results> {
+    /// The annotations of the scope's assets that match `q` and the filters, in scope order:
+    /// how many in all, and the `limit` from `offset` with the hits that start in them. `q`
+    /// holds words and "quoted phrases"; an annotation matches when it holds any of them.
+    /// Without terms, every annotation passing the filters matches, with no hits.
+    pub fn search(
+        &self,
+        scope: &[String],
+        q: &str,
+        filters: &Filters,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Results> {
         let clauses = locate::clauses(q);
         let text_query = self.text_query(&clauses);
         let documents = match (&text_query, clauses.is_empty()) {
@@ -343,63 +348,88 @@ impl SearchIndex {
             .enumerate()
             .map(|(index, key)| (key.as_str(), index))
             .collect();
-        let mut annotations: Vec<(usize, Matched)> = Vec::new();
-        let mut hits: Vec<(usize, i64, usize, Located)> = Vec::new();
-        for document in documents {
+        let mut terms: HashMap<Analysis, Vec<Vec<String>>> = HashMap::new();
+        // (scope position, annotation id, document, layout index) of every match
+        let mut found: Vec<(usize, i64, usize, usize)> = Vec::new();
+        let mut spans: Vec<Vec<locate::Span>> = Vec::with_capacity(documents.len());
+        for (number, document) in documents.iter().enumerate() {
             let position = order
                 .get(document.asset.as_str())
                 .copied()
                 .unwrap_or(usize::MAX);
-            let mut matched: HashSet<i64> = HashSet::new();
+            let mut matched = vec![false; document.layout.len()];
+            let mut kept = Vec::new();
             if clauses.is_empty() {
-                matched.extend(
-                    document
-                        .layout
-                        .iter()
-                        .filter(|entry| filters.admit(entry))
-                        .map(|entry| entry.id),
-                );
+                for (index, entry) in document.layout.iter().enumerate() {
+                    matched[index] = filters.admit(&document.motivation, entry);
+                }
             } else {
-                for located in locate::hits(
+                let clause_terms = terms.entry(document.analysis).or_insert_with(|| {
+                    clauses
+                        .iter()
+                        .map(|clause| document.analysis.terms(clause))
+                        .collect()
+                });
+                let all = locate::spans(
                     &document.body,
                     &document.layout,
                     document.analysis,
-                    &clauses,
-                ) {
-                    let admitted = located.parts.iter().all(|part| {
-                        document
-                            .layout
-                            .iter()
-                            .find(|entry| entry.id == part.annotation)
-                            .is_some_and(|entry| filters.admit(entry))
-                    });
-                    if admitted {
-                        matched.extend(located.parts.iter().map(|part| part.annotation));
-                        let first = located.parts[0].annotation;
-                        hits.push((position, first, located.from, located));
+                    clause_terms,
+                );
+                for span in all {
+                    let touched = &document.layout[span.first..=span.last];
+                    if touched
+                        .iter()
+                        .all(|entry| filters.admit(&document.motivation, entry))
+                    {
+                        matched[span.first..=span.last].fill(true);
+                        kept.push(span);
                     }
                 }
             }
-            for entry in &document.layout {
-                if matched.contains(&entry.id) {
-                    annotations.push((
-                        position,
-                        Matched {
-                            asset: document.asset.clone(),
-                            value: document.body[entry.from..entry.to].to_owned(),
-                            entry: entry.clone(),
-                        },
-                    ));
+            for (index, _) in matched.iter().enumerate().filter(|(_, m)| **m) {
+                found.push((position, document.layout[index].id, number, index));
+            }
+            spans.push(kept);
+        }
+        found.sort_unstable();
+        let total = found.len();
+        let page: Vec<(usize, i64, usize, usize)> =
+            found.into_iter().skip(offset).take(limit).collect();
+        let on_page: HashSet<i64> = page.iter().map(|(_, id, _, _)| *id).collect();
+        let annotations = page
+            .iter()
+            .map(|(_, _, number, index)| {
+                let document = &documents[*number];
+                let entry = &document.layout[*index];
+                Matched {
+                    asset: document.asset.clone(),
+                    value: document.body[entry.from..entry.to].to_owned(),
+                    motivation: document.motivation.clone(),
+                    language: document.language.clone(),
+                    entry: entry.clone(),
+                }
+            })
+            .collect();
+        let mut hits: Vec<(usize, i64, usize, Located)> = Vec::new();
+        for (document, kept) in documents.iter().zip(spans) {
+            let position = order
+                .get(document.asset.as_str())
+                .copied()
+                .unwrap_or(usize::MAX);
+            for span in kept {
+                let first = document.layout[span.first].id;
+                if on_page.contains(&first) {
+                    let mut located = locate::quote(&document.body, &document.layout, span);
+                    located.asset = document.asset.clone();
+                    hits.push((position, first, span.from, located));
                 }
             }
         }
-        annotations.sort_by_key(|(position, matched)| (*position, matched.entry.id));
         hits.sort_by_key(|(position, first, from, _)| (*position, *first, *from));
         Ok(Results {
-            annotations: annotations
-                .into_iter()
-                .map(|(_, matched)| matched)
-                .collect(),
+            total,
+            annotations,
             hits: hits.into_iter().map(|(_, _, _, located)| located).collect(),
         })
     }
@@ -524,7 +554,7 @@ impl SearchIndex {
                     .layout
                     .iter()
                     .filter(|entry| entry.from < word.to && found[start].from < entry.to)
-                    .all(|entry| filters.admit(entry));
+                    .all(|entry| filters.admit(&document.motivation, entry));
                 if admitted {
                     let mut value = before.join(" ");
                     if !value.is_empty() {
@@ -604,12 +634,14 @@ impl SearchIndex {
             .get_first(self.fields.layout)
             .and_then(|value| value.as_bytes().map(<[u8]>::to_vec))
             .unwrap_or_default();
-        let code = text(self.fields.analysis);
+        let language = Some(text(self.fields.language)).filter(|tag| !tag.is_empty());
         Ok(Stored {
             asset: text(self.fields.asset),
             body: text(self.fields.body),
-            layout: serde_json::from_slice(&layout).map_err(|e| Error::index(e.to_string()))?,
-            analysis: Analysis::for_language((!code.is_empty()).then_some(code.as_str())),
+            layout: layout::decode(&layout)?,
+            analysis: Analysis::for_language(language.as_deref()),
+            motivation: text(self.fields.motivation),
+            language,
         })
     }
 }
@@ -620,6 +652,8 @@ struct Stored {
     body: String,
     layout: Vec<Entry>,
     analysis: Analysis,
+    motivation: String,
+    language: Option<String>,
 }
 
 fn payload(index: &Index) -> Option<Payload> {
@@ -705,6 +739,8 @@ mod tests {
                 &scope(&["1/1/b", "1/1/a"]),
                 "BIRDS cafe",
                 &Filters::default(),
+                0,
+                100,
             )
             .unwrap();
         let ids: Vec<i64> = results.annotations.iter().map(|m| m.entry.id).collect();
@@ -718,16 +754,22 @@ mod tests {
     fn a_phrase_spans_annotations_and_stemming_follows_language() {
         let index = index();
         let results = index
-            .search(&scope(&["1/1/a"]), "\"sang two\"", &Filters::default())
+            .search(
+                &scope(&["1/1/a"]),
+                "\"sang two\"",
+                &Filters::default(),
+                0,
+                100,
+            )
             .unwrap();
         assert_eq!(results.hits.len(), 1);
         assert_eq!(results.hits[0].parts.len(), 2);
         let stemmed = index
-            .search(&scope(&["1/1/b"]), "run ship", &Filters::default())
+            .search(&scope(&["1/1/b"]), "run ship", &Filters::default(), 0, 100)
             .unwrap();
         assert_eq!(stemmed.hits.len(), 2);
         let unstemmed = index
-            .search(&scope(&["1/1/a"]), "open", &Filters::default())
+            .search(&scope(&["1/1/a"]), "open", &Filters::default(), 0, 100)
             .unwrap();
         assert!(unstemmed.hits.is_empty(), "no stemming without a language");
     }
@@ -739,7 +781,9 @@ mod tests {
             .apply(&[page("1/1/a", &[(9, "only gulls")], None)], 8)
             .unwrap();
         let all = scope(&["1/1/a", "1/1/b"]);
-        let birds = index.search(&all, "birds", &Filters::default()).unwrap();
+        let birds = index
+            .search(&all, "birds", &Filters::default(), 0, 100)
+            .unwrap();
         assert_eq!(birds.annotations.len(), 1);
         index
             .apply(
@@ -752,7 +796,7 @@ mod tests {
             .unwrap();
         assert!(
             index
-                .search(&all, "birds", &Filters::default())
+                .search(&all, "birds", &Filters::default(), 0, 100)
                 .unwrap()
                 .hits
                 .is_empty()
@@ -767,11 +811,13 @@ mod tests {
             dates: vec![(1_700_000_002, 1_700_000_003)],
             ..Filters::default()
         };
-        let results = index.search(&scope(&["1/1/a"]), "two", &filters).unwrap();
+        let results = index
+            .search(&scope(&["1/1/a"]), "two", &filters, 0, 100)
+            .unwrap();
         let ids: Vec<i64> = results.annotations.iter().map(|m| m.entry.id).collect();
         assert_eq!(ids, [2, 3]);
         let everything = index
-            .search(&scope(&["1/1/a"]), "", &Filters::default())
+            .search(&scope(&["1/1/a"]), "", &Filters::default(), 0, 100)
             .unwrap();
         assert_eq!(everything.annotations.len(), 3);
         assert!(everything.hits.is_empty());
@@ -781,7 +827,7 @@ mod tests {
         };
         assert!(
             index
-                .search(&scope(&["1/1/a"]), "two", &commenting)
+                .search(&scope(&["1/1/a"]), "two", &commenting, 0, 100)
                 .unwrap()
                 .hits
                 .is_empty()
@@ -840,7 +886,7 @@ mod tests {
         assert_eq!(index.sequence(), 42);
         assert_eq!(
             index
-                .search(&scope(&["1/1/a"]), "kept", &Filters::default())
+                .search(&scope(&["1/1/a"]), "kept", &Filters::default(), 0, 100)
                 .unwrap()
                 .hits
                 .len(),

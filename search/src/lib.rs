@@ -8,6 +8,7 @@
 pub mod analysis;
 pub mod formats;
 mod index;
+mod layout;
 mod locate;
 
 pub use analysis::Analysis;

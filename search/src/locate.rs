@@ -13,6 +13,8 @@ const CONTEXT: usize = 48;
 /// touches, the quote that selects it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Located {
+    /// The key of the asset it is on (set by the index).
+    pub asset: String,
     pub from: usize,
     pub to: usize,
     /// The match is the whole text of its annotations (word-level OCR): its prefix and suffix
@@ -48,13 +50,29 @@ pub fn clauses(q: &str) -> Vec<String> {
     clauses
 }
 
-/// Every match of the clauses in `body`, in text order (a place matched by two clauses once).
-pub fn hits(body: &str, layout: &[Entry], analysis: Analysis, clauses: &[String]) -> Vec<Located> {
+/// A match found in a document, before its quotes are cut: its byte range, the annotations it
+/// touches (indices into the layout) and whether it is their whole text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub from: usize,
+    pub to: usize,
+    pub first: usize,
+    pub last: usize,
+    pub whole: bool,
+}
+
+/// Every match of the clauses (already cut into this analysis's terms) in `body`, in text
+/// order; a place matched by two clauses once.
+pub(crate) fn spans(
+    body: &str,
+    layout: &[Entry],
+    analysis: Analysis,
+    clauses: &[Vec<String>],
+) -> Vec<Span> {
     let words = analysis.words(body);
     let mut seen = HashSet::new();
     let mut found = Vec::new();
-    for clause in clauses {
-        let terms = analysis.terms(clause);
+    for terms in clauses {
         if terms.is_empty() || terms.len() > words.len() {
             continue;
         }
@@ -62,45 +80,50 @@ pub fn hits(body: &str, layout: &[Entry], analysis: Analysis, clauses: &[String]
             let window = &words[start..start + terms.len()];
             if window
                 .iter()
-                .zip(&terms)
+                .zip(terms)
                 .any(|(word, term)| &word.term != term)
             {
                 continue;
             }
             let (from, to) = (window[0].from, window[window.len() - 1].to);
-            if seen.insert((from, to)) {
-                found.push(locate(body, layout, &words, from, to));
+            if !seen.insert((from, to)) {
+                continue;
             }
+            // the layout and the words are in text order: find by bisection
+            let first = layout.partition_point(|entry| entry.to <= from);
+            let last = layout.partition_point(|entry| entry.from < to);
+            if first >= last {
+                continue;
+            }
+            let whole = layout[first..last].iter().all(|entry| {
+                let inside = words.partition_point(|word| word.from < entry.from);
+                words[inside..]
+                    .iter()
+                    .take_while(|word| word.to <= entry.to)
+                    .all(|word| from <= word.from && word.to <= to)
+            });
+            found.push(Span {
+                from,
+                to,
+                first,
+                last: last - 1,
+                whole,
+            });
         }
     }
-    found.retain(|located| !located.parts.is_empty());
-    found.sort_by_key(|located| located.from);
+    found.sort_by_key(|span| span.from);
     found
 }
 
-fn locate(
-    body: &str,
-    layout: &[Entry],
-    words: &[crate::analysis::Word],
-    from: usize,
-    to: usize,
-) -> Located {
-    let touched: Vec<&Entry> = layout
-        .iter()
-        .filter(|entry| entry.from < to && from < entry.to)
-        .collect();
-    let whole = touched.iter().all(|entry| {
-        words
-            .iter()
-            .filter(|word| entry.from <= word.from && word.to <= entry.to)
-            .all(|word| from <= word.from && word.to <= to)
-    });
-    let parts = touched
+/// A span with its quotes cut from the text: per annotation, the matched text and what
+/// surrounds it (inside the annotation, or around it when the match is its whole text).
+pub(crate) fn quote(body: &str, layout: &[Entry], span: Span) -> Located {
+    let parts = layout[span.first..=span.last]
         .iter()
         .map(|entry| {
-            let start = from.max(entry.from);
-            let end = to.min(entry.to);
-            let (before, after) = if whole {
+            let start = span.from.max(entry.from);
+            let end = span.to.min(entry.to);
+            let (before, after) = if span.whole {
                 (0, body.len())
             } else {
                 (entry.from, entry.to)
@@ -114,9 +137,10 @@ fn locate(
         })
         .collect();
     Located {
-        from,
-        to,
-        whole,
+        asset: String::new(),
+        from: span.from,
+        to: span.to,
+        whole: span.whole,
         parts,
     }
 }
@@ -161,11 +185,21 @@ fn head(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Every match of the clauses in `body` with its quotes, in text order.
+    fn hits(body: &str, layout: &[Entry], analysis: Analysis, clauses: &[String]) -> Vec<Located> {
+        let terms: Vec<Vec<String>> = clauses
+            .iter()
+            .map(|clause| analysis.terms(clause))
+            .collect();
+        spans(body, layout, analysis, &terms)
+            .into_iter()
+            .map(|span| quote(body, layout, span))
+            .collect()
+    }
+
     fn entry(id: i64, from: usize, to: usize) -> Entry {
         Entry {
             id,
-            motivation: "supplementing".into(),
-            language: None,
             created: 0,
             creator: None,
             xywh: None,

@@ -246,6 +246,20 @@ impl TestApp {
             .expect("GET request")
     }
 
+    /// GETs a path or a full URL: the status and the body as JSON (a string when it is not).
+    pub async fn get_json(&self, path_or_url: &str) -> (u16, Value) {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_owned()
+        } else {
+            self.url(path_or_url)
+        };
+        let response = self.client.get(&url).send().await.expect("GET request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("response body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, body)
+    }
+
     /// Creates a customer with an admin key and returns a key and secret of its own.
     pub async fn customer_with_key(&self, name: &str) -> Auth {
         self.graphql(

@@ -17,16 +17,6 @@ async fn create(app: &TestApp, auth: &Auth, space: i64, asset: &str, input: Valu
         .body
 }
 
-async fn get_json(app: &TestApp, url: &str) -> (u16, Value) {
-    let response = app.client.get(url).send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 #[tokio::test]
 async fn annotations_are_checked_listed_and_published_as_a_page() {
     let app = TestApp::start().await;
@@ -153,7 +143,7 @@ async fn annotations_are_checked_listed_and_published_as_a_page() {
 
     // the published page: every annotation validates and dereferences
     let page_url = asset["annotationPage"].as_str().unwrap().to_owned();
-    let (status, page) = get_json(&app, &page_url).await;
+    let (status, page) = app.get_json(&page_url).await;
     assert_eq!(status, 200, "{page}");
     assert_presentation_3(&page);
     assert_eq!(page["id"], page_url);
@@ -167,18 +157,16 @@ async fn annotations_are_checked_listed_and_published_as_a_page() {
     let annotation_class = presentation_3_class("annotation");
     for item in items {
         assert!(problems(&annotation_class, item).is_empty(), "{item}");
-        let (status, own) = get_json(&app, item["id"].as_str().unwrap()).await;
+        let (status, own) = app.get_json(item["id"].as_str().unwrap()).await;
         assert_eq!(status, 200);
         assert_presentation_3(&own);
         assert_eq!(own["body"], item["body"]);
     }
     assert_eq!(items[0]["id"], word["url"]);
-    let song_page = get_json(
-        &app,
-        &app.url(&format!("/iiif/annotations/3/acme/{space}/song")),
-    )
-    .await
-    .1;
+    let song_page = app
+        .get_json(&app.url(&format!("/iiif/annotations/3/acme/{space}/song")))
+        .await
+        .1;
     assert_presentation_3(&song_page);
     assert!(
         song_page["items"][0]["target"]
@@ -207,7 +195,7 @@ async fn annotations_are_checked_listed_and_published_as_a_page() {
     )
     .await
     .expect_error("INVALID_INPUT");
-    let (_, after) = get_json(&app, &page_url).await;
+    let (_, after) = app.get_json(&page_url).await;
     assert_eq!(after["items"][0]["body"]["value"], "Dearest Anne");
     assert_eq!(after["items"][0]["target"], canvas);
 
@@ -234,7 +222,7 @@ async fn annotations_are_checked_listed_and_published_as_a_page() {
     )
     .await
     .data();
-    let (status, _) = get_json(&app, word["url"].as_str().unwrap()).await;
+    let (status, _) = app.get_json(word["url"].as_str().unwrap()).await;
     assert_eq!(status, 404);
 
     // deleting the asset deletes its annotations
@@ -245,11 +233,9 @@ async fn annotations_are_checked_listed_and_published_as_a_page() {
     )
     .await
     .data();
-    let (status, _) = get_json(
-        &app,
-        &app.url(&format!("/iiif/annotations/3/acme/{space}/song")),
-    )
-    .await;
+    let (status, _) = app
+        .get_json(&app.url(&format!("/iiif/annotations/3/acme/{space}/song")))
+        .await;
     assert_eq!(status, 404);
     app.register_file(
         &auth,
@@ -260,11 +246,9 @@ async fn annotations_are_checked_listed_and_published_as_a_page() {
         &media_fixture("audio-cbr.mp3"),
     )
     .await;
-    let (status, again) = get_json(
-        &app,
-        &app.url(&format!("/iiif/annotations/3/acme/{space}/song")),
-    )
-    .await;
+    let (status, again) = app
+        .get_json(&app.url(&format!("/iiif/annotations/3/acme/{space}/song")))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         again["items"],

@@ -54,23 +54,8 @@ async fn import(
     .await
 }
 
-async fn get_json(app: &TestApp, path: &str) -> (u16, Value) {
-    let url = if path.starts_with("http") {
-        path.to_owned()
-    } else {
-        app.url(path)
-    };
-    let response = app.client.get(&url).send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 async fn search_ok(app: &TestApp, path: &str) -> Value {
-    let (status, body) = get_json(app, path).await;
+    let (status, body) = app.get_json(path).await;
     assert_eq!(status, 200, "{path}: {body}");
     body
 }
@@ -131,7 +116,9 @@ async fn ocr_words_are_found_with_their_scaled_boxes() {
     assert_eq!(plain["status"], "READY");
 
     // no annotations yet: the manifest offers no search
-    let (_, manifest) = get_json(&app, &format!("/iiif/manifest/3/acme/{space}/page")).await;
+    let (_, manifest) = app
+        .get_json(&format!("/iiif/manifest/3/acme/{space}/page"))
+        .await;
     assert!(manifest["service"].is_null(), "{manifest}");
 
     // the ALTO page is twice the image's size: boxes halve
@@ -190,7 +177,9 @@ async fn ocr_words_are_found_with_their_scaled_boxes() {
     assert_eq!(selector["prefix"], "The Café sold two ");
     assert_eq!(word_hits[0]["target"]["source"], found["items"][0]["id"]);
     // each result's id dereferences to that annotation
-    let (status, own) = get_json(&app, found["items"][0]["id"].as_str().unwrap()).await;
+    let (status, own) = app
+        .get_json(found["items"][0]["id"].as_str().unwrap())
+        .await;
     assert_eq!(status, 200);
     assert_eq!(own["body"]["value"], "birds");
 
@@ -253,11 +242,15 @@ async fn ocr_words_are_found_with_their_scaled_boxes() {
     .await;
     assert_eq!(terms_1["@type"], "search:TermList");
     assert_eq!(terms_1["terms"][0]["match"], "cafe");
-    let (_, follow) = get_json(&app, terms_1["terms"][0]["url"].as_str().unwrap()).await;
+    let (_, follow) = app
+        .get_json(terms_1["terms"][0]["url"].as_str().unwrap())
+        .await;
     assert_eq!(follow["resources"][0]["resource"]["chars"], "Café");
 
     // the manifests now declare both services, Search 1 by the profile Mirador looks for
-    let (_, manifest) = get_json(&app, &format!("/iiif/manifest/3/acme/{space}/page")).await;
+    let (_, manifest) = app
+        .get_json(&format!("/iiif/manifest/3/acme/{space}/page"))
+        .await;
     let services = manifest["service"].as_array().unwrap();
     assert_eq!(services[0]["type"], "SearchService2");
     assert_eq!(services[0]["id"], app.url(&search));
@@ -269,7 +262,7 @@ async fn ocr_words_are_found_with_their_scaled_boxes() {
         search_1,
         app.url(&format!("/iiif/search/1p3/acme/{space}/page"))
     );
-    let (_, v1_for_3) = get_json(&app, &format!("{search_1}?q=birds")).await;
+    let (_, v1_for_3) = app.get_json(&format!("{search_1}?q=birds")).await;
     assert_eq!(v1_for_3["resources"][0]["on"]["full"], canvas);
     assert_eq!(services[1]["profile"], "http://iiif.io/api/search/1/search");
     assert_eq!(
@@ -277,7 +270,9 @@ async fn ocr_words_are_found_with_their_scaled_boxes() {
         "http://iiif.io/api/search/1/autocomplete"
     );
     vitrine_tests::conformance::assert_presentation_3(&manifest);
-    let (_, manifest_2) = get_json(&app, &format!("/iiif/manifest/2/acme/{space}/page")).await;
+    let (_, manifest_2) = app
+        .get_json(&format!("/iiif/manifest/2/acme/{space}/page"))
+        .await;
     assert_eq!(
         manifest_2["service"]["profile"],
         "http://iiif.io/api/search/1/search"
@@ -336,7 +331,7 @@ async fn ocr_words_are_found_with_their_scaled_boxes() {
         ),
         ("/iiif/search/2/acme/query/nothing?q=birds".to_owned(), 404),
     ] {
-        let (got, body) = get_json(&app, &path).await;
+        let (got, body) = app.get_json(&path).await;
         assert_eq!(got, status, "{path}: {body}");
         assert!(body["code"].is_string(), "{path}: {body}");
     }
@@ -450,7 +445,9 @@ async fn a_named_query_is_searched_as_one_book_with_pages_of_100() {
     import(&app, &auth, space, "p1", "ALTO", &one, "WORD").await;
     import(&app, &auth, space, "other", "ALTO", &one, "WORD").await;
 
-    let (_, manifest) = get_json(&app, &format!("/iiif/query/3/acme/book/{space}/b1")).await;
+    let (_, manifest) = app
+        .get_json(&format!("/iiif/query/3/acme/book/{space}/b1"))
+        .await;
     let search = manifest["service"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(
         search,

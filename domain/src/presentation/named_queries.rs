@@ -87,6 +87,14 @@ fn name_taken(name: &str) -> Error {
     Error::conflict(format!("a named query called {name:?} already exists"))
 }
 
+/// What a search over a named query needs: each asset's space and id in canvas order, and the
+/// query's result with only its first asset (for the manifest's label).
+#[derive(Debug)]
+pub(crate) struct QueryMembers {
+    pub first: QueryResult,
+    pub members: Vec<(i32, String)>,
+}
+
 /// What a named query selected: its template, the assets in canvas order, and the one space
 /// they were selected from, when the query names one.
 #[derive(Debug)]
@@ -244,6 +252,63 @@ impl Domain {
         name: &str,
         parameters: &[String],
     ) -> Result<QueryResult> {
+        let (template, select, space) = self.query_selection(owner, name, parameters).await?;
+        let rows = select.all(self.db()).await?;
+        check_canvas_count(rows.len())?;
+        let assets = rows
+            .into_iter()
+            .map(|row| Asset::from_row(row, &owner.name))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(QueryResult {
+            template,
+            assets,
+            space,
+        })
+    }
+
+    /// The space and id of each asset a named query selects, in canvas order, and the first
+    /// asset whole: what a search over its manifest needs, read without whole rows.
+    pub(crate) async fn query_members(
+        &self,
+        owner: &customer::Model,
+        name: &str,
+        parameters: &[String],
+    ) -> Result<QueryMembers> {
+        let (template, select, space) = self.query_selection(owner, name, parameters).await?;
+        let members: Vec<(i32, String)> = select
+            .clone()
+            .select_only()
+            .column(asset::Column::SpaceId)
+            .column(asset::Column::Id)
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        check_canvas_count(members.len())?;
+        let first = match select.limit(1).one(self.db()).await? {
+            Some(row) => vec![Asset::from_row(row, &owner.name)?],
+            None => Vec::new(),
+        };
+        Ok(QueryMembers {
+            first: QueryResult {
+                template,
+                assets: first,
+                space,
+            },
+            members,
+        })
+    }
+
+    /// A named query's template and the ordered selection of its READY assets.
+    async fn query_selection(
+        &self,
+        owner: &customer::Model,
+        name: &str,
+        parameters: &[String],
+    ) -> Result<(
+        Template,
+        sea_orm::Select<asset::Entity>,
+        Option<space::Model>,
+    )> {
         let row = self
             .find_query(owner.id, name)
             .await?
@@ -333,27 +398,21 @@ impl Domain {
             select =
                 select.order_by_with_nulls(column, order, sea_orm::sea_query::NullOrdering::Last);
         }
-        let rows = select
+        let select = select
             .order_by_asc(asset::Column::SpaceId)
             .order_by_asc(asset::Column::Id)
-            .limit(MAX_QUERY_CANVASES + 1)
-            .all(self.db())
-            .await?;
-        if rows.len() as u64 > MAX_QUERY_CANVASES {
-            return Err(Error::bad_request(format!(
-                "more than {MAX_QUERY_CANVASES} assets match; narrow the query with more parameters"
-            )));
-        }
-        let assets = rows
-            .into_iter()
-            .map(|row| Asset::from_row(row, &owner.name))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(QueryResult {
-            template,
-            assets,
-            space: chosen_space,
-        })
+            .limit(MAX_QUERY_CANVASES + 1);
+        Ok((template, select, chosen_space))
     }
+}
+
+fn check_canvas_count(count: usize) -> Result<()> {
+    if count as u64 > MAX_QUERY_CANVASES {
+        return Err(Error::bad_request(format!(
+            "more than {MAX_QUERY_CANVASES} assets match; narrow the query with more parameters"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

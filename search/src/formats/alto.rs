@@ -3,7 +3,7 @@
 
 use roxmltree::Node;
 
-use super::{FormatError, Granularity, Item, Parsed, squeeze, union, xml};
+use super::{FormatError, Granularity, OcrWord, Parsed, line_items, one_page, squeeze, xml};
 
 fn number(node: Node, name: &str) -> Option<f64> {
     node.attribute(name)?
@@ -42,16 +42,7 @@ pub(super) fn parse(content: &str, granularity: Granularity) -> Result<Parsed, F
         .descendants()
         .filter(|node| node.tag_name().name() == "Page")
         .collect();
-    let page = match pages.as_slice() {
-        [page] => *page,
-        [] => return Err(FormatError::new("the ALTO file has no Page")),
-        more => {
-            return Err(FormatError::new(format!(
-                "the ALTO file has {} pages; import one page per asset",
-                more.len()
-            )));
-        }
-    };
+    let page = one_page(pages, "ALTO")?;
     let size = match (number(page, "WIDTH"), number(page, "HEIGHT")) {
         (Some(w), Some(h)) if w > 0.0 && h > 0.0 => (w, h),
         _ => {
@@ -84,38 +75,21 @@ pub(super) fn parse(content: &str, granularity: Granularity) -> Result<Parsed, F
                         text.push(' ');
                     }
                     text.push_str(&content);
-                    words.push((content, region, language(child)));
+                    words.push(OcrWord {
+                        text: content,
+                        region,
+                        language: language(child),
+                    });
                 }
                 "HYP" => text.push_str(child.attribute("CONTENT").unwrap_or("-")),
                 _ => {}
             }
         }
-        if words.is_empty() {
-            continue;
-        }
-        match granularity {
-            Granularity::Word => {
-                items.extend(words.into_iter().map(|(text, region, language)| Item {
-                    text,
-                    region: Some(region),
-                    language,
-                    ..Item::default()
-                }));
-            }
-            Granularity::Line => {
-                let region = match line.attribute("WIDTH") {
-                    Some(_) => rect(line)?,
-                    None => union(words.iter().map(|(_, region, _)| *region))
-                        .expect("a line with words"),
-                };
-                items.push(Item {
-                    text,
-                    region: Some(region),
-                    language: words[0].2.clone(),
-                    ..Item::default()
-                });
-            }
-        }
+        let line_box = match line.attribute("WIDTH") {
+            Some(_) if !words.is_empty() => Some(rect(line)?),
+            _ => None,
+        };
+        items.extend(line_items(words, line_box, text, granularity));
     }
     Ok(Parsed {
         page: Some(size),

@@ -4,7 +4,7 @@
 
 use roxmltree::Node;
 
-use super::{FormatError, Granularity, Item, Parsed, squeeze, union, xml};
+use super::{FormatError, Granularity, OcrWord, Parsed, line_items, one_page, squeeze, xml};
 
 const LINE_CLASSES: &[&str] = &["ocr_line", "ocr_caption", "ocr_header", "ocr_textfloat"];
 
@@ -71,16 +71,7 @@ pub(super) fn parse(content: &str, granularity: Granularity) -> Result<Parsed, F
         .descendants()
         .filter(|node| has_class(*node, "ocr_page"))
         .collect();
-    let page = match pages.as_slice() {
-        [page] => *page,
-        [] => return Err(FormatError::new("the hOCR file has no ocr_page element")),
-        more => {
-            return Err(FormatError::new(format!(
-                "the hOCR file has {} pages; import one page per asset",
-                more.len()
-            )));
-        }
-    };
+    let page = one_page(pages, "hOCR")?;
     let size = match bbox(page)? {
         Some([_, _, w, h]) if w > 0.0 && h > 0.0 => (w, h),
         _ => {
@@ -104,39 +95,19 @@ pub(super) fn parse(content: &str, granularity: Granularity) -> Result<Parsed, F
                 continue;
             }
             let region = bbox(word)?.ok_or_else(|| bad_box(word))?;
-            words.push((content, region, language(word)));
+            words.push(OcrWord {
+                text: content,
+                region,
+                language: language(word),
+            });
         }
-        if words.is_empty() {
-            continue;
-        }
-        match granularity {
-            Granularity::Word => {
-                items.extend(words.into_iter().map(|(text, region, language)| Item {
-                    text,
-                    region: Some(region),
-                    language,
-                    ..Item::default()
-                }));
-            }
-            Granularity::Line => {
-                let region = match bbox(line)? {
-                    Some(region) => region,
-                    None => union(words.iter().map(|(_, region, _)| *region))
-                        .expect("a line with words"),
-                };
-                let text = words
-                    .iter()
-                    .map(|(text, _, _)| text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                items.push(Item {
-                    text,
-                    region: Some(region),
-                    language: words[0].2.clone(),
-                    ..Item::default()
-                });
-            }
-        }
+        let text = words
+            .iter()
+            .map(|word| word.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let line_box = if words.is_empty() { None } else { bbox(line)? };
+        items.extend(line_items(words, line_box, text, granularity));
     }
     Ok(Parsed {
         page: Some(size),
@@ -187,7 +158,7 @@ mod tests {
             parse("<html/>", Granularity::Word)
                 .unwrap_err()
                 .0
-                .contains("ocr_page")
+                .contains("no page")
         );
         let bad = PAGE.replace("bbox 100 22 210 50", "bbox 100 22");
         assert!(

@@ -93,6 +93,56 @@ fn xml<'a>(content: &'a str, what: &str) -> Result<roxmltree::Document<'a>, Form
         .map_err(|e| FormatError::new(format!("not well-formed {what}: {e}")))
 }
 
+/// A word of an OCR line: its text, its box and its language.
+struct OcrWord {
+    text: String,
+    region: [f64; 4],
+    language: Option<String>,
+}
+
+/// The items of one OCR line: each word, or the line as one item with its own box (else the
+/// box around its words) and `text`. A line without words gives none.
+fn line_items(
+    words: Vec<OcrWord>,
+    line_box: Option<[f64; 4]>,
+    text: String,
+    granularity: Granularity,
+) -> Vec<Item> {
+    match granularity {
+        Granularity::Word => words
+            .into_iter()
+            .map(|word| Item {
+                text: word.text,
+                region: Some(word.region),
+                language: word.language,
+                ..Item::default()
+            })
+            .collect(),
+        Granularity::Line if words.is_empty() => Vec::new(),
+        Granularity::Line => vec![Item {
+            text,
+            region: line_box.or_else(|| union(words.iter().map(|word| word.region))),
+            language: words[0].language.clone(),
+            ..Item::default()
+        }],
+    }
+}
+
+/// The one page of an OCR file; a file of several pages is refused.
+fn one_page<'a, 'input>(
+    pages: Vec<roxmltree::Node<'a, 'input>>,
+    what: &str,
+) -> Result<roxmltree::Node<'a, 'input>, FormatError> {
+    match pages.as_slice() {
+        [page] => Ok(*page),
+        [] => Err(FormatError::new(format!("the {what} file has no page"))),
+        more => Err(FormatError::new(format!(
+            "the {what} file has {} pages; import one page per asset",
+            more.len()
+        ))),
+    }
+}
+
 /// Collapses runs of whitespace to one space.
 fn squeeze(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
