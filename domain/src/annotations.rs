@@ -613,7 +613,9 @@ impl Domain {
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<_> = rows.by_ref().take(IMPORT_CHUNK).collect();
-            annotation::Entity::insert_many(chunk).exec(&txn).await?;
+            annotation::Entity::insert_many(chunk)
+                .exec_without_returning(&txn)
+                .await?;
         }
         log_change(&txn, target.customer_id, space, &target.id).await?;
         txn.commit().await?;
