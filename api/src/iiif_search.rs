@@ -142,6 +142,20 @@ fn bad_request(message: impl Into<String>) -> domain::Error {
     domain::Error::bad_request(message)
 }
 
+/// A whole-number parameter, `default` when absent or empty.
+fn number<T: std::str::FromStr>(
+    text: Option<&str>,
+    name: &str,
+    default: T,
+) -> Result<T, domain::Error> {
+    match text {
+        None | Some("") => Ok(default),
+        Some(text) => text
+            .parse()
+            .map_err(|_| bad_request(format!("{name} {text:?} is not a whole number"))),
+    }
+}
+
 /// `date=` ranges: `YYYY-MM-DDThh:mm:ssZ/YYYY-MM-DDThh:mm:ssZ`, space-separated.
 fn date_ranges(text: &str) -> Result<Vec<(i64, i64)>, domain::Error> {
     text.split_whitespace()
@@ -282,12 +296,7 @@ async fn search(
     state: &AppState,
 ) -> Result<serde_json::Value, domain::Error> {
     let links = links(state, headers, api);
-    let page = match found.page.as_deref() {
-        None | Some("") => 1,
-        Some(text) => text
-            .parse::<usize>()
-            .map_err(|_| bad_request(format!("page {text:?} is not a number from 1")))?,
-    };
+    let page: usize = number(found.page.as_deref(), "page", 1)?;
     let request = SearchRequest {
         q: found.q.clone().unwrap_or_default(),
         filters: filters(found, api.version)?,
@@ -333,12 +342,7 @@ async fn autocomplete(
         .as_deref()
         .filter(|q| !q.trim().is_empty())
         .ok_or_else(|| bad_request("autocomplete needs q, the text to complete"))?;
-    let min = match found.min.as_deref() {
-        None | Some("") => 1,
-        Some(text) => text
-            .parse::<u64>()
-            .map_err(|_| bad_request(format!("min {text:?} is not a whole number")))?,
-    };
+    let min: u64 = number(found.min.as_deref(), "min", 1)?;
     let filters = filters(found, api.version)?;
     let completions = state
         .search

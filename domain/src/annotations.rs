@@ -82,14 +82,7 @@ pub struct Annotation {
 
 impl Annotation {
     fn from_row(row: annotation::Model, customer: &str) -> Self {
-        let region = match (row.x, row.y, row.w, row.h) {
-            (Some(x), Some(y), Some(w), Some(h)) => Some(Region { x, y, w, h }),
-            _ => None,
-        };
-        let time = match (row.time_start, row.time_end) {
-            (Some(start), Some(end)) => Some(TimeRange { start, end }),
-            _ => None,
-        };
+        let (region, time) = (row_region(&row), row_time(&row));
         Self {
             id: row.id,
             customer: customer.to_owned(),
@@ -105,6 +98,22 @@ impl Annotation {
             created: row.created,
             updated: row.updated,
         }
+    }
+}
+
+/// A row's region, when it has all four numbers.
+pub(crate) fn row_region(row: &annotation::Model) -> Option<Region> {
+    match (row.x, row.y, row.w, row.h) {
+        (Some(x), Some(y), Some(w), Some(h)) => Some(Region { x, y, w, h }),
+        _ => None,
+    }
+}
+
+/// A row's time range, when it has both ends.
+pub(crate) fn row_time(row: &annotation::Model) -> Option<TimeRange> {
+    match (row.time_start, row.time_end) {
+        (Some(start), Some(end)) => Some(TimeRange { start, end }),
+        _ => None,
     }
 }
 
@@ -469,18 +478,18 @@ impl Domain {
         let (target, annotations) = self
             .published_annotations(customer, space, asset_id)
             .await?;
-        let page = links.annotations(customer, space, &target.id);
-        let canvas = links.canvas(customer, space, &target.id);
         let items: Vec<TextAnnotation> = annotations
             .into_iter()
             .filter(|annotation| only.is_none_or(|id| annotation.id == id))
             .map(|annotation| TextAnnotation {
-                id: format!("{page}/{}", annotation.id),
-                target: match (annotation.region, annotation.time) {
-                    (Some(r), _) => format!("{canvas}#xywh={},{},{},{}", r.x, r.y, r.w, r.h),
-                    (None, Some(t)) => format!("{canvas}#t={},{}", t.start, t.end),
-                    (None, None) => canvas.clone(),
-                },
+                id: links.annotation(customer, space, &target.id, annotation.id),
+                target: links.canvas_target(
+                    customer,
+                    space,
+                    &target.id,
+                    annotation.region.map(|r| [r.x, r.y, r.w, r.h]),
+                    annotation.time.map(|t| [t.start, t.end]),
+                ),
                 motivation: annotation.motivation,
                 value: annotation.value,
                 format: annotation.format,
@@ -494,7 +503,7 @@ impl Domain {
             )));
         }
         Ok(AnnotationList {
-            id: page,
+            id: links.annotations(customer, space, &target.id),
             label: None,
             items,
         })

@@ -12,10 +12,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use search::{AssetText, Completion, Filters, SearchIndex, Source, asset_key};
 
 use crate::Domain;
+use crate::annotations::{row_region, row_time};
 use crate::entities::{annotation, annotation_change};
 use crate::error::{Error, Result};
-use crate::model::AssetStatus;
-use crate::presentation::{Links, SearchScope, query_label};
+use crate::presentation::{Links, SearchScope, asset_label, query_label};
 
 /// Change-log rows read per index commit while catching up.
 const CATCH_UP_BATCH: u64 = 500;
@@ -84,14 +84,8 @@ impl Resolved {
 }
 
 fn source(row: annotation::Model) -> Source {
-    let xywh = match (row.x, row.y, row.w, row.h) {
-        (Some(x), Some(y), Some(w), Some(h)) => Some([x, y, w, h]),
-        _ => None,
-    };
-    let time = match (row.time_start, row.time_end) {
-        (Some(start), Some(end)) => Some([start, end]),
-        _ => None,
-    };
+    let xywh = row_region(&row).map(|r| [r.x, r.y, r.w, r.h]);
+    let time = row_time(&row).map(|t| [t.start, t.end]);
     Source {
         id: row.id,
         text: search::formats::plain_text(&row.value, &row.format),
@@ -237,17 +231,13 @@ impl Searcher {
         let domain = &self.domain;
         match scope {
             SearchScope::Asset { space, id } => {
-                let manifest = domain.asset_manifest(customer, *space, id, links).await?;
-                let owner = domain.public_customer(customer).await?;
-                let asset = domain.public_asset(&owner, *space, id).await?;
-                if asset.status != AssetStatus::Ready {
-                    return Err(Error::not_found(format!("asset {id} is not ready")));
-                }
+                let (owner, _, asset, settings) =
+                    domain.published_asset(customer, *space, id).await?;
                 Ok(Resolved {
                     customer_id: owner.id,
                     manifest: Container {
-                        id: manifest.id,
-                        label: Some(manifest.label),
+                        id: links.manifest(customer, *space, id),
+                        label: Some(Text::plain(asset_label(&asset, &settings))),
                     },
                     assets: vec![(asset.space, asset.id)],
                 })
@@ -283,14 +273,16 @@ impl Searcher {
         links: &Links,
         within: &str,
     ) -> Result<SearchOutcome> {
-        let resolved = self.resolve(customer, scope, links).await?;
-        self.catch_up().await?;
-        let keys = resolved.keys();
-        let index = self.index.clone();
-        let (q, filters) = (request.q.clone(), request.filters.clone());
         if request.page == 0 {
             return Err(Error::bad_request("pages are numbered from 1"));
         }
+        let resolved = self.resolve(customer, scope, links).await?;
+        self.catch_up().await?;
+        let keys = resolved.keys();
+        let assets: HashMap<String, &(i32, String)> =
+            keys.iter().cloned().zip(&resolved.assets).collect();
+        let index = self.index.clone();
+        let (q, filters) = (request.q.clone(), request.filters.clone());
         let start_index = (request.page - 1).saturating_mul(RESULTS_PER_PAGE);
         let results = tokio::task::spawn_blocking(move || {
             index.search(&keys, &q, &filters, start_index, RESULTS_PER_PAGE)
@@ -306,28 +298,22 @@ impl Searcher {
                 request.page
             )));
         }
-        let assets: HashMap<String, &(i32, String)> =
-            resolved.keys().into_iter().zip(&resolved.assets).collect();
         let page_items = &results.annotations;
-        let on_page: HashSet<i64> = page_items.iter().map(|m| m.entry.id).collect();
         let mut ids: HashMap<i64, String> = HashMap::new();
         let mut items = Vec::with_capacity(page_items.len());
         for matched in page_items {
             let Some((space, asset)) = assets.get(&matched.asset) else {
                 continue;
             };
-            let id = format!(
-                "{}/{}",
-                links.annotations(customer, *space, asset),
-                matched.entry.id
-            );
+            let id = links.annotation(customer, *space, asset, matched.entry.id);
             ids.insert(matched.entry.id, id.clone());
-            let canvas = links.canvas(customer, *space, asset);
-            let target = match (matched.entry.xywh, matched.entry.time) {
-                (Some([x, y, w, h]), _) => format!("{canvas}#xywh={x},{y},{w},{h}"),
-                (None, Some([start, end])) => format!("{canvas}#t={start},{end}"),
-                (None, None) => canvas,
-            };
+            let target = links.canvas_target(
+                customer,
+                *space,
+                asset,
+                matched.entry.xywh,
+                matched.entry.time,
+            );
             items.push(TextAnnotation {
                 id,
                 motivation: matched.motivation.clone(),
@@ -343,17 +329,15 @@ impl Searcher {
             ids.get(&id).cloned().unwrap_or_else(|| {
                 assets
                     .get(asset)
-                    .map(|(space, asset)| {
-                        format!("{}/{id}", links.annotations(customer, *space, asset))
-                    })
+                    .map(|(space, asset)| links.annotation(customer, *space, asset, id))
                     .unwrap_or_default()
             })
         };
+        // the index returns the hits that start on the page
         let hits = results
             .hits
             .iter()
             .enumerate()
-            .filter(|(_, hit)| on_page.contains(&hit.parts[0].annotation))
             .map(|(number, hit)| Hit {
                 id: format!("{within}#hit-{}", start_index + number + 1),
                 whole: hit.whole,

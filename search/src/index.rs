@@ -351,7 +351,8 @@ impl SearchIndex {
         let mut terms: HashMap<Analysis, Vec<Vec<String>>> = HashMap::new();
         // (scope position, annotation id, document, layout index) of every match
         let mut found: Vec<(usize, i64, usize, usize)> = Vec::new();
-        let mut spans: Vec<Vec<locate::Span>> = Vec::with_capacity(documents.len());
+        // per document: its scope position and the spans kept
+        let mut spans: Vec<(usize, Vec<locate::Span>)> = Vec::with_capacity(documents.len());
         for (number, document) in documents.iter().enumerate() {
             let position = order
                 .get(document.asset.as_str())
@@ -390,7 +391,7 @@ impl SearchIndex {
             for (index, _) in matched.iter().enumerate().filter(|(_, m)| **m) {
                 found.push((position, document.layout[index].id, number, index));
             }
-            spans.push(kept);
+            spans.push((position, kept));
         }
         found.sort_unstable();
         let total = found.len();
@@ -412,11 +413,7 @@ impl SearchIndex {
             })
             .collect();
         let mut hits: Vec<(usize, i64, usize, Located)> = Vec::new();
-        for (document, kept) in documents.iter().zip(spans) {
-            let position = order
-                .get(document.asset.as_str())
-                .copied()
-                .unwrap_or(usize::MAX);
+        for (document, (position, kept)) in documents.iter().zip(spans) {
             for span in kept {
                 let first = document.layout[span.first].id;
                 if on_page.contains(&first) {
@@ -572,8 +569,9 @@ impl SearchIndex {
     fn text_query(&self, clauses: &[String]) -> Option<Box<dyn Query>> {
         let mut seen: HashSet<Vec<String>> = HashSet::new();
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let analyses = Analysis::all();
         for clause in clauses {
-            for analysis in Analysis::all() {
+            for &analysis in &analyses {
                 let terms = analysis.terms(clause);
                 if terms.is_empty() || !seen.insert(terms.clone()) {
                     continue;

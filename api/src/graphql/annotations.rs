@@ -80,13 +80,14 @@ pub struct AnnotationObject {
 
 impl AnnotationObject {
     pub(crate) fn new(annotation: domain::Annotation, base_url: &str) -> Self {
-        let page = domain::Links::new(base_url, iiif::presentation::Version::V3).annotations(
+        let url = domain::Links::new(base_url, iiif::presentation::Version::V3).annotation(
             &annotation.customer,
             annotation.space,
             &annotation.asset,
+            annotation.id,
         );
         Self {
-            url: format!("{page}/{}", annotation.id),
+            url,
             id: annotation.id,
             customer: annotation.customer,
             space: annotation.space,

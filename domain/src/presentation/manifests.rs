@@ -133,6 +133,28 @@ impl Links {
         }
     }
 
+    /// One annotation of an asset: `{annotations page}/{annotation}`.
+    pub fn annotation(&self, customer: &str, space: i32, id: &str, annotation: i64) -> String {
+        format!("{}/{annotation}", self.annotations(customer, space, id))
+    }
+
+    /// An asset's canvas, or the part of it a region (`#xywh=`) or time range (`#t=`) names.
+    pub fn canvas_target(
+        &self,
+        customer: &str,
+        space: i32,
+        id: &str,
+        xywh: Option<[i32; 4]>,
+        time: Option<[f64; 2]>,
+    ) -> String {
+        let canvas = self.canvas(customer, space, id);
+        match (xywh, time) {
+            (Some([x, y, w, h]), _) => format!("{canvas}#xywh={x},{y},{w},{h}"),
+            (None, Some([start, end])) => format!("{canvas}#t={start},{end}"),
+            (None, None) => canvas,
+        }
+    }
+
     /// `{base}/iiif/query/{v}/{customer}/{name}/{p1}/...`.
     pub fn query(&self, customer: &str, name: &str, parameters: &[String]) -> String {
         let mut url = format!(
@@ -424,7 +446,7 @@ fn asset_field(asset: &Asset, name: &str) -> String {
     }
 }
 
-fn asset_label(asset: &Asset, settings: &PresentationSettings) -> String {
+pub(crate) fn asset_label(asset: &Asset, settings: &PresentationSettings) -> String {
     settings
         .manifest_label_template
         .as_ref()
@@ -521,14 +543,13 @@ impl Domain {
             .ok_or_else(|| Error::not_found(format!("no space {}/{space}", owner.name)))
     }
 
-    /// The manifest of one READY asset.
-    pub async fn asset_manifest(
+    /// A READY asset with its customer, its space and the presentation settings that apply.
+    pub(crate) async fn published_asset(
         &self,
         customer: &str,
         space: i32,
         id: &str,
-        links: &Links,
-    ) -> Result<Manifest> {
+    ) -> Result<(customer::Model, space::Model, Asset, PresentationSettings)> {
         let owner = self.public_customer(customer).await?;
         let space_row = self.public_space(&owner, space).await?;
         let asset = self.public_asset(&owner, space, id).await?;
@@ -538,6 +559,18 @@ impl Domain {
         let settings = PresentationSettings::decode(space_row.presentation.as_deref())?.or(
             &PresentationSettings::decode(owner.presentation.as_deref())?,
         );
+        Ok((owner, space_row, asset, settings))
+    }
+
+    /// The manifest of one READY asset.
+    pub async fn asset_manifest(
+        &self,
+        customer: &str,
+        space: i32,
+        id: &str,
+        links: &Links,
+    ) -> Result<Manifest> {
+        let (owner, space_row, asset, settings) = self.published_asset(customer, space, id).await?;
         let canvas = canvas(&asset, links);
         let summary = settings
             .manifest_summary_template

@@ -6,7 +6,7 @@ mod named_queries;
 mod settings;
 mod template;
 
-pub(crate) use manifests::query_label;
 pub use manifests::{Links, Part, SearchScope};
+pub(crate) use manifests::{asset_label, query_label};
 pub use named_queries::{MAX_QUERY_CANVASES, NamedQuery, NamedQueryInput, NamedQueryPatch};
 pub use settings::{PresentationPatch, PresentationSettings, RangeField, Statement};
