@@ -333,13 +333,13 @@ impl Searcher {
                     .unwrap_or_default()
             })
         };
-        // the index returns the hits that start on the page
+        // the index returns the hits that start on the page; a hit is named by its first
+        // annotation and where it starts there, so its id is the same on every request
         let hits = results
             .hits
             .iter()
-            .enumerate()
-            .map(|(number, hit)| Hit {
-                id: format!("{within}#hit-{}", start_index + number + 1),
+            .map(|hit| Hit {
+                id: format!("{within}#hit-{}-{}", hit.parts[0].annotation, hit.from),
                 whole: hit.whole,
                 quotes: hit
                     .parts

@@ -2190,6 +2190,50 @@ async fn search_indexes_follow_the_annotation_log(domain: Domain) {
     assert_eq!(rebuilt.sequence(), node_b.sequence());
     assert_eq!(search(rebuilt.clone(), "gulls").await, a);
 
+    // hits are named uniquely across pages, also when one annotation holds many of them
+    let mut annotations = vec![serde_json::json!({ "body": { "value": "tern ".repeat(150) } })];
+    annotations.extend((0..100).map(|_| serde_json::json!({ "body": { "value": "tern" } })));
+    domain
+        .import_annotations(
+            &acme,
+            "acme",
+            space,
+            "other",
+            domain::ImportFormat::W3c,
+            serde_json::to_string(&annotations).unwrap(),
+            domain::Granularity::Word,
+            None,
+        )
+        .await
+        .unwrap();
+    let mut hit_ids = std::collections::HashSet::new();
+    let mut hit_count = 0;
+    for page in [1, 2] {
+        let request = SearchRequest {
+            q: "tern".into(),
+            page,
+            ..SearchRequest::default()
+        };
+        let outcome = node_a
+            .search(
+                "acme",
+                &SearchScope::Asset {
+                    space,
+                    id: "other".into(),
+                },
+                &request,
+                &links,
+                "https://vitrine.example/s",
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome.total, 101);
+        hit_count += outcome.hits.len();
+        hit_ids.extend(outcome.hits.into_iter().map(|hit| hit.id));
+    }
+    assert_eq!(hit_count, 250);
+    assert_eq!(hit_ids.len(), 250, "hit ids repeat across pages");
+
     // deleting the asset takes its text out of every index
     domain
         .delete_asset(&acme, "acme", space, "page")
@@ -2199,6 +2243,7 @@ async fn search_indexes_follow_the_annotation_log(domain: Domain) {
         node.catch_up().await.unwrap();
     }
     assert_eq!(node_a.sequence(), node_b.sequence());
+    // only "other" is left with annotations
     let again = Searcher::new(domain.clone(), Arc::new(SearchIndex::in_memory().unwrap()));
-    assert_eq!(again.rebuild().await.unwrap(), 0);
+    assert_eq!(again.rebuild().await.unwrap(), 1);
 }
