@@ -57,6 +57,10 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("manifest_cache_bytes", ValueKind::Integer),
     ("search_index_dir", ValueKind::Text),
     ("search_catch_up_ms", ValueKind::Integer),
+    ("auth_trusted_proxies", ValueKind::List),
+    ("auth_token_ttl_seconds", ValueKind::Integer),
+    ("auth_max_failures", ValueKind::Integer),
+    ("auth_failure_window_seconds", ValueKind::Integer),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -110,6 +114,10 @@ struct RawConfig {
     manifest_cache_bytes: Option<i64>,
     search_index_dir: Option<String>,
     search_catch_up_ms: Option<i64>,
+    auth_trusted_proxies: Option<Vec<String>>,
+    auth_token_ttl_seconds: Option<i64>,
+    auth_max_failures: Option<i64>,
+    auth_failure_window_seconds: Option<i64>,
 }
 
 /// How log lines are written.
@@ -203,6 +211,15 @@ pub struct Config {
     pub search_index_dir: Option<PathBuf>,
     /// How often the index catches up with annotation changes made through other nodes.
     pub search_catch_up_ms: u64,
+    /// Proxies whose `X-Forwarded-For` (and, for external auth services, trusted cookie or
+    /// header) are believed. Empty: the connection's peer is the client.
+    pub auth_trusted_proxies: auth::IpRanges,
+    /// How long an IIIF access token lives.
+    pub auth_token_ttl_seconds: i64,
+    /// Failed logins (or API-key checks) per client address or account within the window
+    /// before further attempts are refused.
+    pub auth_max_failures: u32,
+    pub auth_failure_window_seconds: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -249,6 +266,13 @@ impl std::fmt::Debug for Config {
             .field("manifest_cache_bytes", &self.manifest_cache_bytes)
             .field("search_index_dir", &self.search_index_dir)
             .field("search_catch_up_ms", &self.search_catch_up_ms)
+            .field("auth_trusted_proxies", &self.auth_trusted_proxies)
+            .field("auth_token_ttl_seconds", &self.auth_token_ttl_seconds)
+            .field("auth_max_failures", &self.auth_max_failures)
+            .field(
+                "auth_failure_window_seconds",
+                &self.auth_failure_window_seconds,
+            )
             .finish()
     }
 }
@@ -597,6 +621,25 @@ impl RawConfig {
                 "search_catch_up_ms",
                 self.search_catch_up_ms.unwrap_or(1000),
                 50..=600_000,
+            )? as u64,
+            auth_trusted_proxies: auth::IpRanges::parse(
+                &self.auth_trusted_proxies.unwrap_or_default(),
+            )
+            .map_err(|why| anyhow::anyhow!("auth_trusted_proxies: {why}"))?,
+            auth_token_ttl_seconds: in_range(
+                "auth_token_ttl_seconds",
+                self.auth_token_ttl_seconds.unwrap_or(300),
+                10..=86_400,
+            )?,
+            auth_max_failures: in_range(
+                "auth_max_failures",
+                self.auth_max_failures.unwrap_or(5),
+                1..=10_000,
+            )? as u32,
+            auth_failure_window_seconds: in_range(
+                "auth_failure_window_seconds",
+                self.auth_failure_window_seconds.unwrap_or(300),
+                1..=86_400,
             )? as u64,
         })
     }

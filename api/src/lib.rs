@@ -6,6 +6,7 @@
 pub mod config;
 pub mod error;
 pub mod graphql;
+mod iiif_auth;
 mod iiif_image;
 mod iiif_presentation;
 mod iiif_search;
@@ -15,6 +16,7 @@ pub mod processing;
 pub mod public_url;
 pub mod server;
 pub mod telemetry;
+mod visitor_access;
 
 pub use config::Config;
 pub use server::{RunningServer, start};

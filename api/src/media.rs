@@ -4,14 +4,16 @@
 //! Last-Modified let caches revalidate.
 
 use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
-use poem::web::{Data, Path};
+use poem::web::{Data, Path, RemoteAddr};
 use poem::{Body, Endpoint, Response, Route, get, handler};
 
+use crate::iiif_image::RESTRICTED_CACHE_CONTROL;
 use crate::iiif_image::{
     DeliveryError, ImageDelivery, error_response, etag, not_modified, parse_space, preflight,
     unchanged, validators, with_cors,
 };
 use crate::server::AppState;
+use crate::visitor_access::refusal;
 
 const MEDIA_CACHE_CONTROL: &str = "public, max-age=86400";
 
@@ -85,6 +87,7 @@ async fn media(
     state: Data<&AppState>,
     Path((customer, space, id, file)): Path<(String, String, String, String)>,
     headers: &HeaderMap,
+    remote: &RemoteAddr,
 ) -> Response {
     let not_found = |message: String| {
         error_response(DeliveryError::new(
@@ -121,6 +124,23 @@ async fn media(
     if asset.status != domain::AssetStatus::Ready {
         return not_found(format!("{customer}/{space}/{id} is not ready"));
     }
+    let peer = remote.as_socket_addr().map(|address| address.ip());
+    let decision = match state
+        .access
+        .decide(&state.domain, &asset, auth::Requested::Other, headers, peer)
+        .await
+    {
+        Ok(decision) => decision,
+        Err(error) => return error_response(error),
+    };
+    if let Some(refused) = refusal(decision, &format!("{customer}/{space}/{id}")) {
+        return error_response(refused);
+    }
+    let cache_control = if auth::is_open(&asset.roles, asset.max_unauthorised) {
+        MEDIA_CACHE_CONTROL
+    } else {
+        RESTRICTED_CACHE_CONTROL
+    };
     let key = storage::keys::master(asset.customer_id, asset.space, &asset.id);
     let length = match state.storage.size(&key).await {
         Ok(length) => length,
@@ -128,7 +148,7 @@ async fn media(
     };
     let tag = etag(&ImageDelivery::stamp(&asset), &format!("media|{length}"));
     if not_modified(headers, &tag, asset.finished) {
-        return with_cors(unchanged(&tag, asset.finished, MEDIA_CACHE_CONTROL).finish());
+        return with_cors(unchanged(&tag, asset.finished, cache_control).finish());
     }
     let range = headers
         .get(header::RANGE)
@@ -138,14 +158,9 @@ async fn media(
         Some(validator) if validator != tag => None,
         _ => range,
     };
-    let builder = validators(
-        Response::builder(),
-        &tag,
-        asset.finished,
-        MEDIA_CACHE_CONTROL,
-    )
-    .header(header::ACCEPT_RANGES, "bytes")
-    .content_type(asset.media_type.clone());
+    let builder = validators(Response::builder(), &tag, asset.finished, cache_control)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .content_type(asset.media_type.clone());
     let response = match wanted(range, length) {
         Wanted::Unsatisfiable => builder
             .status(StatusCode::RANGE_NOT_SATISFIABLE)

@@ -34,6 +34,8 @@ pub struct AppState {
     pub processing: crate::processing::Processing,
     /// This node's search index over annotations.
     pub search: domain::Searcher,
+    /// Access decisions for restricted assets, access tokens and failure throttles.
+    pub access: Arc<crate::visitor_access::VisitorAccess>,
     pub schema: VitrineSchema,
     pub metrics: Arc<Metrics>,
     pub local_addr: SocketAddr,
@@ -101,10 +103,7 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<domain::Domain> {
     domain::migrate(&db)
         .await
         .context("cannot apply database migrations")?;
-    let jwt_secret = match &config.jwt_secret {
-        Some(secret) => secret.expose().as_bytes().to_vec(),
-        None => read_or_create_secret(&config.jwt_secret_file())?.into_bytes(),
-    };
+    let jwt_secret = signing_secret(config)?;
     let settings = domain::CredentialSettings {
         jwt_secret,
         jwt_ttl_seconds: config.jwt_ttl_seconds,
@@ -121,6 +120,15 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<domain::Domain> {
         max_bytes: config.max_bytes_per_customer,
     };
     Ok(domain::Domain::with_settings(db, settings, queue, quotas))
+}
+
+/// The secret management tokens and IIIF access tokens are signed with (each under its own
+/// derived key and audience): configured, or generated once into the data dir.
+fn signing_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
+    Ok(match &config.jwt_secret {
+        Some(secret) => secret.expose().as_bytes().to_vec(),
+        None => read_or_create_secret(&config.jwt_secret_file())?.into_bytes(),
+    })
 }
 
 /// Opens this node's search index (in memory when no folder is configured) over the domain.
@@ -289,7 +297,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         search.clone(),
         Duration::from_millis(config.search_catch_up_ms),
     );
+    let access = Arc::new(crate::visitor_access::VisitorAccess::new(
+        &config,
+        &signing_secret(&config)?,
+    ));
     let state = AppState {
+        access,
         config: Arc::new(config),
         domain,
         images,
@@ -313,6 +326,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .nest("/iiif/3", iiif_image::routes(iiif::image::ApiVersion::V3))
         .nest("/iiif/2", iiif_image::routes(iiif::image::ApiVersion::V2))
         .nest("/media", crate::media::routes())
+        .nest("/auth", crate::iiif_auth::routes())
         .nest(
             "/iiif/manifest/3",
             iiif_presentation::manifest_routes(Version::V3),

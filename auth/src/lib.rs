@@ -9,6 +9,7 @@ mod error;
 mod jwt;
 mod keys;
 mod principal;
+mod visitor;
 
 pub use error::{Error, ErrorKind, Result};
 pub use jwt::{Claims, JwtSigner};
@@ -17,3 +18,7 @@ pub use keys::{
     generate_signing_secret, hash_secret, verify_secret,
 };
 pub use principal::Principal;
+pub use visitor::{
+    AccessClaims, AccessTokens, Decision, IpRanges, Requested, Throttle, client_address, decide,
+    generate_session_secret, is_open, session_digest, web_origin,
+};

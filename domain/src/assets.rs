@@ -226,6 +226,8 @@ impl Domain {
             .find_asset(&txn, owner.id, space, id)
             .await?
             .ok_or_else(|| asset_missing(customer, space, id))?;
+        // only what the derivatives are made from needs them made again; roles and open sizes
+        // are decided when content is requested
         let reprocess = patch
             .media_type
             .as_ref()
@@ -233,10 +235,7 @@ impl Domain {
             || patch
                 .origin
                 .as_ref()
-                .is_some_and(|origin| Some(origin) != current.origin.as_ref())
-            || patch
-                .max_unauthorised
-                .is_some_and(|value| value != current.max_unauthorised);
+                .is_some_and(|origin| Some(origin) != current.origin.as_ref());
         let mut row = current.into_active_model();
         if let Some(media_type) = patch.media_type {
             validate::media_type(&media_type)?;

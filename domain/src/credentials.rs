@@ -100,7 +100,12 @@ impl Domain {
 
     /// Verifies a secret off the async runtime, with at most one hash per core at a time so a
     /// flood of bad credentials cannot take every thread.
-    async fn check_secret(&self, key: &str, secret: &str, stored_hash: &str) -> Result<bool> {
+    pub(crate) async fn check_secret(
+        &self,
+        key: &str,
+        secret: &str,
+        stored_hash: &str,
+    ) -> Result<bool> {
         let credentials = &self.inner.credentials;
         let _permit = credentials
             .hashing
@@ -251,6 +256,6 @@ impl Domain {
 }
 
 /// A hash of a random value, checked against when a key is unknown.
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(crate) static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     auth::hash_secret(&auth::generate_signing_secret()).unwrap_or_default()
 });

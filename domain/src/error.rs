@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Unsupported,
     /// The customer is at one of its limits.
     QuotaExceeded,
+    /// Too many failed credential checks from this client or for this account: wait.
+    TooManyAttempts,
     Internal,
 }
 
@@ -42,6 +44,7 @@ impl ErrorKind {
             ErrorKind::BadRequest => "bad-request",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::QuotaExceeded => "quota-exceeded",
+            ErrorKind::TooManyAttempts => "too-many-attempts",
             ErrorKind::Internal => "internal",
         }
     }

@@ -5,6 +5,7 @@
 //! inputs, and get plain values or an [`Error`] with a stable code back.
 
 mod access;
+mod access_control;
 mod annotations;
 mod assets;
 mod batches;
@@ -29,6 +30,11 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+pub use access_control::{
+    AccessProfile, ActiveKind, AuthService, AuthServiceInput, AuthServicePatch,
+    DEFAULT_SESSION_TTL, GrantedSession, Role, RoleInput, RolePatch, SessionLookup, Viewer,
+    ViewerInput, ViewerPatch, VisitorSession,
+};
 pub use annotations::{
     Annotation, AnnotationInput, AnnotationPatch, BODY_FORMATS, Granularity, ImportFormat,
     MAX_IMPORT_ANNOTATIONS, MOTIVATIONS, Region, TimeRange,

@@ -30,6 +30,7 @@ fn main() {
                     height: 64,
                 }),
                 rendering: Vec::new(),
+                restriction: None,
             }
         })
         .collect();

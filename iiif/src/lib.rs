@@ -6,6 +6,7 @@
 //! This crate must not know HTTP, storage, databases or codecs: it turns text into typed values
 //! and typed values into JSON.
 
+pub mod auth;
 pub mod image;
 pub mod presentation;
 pub mod search;

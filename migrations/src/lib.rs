@@ -17,6 +17,7 @@ mod m20261122_000008_origin_rules;
 mod m20261202_000009_presentation;
 mod m20261202_000010_annotations;
 mod m20261203_000011_annotation_changes;
+mod m20261203_000012_access;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_presentation::Migration),
             Box::new(m20261202_000010_annotations::Migration),
             Box::new(m20261203_000011_annotation_changes::Migration),
+            Box::new(m20261203_000012_access::Migration),
         ]
     }
 }

@@ -46,6 +46,7 @@ domain_suite!(
     named_queries_select_ready_assets_in_canvas_order,
     presentation_settings_are_checked_and_merged,
     search_indexes_follow_the_annotation_log,
+    visitor_sessions_grant_merge_and_end,
 );
 
 fn admin() -> Principal {
@@ -2246,4 +2247,214 @@ async fn search_indexes_follow_the_annotation_log(domain: Domain) {
     // only "other" is left with annotations
     let again = Searcher::new(domain.clone(), Arc::new(SearchIndex::in_memory().unwrap()));
     assert_eq!(again.rebuild().await.unwrap(), 1);
+}
+
+async fn visitor_sessions_grant_merge_and_end(domain: Domain) {
+    use domain::{
+        AccessProfile, ActiveKind, AuthServiceInput, RoleInput, SessionLookup, ViewerInput,
+    };
+    let (acme, _) = customer_with_space(&domain, "acme").await;
+    let rival = new_customer(&domain, "rival").await;
+    let service = |name: &str, kind: ActiveKind| AuthServiceInput {
+        name: name.into(),
+        profile: AccessProfile::Active,
+        kind: Some(kind),
+        label: "Library".into(),
+        heading: None,
+        note: None,
+        confirm_label: None,
+        ip_ranges: Vec::new(),
+        trusted_cookie: None,
+        trusted_header: None,
+        session_ttl: Some(120),
+    };
+    let terms = domain
+        .create_auth_service(&acme, "acme", service("terms", ActiveKind::Clickthrough))
+        .await
+        .unwrap();
+    domain
+        .create_auth_service(&acme, "acme", service("staff", ActiveKind::Login))
+        .await
+        .unwrap();
+    // another customer's key cannot touch acme's services
+    let refused = domain
+        .create_auth_service(&rival, "acme", service("x", ActiveKind::Login))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind, domain::ErrorKind::Forbidden);
+    for (role, granted_by) in [("reader", "terms"), ("staff", "staff")] {
+        domain
+            .create_role(
+                &acme,
+                "acme",
+                RoleInput {
+                    name: role.into(),
+                    label: None,
+                    auth_service: granted_by.into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    domain
+        .create_viewer(
+            &acme,
+            "acme",
+            ViewerInput {
+                username: "ana".into(),
+                password: "correct horse".into(),
+                roles: vec!["staff".into()],
+            },
+        )
+        .await
+        .unwrap();
+    let customer_id = domain.visitor_customer("acme").await.unwrap();
+
+    // which services grant which of an asset's roles
+    let granting = domain
+        .services_granting(
+            customer_id,
+            &["reader".into(), "staff".into(), "ghost".into()],
+        )
+        .await
+        .unwrap();
+    let names: Vec<(&str, &[String])> = granting
+        .iter()
+        .map(|(service, roles)| (service.name.as_str(), roles.as_slice()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("staff", &["staff".to_owned()][..]),
+            ("terms", &["reader".to_owned()][..])
+        ]
+    );
+
+    // viewer passwords: right, wrong, unknown
+    let (viewer, roles) = domain
+        .check_viewer(customer_id, "ana", "correct horse")
+        .await
+        .unwrap()
+        .expect("right password");
+    assert_eq!(roles, vec!["staff".to_owned()]);
+    assert!(
+        domain
+            .check_viewer(customer_id, "ana", "wrong")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        domain
+            .check_viewer(customer_id, "bob", "x")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // a new session, then a second grant merged into it
+    let reader = domain.roles_granted_by(&terms).await.unwrap();
+    let first = domain
+        .grant_session(
+            customer_id,
+            None,
+            &reader,
+            120,
+            Some("https://a.example"),
+            None,
+        )
+        .await
+        .unwrap();
+    let secret = first.new_secret.expect("a new session has a secret");
+    let merged = domain
+        .grant_session(
+            customer_id,
+            Some(&secret),
+            &["staff".to_owned()],
+            60,
+            Some("https://b.example"),
+            Some(viewer),
+        )
+        .await
+        .unwrap();
+    assert_eq!((merged.id, merged.new_secret), (first.id, None));
+    let SessionLookup::Live(session) = domain.visitor_session(customer_id, &secret).await.unwrap()
+    else {
+        panic!("live session")
+    };
+    assert_eq!(session.roles, vec!["reader".to_owned(), "staff".to_owned()]);
+    assert_eq!(
+        session.origins,
+        vec![
+            "https://a.example".to_owned(),
+            "https://b.example".to_owned()
+        ]
+    );
+    assert_eq!(
+        domain
+            .visitor_session_by_id(customer_id, first.id)
+            .await
+            .unwrap(),
+        SessionLookup::Live(session)
+    );
+    // the secret is stored only as its digest, and other customers' ids find nothing
+    let rival_id = domain.visitor_customer("rival").await.unwrap();
+    assert_eq!(
+        domain.visitor_session(rival_id, &secret).await.unwrap(),
+        SessionLookup::Missing
+    );
+    assert_eq!(
+        domain
+            .visitor_session(customer_id, &auth::session_digest(&secret))
+            .await
+            .unwrap(),
+        SessionLookup::Missing
+    );
+    // a new password ends the viewer's sessions
+    domain
+        .update_viewer(
+            &acme,
+            "acme",
+            "ana",
+            domain::ViewerPatch {
+                password: Some("battery staple".into()),
+                roles: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        domain.visitor_session(customer_id, &secret).await.unwrap(),
+        SessionLookup::Missing
+    );
+    // logout
+    let again = domain
+        .grant_session(customer_id, None, &reader, 120, None, None)
+        .await
+        .unwrap();
+    let secret = again.new_secret.unwrap();
+    assert!(domain.end_session(customer_id, &secret).await.unwrap());
+    assert_eq!(
+        domain.visitor_session(customer_id, &secret).await.unwrap(),
+        SessionLookup::Missing
+    );
+    // in-use checks
+    let in_use = domain
+        .delete_auth_service(&acme, "acme", "terms")
+        .await
+        .unwrap_err();
+    assert_eq!(in_use.kind, domain::ErrorKind::Conflict);
+    let held = domain
+        .delete_role(&acme, "acme", "staff")
+        .await
+        .unwrap_err();
+    assert_eq!(held.kind, domain::ErrorKind::Conflict);
+    assert!(domain.delete_viewer(&acme, "acme", "ana").await.unwrap());
+    assert!(domain.delete_role(&acme, "acme", "staff").await.unwrap());
+    assert!(
+        domain
+            .delete_auth_service(&acme, "acme", "staff")
+            .await
+            .unwrap()
+    );
 }

@@ -180,6 +180,56 @@ const OPERATIONS: &[Operation] = &[
         document: "query($c: String!) { customer(name: $c) { namedQueries { name } } }",
         admin_only: false,
     },
+    Operation {
+        name: "createAuthService",
+        document: "mutation($c: String!, $new: String!) { createAuthService(customer: $c, input: {name: $new, profile: KIOSK, label: \"Reading room\", ipRanges: [\"10.0.0.0/8\"]}) { name } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "updateAuthService",
+        document: "mutation($c: String!, $svc: String!) { updateAuthService(customer: $c, name: $svc, input: {label: \"Changed\", note: null}) { label } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "deleteAuthService",
+        document: "mutation($c: String!, $spare: String!) { deleteAuthService(customer: $c, name: $spare) }",
+        admin_only: false,
+    },
+    Operation {
+        name: "createRole",
+        document: "mutation($c: String!, $new: String!, $svc: String!) { createRole(customer: $c, input: {name: $new, authService: $svc}) { name } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "updateRole",
+        document: "mutation($c: String!, $role: String!, $spare: String!) { updateRole(customer: $c, name: $role, input: {label: \"Readers\", authService: $spare}) { authService } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "deleteRole",
+        document: "mutation($c: String!, $free: String!) { deleteRole(customer: $c, name: $free) }",
+        admin_only: false,
+    },
+    Operation {
+        name: "createViewer",
+        document: "mutation($c: String!, $new: String!, $role: String!) { createViewer(customer: $c, input: {username: $new, password: \"a long password\", roles: [$role]}) { username } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "updateViewer",
+        document: "mutation($c: String!, $viewer: String!) { updateViewer(customer: $c, username: $viewer, input: {password: \"another password\", roles: []}) { roles } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "deleteViewer",
+        document: "mutation($c: String!, $viewer: String!) { deleteViewer(customer: $c, username: $viewer) }",
+        admin_only: false,
+    },
+    Operation {
+        name: "customer.authServices",
+        document: "query($c: String!) { customer(name: $c) { authServices { name } roles { name } viewers { username } } }",
+        admin_only: false,
+    },
 ];
 
 /// Resources made fresh for each call, so that destructive operations have a target.
@@ -222,7 +272,42 @@ async fn fixture(app: &TestApp, round: usize) -> Value {
             json!({ "a": asset }),
         )
         .await;
+    let service = format!("svc-{round}");
+    let spare = format!("spare-{round}");
+    let role = format!("role-{round}");
+    let free = format!("free-{round}");
+    let viewer = format!("viewer-{round}");
+    for (name, profile) in [(&service, "kind: CLICKTHROUGH"), (&spare, "kind: LOGIN")] {
+        app.graphql(
+            &admin,
+            &format!("mutation($n: String!) {{ createAuthService(customer: \"acme\", input: {{name: $n, profile: ACTIVE, {profile}, label: \"Library\", note: \"n\"}}) {{ name }} }}"),
+            json!({ "n": name }),
+        )
+        .await
+        .data();
+    }
+    for name in [&role, &free] {
+        app.graphql(
+            &admin,
+            "mutation($n: String!, $s: String!) { createRole(customer: \"acme\", input: {name: $n, authService: $s}) { name } }",
+            json!({ "n": name, "s": service }),
+        )
+        .await
+        .data();
+    }
+    app.graphql(
+        &admin,
+        "mutation($n: String!, $r: String!) { createViewer(customer: \"acme\", input: {username: $n, password: \"first password\", roles: [$r]}) { username } }",
+        json!({ "n": viewer, "r": role }),
+    )
+    .await
+    .data();
     json!({
+        "svc": service,
+        "spare": spare,
+        "role": role,
+        "free": free,
+        "viewer": viewer,
         "c": "acme",
         "s": 1,
         "q": query,
@@ -238,7 +323,7 @@ async fn fixture(app: &TestApp, round: usize) -> Value {
 async fn acme_state(app: &TestApp) -> Value {
     app.graphql(
         &Auth::admin(),
-        "{ customers { totalCount } customer(name: \"acme\") { displayName presentation { rights } namedQueries { name template } apiKeys { key } spaces { totalCount edges { node { name } } } } space(customer: \"acme\", id: 1) { assets { totalCount edges { node { id string1 annotations(first: 10) { totalCount edges { node { id value } } } } } } } }",
+        "{ customers { totalCount } customer(name: \"acme\") { displayName presentation { rights } namedQueries { name template } apiKeys { key } authServices { name label note ipRanges } roles { name label authService } viewers { username roles } spaces { totalCount edges { node { name } } } } space(customer: \"acme\", id: 1) { assets { totalCount edges { node { id string1 annotations(first: 10) { totalCount edges { node { id value } } } } } } } }",
         json!({}),
     )
     .await

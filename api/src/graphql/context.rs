@@ -6,22 +6,33 @@ use poem::http::{HeaderMap, header};
 
 use crate::error::graphql_error;
 use crate::server::AppState;
+use crate::visitor_access::VisitorAccess;
+use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Per-request data: the outcome of authentication and the public base URL.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestContext {
     authentication: Result<Principal, domain::Error>,
     pub base_url: String,
+    /// The client's address, for throttling failed credential checks.
+    client: String,
+    access: Arc<VisitorAccess>,
 }
 
 impl RequestContext {
     /// Authenticates the `Authorization` header (Basic key:secret or a Bearer token). A bad
     /// credential is remembered, not raised: operations that need none (`login`) still work.
-    pub(crate) async fn from_headers(state: &AppState, headers: &HeaderMap) -> Self {
+    pub(crate) async fn from_headers(
+        state: &AppState,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Self {
+        let client = client_key(state, headers, peer);
         let authentication = match headers.get(header::AUTHORIZATION) {
             None => Ok(Principal::Anonymous),
             Some(value) => match value.to_str() {
-                Ok(value) => authenticate(&state.domain, value).await,
+                Ok(value) => authenticate(state, &client, value).await,
                 Err(_) => Err(domain::Error::unauthenticated(
                     "authorization header is not text",
                 )),
@@ -33,6 +44,8 @@ impl RequestContext {
         Self {
             authentication,
             base_url: crate::public_url::public_base(state, headers),
+            client,
+            access: state.access.clone(),
         }
     }
 
@@ -42,23 +55,85 @@ impl RequestContext {
         state: &AppState,
         value: &str,
         base_url: String,
+        client: String,
     ) -> Self {
-        let authentication = authenticate(&state.domain, value).await;
+        let authentication = authenticate(state, &client, value).await;
         if let Err(error) = &authentication {
             tracing::info!(%error, "management credential refused");
         }
         Self {
             authentication,
             base_url,
+            client,
+            access: state.access.clone(),
         }
+    }
+
+    /// Checks an API key like the `Authorization` header is checked, throttled the same way.
+    pub(crate) async fn check_key(
+        &self,
+        domain: &domain::Domain,
+        credential: &ApiKeyCredential,
+    ) -> Result<Principal, domain::Error> {
+        check_key_throttled(&self.access, &self.client, domain, credential).await
     }
 }
 
-async fn authenticate(domain: &domain::Domain, value: &str) -> Result<Principal, domain::Error> {
+/// The client's address as a throttle key (trusted proxies resolved).
+pub(crate) fn client_key(state: &AppState, headers: &HeaderMap, peer: Option<IpAddr>) -> String {
+    state
+        .access
+        .client_address(peer, headers)
+        .map_or_else(|| "unknown".to_owned(), |address| address.to_string())
+}
+
+/// An API-key check that refuses clients and keys with too many recent failures, before any
+/// hashing, so guessing secrets costs the guesser time and the server nothing.
+async fn check_key_throttled(
+    access: &VisitorAccess,
+    client: &str,
+    domain: &domain::Domain,
+    credential: &ApiKeyCredential,
+) -> Result<Principal, domain::Error> {
+    let keys = [
+        format!("address:{client}"),
+        format!("key:{}", credential.key),
+    ];
+    let throttle = &access.key_failures;
+    if let Some(wait) = keys.iter().find_map(|key| throttle.check(key).err()) {
+        return Err(domain::Error::new(
+            domain::ErrorKind::TooManyAttempts,
+            format!(
+                "too many failed credential checks; try again in {} s",
+                wait.as_secs().max(1)
+            ),
+        ));
+    }
+    match domain.authenticate_key(credential).await {
+        Ok(principal) => {
+            throttle.clear(&keys[1]);
+            Ok(principal)
+        }
+        Err(error) if error.kind == domain::ErrorKind::Unauthenticated => {
+            for key in &keys {
+                throttle.fail(key);
+            }
+            Err(error)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn authenticate(
+    state: &AppState,
+    client: &str,
+    value: &str,
+) -> Result<Principal, domain::Error> {
+    let domain = &state.domain;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if scheme.eq_ignore_ascii_case("basic") {
         let credential = ApiKeyCredential::parse_basic(rest).map_err(domain::Error::from)?;
-        domain.authenticate_key(&credential).await
+        check_key_throttled(&state.access, client, domain, &credential).await
     } else if scheme.eq_ignore_ascii_case("bearer") {
         domain.authenticate_token(rest.trim()).await
     } else {

@@ -5,6 +5,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 
+use super::access::{AuthServiceObject, RoleObject, ViewerObject};
 use super::batches::BatchObject;
 use super::connection::{PagedConnection, connection, page_complexity};
 use super::context::{call, request_context};
@@ -78,6 +79,33 @@ impl CustomerObject {
         })
         .await?;
         Ok(connection(spaces, SpaceObject::from))
+    }
+
+    /// The customer's auth services, by name.
+    async fn auth_services(&self, ctx: &Context<'_>) -> Result<Vec<AuthServiceObject>> {
+        let services = call(ctx, |domain, principal| async move {
+            domain.auth_services(&principal, &self.name).await
+        })
+        .await?;
+        Ok(services.into_iter().map(AuthServiceObject::from).collect())
+    }
+
+    /// The customer's roles, by name.
+    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<RoleObject>> {
+        let roles = call(ctx, |domain, principal| async move {
+            domain.roles(&principal, &self.name).await
+        })
+        .await?;
+        Ok(roles.into_iter().map(RoleObject::from).collect())
+    }
+
+    /// The customer's viewer accounts, by username (passwords are not shown).
+    async fn viewers(&self, ctx: &Context<'_>) -> Result<Vec<ViewerObject>> {
+        let viewers = call(ctx, |domain, principal| async move {
+            domain.viewers(&principal, &self.name).await
+        })
+        .await?;
+        Ok(viewers.into_iter().map(ViewerObject::from).collect())
     }
 
     /// The customer's origin rules, in the order they are tried (passwords are not shown).

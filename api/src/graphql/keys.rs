@@ -86,6 +86,12 @@ impl KeyMutation {
             )));
         }
         let credential = ApiKeyCredential { key, secret };
-        domain(ctx)?.login(&credential).await.map_err(graphql_error)
+        let domain = domain(ctx)?;
+        // checked (and throttled) like a Basic credential first; then the token is signed
+        super::context::request_context(ctx)?
+            .check_key(domain, &credential)
+            .await
+            .map_err(graphql_error)?;
+        domain.login(&credential).await.map_err(graphql_error)
     }
 }

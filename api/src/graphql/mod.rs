@@ -3,6 +3,7 @@
 //! One `*Query` / `*Mutation` pair per resource, merged here. Resolvers are thin: they read the
 //! caller's principal, call one domain function and map its result.
 
+mod access;
 mod annotations;
 mod assets;
 mod batches;
@@ -21,7 +22,7 @@ use async_graphql_poem::{GraphQLProtocol, GraphQLWebSocket};
 use futures::io::AllowStdIo;
 use poem::http::{HeaderMap, StatusCode, header};
 use poem::web::websocket::WebSocket;
-use poem::web::{Data, Html};
+use poem::web::{Data, Html, RemoteAddr};
 use poem::{Body, IntoResponse, Response, handler};
 
 use crate::error::RestError;
@@ -49,6 +50,7 @@ pub struct Mutation(
     origin_rules::OriginRuleMutation,
     presentation::NamedQueryMutation,
     annotations::AnnotationMutation,
+    access::AccessMutation,
 );
 
 pub type VitrineSchema = Schema<Query, Mutation, batches::Subscription>;
@@ -108,7 +110,12 @@ pub async fn graphiql() -> Html<String> {
 }
 
 #[handler]
-pub async fn execute(state: Data<&AppState>, headers: &HeaderMap, body: Body) -> Response {
+pub async fn execute(
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+    remote: &RemoteAddr,
+    body: Body,
+) -> Response {
     let is_multipart = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -159,7 +166,8 @@ pub async fn execute(state: Data<&AppState>, headers: &HeaderMap, body: Body) ->
                     .into_response();
             }
         };
-    let context = RequestContext::from_headers(&state, headers).await;
+    let peer = remote.as_socket_addr().map(|address| address.ip());
+    let context = RequestContext::from_headers(&state, headers, peer).await;
     let mut response = state
         .schema
         .execute(
@@ -190,11 +198,14 @@ pub async fn execute(state: Data<&AppState>, headers: &HeaderMap, body: Body) ->
 pub async fn subscriptions(
     state: Data<&AppState>,
     headers: &HeaderMap,
+    remote: &RemoteAddr,
     protocol: GraphQLProtocol,
     websocket: WebSocket,
 ) -> impl IntoResponse {
     let state = state.clone();
-    let from_headers = RequestContext::from_headers(&state, headers).await;
+    let peer = remote.as_socket_addr().map(|address| address.ip());
+    let client = context::client_key(&state, headers, peer);
+    let from_headers = RequestContext::from_headers(&state, headers, peer).await;
     let base_url = from_headers.base_url.clone();
     websocket
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -205,6 +216,7 @@ pub async fn subscriptions(
                     let state = state.clone();
                     let from_headers = from_headers.clone();
                     let base_url = base_url.clone();
+                    let client = client.clone();
                     async move {
                         let authorization = payload
                             .get("Authorization")
@@ -212,7 +224,8 @@ pub async fn subscriptions(
                             .and_then(|value| value.as_str().map(str::to_owned));
                         let context = match authorization {
                             Some(value) => {
-                                RequestContext::from_authorization(&state, &value, base_url).await
+                                RequestContext::from_authorization(&state, &value, base_url, client)
+                                    .await
                             }
                             None => from_headers,
                         };

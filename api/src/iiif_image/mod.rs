@@ -8,7 +8,7 @@ use iiif::image::{
     ApiVersion, ImageInfo, ImageRequest, ResolvedRequest, TileSpec, info_v2, info_v3,
 };
 use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
-use poem::web::{Data, Path};
+use poem::web::{Data, Path, RemoteAddr};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, get, handler};
 use sha2::{Digest, Sha256};
 
@@ -16,9 +16,12 @@ pub use delivery::{DeliveryError, DeliverySettings, ImageDelivery};
 
 use crate::public_url::{asset_path, public_base};
 use crate::server::AppState;
+use crate::visitor_access::{refusal, requested_image};
 
 const IMAGE_CACHE_CONTROL: &str = "public, max-age=86400";
 const INFO_CACHE_CONTROL: &str = "public, max-age=3600";
+/// Restricted images and descriptions: the visitor's browser may keep them, shared caches not.
+pub(crate) const RESTRICTED_CACHE_CONTROL: &str = "private, max-age=300";
 
 /// The routes of one version, to mount under `/iiif/3` or `/iiif/2`.
 pub fn routes(version: ApiVersion) -> impl Endpoint {
@@ -34,6 +37,18 @@ pub fn routes(version: ApiVersion) -> impl Endpoint {
         .at(
             "/:customer/:space/:asset/:region/:size/:rotation/:quality",
             get(image).head(image).options(preflight),
+        )
+        .at(
+            "/:customer/:space/:asset/degraded",
+            get(degraded_base).head(degraded_base).options(preflight),
+        )
+        .at(
+            "/:customer/:space/:asset/degraded/info.json",
+            get(degraded_info).head(degraded_info).options(preflight),
+        )
+        .at(
+            "/:customer/:space/:asset/degraded/:region/:size/:rotation/:quality",
+            get(degraded_image).head(degraded_image).options(preflight),
         )
         .data(version)
 }
@@ -81,6 +96,47 @@ fn service_id(
     )
 }
 
+/// The degraded variant of an image service: the sizes a restricted image leaves open.
+pub(crate) fn degraded_service_id(
+    state: &AppState,
+    headers: &HeaderMap,
+    version: ApiVersion,
+    customer: &str,
+    space: i32,
+    asset: &str,
+) -> String {
+    format!(
+        "{}/degraded",
+        service_id(state, headers, version, customer, space, asset)
+    )
+}
+
+/// Which of an image's two services a request addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Full,
+    Degraded,
+}
+
+impl Variant {
+    fn service_id(
+        self,
+        state: &AppState,
+        headers: &HeaderMap,
+        version: ApiVersion,
+        customer: &str,
+        space: i32,
+        asset: &str,
+    ) -> String {
+        match self {
+            Variant::Full => service_id(state, headers, version, customer, space, asset),
+            Variant::Degraded => {
+                degraded_service_id(state, headers, version, customer, space, asset)
+            }
+        }
+    }
+}
+
 pub(crate) fn parse_space(space: &str) -> Result<i32, DeliveryError> {
     space.parse::<i32>().map_err(|_| {
         DeliveryError::new(
@@ -99,13 +155,51 @@ async fn base(
     state: Data<&AppState>,
     headers: &HeaderMap,
 ) -> Response {
-    let space = match parse_space(&space) {
+    redirect_to_info(
+        **version,
+        Variant::Full,
+        &customer,
+        &space,
+        &asset,
+        &state,
+        headers,
+    )
+}
+
+#[handler]
+async fn degraded_base(
+    version: Data<&ApiVersion>,
+    Path((customer, space, asset)): Path<(String, String, String)>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    redirect_to_info(
+        **version,
+        Variant::Degraded,
+        &customer,
+        &space,
+        &asset,
+        &state,
+        headers,
+    )
+}
+
+fn redirect_to_info(
+    version: ApiVersion,
+    variant: Variant,
+    customer: &str,
+    space: &str,
+    asset: &str,
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Response {
+    let space = match parse_space(space) {
         Ok(space) => space,
         Err(error) => return error_response(error),
     };
     let location = format!(
         "{}/info.json",
-        service_id(&state, headers, **version, &customer, space, &asset)
+        variant.service_id(state, headers, version, customer, space, asset)
     );
     with_cors(
         Response::builder()
@@ -235,35 +329,148 @@ async fn info(
     state: Data<&AppState>,
     headers: &HeaderMap,
 ) -> Response {
-    match info_response(**version, &customer, &space, &asset, &state, headers).await {
+    let request = (
+        **version,
+        Variant::Full,
+        customer.as_str(),
+        space.as_str(),
+        asset.as_str(),
+    );
+    match info_response(request, &state, headers).await {
         Ok(response) => response,
         Err(error) => error_response(error),
     }
 }
 
+#[handler]
+async fn degraded_info(
+    version: Data<&ApiVersion>,
+    Path((customer, space, asset)): Path<(String, String, String)>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+) -> Response {
+    let request = (
+        **version,
+        Variant::Degraded,
+        customer.as_str(),
+        space.as_str(),
+        asset.as_str(),
+    );
+    match info_response(request, &state, headers).await {
+        Ok(response) => response,
+        Err(error) => error_response(error),
+    }
+}
+
+/// The limits of an image's degraded service: its open size on both edges.
+fn degraded_limits(asset: &domain::Asset) -> Option<iiif::image::Limits> {
+    let edge = u32::try_from(asset.max_unauthorised)
+        .ok()
+        .filter(|edge| *edge > 0)?;
+    if auth::is_open(&asset.roles, asset.max_unauthorised) {
+        return None;
+    }
+    Some(iiif::image::Limits {
+        max_width: Some(edge),
+        max_height: Some(edge),
+        max_area: None,
+        upscaling: false,
+    })
+}
+
+fn no_degraded(customer: &str, space: i32, id: &str) -> DeliveryError {
+    DeliveryError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        format!("{customer}/{space}/{id} has no degraded service: no sizes of it are open"),
+    )
+}
+
+/// What an Auth 1.0 client gets for a restricted info.json, which is its probe.
+enum Auth1 {
+    Allowed,
+    /// 302 to the degraded service's info.json.
+    Degraded,
+    /// 401 (or 403) with the whole document, so the client finds the login services.
+    Refused(StatusCode),
+}
+
 async fn info_response(
-    version: ApiVersion,
-    customer: &str,
-    space: &str,
-    id: &str,
+    (version, variant, customer, space, id): (ApiVersion, Variant, &str, &str, &str),
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Response, DeliveryError> {
     let space = parse_space(space)?;
     let delivery = &state.images;
     let asset = delivery.image_asset(customer, space, id).await?;
+    let open = auth::is_open(&asset.roles, asset.max_unauthorised);
+    let open_edge = u32::try_from(asset.max_unauthorised)
+        .ok()
+        .filter(|edge| *edge > 0);
+    if variant == Variant::Degraded && (open || open_edge.is_none()) {
+        return Err(no_degraded(customer, space, id));
+    }
     let layout = delivery.layout(&asset).await?;
-    let service = service_id(state, headers, version, customer, space, id);
+    let service = variant.service_id(state, headers, version, customer, space, id);
+    // restricted descriptions depend on the auth services and (1.0) the token: not cached
+    // by validators, and never stored by shared caches
+    let services = if open {
+        None
+    } else {
+        Some(
+            state
+                .access
+                .services(&state.domain, asset.customer_id, &asset.roles)
+                .await?,
+        )
+    };
+    let auth1 = match (&services, version, variant) {
+        (Some(services), ApiVersion::V2, Variant::Full) => {
+            let held = state
+                .access
+                .token_roles(&state.domain, asset.customer_id, customer, headers)
+                .await?
+                .unwrap_or_default();
+            let decision = auth::decide(
+                &asset.roles,
+                asset.max_unauthorised,
+                &held,
+                !services.is_empty(),
+                auth::Requested::Other,
+            );
+            match decision {
+                auth::Decision::Allowed => Auth1::Allowed,
+                _ if open_edge.is_some() => Auth1::Degraded,
+                refused => Auth1::Refused(
+                    StatusCode::from_u16(refused.status()).unwrap_or(StatusCode::UNAUTHORIZED),
+                ),
+            }
+        }
+        _ => Auth1::Allowed,
+    };
+    if let Auth1::Degraded = auth1 {
+        let location = format!(
+            "{}/info.json",
+            degraded_service_id(state, headers, version, customer, space, id)
+        );
+        return Ok(with_cors(
+            Response::builder()
+                .status(StatusCode::FOUND)
+                .header(header::LOCATION, location)
+                .header(header::CACHE_CONTROL, "no-store")
+                .finish(),
+        ));
+    }
     let tag = etag(
         &ImageDelivery::stamp(&asset),
         &format!("info/{}/{service}", version_path(version)),
     );
-    if not_modified(headers, &tag, asset.finished) {
+    if services.is_none() && not_modified(headers, &tag, asset.finished) {
         return Ok(with_cors(
             unchanged(&tag, asset.finished, INFO_CACHE_CONTROL).finish(),
         ));
     }
-    let description = ImageInfo {
+    let mut description = ImageInfo {
         id: service,
         width: layout.width,
         height: layout.height,
@@ -277,15 +484,55 @@ async fn info_response(
         has_color: layout.channels != imaging::Channels::Gray,
         services: Vec::new(),
     };
-    let document = match version {
+    if let (Variant::Degraded, Some(edge)) = (variant, open_edge) {
+        description.sizes.retain(|(w, h)| (*w).max(*h) <= edge);
+        let scale = f64::from(edge) / f64::from(layout.width.max(layout.height));
+        if scale < 1.0 {
+            let size = (
+                ((f64::from(layout.width) * scale).round() as u32).max(1),
+                ((f64::from(layout.height) * scale).round() as u32).max(1),
+            );
+            if !description.sizes.contains(&size) {
+                description.sizes.push(size);
+            }
+        }
+        description.limits = degraded_limits(&asset).unwrap_or(delivery.limits);
+    }
+    let links = domain::Links::new(public_base(state, headers), iiif::presentation::Version::V3);
+    let auth_2_context = match (&services, version, variant) {
+        (Some(services), ApiVersion::V3, Variant::Full) => {
+            let offered = links.access_services(customer, services);
+            let probe = links.probe(customer, space, id);
+            description.services = vec![iiif::auth::probe_service(&probe, &offered)];
+            true
+        }
+        (Some(services), ApiVersion::V2, _) => {
+            let offered = links.access_services(customer, services);
+            description.services = iiif::auth::cookie_services_1(&offered);
+            false
+        }
+        _ => false,
+    };
+    let mut document = match version {
         ApiVersion::V3 => info_v3(&description),
         ApiVersion::V2 => info_v2(&description),
     };
+    if variant == Variant::Degraded {
+        iiif::image::make_level0(&mut document);
+    }
+    if auth_2_context {
+        document["@context"] = serde_json::json!([iiif::auth::CONTEXT_2, version.context()]);
+    }
+    let (status, cache_control) = match (&services, auth1) {
+        (None, _) => (StatusCode::OK, INFO_CACHE_CONTROL),
+        (Some(_), Auth1::Refused(status)) => (status, "no-store"),
+        (Some(_), _) => (StatusCode::OK, RESTRICTED_CACHE_CONTROL),
+    };
     let response = validators(
-        Response::builder(),
+        Response::builder().status(status),
         &tag,
         asset.finished,
-        INFO_CACHE_CONTROL,
+        cache_control,
     )
     .header(
         header::CONTENT_TYPE,
@@ -299,32 +546,33 @@ async fn info_response(
     Ok(with_cors(response))
 }
 
+type ImagePath = (String, String, String, String, String, String, String);
+
 #[handler]
 async fn image(
     version: Data<&ApiVersion>,
-    Path((customer, space, asset, region, size, rotation, quality)): Path<(
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-    )>,
+    Path(path): Path<ImagePath>,
     state: Data<&AppState>,
     headers: &HeaderMap,
+    remote: &RemoteAddr,
 ) -> Response {
-    let parameters = [
-        region.as_str(),
-        size.as_str(),
-        rotation.as_str(),
-        quality.as_str(),
-    ];
-    match image_response(
-        **version, &customer, &space, &asset, parameters, &state, headers,
-    )
-    .await
-    {
+    let peer = remote.as_socket_addr().map(|address| address.ip());
+    match image_response(**version, Variant::Full, &path, &state, headers, peer).await {
+        Ok(response) => response,
+        Err(error) => error_response(error),
+    }
+}
+
+#[handler]
+async fn degraded_image(
+    version: Data<&ApiVersion>,
+    Path(path): Path<ImagePath>,
+    state: Data<&AppState>,
+    headers: &HeaderMap,
+    remote: &RemoteAddr,
+) -> Response {
+    let peer = remote.as_socket_addr().map(|address| address.ip());
+    match image_response(**version, Variant::Degraded, &path, &state, headers, peer).await {
         Ok(response) => response,
         Err(error) => error_response(error),
     }
@@ -332,12 +580,11 @@ async fn image(
 
 async fn image_response(
     version: ApiVersion,
-    customer: &str,
-    space: &str,
-    id: &str,
-    [region, size, rotation, quality]: [&str; 4],
+    variant: Variant,
+    (customer, space, id, region, size, rotation, quality): &ImagePath,
     state: &AppState,
     headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<Response, DeliveryError> {
     let space = parse_space(space)?;
     let delivery = &state.images;
@@ -347,28 +594,52 @@ async fn image_response(
         asset.width.unwrap_or(0) as u32,
         asset.height.unwrap_or(0) as u32,
     );
-    let resolved: ResolvedRequest = request.resolve(width, height, &delivery.limits)?;
+    // the degraded service has the open size as its limits: larger sizes are over them (400)
+    let limits = match variant {
+        Variant::Full => delivery.limits,
+        Variant::Degraded => {
+            degraded_limits(&asset).ok_or_else(|| no_degraded(customer, space, id))?
+        }
+    };
+    let resolved: ResolvedRequest = request.resolve(width, height, &limits)?;
+    // the access decision comes before anything that could tell a refused visitor more,
+    // a 304 included; the degraded service serves only what is open to everyone
+    let open = auth::is_open(&asset.roles, asset.max_unauthorised);
+    let requested = requested_image(&resolved);
+    let decision = match variant {
+        Variant::Full => {
+            state
+                .access
+                .decide(&state.domain, &asset, requested, headers, peer)
+                .await?
+        }
+        Variant::Degraded => {
+            auth::decide(&asset.roles, asset.max_unauthorised, &[], false, requested)
+        }
+    };
+    if let Some(refused) = refusal(decision, &format!("{customer}/{space}/{id}")) {
+        return Err(refused);
+    }
+    let cache_control = if open {
+        IMAGE_CACHE_CONTROL
+    } else {
+        RESTRICTED_CACHE_CONTROL
+    };
     let tag = etag(&ImageDelivery::stamp(&asset), &resolved.to_string());
-    let service = service_id(state, headers, version, customer, space, id);
+    let service = variant.service_id(state, headers, version, customer, space, id);
     let link = format!(
         "<{service}/{}>;rel=\"canonical\",<{}>;rel=\"profile\"",
         resolved.canonical_path(version),
         version.level2_profile()
     );
     if not_modified(headers, &tag, asset.finished) {
-        let response =
-            unchanged(&tag, asset.finished, IMAGE_CACHE_CONTROL).header(header::LINK, link);
+        let response = unchanged(&tag, asset.finished, cache_control).header(header::LINK, link);
         return Ok(with_cors(response.finish()));
     }
     let bytes = delivery.image(&asset, &resolved).await?;
-    let response = validators(
-        Response::builder(),
-        &tag,
-        asset.finished,
-        IMAGE_CACHE_CONTROL,
-    )
-    .header(header::CONTENT_TYPE, resolved.format.media_type())
-    .header(header::LINK, link)
-    .body(bytes);
+    let response = validators(Response::builder(), &tag, asset.finished, cache_control)
+        .header(header::CONTENT_TYPE, resolved.format.media_type())
+        .header(header::LINK, link)
+        .body(bytes);
     Ok(with_cors(response.into_response()))
 }

@@ -1,6 +1,7 @@
 //! Manifest and collection assembly: assets and settings in, the version-neutral model of
 //! `iiif::presentation` out. Public reads: no principal, only READY assets.
 
+use iiif::auth::{AccessKind, AccessService, Restriction};
 use iiif::presentation::{
     Body, Canvas, Collection, Container, Entry, ImageService, Manifest, Member, MemberKind,
     PLACEHOLDER_SIZE, Range, RangeItem, Rendering, ResourceKind, Text, Thumbnail, Version,
@@ -13,9 +14,13 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 use super::named_queries::QueryResult;
 use super::settings::{PresentationSettings, RANGE_SEPARATOR, RangeField, fill_template};
 use crate::Domain;
+use crate::access_control::{AccessProfile, ActiveKind, AuthService};
 use crate::entities::{annotation, asset, customer, space};
 use crate::error::{Error, Result};
 use crate::model::{Asset, AssetFamily, AssetStatus, media_file_name};
+
+/// Access services already looked up while writing one document, by the roles they grant.
+type Restrictions = std::collections::HashMap<Vec<String>, Vec<AccessService>>;
 
 /// Thumbnails in manifests are the smallest stored size at least this long, or the largest.
 const THUMBNAIL_EDGE: u32 = 200;
@@ -53,6 +58,49 @@ impl Links {
     /// The canvas of an asset, beneath its manifest; named-query manifests use the same one.
     pub fn canvas(&self, customer: &str, space: i32, id: &str) -> String {
         format!("{}/canvas", self.manifest(customer, space, id))
+    }
+
+    /// The Auth 2.0 probe of an asset: `{base}/auth/2/probe/{customer}/{space}/{asset}`.
+    pub fn probe(&self, customer: &str, space: i32, id: &str) -> String {
+        format!(
+            "{}/auth/2/probe/{}",
+            self.base,
+            asset_path(customer, space, id)
+        )
+    }
+
+    /// The access services offered to visitors, with their token and logout services.
+    pub fn access_services(
+        &self,
+        customer: &str,
+        services: &[(AuthService, Vec<String>)],
+    ) -> Vec<AccessService> {
+        let base = &self.base;
+        let customer = segment(customer);
+        services
+            .iter()
+            .map(|(service, _)| {
+                let name = segment(&service.name);
+                let kind = match (service.profile, service.kind) {
+                    (AccessProfile::Active, Some(ActiveKind::Login)) => AccessKind::Login,
+                    (AccessProfile::Active, _) => AccessKind::Clickthrough,
+                    (AccessProfile::Kiosk, _) => AccessKind::Kiosk,
+                    (AccessProfile::External, _) => AccessKind::External,
+                };
+                AccessService {
+                    kind,
+                    id: (service.profile != AccessProfile::External)
+                        .then(|| format!("{base}/auth/2/{customer}/access/{name}")),
+                    label: service.label.clone(),
+                    heading: service.heading.clone(),
+                    note: service.note.clone(),
+                    confirm_label: service.confirm_label.clone(),
+                    token: format!("{base}/auth/2/{customer}/token"),
+                    token_1: format!("{base}/auth/1/{customer}/token"),
+                    logout: format!("{base}/auth/2/{customer}/logout/{name}"),
+                }
+            })
+            .collect()
     }
 
     fn image_service(&self, asset: &Asset) -> ImageService {
@@ -367,6 +415,7 @@ fn canvas(asset: &Asset, links: &Links) -> Canvas {
         width,
         height,
         duration,
+        restriction: None,
         thumbnail: if asset.family == AssetFamily::Image {
             thumbnail(asset, links)
         } else {
@@ -562,6 +611,34 @@ impl Domain {
         Ok((owner, space_row, asset, settings))
     }
 
+    /// What a restricted asset's canvas carries: its probe and the services that grant its
+    /// roles (looked up once per set of roles in a document).
+    async fn restriction(
+        &self,
+        asset: &Asset,
+        links: &Links,
+        known: &mut Restrictions,
+    ) -> Result<Option<Restriction>> {
+        if auth::is_open(&asset.roles, asset.max_unauthorised) {
+            return Ok(None);
+        }
+        let services = match known.get(&asset.roles) {
+            Some(services) => services.clone(),
+            None => {
+                let granting = self
+                    .services_granting(asset.customer_id, &asset.roles)
+                    .await?;
+                let services = links.access_services(&asset.customer, &granting);
+                known.insert(asset.roles.clone(), services.clone());
+                services
+            }
+        };
+        Ok(Some(Restriction {
+            probe: links.probe(&asset.customer, asset.space, &asset.id),
+            services,
+        }))
+    }
+
     /// The manifest of one READY asset.
     pub async fn asset_manifest(
         &self,
@@ -571,7 +648,10 @@ impl Domain {
         links: &Links,
     ) -> Result<Manifest> {
         let (owner, space_row, asset, settings) = self.published_asset(customer, space, id).await?;
-        let canvas = canvas(&asset, links);
+        let mut canvas = canvas(&asset, links);
+        canvas.restriction = self
+            .restriction(&asset, links, &mut Restrictions::new())
+            .await?;
         let summary = settings
             .manifest_summary_template
             .as_ref()
@@ -631,11 +711,13 @@ impl Domain {
             None => customer_settings,
         };
         let id = links.query(customer, name, parameters);
-        let canvases: Vec<Canvas> = result
-            .assets
-            .iter()
-            .map(|asset| canvas(asset, links))
-            .collect();
+        let mut restrictions = Restrictions::new();
+        let mut canvases: Vec<Canvas> = Vec::with_capacity(result.assets.len());
+        for asset in &result.assets {
+            let mut painted = canvas(asset, links);
+            painted.restriction = self.restriction(asset, links, &mut restrictions).await?;
+            canvases.push(painted);
+        }
         let label = query_label(&result, name, parameters);
         let structures = settings
             .range_field

@@ -165,6 +165,27 @@ pub fn info_v2(info: &ImageInfo) -> Value {
     document
 }
 
+/// Turns an info.json into its degraded variant's: compliance level 0, so clients ask only
+/// for the listed `sizes` (the `maxWidth`/`maxHeight` of its limits bound them); level 0 needs
+/// no tiles, and a degraded service has none.
+pub fn make_level0(document: &mut Value) {
+    let Some(object) = document.as_object_mut() else {
+        return;
+    };
+    object.remove("tiles");
+    if object.contains_key("type") {
+        object.insert("profile".into(), json!("level0"));
+        object.remove("extraFeatures");
+    } else if let Some(Value::Array(profile)) = object.get_mut("profile") {
+        if let Some(first) = profile.first_mut() {
+            *first = json!(ApiVersion::V2.level0_profile());
+        }
+        if let Some(Value::Object(description)) = profile.get_mut(1) {
+            description.remove("supports");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

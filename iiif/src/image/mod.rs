@@ -11,7 +11,7 @@ mod rotation;
 mod size;
 
 pub use error::{ImageError, ImageErrorKind};
-pub use info::{ImageInfo, TileSpec, info_v2, info_v3};
+pub use info::{ImageInfo, TileSpec, info_v2, info_v3, make_level0};
 pub use quality::{Format, Quality};
 pub use region::Region;
 pub use request::{ImageRequest, Limits, PixelRect, ResolvedRequest};
@@ -57,6 +57,14 @@ pub enum ApiVersion {
 
 impl ApiVersion {
     /// The version's compliance-level URI for level 2, as profiles and Link headers name it.
+    /// The compliance level 0 profile of the version (degraded services).
+    pub fn level0_profile(self) -> &'static str {
+        match self {
+            ApiVersion::V2 => "http://iiif.io/api/image/2/level0.json",
+            ApiVersion::V3 => "http://iiif.io/api/image/3/level0.json",
+        }
+    }
+
     pub fn level2_profile(self) -> &'static str {
         match self {
             ApiVersion::V2 => "http://iiif.io/api/image/2/level2.json",

@@ -188,6 +188,7 @@ impl std::hash::Hash for Canvas {
         (&self.id, &self.page_id, &self.annotation_id, &self.label).hash(state);
         (self.width, self.height, self.duration.map(f64::to_bits)).hash(state);
         (&self.body, &self.thumbnail, &self.rendering).hash(state);
+        self.restriction.hash(state);
     }
 }
 
@@ -259,6 +260,8 @@ pub struct Canvas {
     pub duration: Option<f64>,
     /// `None` for a placeholder canvas, which paints nothing.
     pub body: Option<Body>,
+    /// The auth services of a restricted body.
+    pub restriction: Option<crate::auth::Restriction>,
     pub thumbnail: Option<Thumbnail>,
     pub rendering: Vec<Rendering>,
 }

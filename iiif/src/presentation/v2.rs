@@ -74,10 +74,18 @@ fn painting(canvas: &Canvas) -> Option<Value> {
             "format": "image/jpeg",
             "width": width,
             "height": height,
-            "service": service(image),
+            "service": restricted_service(service(image), canvas),
         },
         "on": canvas.id,
     }))
+}
+
+/// A restricted image's service carries the Auth 1.0 services.
+fn restricted_service(mut service: Value, canvas: &Canvas) -> Value {
+    if let Some(restriction) = &canvas.restriction {
+        service["service"] = Value::Array(crate::auth::cookie_services_1(&restriction.services));
+    }
+    service
 }
 
 /// Sound and video offered as files, since 2.1 cannot paint them.

@@ -94,10 +94,36 @@ fn painting(canvas: &Canvas) -> Option<Value> {
             "id": canvas.annotation_id,
             "type": "Annotation",
             "motivation": "painting",
-            "body": body(painted),
+            "body": restricted(body(painted), canvas),
             "target": canvas.id,
         })
     })
+}
+
+/// A restricted body carries its Auth 2.0 probe service (with the access services in it).
+fn restricted(mut body: Value, canvas: &Canvas) -> Value {
+    if let Some(restriction) = &canvas.restriction
+        && let Some(object) = body.as_object_mut()
+    {
+        let probe = crate::auth::probe_service(&restriction.probe, &restriction.services);
+        match object.get_mut("service") {
+            Some(Value::Array(services)) => services.push(probe),
+            _ => {
+                object.insert("service".into(), json!([probe]));
+            }
+        }
+    }
+    body
+}
+
+/// `@context`: the Auth 2.0 context comes before Presentation 3.0's when any canvas is
+/// restricted.
+fn context(canvases: &[Canvas]) -> Value {
+    if canvases.iter().any(|canvas| canvas.restriction.is_some()) {
+        json!([crate::auth::CONTEXT_2, CONTEXT_3])
+    } else {
+        json!(CONTEXT_3)
+    }
 }
 
 fn page(canvas: &Canvas) -> Value {
@@ -207,7 +233,7 @@ fn descriptive(
 /// A manifest document.
 pub fn manifest(manifest: &Manifest) -> Value {
     let mut object = Map::new();
-    object.insert("@context".into(), json!(CONTEXT_3));
+    object.insert("@context".into(), context(&manifest.canvases));
     object.insert("id".into(), json!(manifest.id));
     object.insert("type".into(), json!("Manifest"));
     object.insert("label".into(), language_map(&manifest.label));
