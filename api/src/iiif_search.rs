@@ -256,10 +256,42 @@ async fn answer(
     state: &AppState,
 ) -> Response {
     let found = parameters(request.uri().query().unwrap_or(""), api.service);
+    let peer = request
+        .remote_addr()
+        .as_socket_addr()
+        .map(|address| address.ip());
+    let roles = match state
+        .access
+        .visitor_roles(&state.domain, customer, request.headers(), peer)
+        .await
+    {
+        Ok(roles) => roles,
+        Err(error) => return failure(error),
+    };
     let result = match api.service {
-        Service::Search => search(api, customer, &scope, &found, request.headers(), state).await,
+        Service::Search => {
+            search(
+                api,
+                customer,
+                &scope,
+                &found,
+                request.headers(),
+                state,
+                roles,
+            )
+            .await
+        }
         Service::Autocomplete => {
-            autocomplete(api, customer, &scope, &found, request.headers(), state).await
+            autocomplete(
+                api,
+                customer,
+                &scope,
+                &found,
+                request.headers(),
+                state,
+                &roles,
+            )
+            .await
         }
     };
     match result {
@@ -294,6 +326,7 @@ async fn search(
     found: &Parameters,
     headers: &HeaderMap,
     state: &AppState,
+    roles: Vec<String>,
 ) -> Result<serde_json::Value, domain::Error> {
     let links = links(state, headers, api);
     let page: usize = number(found.page.as_deref(), "page", 1)?;
@@ -301,6 +334,7 @@ async fn search(
         q: found.q.clone().unwrap_or_default(),
         filters: filters(found, api.version)?,
         page,
+        roles,
     };
     let service = links.search_service("search", api.version, customer, scope);
     let within = canonical(&service, found);
@@ -335,6 +369,7 @@ async fn autocomplete(
     found: &Parameters,
     headers: &HeaderMap,
     state: &AppState,
+    roles: &[String],
 ) -> Result<serde_json::Value, domain::Error> {
     let links = links(state, headers, api);
     let q = found
@@ -346,7 +381,17 @@ async fn autocomplete(
     let filters = filters(found, api.version)?;
     let completions = state
         .search
-        .complete(customer, scope, q, &filters, min, &links)
+        .complete(
+            customer,
+            scope,
+            &domain::CompleteRequest {
+                q: q.to_owned(),
+                filters: filters.clone(),
+                min,
+                roles: roles.to_vec(),
+            },
+            &links,
+        )
         .await?;
     let search_service = links.search_service("search", api.version, customer, scope);
     let service = links.search_service("autocomplete", api.version, customer, scope);

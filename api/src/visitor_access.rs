@@ -251,6 +251,42 @@ impl VisitorAccess {
         ))
     }
 
+    /// The roles a visitor holds with a customer from ambient credentials (the session cookie,
+    /// external services' aspects), for reading restricted annotation text.
+    pub async fn visitor_roles(
+        &self,
+        domain: &domain::Domain,
+        customer: &str,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Result<Vec<String>, domain::Error> {
+        let has_cookie = cookie(headers, &session_cookie_name(customer)).is_some();
+        let trusted = peer.is_some_and(|peer| self.trusted_proxies.contains(peer));
+        if !has_cookie && !trusted {
+            return Ok(Vec::new());
+        }
+        let customer_id = match domain.visitor_customer(customer).await {
+            Ok(id) => id,
+            // an unknown customer is the search's 404 to give
+            Err(error) if error.kind == domain::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(error),
+        };
+        let mut roles = if trusted {
+            self.external_roles(&domain.external_services(customer_id).await?, headers, peer)
+        } else {
+            Vec::new()
+        };
+        if has_cookie
+            && let Ok(Some(session)) = self
+                .cookie_session(domain, customer_id, customer, headers)
+                .await
+            && let SessionLookup::Live(session) = session.as_ref()
+        {
+            roles.extend(session.roles.iter().cloned());
+        }
+        Ok(roles)
+    }
+
     /// The roles an access token stands for, for the probe and Auth 1.0 info.json: none when
     /// there is no token, or it is forged, expired, another customer's, or its session ended.
     pub async fn token_roles(

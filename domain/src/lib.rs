@@ -58,7 +58,9 @@ pub use presentation::{
 };
 pub use queue::{AssetFacts, ClaimedJob, JobEnd, JobKind, JobOutcome, QueueSettings};
 pub use quotas::Quotas;
-pub use search::{MAX_COMPLETIONS, RESULTS_PER_PAGE, SearchOutcome, SearchRequest, Searcher};
+pub use search::{
+    CompleteRequest, MAX_COMPLETIONS, RESULTS_PER_PAGE, SearchOutcome, SearchRequest, Searcher,
+};
 pub use spaces::{SpaceInput, SpacePatch};
 
 /// The domain services over one database. Cheap to clone; clones share the connection pool.

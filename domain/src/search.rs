@@ -35,6 +35,27 @@ pub struct SearchRequest {
     pub q: String,
     pub filters: Filters,
     pub page: usize,
+    /// The roles the visitor holds: restricted assets are searched only when one of their
+    /// roles is among them (open sizes of an image do not open its text).
+    pub roles: Vec<String>,
+}
+
+/// Whether a visitor holding `held` may read an asset's annotations: open assets, and
+/// restricted ones whose roles they hold.
+fn text_visible(roles: &[String], max_unauthorised: i32, held: &[String]) -> bool {
+    auth::is_open(roles, max_unauthorised) || roles.iter().any(|role| held.contains(role))
+}
+
+/// What an autocomplete request asks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompleteRequest {
+    /// The text to complete (its last word, after the words before it).
+    pub q: String,
+    pub filters: Filters,
+    /// The fewest occurrences a suggestion needs.
+    pub min: u64,
+    /// The roles the visitor holds (see [`SearchRequest::roles`]).
+    pub roles: Vec<String>,
 }
 
 /// One page of matches, ready to be written as a Search 2.0 or 1.0 document.
@@ -227,6 +248,7 @@ impl Searcher {
         customer: &str,
         scope: &SearchScope,
         links: &Links,
+        held: &[String],
     ) -> Result<Resolved> {
         let domain = &self.domain;
         match scope {
@@ -239,13 +261,21 @@ impl Searcher {
                         id: links.manifest(customer, *space, id),
                         label: Some(Text::plain(asset_label(&asset, &settings))),
                     },
-                    assets: vec![(asset.space, asset.id)],
+                    assets: if text_visible(&asset.roles, asset.max_unauthorised, held) {
+                        vec![(asset.space, asset.id)]
+                    } else {
+                        Vec::new()
+                    },
                 })
             }
             SearchScope::Query { name, parameters } => {
                 let owner = domain.public_customer(customer).await?;
-                let found = domain.query_members(&owner, name, parameters).await?;
-                if found.members.is_empty() {
+                let found = domain
+                    .query_members(&owner, name, parameters, &|roles, open| {
+                        text_visible(roles, open, held)
+                    })
+                    .await?;
+                if found.first.assets.is_empty() {
                     return Err(Error::not_found(format!(
                         "no ready assets match named query {name:?} with these parameters"
                     )));
@@ -276,7 +306,7 @@ impl Searcher {
         if request.page == 0 {
             return Err(Error::bad_request("pages are numbered from 1"));
         }
-        let resolved = self.resolve(customer, scope, links).await?;
+        let resolved = self.resolve(customer, scope, links, &request.roles).await?;
         self.catch_up().await?;
         let keys = resolved.keys();
         let assets: HashMap<String, &(i32, String)> =
@@ -368,16 +398,14 @@ impl Searcher {
         &self,
         customer: &str,
         scope: &SearchScope,
-        q: &str,
-        filters: &Filters,
-        min: u64,
+        request: &CompleteRequest,
         links: &Links,
     ) -> Result<Vec<Completion>> {
-        let resolved = self.resolve(customer, scope, links).await?;
+        let resolved = self.resolve(customer, scope, links, &request.roles).await?;
         self.catch_up().await?;
         let keys = resolved.keys();
         let index = self.index.clone();
-        let (q, filters) = (q.to_owned(), filters.clone());
+        let (q, filters, min) = (request.q.clone(), request.filters.clone(), request.min);
         tokio::task::spawn_blocking(move || {
             index.complete(&keys, &q, &filters, min, MAX_COMPLETIONS)
         })

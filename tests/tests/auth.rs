@@ -1266,3 +1266,60 @@ async fn external_services_trust_upstream_headers_only_from_trusted_proxies() {
     assert_eq!(spoofed.status(), 401);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn restricted_text_is_searched_only_with_the_role() {
+    let Book { app, admin, space } = book().await;
+    service(
+        &app,
+        &admin,
+        json!({"name": "terms", "profile": "ACTIVE", "kind": "CLICKTHROUGH", "label": "Library"}),
+    )
+    .await;
+    role(&app, &admin, "reader", "terms").await;
+    for (asset, text) in [
+        ("terms", "secret marginalia"),
+        ("open", "public marginalia"),
+    ] {
+        ok(&app, &admin, "mutation($s: Int!, $a: String!, $v: String!) { createAnnotation(customer: \"acme\", space: $s, asset: $a, input: {value: $v, motivation: \"supplementing\"}) { id } }", json!({"s": space, "a": asset, "v": text})).await;
+    }
+    // open sizes do not open the text
+    restrict(&app, &admin, space, "terms", &["reader"], 500).await;
+    ok(&app, &admin, "mutation { createNamedQuery(customer: \"acme\", input: {name: \"all\", template: \"space=p1\"}) { name } }", json!({})).await;
+
+    let search = |path: String, cookie: Option<String>| {
+        let app = &app;
+        async move { get(app, &path, cookie.as_deref(), None).await.json() }
+    };
+    let asset_scope = format!("/iiif/search/2/acme/{space}/terms?q=marginalia");
+    let book_scope = format!("/iiif/search/2/acme/query/all/{space}?q=marginalia");
+    let complete = format!("/iiif/autocomplete/2/acme/query/all/{space}?q=secr");
+    assert_eq!(
+        search(asset_scope.clone(), None).await["partOf"]["total"],
+        0
+    );
+    let book = search(book_scope.clone(), None).await;
+    assert_eq!(book["partOf"]["total"], 1);
+    assert_eq!(book["items"][0]["body"]["value"], "public marginalia");
+    assert_eq!(search(complete.clone(), None).await["items"], json!([]));
+
+    let cookie = pair(
+        &pass_active_service(&app, "terms", &[])
+            .await
+            .set_cookie("vitrine-auth-acme")
+            .unwrap(),
+    );
+    assert_eq!(
+        search(asset_scope, Some(cookie.clone())).await["partOf"]["total"],
+        1
+    );
+    assert_eq!(
+        search(book_scope, Some(cookie.clone())).await["partOf"]["total"],
+        2
+    );
+    assert_eq!(
+        search(complete, Some(cookie)).await["items"][0]["value"],
+        "secret"
+    );
+    app.stop().await;
+}

@@ -2082,6 +2082,7 @@ async fn search_indexes_follow_the_annotation_log(domain: Domain) {
     let search = |searcher: Searcher, q: &str| {
         let (scope, links) = (scope.clone(), links.clone());
         let request = SearchRequest {
+            roles: Vec::new(),
             q: q.into(),
             page: 1,
             ..SearchRequest::default()
@@ -2211,6 +2212,7 @@ async fn search_indexes_follow_the_annotation_log(domain: Domain) {
     let mut hit_count = 0;
     for page in [1, 2] {
         let request = SearchRequest {
+            roles: Vec::new(),
             q: "tern".into(),
             page,
             ..SearchRequest::default()

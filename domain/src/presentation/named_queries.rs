@@ -11,7 +11,7 @@ use sea_orm::{
 use super::template::{SortKey, SpaceRef, Template};
 use crate::entities::{asset, asset_tag, customer, named_query, space};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Asset, AssetStatus};
+use crate::model::{Asset, AssetStatus, decode_list};
 use crate::{Domain, Principal};
 
 /// Most canvases a named-query manifest may hold; a query matching more is refused rather
@@ -266,24 +266,34 @@ impl Domain {
         })
     }
 
-    /// The space and id of each asset a named query selects, in canvas order, and the first
-    /// asset whole: what a search over its manifest needs, read without whole rows.
+    /// The space and id of each asset a named query selects that `visible` admits (from its
+    /// roles and maxUnauthorised), in canvas order, and the first asset whole: what a search
+    /// over its manifest needs, read without whole rows.
     pub(crate) async fn query_members(
         &self,
         owner: &customer::Model,
         name: &str,
         parameters: &[String],
+        visible: &(dyn Fn(&[String], i32) -> bool + Sync),
     ) -> Result<QueryMembers> {
         let (template, select, space) = self.query_selection(owner, name, parameters).await?;
-        let members: Vec<(i32, String)> = select
+        let rows: Vec<(i32, String, String, i32)> = select
             .clone()
             .select_only()
             .column(asset::Column::SpaceId)
             .column(asset::Column::Id)
+            .column(asset::Column::Roles)
+            .column(asset::Column::MaxUnauthorised)
             .into_tuple()
             .all(self.db())
             .await?;
-        check_canvas_count(members.len())?;
+        check_canvas_count(rows.len())?;
+        let mut members = Vec::with_capacity(rows.len());
+        for (space, id, roles, open) in rows {
+            if visible(&decode_list::<String>(&roles)?, open) {
+                members.push((space, id));
+            }
+        }
         let first = match select.limit(1).one(self.db()).await? {
             Some(row) => vec![Asset::from_row(row, &owner.name)?],
             None => Vec::new(),
