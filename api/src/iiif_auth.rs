@@ -173,9 +173,17 @@ impl Page {
     }
 }
 
-/// Whether cookies must be `Secure`: when the public URL is https.
-fn secure(state: &AppState, headers: &HeaderMap) -> bool {
-    public_base(state, headers).starts_with("https://")
+/// Whether cookies must be `Secure`: when the public URL is https, or a trusted proxy says the
+/// visitor came over https.
+fn secure(state: &AppState, headers: &HeaderMap, peer: Option<IpAddr>) -> bool {
+    let forwarded_https = || {
+        state.access.is_trusted_proxy(peer)
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+    };
+    public_base(state, headers).starts_with("https://") || forwarded_https()
 }
 
 /// A cookie for the session or the CSRF check. On https sessions are `SameSite=None` so viewers
@@ -377,7 +385,7 @@ async fn access_page(
     match service.profile {
         AccessProfile::Active => {
             let csrf = auth::generate_session_secret();
-            let secure = secure(&state, headers);
+            let secure = secure(&state, headers, peer(remote));
             form_page(&service, origin.as_deref(), &csrf, StatusCode::OK, None)
                 .cookie(set_cookie(
                     CSRF_COOKIE,
@@ -412,6 +420,7 @@ async fn access_page(
                 origin.as_deref(),
                 None,
                 headers,
+                peer(remote),
             )
             .await
         }
@@ -530,6 +539,7 @@ async fn access_form(
             origin.as_deref(),
             None,
             headers,
+            peer(remote),
         )
         .await;
     }
@@ -542,13 +552,15 @@ async fn access_form(
     let address = state
         .access
         .client_address(peer(remote), headers)
-        .map_or_else(|| "unknown".to_owned(), |address| address.to_string());
+        .map_or_else(|| "unknown".to_owned(), auth::throttle_address);
     let keys = [
         format!("address:{address}"),
         format!("account:{customer_id}/{username}"),
     ];
+    // the attempt counts as a failure before the password is checked, so parallel guesses
+    // cannot all pass the check; a right password takes it back
     let throttle = &state.access.login_failures;
-    if let Some(wait) = keys.iter().find_map(|key| throttle.check(key).err()) {
+    if let Err(wait) = throttle.attempt(&keys) {
         let mut response = retry(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many failed attempts. Wait a few minutes and try again.",
@@ -564,18 +576,19 @@ async fn access_form(
         .await
     {
         Ok(checked) => checked,
-        Err(_) => return unavailable_page(),
+        Err(_) => {
+            throttle.forgive(&keys[0]);
+            throttle.forgive(&keys[1]);
+            return unavailable_page();
+        }
     };
     let Some((viewer, roles)) = checked else {
-        for key in &keys {
-            throttle.fail(key);
-        }
         tracing::info!(customer, service = %service.name, %address, "viewer login refused");
         return retry(StatusCode::UNAUTHORIZED, "Wrong username or password.");
     };
-    for key in &keys {
-        throttle.clear(key);
-    }
+    // the address keeps its earlier failures: one good account must not reset them
+    throttle.forgive(&keys[0]);
+    throttle.clear(&keys[1]);
     let roles: Vec<String> = roles
         .into_iter()
         .filter(|role| granted_roles.contains(role))
@@ -597,6 +610,7 @@ async fn access_form(
         origin.as_deref(),
         Some(viewer),
         headers,
+        peer(remote),
     )
     .await
 }
@@ -613,6 +627,7 @@ async fn grant(
     origin: Option<&str>,
     viewer: Option<i64>,
     headers: &HeaderMap,
+    peer: Option<IpAddr>,
 ) -> Response {
     let cookie_name = session_cookie_name(customer);
     let existing = cookie(headers, &cookie_name);
@@ -644,7 +659,7 @@ async fn grant(
             &cookie_name,
             secret,
             max_age,
-            secure(state, headers),
+            secure(state, headers, peer),
             true,
             "/",
         ));
@@ -674,6 +689,10 @@ async fn issue_token(
         Err(_) => return Err(unavailable),
     };
     let cookie_name = session_cookie_name(customer);
+    // sessions from access pages are for the origins those pages were opened from (or, when
+    // opened without one, this server's own pages); an external aspect goes with every
+    // request the browser makes, so it is not tied to an origin
+    let mut any_origin = false;
     let session = match cookie(headers, &cookie_name) {
         Some(secret) => match state.domain.visitor_session(customer_id, secret).await {
             Ok(SessionLookup::Live(session)) => session,
@@ -706,6 +725,7 @@ async fn issue_token(
                 .grant_session(customer_id, None, &roles, ttl, None, None)
                 .await
                 .map_err(|_| unavailable)?;
+            any_origin = true;
             match state
                 .domain
                 .visitor_session_by_id(customer_id, granted.id)
@@ -716,9 +736,14 @@ async fn issue_token(
             }
         }
     };
+    let own = auth::web_origin(&public_base(state, headers));
+    let allowed = |origin: &str| {
+        any_origin
+            || session.origins.iter().any(|known| known == origin)
+            || (session.origins.is_empty() && own.as_deref() == Some(origin))
+    };
     if let Some(origin) = origin
-        && !session.origins.is_empty()
-        && !session.origins.iter().any(|known| known == origin)
+        && !allowed(origin)
     {
         return Err((
             TokenError::InvalidOrigin,
@@ -862,6 +887,7 @@ async fn logout(
     state: Data<&AppState>,
     Path((customer, name)): Path<(String, String)>,
     headers: &HeaderMap,
+    remote: &RemoteAddr,
 ) -> Response {
     let (customer_id, service) = match service(&state, &customer, &name).await {
         Ok(found) => found,
@@ -883,7 +909,7 @@ async fn logout(
         &cookie_name,
         "",
         0,
-        secure(&state, headers),
+        secure(&state, headers, peer(remote)),
         true,
         "/",
     ))

@@ -299,6 +299,7 @@ async fn annotation_document(
     only: Option<&str>,
     state: &AppState,
     headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
 ) -> Response {
     let space = match space_number(space) {
         Ok(space) => space,
@@ -310,22 +311,38 @@ async fn annotation_document(
         Some(Err(_)) => return failure(domain::Error::not_found("no such annotation")),
     };
     let links = links(state, headers, Version::V3);
-    let list = match state
-        .domain
-        .annotation_list(customer, space, asset, only, &links)
+    // a restricted asset's text is for visitors holding one of its roles, as in search
+    let held = match state
+        .access
+        .visitor_roles(&state.domain, customer, headers, peer)
         .await
     {
-        Ok(list) => list,
+        Ok(held) => held,
         Err(error) => return failure(error),
     };
-    match only {
+    let (list, restricted) = match state
+        .domain
+        .annotation_list(customer, space, asset, only, &links, &held)
+        .await
+    {
+        Ok(found) => found,
+        Err(error) => return failure(error),
+    };
+    let mut response = match only {
         None => document(state, Version::V3, headers, (&list, "annotations"), || {
             v3::annotation_list(&list)
         }),
         Some(_) => document(state, Version::V3, headers, (&list, "annotation"), || {
             v3::text_annotation_document(&list.items[0])
         }),
+    };
+    if restricted {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            poem::http::HeaderValue::from_static(crate::iiif_image::RESTRICTED_CACHE_CONTROL),
+        );
     }
+    response
 }
 
 #[handler]
@@ -333,8 +350,10 @@ async fn serve_annotations(
     Path((customer, space, asset)): Path<(String, String, String)>,
     state: Data<&AppState>,
     headers: &HeaderMap,
+    remote: &poem::web::RemoteAddr,
 ) -> Response {
-    annotation_document((&customer, &space, &asset), None, &state, headers).await
+    let peer = remote.as_socket_addr().map(|address| address.ip());
+    annotation_document((&customer, &space, &asset), None, &state, headers, peer).await
 }
 
 #[handler]
@@ -342,8 +361,17 @@ async fn serve_annotation(
     Path((customer, space, asset, id)): Path<(String, String, String, String)>,
     state: Data<&AppState>,
     headers: &HeaderMap,
+    remote: &poem::web::RemoteAddr,
 ) -> Response {
-    annotation_document((&customer, &space, &asset), Some(&id), &state, headers).await
+    let peer = remote.as_socket_addr().map(|address| address.ip());
+    annotation_document(
+        (&customer, &space, &asset),
+        Some(&id),
+        &state,
+        headers,
+        peer,
+    )
+    .await
 }
 
 async fn query_document(

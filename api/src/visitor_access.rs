@@ -116,6 +116,11 @@ impl VisitorAccess {
         }
     }
 
+    /// Whether a connection comes from one of the trusted proxies.
+    pub fn is_trusted_proxy(&self, peer: Option<IpAddr>) -> bool {
+        peer.is_some_and(|peer| self.trusted_proxies.contains(peer))
+    }
+
     /// The visitor's address (see [`auth::client_address`]).
     pub fn client_address(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
         let forwarded = headers

@@ -20,5 +20,5 @@ pub use keys::{
 pub use principal::Principal;
 pub use visitor::{
     AccessClaims, AccessTokens, Decision, IpRanges, Requested, Throttle, client_address, decide,
-    generate_session_secret, is_open, session_digest, web_origin,
+    generate_session_secret, is_open, session_digest, throttle_address, web_origin,
 };

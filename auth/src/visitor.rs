@@ -270,8 +270,12 @@ pub fn client_address(
 
 /// Counts failures (wrong passwords, wrong API-key secrets) per key (a client address, an
 /// account) over a sliding window, and refuses further attempts once a key reaches the limit,
-/// until its oldest failure leaves the window. Memory is bounded: past `MAX_KEYS` keys the
-/// quietest are forgotten.
+/// until its oldest failure leaves the window.
+///
+/// Callers record an attempt as a failure *before* checking the secret ([`Throttle::attempt`])
+/// and take it back on success ([`Throttle::forgive`]), so concurrent guesses cannot all slip
+/// past the check while the hash runs. Memory is bounded: long keys are hashed, and past
+/// `MAX_KEYS` keys the ones whose last failure is oldest are forgotten first.
 #[derive(Debug)]
 pub struct Throttle {
     max_failures: usize,
@@ -280,6 +284,31 @@ pub struct Throttle {
 }
 
 const MAX_KEYS: usize = 100_000;
+const MAX_KEY_BYTES: usize = 160;
+
+/// A key as stored: as given when short, its digest when long.
+fn bounded(key: &str) -> String {
+    if key.len() <= MAX_KEY_BYTES {
+        key.to_owned()
+    } else {
+        format!("sha256:{}", session_digest(key))
+    }
+}
+
+/// The throttle key of a client address: IPv4 addresses whole, IPv6 by their /64, which one
+/// client usually holds entirely.
+pub fn throttle_address(address: IpAddr) -> String {
+    match canonical(address) {
+        IpAddr::V6(v6) => {
+            let segments = v6.segments();
+            format!(
+                "{:x}:{:x}:{:x}:{:x}::/64",
+                segments[0], segments[1], segments[2], segments[3]
+            )
+        }
+        v4 => v4.to_string(),
+    }
+}
 
 impl Throttle {
     pub fn new(max_failures: usize, window: Duration) -> Self {
@@ -294,7 +323,7 @@ impl Throttle {
     pub fn check(&self, key: &str) -> std::result::Result<(), Duration> {
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(times) = failures.get_mut(key) else {
+        let Some(times) = failures.get_mut(&bounded(key)) else {
             return Ok(());
         };
         while times
@@ -310,11 +339,24 @@ impl Throttle {
         Err(self.window.saturating_sub(now.duration_since(oldest)))
     }
 
+    /// Checks every key and, when none is over the limit, counts this attempt against each as
+    /// a failure at once. `Err(wait)` refuses the attempt (and records nothing).
+    pub fn attempt(&self, keys: &[String]) -> std::result::Result<(), Duration> {
+        if let Some(wait) = keys.iter().find_map(|key| self.check(key).err()) {
+            return Err(wait);
+        }
+        for key in keys {
+            self.fail(key);
+        }
+        Ok(())
+    }
+
     /// Records a failure of `key`.
     pub fn fail(&self, key: &str) {
         let now = Instant::now();
+        let key = bounded(key);
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() >= MAX_KEYS && !failures.contains_key(key) {
+        if failures.len() >= MAX_KEYS && !failures.contains_key(&key) {
             let window = self.window;
             failures.retain(|_, times| {
                 times
@@ -322,13 +364,33 @@ impl Throttle {
                     .is_some_and(|last| now.duration_since(*last) < window)
             });
             if failures.len() >= MAX_KEYS {
-                failures.clear();
+                // forget the tenth of keys that failed longest ago
+                let mut last: Vec<(Instant, String)> = failures
+                    .iter()
+                    .filter_map(|(key, times)| times.back().map(|at| (*at, key.clone())))
+                    .collect();
+                last.sort_unstable();
+                for (_, key) in last.into_iter().take(MAX_KEYS / 10) {
+                    failures.remove(&key);
+                }
             }
         }
-        let times = failures.entry(key.to_owned()).or_default();
+        let times = failures.entry(key).or_default();
         times.push_back(now);
         while times.len() > self.max_failures {
             times.pop_front();
+        }
+    }
+
+    /// Takes back the most recent failure of `key` (an attempt that turned out right).
+    pub fn forgive(&self, key: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let key = bounded(key);
+        if let Some(times) = failures.get_mut(&key) {
+            times.pop_back();
+            if times.is_empty() {
+                failures.remove(&key);
+            }
         }
     }
 
@@ -337,7 +399,7 @@ impl Throttle {
         self.failures
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+            .remove(&bounded(key));
     }
 }
 
@@ -532,6 +594,31 @@ mod tests {
         throttle.fail("a");
         throttle.clear("a");
         assert!(throttle.check("a").is_ok());
+    }
+
+    #[test]
+    fn attempts_count_before_the_check_and_success_takes_them_back() {
+        let throttle = Throttle::new(2, Duration::from_secs(60));
+        let keys = ["address:1".to_owned(), "account:a".to_owned()];
+        assert!(throttle.attempt(&keys).is_ok());
+        assert!(throttle.attempt(&keys).is_ok());
+        // two attempts in flight (or failed) already: a third waits, whatever its secret
+        assert!(throttle.attempt(&keys).is_err());
+        throttle.forgive(&keys[0]);
+        throttle.clear(&keys[1]);
+        assert!(throttle.attempt(&keys).is_ok());
+        // long keys are bounded, and still told apart
+        let long_a = "k".repeat(10_000);
+        let long_b = format!("{long_a}b");
+        throttle.fail(&long_a);
+        throttle.fail(&long_a);
+        assert!(throttle.check(&long_a).is_err());
+        assert!(throttle.check(&long_b).is_ok());
+        // one IPv6 client is its /64
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(throttle_address(a), throttle_address(b));
+        assert_eq!(throttle_address("10.0.0.1".parse().unwrap()), "10.0.0.1");
     }
 
     #[test]

@@ -762,7 +762,7 @@ impl Domain {
         }
     }
 
-    /// Changes a viewer's password or roles. A new password ends the viewer's sessions.
+    /// Changes a viewer's password or roles; either ends the viewer's sessions.
     pub async fn update_viewer(
         &self,
         principal: &Principal,
@@ -785,7 +785,7 @@ impl Domain {
         if let Some(roles) = roles {
             active.roles = Set(encode_list(&roles));
         }
-        let ends_sessions = password_hash.is_some();
+        let ends_sessions = password_hash.is_some() || patch.roles.is_some();
         if let Some(hash) = password_hash {
             active.password_hash = Set(hash);
         }
@@ -1048,13 +1048,18 @@ impl Domain {
                 active.grants = Set(serde_json::to_string(&grants).expect("grants serialise"));
                 active.origins = Set(encode_list(&origins));
                 active.expires = Set(expires);
+                // a login gets a new secret: a cookie planted before it is not raised by it
+                let mut new_secret = None;
                 if viewer_id.is_some() {
                     active.viewer_id = Set(viewer_id);
+                    let secret = auth::generate_session_secret();
+                    active.secret_digest = Set(auth::session_digest(&secret));
+                    new_secret = Some(secret);
                 }
                 active.update(self.db()).await?;
                 Ok(GrantedSession {
                     id,
-                    new_secret: None,
+                    new_secret,
                     expires,
                 })
             }

@@ -474,10 +474,25 @@ impl Domain {
         asset_id: &str,
         only: Option<i64>,
         links: &Links,
-    ) -> Result<AnnotationList> {
+        held: &[String],
+    ) -> Result<(AnnotationList, bool)> {
         let (target, annotations) = self
             .published_annotations(customer, space, asset_id)
             .await?;
+        let restricted = !auth::is_open(&target.roles, target.max_unauthorised);
+        if restricted && !target.roles.iter().any(|role| held.contains(role)) {
+            let grantable = !self
+                .services_granting(target.customer_id, &target.roles)
+                .await?
+                .is_empty();
+            let message =
+                format!("the annotations of {customer}/{space}/{asset_id} are restricted");
+            return Err(if grantable {
+                Error::unauthenticated(message)
+            } else {
+                Error::forbidden(message)
+            });
+        }
         let items: Vec<TextAnnotation> = annotations
             .into_iter()
             .filter(|annotation| only.is_none_or(|id| annotation.id == id))
@@ -502,11 +517,12 @@ impl Domain {
                 "asset {asset_id} has no such annotation"
             )));
         }
-        Ok(AnnotationList {
+        let list = AnnotationList {
             id: links.annotations(customer, space, &target.id),
             label: None,
             items,
-        })
+        };
+        Ok((list, restricted))
     }
 
     /// Imports an ALTO, hOCR, WebVTT or W3C file as annotations on an asset, replacing the

@@ -22,6 +22,9 @@ fn client() -> reqwest::Client {
         .expect("client")
 }
 
+/// A visitor's session cookie and access token, when they have them.
+type Credentials = (Option<String>, Option<String>);
+
 struct Got {
     status: u16,
     headers: reqwest::header::HeaderMap,
@@ -1303,11 +1306,32 @@ async fn restricted_text_is_searched_only_with_the_role() {
     assert_eq!(book["items"][0]["body"]["value"], "public marginalia");
     assert_eq!(search(complete.clone(), None).await["items"], json!([]));
 
+    // the annotation page is the same text: refused without the role, private with it
+    let page_path = format!("/iiif/annotations/3/acme/{space}/terms");
+    assert_eq!(get(&app, &page_path, None, None).await.status, 401);
+    assert_eq!(
+        get(
+            &app,
+            &format!("/iiif/annotations/3/acme/{space}/open"),
+            None,
+            None
+        )
+        .await
+        .status,
+        200
+    );
     let cookie = pair(
         &pass_active_service(&app, "terms", &[])
             .await
             .set_cookie("vitrine-auth-acme")
             .unwrap(),
+    );
+    let page = get(&app, &page_path, Some(&cookie), None).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.headers["cache-control"], "private, max-age=300");
+    assert_eq!(
+        page.json()["items"][0]["body"]["value"],
+        "secret marginalia"
     );
     assert_eq!(
         search(asset_scope, Some(cookie.clone())).await["partOf"]["total"],
@@ -1321,5 +1345,186 @@ async fn restricted_text_is_searched_only_with_the_role() {
         search(complete, Some(cookie)).await["items"][0]["value"],
         "secret"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_rest_surface_follows_the_role_matrix() {
+    let Book { app, admin, space } = book().await;
+    service(
+        &app,
+        &admin,
+        json!({"name": "terms", "profile": "ACTIVE", "kind": "CLICKTHROUGH", "label": "Library"}),
+    )
+    .await;
+    service(
+        &app,
+        &admin,
+        json!({"name": "other", "profile": "ACTIVE", "kind": "CLICKTHROUGH", "label": "Other"}),
+    )
+    .await;
+    role(&app, &admin, "reader", "terms").await;
+    role(&app, &admin, "visitor", "other").await;
+    let audio = app
+        .register_file(
+            &admin,
+            "acme",
+            space,
+            "tape",
+            "audio/mpeg",
+            &media_fixture("audio-cbr.mp3"),
+        )
+        .await;
+    let media = audio["mediaUrl"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(&app.url(""))
+        .to_owned();
+    for asset in ["terms", "tape"] {
+        restrict(&app, &admin, space, asset, &["reader"], 0).await;
+        ok(&app, &admin, "mutation($s: Int!, $a: String!) { createAnnotation(customer: \"acme\", space: $s, asset: $a, input: {value: \"findable words\", motivation: \"supplementing\"}) { id } }", json!({"s": space, "a": asset})).await;
+    }
+    // another customer's session, with the same role name
+    let rival = app.customer_with_key("rival").await;
+    ok(&app, &rival, "mutation { createAuthService(customer: \"rival\", input: {name: \"terms\", profile: ACTIVE, kind: CLICKTHROUGH, label: \"Rival\"}) { name } }", json!({})).await;
+    ok(&app, &rival, "mutation { createRole(customer: \"rival\", input: {name: \"reader\", authService: \"terms\"}) { name } }", json!({})).await;
+    let page = get(
+        &app,
+        &format!("/auth/2/rival/access/terms?origin={VIEWER}"),
+        None,
+        None,
+    )
+    .await;
+    let csrf_cookie = pair(&page.set_cookie("vitrine-csrf").unwrap());
+    let rival_form = post_form(
+        &app,
+        "/auth/2/rival/access/terms",
+        Some(&csrf_cookie),
+        &[("csrf", &field(&page.text, "csrf")), ("origin", VIEWER)],
+    )
+    .await;
+    let rival_cookie = pair(&rival_form.set_cookie("vitrine-auth-rival").unwrap());
+    let rival_token = posted(
+        &get(
+            &app,
+            &format!("/auth/2/rival/token?messageId=r&origin={VIEWER}"),
+            Some(&rival_cookie),
+            None,
+        )
+        .await
+        .text,
+    )
+    .0["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let session = |service: &'static str| {
+        let app = &app;
+        async move {
+            let cookie = pair(
+                &pass_active_service(app, service, &[])
+                    .await
+                    .set_cookie("vitrine-auth-acme")
+                    .unwrap(),
+            );
+            let token = token(app, Some(&cookie), VIEWER, "t").await.0["accessToken"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            (Some(cookie), Some(token))
+        }
+    };
+    let visitors: Vec<(&str, Credentials)> = vec![
+        ("no session", (None, None)),
+        (
+            "other customer's session",
+            (
+                Some(rival_cookie.replace("-rival", "-acme")),
+                Some(rival_token),
+            ),
+        ),
+        ("wrong role", session("other").await),
+        ("right role", session("terms").await),
+    ];
+    let image = format!("/iiif/3/acme/{space}/terms");
+    for (who, (cookie, token)) in &visitors {
+        let allowed = *who == "right role";
+        let content = if allowed { 200 } else { 401 };
+        let surfaces = [
+            (format!("{image}/info.json"), 200),
+            (format!("/iiif/2/acme/{space}/terms/info.json"), 200),
+            (format!("{image}/0,0,512,512/256,/0/default.jpg"), content),
+            (format!("{image}/full/max/0/default.jpg"), content),
+            (format!("{image}/full/100,/0/default.jpg"), content),
+            (
+                format!("/iiif/2/acme/{space}/terms/full/100,/0/default.jpg"),
+                content,
+            ),
+            (media.clone(), content),
+            (format!("/iiif/manifest/3/acme/{space}/terms"), 200),
+            (format!("/iiif/manifest/2/acme/{space}/terms"), 200),
+        ];
+        for (path, expected) in surfaces {
+            // the 2.1 info.json is the 1.0 probe: decided from the token, 401 with the body
+            let probe_1 = path.starts_with("/iiif/2/") && path.ends_with("info.json");
+            let bearer = if probe_1 { token.as_deref() } else { None };
+            let expected = if probe_1 { content } else { expected };
+            let got = get(&app, &path, cookie.as_deref(), bearer).await;
+            assert_eq!(got.status, expected, "{who}: {path}: {}", got.text);
+        }
+        for asset in ["terms", "tape"] {
+            let probe = get(
+                &app,
+                &format!("/auth/2/probe/acme/{space}/{asset}"),
+                None,
+                token.as_deref(),
+            )
+            .await;
+            assert_eq!(probe.status, 200);
+            assert_eq!(probe.json()["status"], content, "{who}: probe of {asset}");
+            let found = get(
+                &app,
+                &format!("/iiif/search/2/acme/{space}/{asset}?q=findable"),
+                cookie.as_deref(),
+                None,
+            )
+            .await
+            .json();
+            assert_eq!(
+                found["partOf"]["total"],
+                if allowed { 1 } else { 0 },
+                "{who}: search of {asset}"
+            );
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_opened_without_an_origin_give_tokens_to_this_site_only() {
+    let Book { app, admin, .. } = book().await;
+    service(
+        &app,
+        &admin,
+        json!({"name": "terms", "profile": "ACTIVE", "kind": "CLICKTHROUGH", "label": "Library"}),
+    )
+    .await;
+    let page = get(&app, "/auth/2/acme/access/terms", None, None).await;
+    let csrf_cookie = pair(&page.set_cookie("vitrine-csrf").unwrap());
+    let accepted = post_form(
+        &app,
+        "/auth/2/acme/access/terms",
+        Some(&csrf_cookie),
+        &[("csrf", &field(&page.text, "csrf"))],
+    )
+    .await;
+    let cookie = pair(&accepted.set_cookie("vitrine-auth-acme").unwrap());
+    let own = app.url("");
+    let own = own.trim_end_matches('/');
+    let (message, _) = token(&app, Some(&cookie), own, "own").await;
+    assert_eq!(message["type"], "AuthAccessToken2", "{message}");
+    let (refused, _) = token(&app, Some(&cookie), VIEWER, "other").await;
+    assert_eq!(refused["profile"], "invalidOrigin");
     app.stop().await;
 }

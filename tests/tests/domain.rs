@@ -2379,7 +2379,17 @@ async fn visitor_sessions_grant_merge_and_end(domain: Domain) {
         )
         .await
         .unwrap();
-    assert_eq!((merged.id, merged.new_secret), (first.id, None));
+    // a login raises the session under a new secret: the old cookie no longer names it
+    assert_eq!(merged.id, first.id);
+    let old_secret = secret;
+    let secret = merged.new_secret.expect("a login rotates the secret");
+    assert_eq!(
+        domain
+            .visitor_session(customer_id, &old_secret)
+            .await
+            .unwrap(),
+        SessionLookup::Missing
+    );
     let SessionLookup::Live(session) = domain.visitor_session(customer_id, &secret).await.unwrap()
     else {
         panic!("live session")

@@ -84,7 +84,7 @@ pub(crate) fn client_key(state: &AppState, headers: &HeaderMap, peer: Option<IpA
     state
         .access
         .client_address(peer, headers)
-        .map_or_else(|| "unknown".to_owned(), |address| address.to_string())
+        .map_or_else(|| "unknown".to_owned(), auth::throttle_address)
 }
 
 /// An API-key check that refuses clients and keys with too many recent failures, before any
@@ -100,6 +100,10 @@ async fn check_key_throttled(
         format!("key:{}", credential.key),
     ];
     let throttle = &access.key_failures;
+    // Unlike viewer logins, API clients legitimately send many requests at once with the same
+    // key, so attempts are not counted before the check (they would refuse a busy client's
+    // own requests): failures are counted once known. A burst of parallel guesses is bounded
+    // by the argon2 hashing, which runs on at most as many threads as there are cores.
     if let Some(wait) = keys.iter().find_map(|key| throttle.check(key).err()) {
         return Err(domain::Error::new(
             domain::ErrorKind::TooManyAttempts,
@@ -111,6 +115,7 @@ async fn check_key_throttled(
     }
     match domain.authenticate_key(credential).await {
         Ok(principal) => {
+            // the address keeps its failures: one good key must not reset them
             throttle.clear(&keys[1]);
             Ok(principal)
         }

@@ -362,18 +362,23 @@ async fn degraded_info(
     }
 }
 
-/// The limits of an image's degraded service: its open size on both edges.
-fn degraded_limits(asset: &domain::Asset) -> Option<iiif::image::Limits> {
+/// The limits of an image's degraded service: its open size on both edges, within the
+/// server's own limits.
+fn degraded_limits(
+    asset: &domain::Asset,
+    server: &iiif::image::Limits,
+) -> Option<iiif::image::Limits> {
     let edge = u32::try_from(asset.max_unauthorised)
         .ok()
         .filter(|edge| *edge > 0)?;
     if auth::is_open(&asset.roles, asset.max_unauthorised) {
         return None;
     }
+    let within = |limit: Option<u32>| Some(limit.map_or(edge, |limit| limit.min(edge)));
     Some(iiif::image::Limits {
-        max_width: Some(edge),
-        max_height: Some(edge),
-        max_area: None,
+        max_width: within(server.max_width),
+        max_height: within(server.max_height.or(server.max_width)),
+        max_area: server.max_area,
         upscaling: false,
     })
 }
@@ -496,7 +501,7 @@ async fn info_response(
                 description.sizes.push(size);
             }
         }
-        description.limits = degraded_limits(&asset).unwrap_or(delivery.limits);
+        description.limits = degraded_limits(&asset, &delivery.limits).unwrap_or(delivery.limits);
     }
     let links = domain::Links::new(public_base(state, headers), iiif::presentation::Version::V3);
     let auth_2_context = match (&services, version, variant) {
@@ -597,9 +602,8 @@ async fn image_response(
     // the degraded service has the open size as its limits: larger sizes are over them (400)
     let limits = match variant {
         Variant::Full => delivery.limits,
-        Variant::Degraded => {
-            degraded_limits(&asset).ok_or_else(|| no_degraded(customer, space, id))?
-        }
+        Variant::Degraded => degraded_limits(&asset, &delivery.limits)
+            .ok_or_else(|| no_degraded(customer, space, id))?,
     };
     let resolved: ResolvedRequest = request.resolve(width, height, &limits)?;
     // the access decision comes before anything that could tell a refused visitor more,
