@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Mirador 4 in headless Chromium against a real `vitrine serve`: opens a named-query manifest,
-# draws its tiles, and finds an OCR word through its search panel (tests/e2e/mirador.mjs).
+# draws its tiles, and finds an OCR word through its search panel (tests/e2e/mirador.mjs); then
+# meets a restricted book: degraded image, clickthrough in the access window, full-resolution
+# tiles after it (tests/e2e/mirador-auth.mjs).
 # Needs: node and npm, Debian's chromium (or CHROMIUM=/path/to/chrome).
 # Usage: scripts/mirador-e2e.sh [path-to-vitrine-binary]
 set -euo pipefail
@@ -16,4 +18,6 @@ if [ ! -d node_modules/mirador ] || [ ! -d node_modules/playwright-core ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-CHROMIUM="$(command -v "${CHROMIUM:-chromium}")" node mirador.mjs "$binary"
+export CHROMIUM="$(command -v "${CHROMIUM:-chromium}")"
+node mirador.mjs "$binary"
+node mirador-auth.mjs "$binary"
