@@ -730,6 +730,21 @@ async fn degraded_tier_and_manifests_for_older_and_newer_viewers() {
     );
     assert_eq!(probe["service"][0]["profile"], "active");
     assert_presentation_3(&manifest);
+    // the canvas and its painting annotation, fetched on their own, name the auth context too
+    for piece in ["canvas", "canvas/page/painting"] {
+        let (status, document) = app
+            .get_json(&format!("/iiif/manifest/3/acme/{space}/terms/{piece}"))
+            .await;
+        assert_eq!(status, 200, "{piece}");
+        assert_eq!(
+            document["@context"],
+            json!([
+                "http://iiif.io/api/auth/2/context.json",
+                "http://iiif.io/api/presentation/3/context.json"
+            ]),
+            "{piece}"
+        );
+    }
     let (_, open) = app
         .get_json(&format!("/iiif/manifest/3/acme/{space}/open"))
         .await;

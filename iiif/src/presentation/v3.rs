@@ -163,17 +163,24 @@ fn with_context(value: Value) -> Value {
 
 /// A canvas on its own, as its id dereferences.
 pub fn canvas_document(canvas_: &Canvas) -> Value {
-    with_context(canvas(canvas_))
+    with_canvas_context(canvas_, canvas(canvas_))
 }
 
 /// A canvas's painting page on its own.
 pub fn page_document(canvas: &Canvas) -> Value {
-    with_context(page(canvas))
+    with_canvas_context(canvas, page(canvas))
 }
 
 /// A canvas's painting annotation on its own; `None` for a placeholder canvas.
 pub fn annotation_document(canvas: &Canvas) -> Option<Value> {
-    painting(canvas).map(with_context)
+    painting(canvas).map(|painted| with_canvas_context(canvas, painted))
+}
+
+/// A document holding one canvas's body: the Auth 2.0 context too when it is restricted.
+fn with_canvas_context(canvas: &Canvas, value: Value) -> Value {
+    let mut document = with_context(value);
+    document["@context"] = context(std::slice::from_ref(canvas));
+    document
 }
 
 fn range(range: &Range) -> Value {
