@@ -106,6 +106,10 @@ async function check(browser, url, base) {
   // With the token Mirador reads the next page's description in full and draws its tiles with
   // the session cookie. (Mirador 4.0 keeps the page already open on its degraded image: it
   // does not swap an open tile source for a new one of the same id.)
+  // wait until Mirador holds the token (it then offers the logout), or the next page would be
+  // read before it and drawn degraded
+  await page.getByRole('button', { name: /log out of example library/i }).waitFor({ timeout: 30000 });
+  console.log('mirador-auth: Mirador holds an access token and offers the logout');
   await page.getByRole('button', { name: /next item/i }).click();
   try {
     await waitFor(() => seen.tiles.p2.length > 0, 'Mirador drew no full-resolution tile after access', 60);
