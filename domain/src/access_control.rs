@@ -883,16 +883,21 @@ impl Domain {
         Ok(self.public_customer(customer).await?.id)
     }
 
+    /// A customer's name by number, for the services it owns (empty if it is gone).
+    async fn customer_name(&self, customer_id: i32) -> Result<String> {
+        Ok(customer::Entity::find_by_id(customer_id)
+            .one(self.db())
+            .await?
+            .map(|row| row.name)
+            .unwrap_or_default())
+    }
+
     /// A customer's external services, each with the roles it grants.
     pub async fn external_services(
         &self,
         customer_id: i32,
     ) -> Result<Vec<(AuthService, Vec<String>)>> {
-        let customer = customer::Entity::find_by_id(customer_id)
-            .one(self.db())
-            .await?
-            .map(|row| row.name)
-            .unwrap_or_default();
+        let customer = self.customer_name(customer_id).await?;
         let mut services = Vec::new();
         for row in auth_service::Entity::find()
             .filter(auth_service::Column::CustomerId.eq(customer_id))
@@ -946,11 +951,7 @@ impl Domain {
         if granted.is_empty() {
             return Ok(Vec::new());
         }
-        let customer = customer::Entity::find_by_id(customer_id)
-            .one(self.db())
-            .await?
-            .map(|row| row.name)
-            .unwrap_or_default();
+        let customer = self.customer_name(customer_id).await?;
         let mut services = Vec::with_capacity(granted.len());
         for row in auth_service::Entity::find()
             .filter(auth_service::Column::Id.is_in(granted.keys().copied()))
