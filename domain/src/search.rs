@@ -3,7 +3,8 @@
 //! The database is the truth; the index can be dropped and rebuilt from it at any time.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use iiif::presentation::{Container, Text, TextAnnotation};
 use iiif::search::{Hit, Quote};
@@ -15,13 +16,22 @@ use crate::Domain;
 use crate::annotations::{row_region, row_time};
 use crate::entities::{annotation, annotation_change};
 use crate::error::{Error, Result};
-use crate::presentation::{Links, SearchScope, asset_label, query_label};
+use crate::presentation::{Links, Member, SearchScope, asset_label, query_label};
 
 /// Change-log rows read per index commit while catching up.
 const CATCH_UP_BATCH: u64 = 500;
 
 /// Assets read per index commit while rebuilding.
 const REBUILD_BATCH: usize = 200;
+
+/// How long a node reuses what a named query selected before reading it again: a search and
+/// the autocompletes typed after it need not read a thousand asset rows each. Changes to the
+/// query's assets reach searches within this time, as a logout reaches other nodes' session
+/// caches.
+const SCOPE_TTL: Duration = Duration::from_secs(2);
+
+/// Named-query scopes a node keeps at most.
+const SCOPE_CACHE_ENTRIES: usize = 256;
 
 /// Matched annotations per page of results.
 pub const RESULTS_PER_PAGE: usize = 100;
@@ -77,6 +87,50 @@ pub struct Searcher {
     domain: Domain,
     index: Arc<SearchIndex>,
     sync: Arc<tokio::sync::Mutex<()>>,
+    scopes: Arc<Mutex<ScopeCache>>,
+}
+
+/// What a named query selected, as read at `read`.
+#[derive(Debug)]
+struct QueryScope {
+    customer_id: i32,
+    label: String,
+    members: Vec<Member>,
+}
+
+/// Named-query scopes by customer, query name and parameters.
+type ScopeKey = (String, String, Vec<String>);
+
+#[derive(Debug, Default)]
+struct ScopeCache {
+    entries: HashMap<ScopeKey, (Instant, Arc<QueryScope>)>,
+}
+
+impl ScopeCache {
+    fn get(&self, key: &ScopeKey, now: Instant) -> Option<Arc<QueryScope>> {
+        self.entries
+            .get(key)
+            .filter(|(read, _)| now.duration_since(*read) < SCOPE_TTL)
+            .map(|(_, scope)| scope.clone())
+    }
+
+    fn put(&mut self, key: ScopeKey, read: Instant, scope: Arc<QueryScope>) {
+        if self.entries.len() >= SCOPE_CACHE_ENTRIES {
+            let now = Instant::now();
+            self.entries
+                .retain(|_, (at, _)| now.duration_since(*at) < SCOPE_TTL);
+        }
+        if self.entries.len() >= SCOPE_CACHE_ENTRIES
+            && let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(key, _)| key.clone())
+        {
+            self.entries.remove(&oldest);
+        }
+        self.entries.insert(key, (read, scope));
+    }
 }
 
 impl std::fmt::Debug for Searcher {
@@ -133,6 +187,7 @@ impl Searcher {
             domain,
             index,
             sync: Arc::new(tokio::sync::Mutex::new(())),
+            scopes: Arc::new(Mutex::new(ScopeCache::default())),
         }
     }
 
@@ -269,28 +324,54 @@ impl Searcher {
                 })
             }
             SearchScope::Query { name, parameters } => {
-                let owner = domain.public_customer(customer).await?;
-                let found = domain
-                    .query_members(&owner, name, parameters, &|roles, open| {
-                        text_visible(roles, open, held)
-                    })
-                    .await?;
-                if found.first.assets.is_empty() {
-                    return Err(Error::not_found(format!(
-                        "no ready assets match named query {name:?} with these parameters"
-                    )));
-                }
-                let label = query_label(&found.first, name, parameters);
+                let selected = self.query_scope(customer, name, parameters).await?;
                 Ok(Resolved {
-                    customer_id: owner.id,
+                    customer_id: selected.customer_id,
                     manifest: Container {
                         id: links.query(customer, name, parameters),
-                        label: Some(Text::plain(label)),
+                        label: Some(Text::plain(selected.label.clone())),
                     },
-                    assets: found.members,
+                    assets: selected
+                        .members
+                        .iter()
+                        .filter(|member| text_visible(&member.roles, member.max_unauthorised, held))
+                        .map(|member| (member.space, member.id.clone()))
+                        .collect(),
                 })
             }
         }
+    }
+
+    /// What a named query selects, read again when the node's copy is older than
+    /// [`SCOPE_TTL`].
+    async fn query_scope(
+        &self,
+        customer: &str,
+        name: &str,
+        parameters: &[String],
+    ) -> Result<Arc<QueryScope>> {
+        let key = (customer.to_owned(), name.to_owned(), parameters.to_vec());
+        let read = Instant::now();
+        if let Some(scope) = self.scopes.lock().ok().and_then(|c| c.get(&key, read)) {
+            return Ok(scope);
+        }
+        let domain = &self.domain;
+        let owner = domain.public_customer(customer).await?;
+        let found = domain.query_members(&owner, name, parameters).await?;
+        if found.first.assets.is_empty() {
+            return Err(Error::not_found(format!(
+                "no ready assets match named query {name:?} with these parameters"
+            )));
+        }
+        let scope = Arc::new(QueryScope {
+            customer_id: owner.id,
+            label: query_label(&found.first, name, parameters),
+            members: found.members,
+        });
+        if let Ok(mut cache) = self.scopes.lock() {
+            cache.put(key, read, scope.clone());
+        }
+        Ok(scope)
     }
 
     /// A page of the annotations in scope matching a search, with their hits. `within` is the

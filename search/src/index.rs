@@ -8,22 +8,27 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::DocSetCollector;
+use tantivy::columnar::BytesColumn;
 use tantivy::directory::MmapDirectory;
+use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query, TermQuery, TermSetQuery};
 use tantivy::schema::{
     BytesOptions, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
     Value,
 };
 use tantivy::tokenizer::PreTokenizedString;
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, InvertedIndexReader, ReloadPolicy,
+    Searcher, SegmentReader, TantivyDocument, Term,
+};
 
 use crate::analysis::Analysis;
-use crate::layout;
+use crate::layout::{self, Map};
 use crate::locate::{self, Located};
 use crate::{Error, Result};
 
 /// Changes when the documents' layout changes; an index of another version is rebuilt.
-const SCHEMA_VERSION: u32 = 2;
+const SCHEMA_VERSION: u32 = 3;
 
 /// Memory for the index writer's buffers.
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
@@ -135,9 +140,19 @@ struct Fields {
     words: Field,
     body: Field,
     layout: Field,
+    map: Field,
     motivation: Field,
     language: Field,
 }
+
+/// The fast field holding each document's [`Map`].
+const MAP_FIELD: &str = "map";
+
+/// The fast field holding each document's layout.
+const LAYOUT_FIELD: &str = "layout";
+
+/// Each segment's layout column, opened once per search.
+type LayoutColumns = HashMap<u32, BytesColumn>;
 
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
@@ -151,7 +166,9 @@ fn schema() -> (Schema, Fields) {
         text: builder.add_text_field("text", positions.clone()),
         words: builder.add_text_field("words", positions),
         body: builder.add_text_field("body", STORED),
-        layout: builder.add_bytes_field("layout", BytesOptions::default().set_stored()),
+        // a fast field: stored bytes are read back a byte at a time
+        layout: builder.add_bytes_field(LAYOUT_FIELD, BytesOptions::default().set_fast()),
+        map: builder.add_bytes_field(MAP_FIELD, BytesOptions::default().set_fast()),
         motivation: builder.add_text_field("motivation", STORED),
         language: builder.add_text_field("language", STORED),
     };
@@ -300,15 +317,36 @@ impl SearchIndex {
                     to: body.len(),
                 });
             }
+            let tokens = analysis.tokens(&body);
+            let (mut starts, mut ids) = (Vec::with_capacity(layout.len()), Vec::new());
+            let mut word = 0;
+            for entry in &layout {
+                while tokens
+                    .get(word)
+                    .is_some_and(|token| token.offset_from < entry.from)
+                {
+                    word += 1;
+                }
+                starts.push(word as u32);
+                ids.push(entry.id);
+            }
+            let map = Map::encode(
+                &asset.key,
+                language.unwrap_or_default(),
+                motivation,
+                &starts,
+                &ids,
+            );
             let mut document = TantivyDocument::default();
             document.add_text(self.fields.asset, &asset.key);
             document.add_pre_tokenized_text(
                 self.fields.text,
                 PreTokenizedString {
                     text: String::new(),
-                    tokens: analysis.tokens(&body),
+                    tokens,
                 },
             );
+            document.add_bytes(self.fields.map, &map);
             document.add_pre_tokenized_text(
                 self.fields.words,
                 PreTokenizedString {
@@ -329,6 +367,10 @@ impl SearchIndex {
     /// how many in all, and the `limit` from `offset` with the hits that start in them. `q`
     /// holds words and "quoted phrases"; an annotation matches when it holds any of them.
     /// Without terms, every annotation passing the filters matches, with no hits.
+    ///
+    /// Matches are counted and ordered from the index alone (each document's [`Map`] and the
+    /// word positions in its postings); only the documents holding the page's annotations are
+    /// read back to quote their hits.
     pub fn search(
         &self,
         scope: &[String],
@@ -339,69 +381,95 @@ impl SearchIndex {
     ) -> Result<Results> {
         let clauses = locate::clauses(q);
         let text_query = self.text_query(&clauses);
-        let documents = match (&text_query, clauses.is_empty()) {
-            (None, false) => return Ok(Results::default()),
-            (query, _) => self.documents(scope, query.as_deref())?,
-        };
+        if text_query.is_none() && !clauses.is_empty() {
+            return Ok(Results::default());
+        }
         let order: HashMap<&str, usize> = scope
             .iter()
             .enumerate()
             .map(|(index, key)| (key.as_str(), index))
             .collect();
+        let searcher = self.reader.searcher();
         let mut terms: HashMap<Analysis, Vec<Vec<String>>> = HashMap::new();
-        // (scope position, annotation id, document, layout index) of every match
-        let mut found: Vec<(usize, i64, usize, usize)> = Vec::new();
-        // per document: its scope position and the spans kept
-        let mut spans: Vec<(usize, Vec<locate::Span>)> = Vec::with_capacity(documents.len());
-        for (number, document) in documents.iter().enumerate() {
-            let position = order
-                .get(document.asset.as_str())
-                .copied()
-                .unwrap_or(usize::MAX);
-            let mut matched = vec![false; document.layout.len()];
-            let mut kept = Vec::new();
-            if clauses.is_empty() {
-                for (index, entry) in document.layout.iter().enumerate() {
-                    matched[index] = filters.admit(&document.motivation, entry);
-                }
+        // (scope position, annotation id, document, index in its layout) of every match
+        let mut found: Vec<(usize, i64, DocAddress, usize)> = Vec::new();
+        let mut bytes = Vec::new();
+        let mut columns = LayoutColumns::new();
+        let mut segment: Option<(u32, SegmentWords)> = None;
+        // a scope much larger than the documents holding the words is checked document by
+        // document rather than intersected with them
+        let by_scope = text_query.is_none()
+            || self.documents_with(&searcher, &clauses)? * 2 > scope.len() as u64;
+        for address in self.addresses(&searcher, scope, text_query.as_deref(), by_scope)? {
+            if segment
+                .as_ref()
+                .is_none_or(|(ord, _)| *ord != address.segment_ord)
+            {
+                let reader = searcher.segment_reader(address.segment_ord);
+                segment = Some((
+                    address.segment_ord,
+                    SegmentWords::new(reader, &self.fields)?,
+                ));
+            }
+            let (_, words) = segment.as_mut().expect("set above");
+            words.map_bytes(address.doc_id, &mut bytes)?;
+            let map = Map::read(&bytes)?;
+            let Some(&position) = order.get(map.asset) else {
+                continue;
+            };
+            if !filters.motivations.is_empty()
+                && !filters.motivations.iter().any(|m| m == map.motivation)
+            {
+                continue;
+            }
+            let spans = if clauses.is_empty() {
+                (0..map.len()).map(|index| (index, index)).collect()
             } else {
-                let clause_terms = terms.entry(document.analysis).or_insert_with(|| {
-                    clauses
+                let analysis = Analysis::for_language(Some(map.language));
+                let clause_terms = terms
+                    .entry(analysis)
+                    .or_insert_with(|| clauses.iter().map(|c| analysis.terms(c)).collect());
+                words.spans(address.doc_id, clause_terms, &map)?
+            };
+            // dates and creators are in the stored layout, read only when they filter
+            let layout = if filters.dates.is_empty() && filters.users.is_empty() {
+                None
+            } else {
+                Some(self.layout(&mut columns, &searcher, address)?)
+            };
+            let mut matched: Vec<usize> = Vec::new();
+            for (first, last) in spans {
+                let admitted = layout.as_ref().is_none_or(|layout| {
+                    layout[first..=last]
                         .iter()
-                        .map(|clause| document.analysis.terms(clause))
-                        .collect()
+                        .all(|entry| filters.admit(map.motivation, entry))
                 });
-                let all = locate::spans(
-                    &document.body,
-                    &document.layout,
-                    document.analysis,
-                    clause_terms,
-                );
-                for span in all {
-                    let touched = &document.layout[span.first..=span.last];
-                    if touched
-                        .iter()
-                        .all(|entry| filters.admit(&document.motivation, entry))
-                    {
-                        matched[span.first..=span.last].fill(true);
-                        kept.push(span);
-                    }
+                if admitted {
+                    matched.extend(first..=last);
                 }
             }
-            for (index, _) in matched.iter().enumerate().filter(|(_, m)| **m) {
-                found.push((position, document.layout[index].id, number, index));
+            matched.sort_unstable();
+            matched.dedup();
+            for index in matched {
+                found.push((position, map.id(index), address, index));
             }
-            spans.push((position, kept));
         }
         found.sort_unstable();
         let total = found.len();
-        let page: Vec<(usize, i64, usize, usize)> =
+        let page: Vec<(usize, i64, DocAddress, usize)> =
             found.into_iter().skip(offset).take(limit).collect();
         let on_page: HashSet<i64> = page.iter().map(|(_, id, _, _)| *id).collect();
+        let mut documents: BTreeMap<DocAddress, (usize, Stored)> = BTreeMap::new();
+        for (position, _, address, _) in &page {
+            if !documents.contains_key(address) {
+                let stored = self.stored(&mut columns, &searcher, *address)?;
+                documents.insert(*address, (*position, stored));
+            }
+        }
         let annotations = page
             .iter()
-            .map(|(_, _, number, index)| {
-                let document = &documents[*number];
+            .map(|(_, _, address, index)| {
+                let (_, document) = &documents[address];
                 let entry = &document.layout[*index];
                 Matched {
                     asset: document.asset.clone(),
@@ -413,13 +481,25 @@ impl SearchIndex {
             })
             .collect();
         let mut hits: Vec<(usize, i64, usize, Located)> = Vec::new();
-        for (document, (position, kept)) in documents.iter().zip(spans) {
-            for span in kept {
+        for (position, document) in documents.values() {
+            let Some(clause_terms) = terms.get(&document.analysis) else {
+                continue;
+            };
+            let all = locate::spans(
+                &document.body,
+                &document.layout,
+                document.analysis,
+                clause_terms,
+            );
+            for span in all {
                 let first = document.layout[span.first].id;
-                if on_page.contains(&first) {
+                let admitted = document.layout[span.first..=span.last]
+                    .iter()
+                    .all(|entry| filters.admit(&document.motivation, entry));
+                if admitted && on_page.contains(&first) {
                     let mut located = locate::quote(&document.body, &document.layout, span);
                     located.asset = document.asset.clone();
-                    hits.push((position, first, span.from, located));
+                    hits.push((*position, first, span.from, located));
                 }
             }
         }
@@ -468,8 +548,6 @@ impl SearchIndex {
         scope: &[String],
         prefix: &str,
     ) -> Result<BTreeMap<String, u64>> {
-        use tantivy::DocSet;
-        use tantivy::postings::Postings;
         let searcher = self.reader.searcher();
         let in_scope = searcher.search(&self.scope_query(scope), &DocSetCollector)?;
         let mut by_segment: HashMap<u32, HashSet<u32>> = HashMap::new();
@@ -591,6 +669,28 @@ impl SearchIndex {
         (!alternatives.is_empty()).then(|| Box::new(BooleanQuery::new(alternatives)) as _)
     }
 
+    /// About how many documents hold a clause, in any analysis: per clause and analysis, the
+    /// documents holding its rarest term.
+    fn documents_with(&self, searcher: &Searcher, clauses: &[String]) -> Result<u64> {
+        let mut seen: HashSet<Vec<String>> = HashSet::new();
+        let mut total = 0;
+        for clause in clauses {
+            for analysis in Analysis::all() {
+                let terms = analysis.terms(clause);
+                if terms.is_empty() || !seen.insert(terms.clone()) {
+                    continue;
+                }
+                let mut rarest = u64::MAX;
+                for term in &terms {
+                    let term = Term::from_field_text(self.fields.text, term);
+                    rarest = rarest.min(searcher.doc_freq(&term)?);
+                }
+                total += rarest;
+            }
+        }
+        Ok(total)
+    }
+
     fn scope_query(&self, scope: &[String]) -> TermSetQuery {
         TermSetQuery::new(
             scope
@@ -599,11 +699,19 @@ impl SearchIndex {
         )
     }
 
-    /// The stored documents of the scope's assets that match a query (all of them without).
-    fn documents(&self, scope: &[String], query: Option<&dyn Query>) -> Result<Vec<Stored>> {
-        let searcher = self.reader.searcher();
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, Box::new(self.scope_query(scope)))];
+    /// The documents of the scope's assets that match a query (all of them without), in
+    /// index order; with `by_scope` false, those of any asset (the caller checks the scope).
+    fn addresses(
+        &self,
+        searcher: &Searcher,
+        scope: &[String],
+        query: Option<&dyn Query>,
+        by_scope: bool,
+    ) -> Result<Vec<DocAddress>> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if by_scope || query.is_none() {
+            clauses.push((Occur::Must, Box::new(self.scope_query(scope))));
+        }
         if let Some(query) = query {
             clauses.push((Occur::Must, query.box_clone()));
         }
@@ -612,35 +720,170 @@ impl SearchIndex {
             .into_iter()
             .collect();
         addresses.sort();
-        addresses
+        Ok(addresses)
+    }
+
+    /// The stored documents of the scope's assets that match a query (all of them without).
+    fn documents(&self, scope: &[String], query: Option<&dyn Query>) -> Result<Vec<Stored>> {
+        let searcher = self.reader.searcher();
+        let mut columns = LayoutColumns::new();
+        self.addresses(&searcher, scope, query, true)?
             .into_iter()
-            .map(|address| {
-                let document: TantivyDocument = searcher.doc(address)?;
-                self.stored(&document)
-            })
+            .map(|address| self.stored(&mut columns, &searcher, address))
             .collect()
     }
 
-    fn stored(&self, document: &TantivyDocument) -> Result<Stored> {
+    /// A document's layout, from its segment's column.
+    fn layout(
+        &self,
+        columns: &mut LayoutColumns,
+        searcher: &Searcher,
+        address: DocAddress,
+    ) -> Result<Vec<Entry>> {
+        let column = match columns.entry(address.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
+            std::collections::hash_map::Entry::Vacant(missing) => missing.insert(
+                searcher
+                    .segment_reader(address.segment_ord)
+                    .fast_fields()
+                    .bytes(LAYOUT_FIELD)?
+                    .ok_or_else(|| Error::index("an index segment has no layouts"))?,
+            ),
+        };
+        let ord = column
+            .term_ords(address.doc_id)
+            .next()
+            .ok_or_else(|| Error::index("an indexed document has no layout"))?;
+        let mut bytes = Vec::new();
+        column.ord_to_bytes(ord, &mut bytes)?;
+        layout::decode(&bytes)
+    }
+
+    /// A document's text and layout.
+    fn stored(
+        &self,
+        columns: &mut LayoutColumns,
+        searcher: &Searcher,
+        address: DocAddress,
+    ) -> Result<Stored> {
+        let document: TantivyDocument = searcher.doc(address)?;
         let text = |field| {
             document
                 .get_first(field)
                 .and_then(|value| value.as_str().map(str::to_owned))
                 .unwrap_or_default()
         };
-        let layout = document
-            .get_first(self.fields.layout)
-            .and_then(|value| value.as_bytes().map(<[u8]>::to_vec))
-            .unwrap_or_default();
         let language = Some(text(self.fields.language)).filter(|tag| !tag.is_empty());
         Ok(Stored {
             asset: text(self.fields.asset),
             body: text(self.fields.body),
-            layout: layout::decode(&layout)?,
+            layout: self.layout(columns, searcher, address)?,
             analysis: Analysis::for_language(language.as_deref()),
             motivation: text(self.fields.motivation),
             language,
         })
+    }
+}
+
+/// One segment's document maps and word positions, read in document order.
+struct SegmentWords {
+    maps: BytesColumn,
+    inverted: std::sync::Arc<InvertedIndexReader>,
+    field: Field,
+    /// Each term's postings in the segment (None: not there), advanced as documents go by.
+    postings: HashMap<String, Option<SegmentPostings>>,
+}
+
+impl SegmentWords {
+    fn new(reader: &SegmentReader, fields: &Fields) -> Result<Self> {
+        let maps = reader
+            .fast_fields()
+            .bytes(MAP_FIELD)?
+            .ok_or_else(|| Error::index("an index segment has no document maps"))?;
+        Ok(Self {
+            maps,
+            inverted: reader.inverted_index(fields.text)?,
+            field: fields.text,
+            postings: HashMap::new(),
+        })
+    }
+
+    /// Reads a document's map's bytes.
+    fn map_bytes(&self, doc: DocId, bytes: &mut Vec<u8>) -> Result<()> {
+        let ord = self
+            .maps
+            .term_ords(doc)
+            .next()
+            .ok_or_else(|| Error::index("an indexed document has no map"))?;
+        bytes.clear();
+        self.maps.ord_to_bytes(ord, bytes)?;
+        Ok(())
+    }
+
+    /// Where the clauses (cut into the document's terms) match in a document, as the first and
+    /// last annotation each match touches; a place two clauses match is given once. Documents
+    /// must be asked for in increasing order.
+    fn spans(
+        &mut self,
+        doc: DocId,
+        clauses: &[Vec<String>],
+        map: &Map<'_>,
+    ) -> Result<Vec<(usize, usize)>> {
+        // (first word, words) of each match
+        let mut places: Vec<(u32, u32)> = Vec::new();
+        for terms in clauses {
+            let mut lists: Vec<Vec<u32>> = Vec::with_capacity(terms.len());
+            for term in terms {
+                let list = self.positions(doc, term)?;
+                if list.is_empty() {
+                    break;
+                }
+                lists.push(list);
+            }
+            if lists.is_empty() || lists.len() < terms.len() {
+                continue;
+            }
+            let length = terms.len() as u32;
+            for &start in &lists[0] {
+                let fits = lists
+                    .iter()
+                    .zip(0u32..)
+                    .skip(1)
+                    .all(|(list, offset)| list.binary_search(&(start + offset)).is_ok());
+                if fits {
+                    places.push((start, length));
+                }
+            }
+        }
+        if clauses.len() > 1 {
+            places.sort_unstable();
+            places.dedup();
+        }
+        Ok(places
+            .into_iter()
+            .map(|(start, length)| (map.entry_of(start), map.entry_of(start + length - 1)))
+            .collect())
+    }
+
+    /// The positions of a term's words in a document, in order.
+    fn positions(&mut self, doc: DocId, term: &str) -> Result<Vec<u32>> {
+        if !self.postings.contains_key(term) {
+            let postings = self.inverted.read_postings(
+                &Term::from_field_text(self.field, term),
+                IndexRecordOption::WithFreqsAndPositions,
+            )?;
+            self.postings.insert(term.to_owned(), postings);
+        }
+        let mut positions = Vec::new();
+        if let Some(postings) = self.postings.get_mut(term).and_then(Option::as_mut) {
+            if postings.doc() < doc {
+                postings.seek(doc);
+            }
+            if postings.doc() == doc {
+                postings.positions(&mut positions);
+            }
+        }
+        Ok(positions)
     }
 }
 

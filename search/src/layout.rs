@@ -1,6 +1,10 @@
 //! A document's stored layout: where each annotation's text lies in the document's text, with
 //! what results need of it, packed as little-endian records so that reading the layout of a
 //! thousand pages costs microseconds, not a JSON parse each.
+//!
+//! Beside it, each document's [`Map`]: what a search needs to count and order matches without
+//! reading the document back (its asset, language, motivation and, per annotation, its first
+//! word and id), in a fast field.
 
 use crate::index::Entry;
 use crate::{Error, Result};
@@ -117,9 +121,138 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<Entry>> {
     Ok(entries)
 }
 
+/// What counting and ordering matches needs of a document: the asset it is of, its language
+/// and motivation, and per annotation (in text order) the position of its first word among the
+/// document's words and its id. Fixed-width arrays, read in place: a search touching a
+/// thousand documents decodes nothing it does not look at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Map<'a> {
+    pub asset: &'a str,
+    pub language: &'a str,
+    pub motivation: &'a str,
+    starts: &'a [u8],
+    ids: &'a [u8],
+}
+
+impl<'a> Map<'a> {
+    pub fn encode(
+        asset: &str,
+        language: &str,
+        motivation: &str,
+        starts: &[u32],
+        ids: &[i64],
+    ) -> Vec<u8> {
+        debug_assert_eq!(starts.len(), ids.len());
+        let mut out = Vec::with_capacity(16 + asset.len() + motivation.len() + ids.len() * 12);
+        for text in [asset, language, motivation] {
+            out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+            out.extend_from_slice(text.as_bytes());
+        }
+        out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+        for start in starts {
+            out.extend_from_slice(&start.to_le_bytes());
+        }
+        for id in ids {
+            out.extend_from_slice(&id.to_le_bytes());
+        }
+        out
+    }
+
+    pub fn read(bytes: &'a [u8]) -> Result<Self> {
+        let mut reader = Reader { bytes };
+        let mut text = || -> Result<&'a str> {
+            let length = reader.u32()? as usize;
+            let (head, rest) = split(reader.bytes, length)?;
+            reader.bytes = rest;
+            std::str::from_utf8(head).map_err(|_| Error::index("a stored map is not UTF-8"))
+        };
+        let (asset, language, motivation) = (text()?, text()?, text()?);
+        let count = reader.u32()? as usize;
+        let (starts, rest) = split(reader.bytes, count.saturating_mul(4))?;
+        let (ids, rest) = split(rest, count.saturating_mul(8))?;
+        if !rest.is_empty() {
+            return Err(Error::index("a stored map is longer than it says"));
+        }
+        Ok(Self {
+            asset,
+            language,
+            motivation,
+            starts,
+            ids,
+        })
+    }
+
+    /// How many annotations the document holds.
+    pub fn len(&self) -> usize {
+        self.starts.len() / 4
+    }
+
+    fn start(&self, index: usize) -> u32 {
+        let at = index * 4;
+        u32::from_le_bytes(self.starts[at..at + 4].try_into().expect("4 bytes"))
+    }
+
+    /// The id of the document's `index`th annotation.
+    pub fn id(&self, index: usize) -> i64 {
+        let at = index * 8;
+        i64::from_le_bytes(self.ids[at..at + 8].try_into().expect("8 bytes"))
+    }
+
+    /// The annotation holding the word at `position`: the last of those starting there or
+    /// before (annotations without words start where the next one does).
+    pub fn entry_of(&self, position: u32) -> usize {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let middle = (low + high) / 2;
+            if self.start(middle) <= position {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        low.saturating_sub(1)
+    }
+}
+
+fn split(bytes: &[u8], length: usize) -> Result<(&[u8], &[u8])> {
+    if bytes.len() < length {
+        return Err(Error::index("a stored map is cut short"));
+    }
+    Ok(bytes.split_at(length))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maps_are_read_in_place_and_place_words() {
+        let ids = [5, 900_000_000_000, 4, i64::MIN];
+        let bytes = Map::encode(
+            "3/1/page-7",
+            "en",
+            "supplementing",
+            &[0, 2, 2, 70_000],
+            &ids,
+        );
+        let map = Map::read(&bytes).unwrap();
+        assert_eq!(
+            (map.asset, map.language, map.motivation),
+            ("3/1/page-7", "en", "supplementing")
+        );
+        assert_eq!(map.len(), 4);
+        assert_eq!((0..4).map(|i| map.id(i)).collect::<Vec<_>>(), ids);
+        assert!(Map::read(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Map::read(&longer).is_err());
+        // words 0-1 are the first annotation's; the second has none; 2.. are the third's
+        assert_eq!(map.entry_of(0), 0);
+        assert_eq!(map.entry_of(1), 0);
+        assert_eq!(map.entry_of(2), 2);
+        assert_eq!(map.entry_of(69_999), 2);
+        assert_eq!(map.entry_of(70_000), 3);
+    }
 
     #[test]
     fn layouts_round_trip() {

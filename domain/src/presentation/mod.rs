@@ -8,5 +8,6 @@ mod template;
 
 pub use manifests::{Links, Part, SearchScope};
 pub(crate) use manifests::{asset_label, query_label};
+pub(crate) use named_queries::Member;
 pub use named_queries::{MAX_QUERY_CANVASES, NamedQuery, NamedQueryInput, NamedQueryPatch};
 pub use settings::{PresentationPatch, PresentationSettings, RangeField, Statement};

@@ -87,12 +87,22 @@ fn name_taken(name: &str) -> Error {
     Error::conflict(format!("a named query called {name:?} already exists"))
 }
 
-/// What a search over a named query needs: each asset's space and id in canvas order, and the
-/// query's result with only its first asset (for the manifest's label).
+/// What a search over a named query needs: its assets in canvas order, with what decides who
+/// may read their text, and the query's result with only its first asset (for the manifest's
+/// label).
 #[derive(Debug)]
 pub(crate) struct QueryMembers {
     pub first: QueryResult,
-    pub members: Vec<(i32, String)>,
+    pub members: Vec<Member>,
+}
+
+/// An asset a named query selected, with its access settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Member {
+    pub space: i32,
+    pub id: String,
+    pub roles: Vec<String>,
+    pub max_unauthorised: i32,
 }
 
 /// What a named query selected: its template, the assets in canvas order, and the one space
@@ -274,7 +284,6 @@ impl Domain {
         owner: &customer::Model,
         name: &str,
         parameters: &[String],
-        visible: &(dyn Fn(&[String], i32) -> bool + Sync),
     ) -> Result<QueryMembers> {
         let (template, select, space) = self.query_selection(owner, name, parameters).await?;
         let rows: Vec<(i32, String, String, i32)> = select
@@ -289,10 +298,13 @@ impl Domain {
             .await?;
         check_canvas_count(rows.len())?;
         let mut members = Vec::with_capacity(rows.len());
-        for (space, id, roles, open) in rows {
-            if visible(&decode_list::<String>(&roles)?, open) {
-                members.push((space, id));
-            }
+        for (space, id, roles, max_unauthorised) in rows {
+            members.push(Member {
+                space,
+                id,
+                roles: decode_list(&roles)?,
+                max_unauthorised,
+            });
         }
         let first = match select.limit(1).one(self.db()).await? {
             Some(row) => vec![Asset::from_row(row, &owner.name)?],
