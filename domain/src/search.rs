@@ -93,9 +93,10 @@ pub struct Searcher {
 /// What a named query selected, as read at `read`.
 #[derive(Debug)]
 struct QueryScope {
-    customer_id: i32,
     label: String,
     members: Vec<Member>,
+    /// Each member's key in the index.
+    keys: Vec<String>,
 }
 
 /// Named-query scopes by customer, query name and parameters.
@@ -144,18 +145,11 @@ impl std::fmt::Debug for Searcher {
 /// What a scope resolved to: the customer, the manifest and the space and id of its READY
 /// assets in canvas order.
 struct Resolved {
-    customer_id: i32,
     manifest: Container,
+    /// Each asset's space and id, in scope order.
     assets: Vec<(i32, String)>,
-}
-
-impl Resolved {
-    fn keys(&self) -> Vec<String> {
-        self.assets
-            .iter()
-            .map(|(space, id)| asset_key(self.customer_id, *space, id))
-            .collect()
-    }
+    /// Each asset's key in the index.
+    keys: Vec<String>,
 }
 
 fn source(row: annotation::Model) -> Source {
@@ -310,33 +304,39 @@ impl Searcher {
             SearchScope::Asset { space, id } => {
                 let (owner, _, asset, settings) =
                     domain.published_asset(customer, *space, id).await?;
+                let (assets, keys) = if text_visible(&asset.roles, asset.max_unauthorised, held) {
+                    let key = asset_key(owner.id, asset.space, &asset.id);
+                    (vec![(asset.space, asset.id.clone())], vec![key])
+                } else {
+                    (Vec::new(), Vec::new())
+                };
                 Ok(Resolved {
-                    customer_id: owner.id,
                     manifest: Container {
                         id: links.manifest(customer, *space, id),
                         label: Some(Text::plain(asset_label(&asset, &settings))),
                     },
-                    assets: if text_visible(&asset.roles, asset.max_unauthorised, held) {
-                        vec![(asset.space, asset.id)]
-                    } else {
-                        Vec::new()
-                    },
+                    assets,
+                    keys,
                 })
             }
             SearchScope::Query { name, parameters } => {
                 let selected = self.query_scope(customer, name, parameters).await?;
+                let (assets, keys) = selected
+                    .members
+                    .iter()
+                    .zip(&selected.keys)
+                    .filter(|(member, _)| {
+                        text_visible(&member.roles, member.max_unauthorised, held)
+                    })
+                    .map(|(member, key)| ((member.space, member.id.clone()), key.clone()))
+                    .unzip();
                 Ok(Resolved {
-                    customer_id: selected.customer_id,
                     manifest: Container {
                         id: links.query(customer, name, parameters),
                         label: Some(Text::plain(selected.label.clone())),
                     },
-                    assets: selected
-                        .members
-                        .iter()
-                        .filter(|member| text_visible(&member.roles, member.max_unauthorised, held))
-                        .map(|member| (member.space, member.id.clone()))
-                        .collect(),
+                    assets,
+                    keys,
                 })
             }
         }
@@ -363,10 +363,15 @@ impl Searcher {
                 "no ready assets match named query {name:?} with these parameters"
             )));
         }
+        let keys = found
+            .members
+            .iter()
+            .map(|member| asset_key(owner.id, member.space, &member.id))
+            .collect();
         let scope = Arc::new(QueryScope {
-            customer_id: owner.id,
             label: query_label(&found.first, name, parameters),
             members: found.members,
+            keys,
         });
         if let Ok(mut cache) = self.scopes.lock() {
             cache.put(key, read, scope.clone());
@@ -389,9 +394,11 @@ impl Searcher {
         }
         let resolved = self.resolve(customer, scope, links, &request.roles).await?;
         self.catch_up().await?;
-        let keys = resolved.keys();
-        let assets: HashMap<String, &(i32, String)> =
-            keys.iter().cloned().zip(&resolved.assets).collect();
+        let Resolved {
+            manifest,
+            assets,
+            keys,
+        } = resolved;
         let index = self.index.clone();
         let (q, filters) = (request.q.clone(), request.filters.clone());
         let start_index = (request.page - 1).saturating_mul(RESULTS_PER_PAGE);
@@ -413,7 +420,7 @@ impl Searcher {
         let mut ids: HashMap<i64, String> = HashMap::new();
         let mut items = Vec::with_capacity(page_items.len());
         for matched in page_items {
-            let Some((space, asset)) = assets.get(&matched.asset) else {
+            let Some((space, asset)) = assets.get(matched.scope) else {
                 continue;
             };
             let id = links.annotation(customer, *space, asset, matched.entry.id);
@@ -436,10 +443,10 @@ impl Searcher {
             });
         }
         // a phrase's later annotation may fall on the next page; its id is still its URL
-        let annotation_url = |id: i64, asset: &str| -> String {
+        let annotation_url = |id: i64, scope: usize| -> String {
             ids.get(&id).cloned().unwrap_or_else(|| {
                 assets
-                    .get(asset)
+                    .get(scope)
                     .map(|(space, asset)| links.annotation(customer, *space, asset, id))
                     .unwrap_or_default()
             })
@@ -456,7 +463,7 @@ impl Searcher {
                     .parts
                     .iter()
                     .map(|part| Quote {
-                        annotation: annotation_url(part.annotation, &hit.asset),
+                        annotation: annotation_url(part.annotation, hit.scope),
                         prefix: part.prefix.clone(),
                         exact: part.exact.clone(),
                         suffix: part.suffix.clone(),
@@ -465,7 +472,7 @@ impl Searcher {
             })
             .collect();
         Ok(SearchOutcome {
-            manifest: resolved.manifest,
+            manifest,
             total,
             pages,
             start_index,
@@ -482,9 +489,11 @@ impl Searcher {
         request: &CompleteRequest,
         links: &Links,
     ) -> Result<Vec<Completion>> {
-        let resolved = self.resolve(customer, scope, links, &request.roles).await?;
+        let keys = self
+            .resolve(customer, scope, links, &request.roles)
+            .await?
+            .keys;
         self.catch_up().await?;
-        let keys = resolved.keys();
         let index = self.index.clone();
         let (q, filters, min) = (request.q.clone(), request.filters.clone(), request.min);
         tokio::task::spawn_blocking(move || {
@@ -493,5 +502,47 @@ impl Searcher {
         .await
         .map_err(task_failed)?
         .map_err(index_failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(label: &str) -> Arc<QueryScope> {
+        Arc::new(QueryScope {
+            label: label.to_owned(),
+            members: Vec::new(),
+            keys: Vec::new(),
+        })
+    }
+
+    fn key(name: &str) -> ScopeKey {
+        ("acme".to_owned(), name.to_owned(), vec!["1".to_owned()])
+    }
+
+    #[test]
+    fn named_query_scopes_are_kept_briefly_and_boundedly() {
+        let mut cache = ScopeCache::default();
+        let read = Instant::now();
+        cache.put(key("book"), read, scope("Book"));
+        let found = cache.get(&key("book"), read + SCOPE_TTL / 2).unwrap();
+        assert_eq!(found.label, "Book");
+        assert!(cache.get(&key("book"), read + SCOPE_TTL).is_none());
+        assert!(cache.get(&key("other"), read).is_none());
+
+        // full: the oldest goes first
+        let mut cache = ScopeCache::default();
+        for n in 0..SCOPE_CACHE_ENTRIES {
+            cache.put(
+                key(&n.to_string()),
+                read + Duration::from_millis(n as u64),
+                scope("q"),
+            );
+        }
+        cache.put(key("newest"), read, scope("newest"));
+        assert_eq!(cache.entries.len(), SCOPE_CACHE_ENTRIES);
+        assert!(cache.get(&key("0"), read).is_none());
+        assert!(cache.get(&key("newest"), read).is_some());
     }
 }

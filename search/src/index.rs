@@ -1,6 +1,7 @@
 //! The tantivy index: one document per asset, motivation and language, holding the text of
 //! those annotations in order, so that a phrase is found across annotation boundaries (word
-//! and line OCR). Hits are then located precisely by analysing the stored text again.
+//! and line OCR). Matches are counted and placed from the index's word positions; only the
+//! annotations a page of results quotes are analysed again, to find their words' bytes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -22,13 +23,13 @@ use tantivy::{
     Searcher, SegmentReader, TantivyDocument, Term,
 };
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Word};
 use crate::layout::{self, Map};
-use crate::locate::{self, Located};
+use crate::locate::{self, Located, Span};
 use crate::{Error, Result};
 
 /// Changes when the documents' layout changes; an index of another version is rebuilt.
-const SCHEMA_VERSION: u32 = 3;
+const SCHEMA_VERSION: u32 = 4;
 
 /// Memory for the index writer's buffers.
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
@@ -110,6 +111,8 @@ impl Filters {
 pub struct Matched {
     /// The asset's key.
     pub asset: String,
+    /// Where the asset is in the scope searched.
+    pub scope: usize,
     pub entry: Entry,
     pub motivation: String,
     pub language: Option<String>,
@@ -393,65 +396,67 @@ impl SearchIndex {
         let mut terms: HashMap<Analysis, Vec<Vec<String>>> = HashMap::new();
         // (scope position, annotation id, document, index in its layout) of every match
         let mut found: Vec<(usize, i64, DocAddress, usize)> = Vec::new();
-        let mut bytes = Vec::new();
+        // where the clauses match in each document, to quote those of the page
+        let mut placed: HashMap<DocAddress, Vec<Place>> = HashMap::new();
         let mut columns = LayoutColumns::new();
-        let mut segment: Option<(u32, SegmentWords)> = None;
-        // a scope much larger than the documents holding the words is checked document by
-        // document rather than intersected with them
+        // a scope much larger than the documents holding the words, or covering most of the
+        // index, is checked document by document rather than intersected with them
         let by_scope = text_query.is_none()
-            || self.documents_with(&searcher, &clauses)? * 2 > scope.len() as u64;
-        for address in self.addresses(&searcher, scope, text_query.as_deref(), by_scope)? {
-            if segment
-                .as_ref()
-                .is_none_or(|(ord, _)| *ord != address.segment_ord)
-            {
-                let reader = searcher.segment_reader(address.segment_ord);
-                segment = Some((
-                    address.segment_ord,
-                    SegmentWords::new(reader, &self.fields)?,
-                ));
-            }
-            let (_, words) = segment.as_mut().expect("set above");
-            words.map_bytes(address.doc_id, &mut bytes)?;
-            let map = Map::read(&bytes)?;
-            let Some(&position) = order.get(map.asset) else {
-                continue;
-            };
-            if !filters.motivations.is_empty()
-                && !filters.motivations.iter().any(|m| m == map.motivation)
-            {
-                continue;
-            }
-            let spans = if clauses.is_empty() {
-                (0..map.len()).map(|index| (index, index)).collect()
-            } else {
-                let analysis = Analysis::for_language(Some(map.language));
-                let clause_terms = terms
-                    .entry(analysis)
-                    .or_insert_with(|| clauses.iter().map(|c| analysis.terms(c)).collect());
-                words.spans(address.doc_id, clause_terms, &map)?
-            };
-            // dates and creators are in the stored layout, read only when they filter
-            let layout = if filters.dates.is_empty() && filters.users.is_empty() {
-                None
-            } else {
-                Some(self.layout(&mut columns, &searcher, address)?)
-            };
-            let mut matched: Vec<usize> = Vec::new();
-            for (first, last) in spans {
-                let admitted = layout.as_ref().is_none_or(|layout| {
-                    layout[first..=last]
-                        .iter()
-                        .all(|entry| filters.admit(map.motivation, entry))
-                });
-                if admitted {
-                    matched.extend(first..=last);
+            || (self.documents_with(&searcher, &clauses)? * 2 > scope.len() as u64
+                && (scope.len() as u64) * 2 < searcher.num_docs());
+        let addresses = self.addresses(&searcher, scope, text_query.as_deref(), by_scope)?;
+        for segment in addresses.chunk_by(|a, b| a.segment_ord == b.segment_ord) {
+            let segment_ord = segment[0].segment_ord;
+            let mut words = SegmentWords::new(searcher.segment_reader(segment_ord), &self.fields)?;
+            let docs: Vec<DocId> = segment.iter().map(|address| address.doc_id).collect();
+            for (&address, bytes) in segment.iter().zip(words.maps(&docs)?) {
+                let map = Map::read(&bytes)?;
+                let Some(&position) = order.get(map.asset) else {
+                    continue;
+                };
+                if !filters.motivations.is_empty()
+                    && !filters.motivations.iter().any(|m| m == map.motivation)
+                {
+                    continue;
                 }
-            }
-            matched.sort_unstable();
-            matched.dedup();
-            for index in matched {
-                found.push((position, map.id(index), address, index));
+                let places = if clauses.is_empty() {
+                    (0..map.len())
+                        .map(|index| Place::whole(&map, index))
+                        .collect()
+                } else {
+                    let analysis = Analysis::for_language(Some(map.language));
+                    let clause_terms = terms
+                        .entry(analysis)
+                        .or_insert_with(|| clauses.iter().map(|c| analysis.terms(c)).collect());
+                    words.places(address.doc_id, clause_terms, &map)?
+                };
+                // dates and creators are in the layout, read only when they filter
+                let layout = if filters.dates.is_empty() && filters.users.is_empty() {
+                    None
+                } else {
+                    Some(self.layout(&mut columns, &searcher, address)?)
+                };
+                let mut matched: Vec<usize> = Vec::new();
+                let mut kept = Vec::new();
+                for place in places {
+                    let admitted = layout.as_ref().is_none_or(|layout| {
+                        layout[place.first..=place.last]
+                            .iter()
+                            .all(|entry| filters.admit(map.motivation, entry))
+                    });
+                    if admitted {
+                        matched.extend(place.first..=place.last);
+                        kept.push(place);
+                    }
+                }
+                matched.sort_unstable();
+                matched.dedup();
+                for index in matched {
+                    found.push((position, map.id(index), address, index));
+                }
+                if !clauses.is_empty() && !kept.is_empty() {
+                    placed.insert(address, kept);
+                }
             }
         }
         found.sort_unstable();
@@ -468,11 +473,12 @@ impl SearchIndex {
         }
         let annotations = page
             .iter()
-            .map(|(_, _, address, index)| {
+            .map(|(position, _, address, index)| {
                 let (_, document) = &documents[address];
                 let entry = &document.layout[*index];
                 Matched {
                     asset: document.asset.clone(),
+                    scope: *position,
                     value: document.body[entry.from..entry.to].to_owned(),
                     motivation: document.motivation.clone(),
                     language: document.language.clone(),
@@ -480,34 +486,29 @@ impl SearchIndex {
                 }
             })
             .collect();
-        let mut hits: Vec<(usize, i64, usize, Located)> = Vec::new();
-        for (position, document) in documents.values() {
-            let Some(clause_terms) = terms.get(&document.analysis) else {
-                continue;
-            };
-            let all = locate::spans(
-                &document.body,
-                &document.layout,
-                document.analysis,
-                clause_terms,
-            );
-            for span in all {
-                let first = document.layout[span.first].id;
-                let admitted = document.layout[span.first..=span.last]
-                    .iter()
-                    .all(|entry| filters.admit(&document.motivation, entry));
-                if admitted && on_page.contains(&first) {
-                    let mut located = locate::quote(&document.body, &document.layout, span);
-                    located.asset = document.asset.clone();
-                    hits.push((*position, first, span.from, located));
+        // the hits that start on the page, quoted from the words the index placed
+        let mut hits: Vec<(usize, i64, Located)> = Vec::new();
+        for (address, (position, document)) in &documents {
+            let mut words: HashMap<usize, Vec<Word>> = HashMap::new();
+            for place in placed.get(address).into_iter().flatten() {
+                let first = document.layout[place.first].id;
+                if !on_page.contains(&first) {
+                    continue;
                 }
+                let span = document.span(place, &mut words)?;
+                let mut located = locate::quote(&document.body, &document.layout, span);
+                located.asset = document.asset.clone();
+                located.scope = *position;
+                hits.push((*position, first, located));
             }
         }
-        hits.sort_by_key(|(position, first, from, _)| (*position, *first, *from));
+        hits.sort_by_key(|(position, first, located)| {
+            (*position, *first, located.from, located.to)
+        });
         Ok(Results {
             total,
             annotations,
-            hits: hits.into_iter().map(|(_, _, _, located)| located).collect(),
+            hits: hits.into_iter().map(|(_, _, located)| located).collect(),
         })
     }
 
@@ -808,27 +809,38 @@ impl SegmentWords {
         })
     }
 
-    /// Reads a document's map's bytes.
-    fn map_bytes(&self, doc: DocId, bytes: &mut Vec<u8>) -> Result<()> {
-        let ord = self
+    /// The maps of documents (in increasing order), read in the column's order so that each
+    /// block of it is read once.
+    fn maps(&self, docs: &[DocId]) -> Result<Vec<Vec<u8>>> {
+        let mut ords: Vec<(u64, usize)> = Vec::with_capacity(docs.len());
+        for (index, &doc) in docs.iter().enumerate() {
+            let ord = self
+                .maps
+                .term_ords(doc)
+                .next()
+                .ok_or_else(|| Error::index("an indexed document has no map"))?;
+            ords.push((ord, index));
+        }
+        ords.sort_unstable();
+        let sorted: Vec<u64> = ords.iter().map(|(ord, _)| *ord).collect();
+        let mut read: Vec<Vec<u8>> = Vec::with_capacity(docs.len());
+        let complete = self
             .maps
-            .term_ords(doc)
-            .next()
-            .ok_or_else(|| Error::index("an indexed document has no map"))?;
-        bytes.clear();
-        self.maps.ord_to_bytes(ord, bytes)?;
-        Ok(())
+            .dictionary()
+            .sorted_ords_to_term_cb(&sorted, |bytes| read.push(bytes.to_vec()))?;
+        if !complete || read.len() != docs.len() {
+            return Err(Error::index("an index segment is missing document maps"));
+        }
+        let mut maps = vec![Vec::new(); docs.len()];
+        for ((_, index), bytes) in ords.into_iter().zip(read) {
+            maps[index] = bytes;
+        }
+        Ok(maps)
     }
 
-    /// Where the clauses (cut into the document's terms) match in a document, as the first and
-    /// last annotation each match touches; a place two clauses match is given once. Documents
-    /// must be asked for in increasing order.
-    fn spans(
-        &mut self,
-        doc: DocId,
-        clauses: &[Vec<String>],
-        map: &Map<'_>,
-    ) -> Result<Vec<(usize, usize)>> {
+    /// Where the clauses (cut into the document's terms) match in a document; a place two
+    /// clauses match is given once. Documents must be asked for in increasing order.
+    fn places(&mut self, doc: DocId, clauses: &[Vec<String>], map: &Map<'_>) -> Result<Vec<Place>> {
         // (first word, words) of each match
         let mut places: Vec<(u32, u32)> = Vec::new();
         for terms in clauses {
@@ -861,7 +873,17 @@ impl SegmentWords {
         }
         Ok(places
             .into_iter()
-            .map(|(start, length)| (map.entry_of(start), map.entry_of(start + length - 1)))
+            .map(|(start, words)| {
+                let (first, last) = (map.entry_of(start), map.entry_of(start + words - 1));
+                Place {
+                    start,
+                    words,
+                    first,
+                    last,
+                    first_start: map.start(first),
+                    last_start: map.start(last),
+                }
+            })
             .collect())
     }
 
@@ -887,6 +909,33 @@ impl SegmentWords {
     }
 }
 
+/// A match placed by word positions: its first word and how many words, the annotations
+/// (indices in the document) of its first and last word, and where their words start.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    start: u32,
+    words: u32,
+    first: usize,
+    last: usize,
+    first_start: u32,
+    last_start: u32,
+}
+
+impl Place {
+    /// An annotation's whole text, as listed without search terms.
+    fn whole(map: &Map<'_>, index: usize) -> Self {
+        let start = map.start(index);
+        Place {
+            start,
+            words: 0,
+            first: index,
+            last: index,
+            first_start: start,
+            last_start: start,
+        }
+    }
+}
+
 /// A document as stored.
 struct Stored {
     asset: String,
@@ -895,6 +944,38 @@ struct Stored {
     analysis: Analysis,
     motivation: String,
     language: Option<String>,
+}
+
+impl Stored {
+    /// Where a placed match lies in the text: only the annotations it starts and ends in are
+    /// analysed again (each once, kept in `words`) to find its words' bytes.
+    fn span(&self, place: &Place, words: &mut HashMap<usize, Vec<Word>>) -> Result<Span> {
+        let misplaced = || Error::index("a search match is not where the index put it");
+        let mut word = |index: usize, position: u32, start: u32| -> Result<(usize, Word)> {
+            let entry = self.layout.get(index).ok_or_else(misplaced)?;
+            let analysed = words.entry(index).or_insert_with(|| {
+                self.analysis
+                    .words(self.body.get(entry.from..entry.to).unwrap_or_default())
+            });
+            let found = position
+                .checked_sub(start)
+                .and_then(|at| analysed.get(at as usize))
+                .ok_or_else(misplaced)?;
+            Ok((analysed.len(), found.clone()))
+        };
+        let end = place.start + place.words.max(1) - 1;
+        let (_, first_word) = word(place.first, place.start, place.first_start)?;
+        let (last_words, last_word) = word(place.last, end, place.last_start)?;
+        let (first, last) = (&self.layout[place.first], &self.layout[place.last]);
+        Ok(Span {
+            from: first.from + first_word.from,
+            to: last.from + last_word.to,
+            first: place.first,
+            last: place.last,
+            whole: place.start == place.first_start
+                && end + 1 == place.last_start + last_words as u32,
+        })
+    }
 }
 
 fn payload(index: &Index) -> Option<Payload> {
@@ -1111,6 +1192,107 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    /// A page's text and layout as [`SearchIndex::add`] makes them (one motivation, one
+    /// language).
+    fn body_and_layout(page: &AssetText) -> (String, Vec<Entry>) {
+        let mut body = String::new();
+        let mut layout = Vec::new();
+        for source in &page.annotations {
+            if !body.is_empty() {
+                body.push('\n');
+            }
+            let from = body.len();
+            body.push_str(&source.text);
+            layout.push(Entry {
+                id: source.id,
+                created: source.created,
+                creator: source.creator.clone(),
+                xywh: source.xywh,
+                time: source.time,
+                from,
+                to: body.len(),
+            });
+        }
+        (body, layout)
+    }
+
+    /// Matches placed from the index's word positions are those found by reading the whole
+    /// text again: the same places, quotes and annotations, over random pages of word and
+    /// line annotations (case, accents, hyphens, annotations without words) in several
+    /// segments.
+    #[test]
+    fn word_positions_place_hits_as_reading_the_text_does() {
+        let vocabulary = [
+            "Café", "cafe", "bird", "Birds", "two", "—", "naïve", "x", "sea-side", "1848",
+        ];
+        let mut seed = 11u64;
+        let mut next = |below: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % below
+        };
+        let index = SearchIndex::in_memory().unwrap();
+        let mut pages = Vec::new();
+        let mut id = 0;
+        for page in 0..10u64 {
+            let annotations = (0..60)
+                .map(|_| {
+                    id += 1;
+                    let words: Vec<&str> = (0..1 + next(4))
+                        .map(|_| vocabulary[next(vocabulary.len())])
+                        .collect();
+                    source(id, &words.join(" "), None)
+                })
+                .collect();
+            let asset = AssetText {
+                key: format!("1/1/p{page}"),
+                annotations,
+            };
+            // a commit each: one segment per page
+            index.apply(std::slice::from_ref(&asset), page + 1).unwrap();
+            pages.push(asset);
+        }
+        let keys: Vec<String> = pages.iter().map(|page| page.key.clone()).collect();
+        for q in [
+            "cafe",
+            "BIRDS two",
+            "\"two bird\"",
+            "\"cafe cafe bird\"",
+            "\"sea side\" 1848",
+            "\"x x\" x",
+            "naive \"naive x\"",
+        ] {
+            let results = index
+                .search(&keys, q, &Filters::default(), 0, 1_000_000)
+                .unwrap();
+            let clauses: Vec<Vec<String>> = locate::clauses(q)
+                .iter()
+                .map(|clause| Analysis::PLAIN.terms(clause))
+                .collect();
+            let (mut hits, mut matched) = (Vec::new(), Vec::new());
+            for (position, page) in pages.iter().enumerate() {
+                let (body, layout) = body_and_layout(page);
+                let mut ids = Vec::new();
+                for span in locate::spans(&body, &layout, Analysis::PLAIN, &clauses) {
+                    let mut located = locate::quote(&body, &layout, span);
+                    located.asset = page.key.clone();
+                    located.scope = position;
+                    hits.push(located);
+                    ids.extend(layout[span.first..=span.last].iter().map(|entry| entry.id));
+                }
+                ids.sort_unstable();
+                ids.dedup();
+                matched.extend(ids);
+            }
+            assert!(!hits.is_empty(), "{q}");
+            assert_eq!(results.hits, hits, "{q}");
+            let ids: Vec<i64> = results.annotations.iter().map(|m| m.entry.id).collect();
+            assert_eq!(ids, matched, "{q}");
+            assert_eq!(results.total, matched.len(), "{q}");
+        }
     }
 
     #[test]

@@ -123,15 +123,16 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<Entry>> {
 
 /// What counting and ordering matches needs of a document: the asset it is of, its language
 /// and motivation, and per annotation (in text order) the position of its first word among the
-/// document's words and its id. Fixed-width arrays, read in place: a search touching a
-/// thousand documents decodes nothing it does not look at.
-#[derive(Debug, Clone, Copy)]
+/// document's words and its id. Positions and ids go as varint deltas (word-level OCR takes
+/// about two bytes an annotation), so that many maps fit one block of the column and a search
+/// touching a thousand documents reads few blocks.
+#[derive(Debug, Clone)]
 pub(crate) struct Map<'a> {
     pub asset: &'a str,
     pub language: &'a str,
     pub motivation: &'a str,
-    starts: &'a [u8],
-    ids: &'a [u8],
+    starts: Vec<u32>,
+    ids: Vec<i64>,
 }
 
 impl<'a> Map<'a> {
@@ -143,17 +144,18 @@ impl<'a> Map<'a> {
         ids: &[i64],
     ) -> Vec<u8> {
         debug_assert_eq!(starts.len(), ids.len());
-        let mut out = Vec::with_capacity(16 + asset.len() + motivation.len() + ids.len() * 12);
+        let mut out = Vec::with_capacity(16 + asset.len() + motivation.len() + ids.len() * 3);
         for text in [asset, language, motivation] {
             out.extend_from_slice(&(text.len() as u32).to_le_bytes());
             out.extend_from_slice(text.as_bytes());
         }
         out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
-        for start in starts {
-            out.extend_from_slice(&start.to_le_bytes());
-        }
-        for id in ids {
-            out.extend_from_slice(&id.to_le_bytes());
+        let (mut start_before, mut id_before) = (0u32, 0i64);
+        for (&start, &id) in starts.iter().zip(ids) {
+            debug_assert!(start >= start_before, "annotations are in text order");
+            put_varint(&mut out, u64::from(start - start_before));
+            put_varint(&mut out, zigzag(id.wrapping_sub(id_before)));
+            (start_before, id_before) = (start, id);
         }
         out
     }
@@ -168,8 +170,23 @@ impl<'a> Map<'a> {
         };
         let (asset, language, motivation) = (text()?, text()?, text()?);
         let count = reader.u32()? as usize;
-        let (starts, rest) = split(reader.bytes, count.saturating_mul(4))?;
-        let (ids, rest) = split(rest, count.saturating_mul(8))?;
+        // every annotation takes at least two bytes
+        if count > reader.bytes.len() / 2 {
+            return Err(Error::index("a stored map is cut short"));
+        }
+        let mut rest = reader.bytes;
+        let (mut starts, mut ids) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        let (mut start, mut id) = (0u32, 0i64);
+        for _ in 0..count {
+            let step = u32::try_from(take_varint(&mut rest)?)
+                .map_err(|_| Error::index("a stored map has a word past the last"))?;
+            start = start
+                .checked_add(step)
+                .ok_or_else(|| Error::index("a stored map has a word past the last"))?;
+            id = id.wrapping_add(unzigzag(take_varint(&mut rest)?));
+            starts.push(start);
+            ids.push(id);
+        }
         if !rest.is_empty() {
             return Err(Error::index("a stored map is longer than it says"));
         }
@@ -184,34 +201,62 @@ impl<'a> Map<'a> {
 
     /// How many annotations the document holds.
     pub fn len(&self) -> usize {
-        self.starts.len() / 4
+        self.starts.len()
     }
 
-    fn start(&self, index: usize) -> u32 {
-        let at = index * 4;
-        u32::from_le_bytes(self.starts[at..at + 4].try_into().expect("4 bytes"))
+    /// The position of the `index`th annotation's first word (of the next one's, when it has
+    /// no words).
+    pub fn start(&self, index: usize) -> u32 {
+        self.starts[index]
     }
 
     /// The id of the document's `index`th annotation.
     pub fn id(&self, index: usize) -> i64 {
-        let at = index * 8;
-        i64::from_le_bytes(self.ids[at..at + 8].try_into().expect("8 bytes"))
+        self.ids[index]
     }
 
     /// The annotation holding the word at `position`: the last of those starting there or
     /// before (annotations without words start where the next one does).
     pub fn entry_of(&self, position: u32) -> usize {
-        let (mut low, mut high) = (0, self.len());
-        while low < high {
-            let middle = (low + high) / 2;
-            if self.start(middle) <= position {
-                low = middle + 1;
-            } else {
-                high = middle;
-            }
-        }
-        low.saturating_sub(1)
+        self.starts
+            .partition_point(|&start| start <= position)
+            .saturating_sub(1)
     }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn take_varint(bytes: &mut &[u8]) -> Result<u64> {
+    // most steps are one byte: word-level OCR goes one word and one id at a time
+    if let Some((&byte, rest)) = bytes.split_first()
+        && byte < 0x80
+    {
+        *bytes = rest;
+        return Ok(u64::from(byte));
+    }
+    let mut value = 0u64;
+    for (index, &byte) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(byte & 0x7f) << (7 * index);
+        if byte & 0x80 == 0 {
+            *bytes = &bytes[index + 1..];
+            return Ok(value);
+        }
+    }
+    Err(Error::index("a stored map is cut short"))
+}
+
+fn zigzag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
+}
+
+fn unzigzag(value: u64) -> i64 {
+    ((value >> 1) as i64) ^ -((value & 1) as i64)
 }
 
 fn split(bytes: &[u8], length: usize) -> Result<(&[u8], &[u8])> {
@@ -226,7 +271,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn maps_are_read_in_place_and_place_words() {
+    fn maps_round_trip_and_place_words() {
         let ids = [5, 900_000_000_000, 4, i64::MIN];
         let bytes = Map::encode(
             "3/1/page-7",
@@ -246,6 +291,13 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(Map::read(&longer).is_err());
+        // word-level OCR: about two bytes an annotation
+        let starts: Vec<u32> = (0..300).collect();
+        let ids: Vec<i64> = (1_000_000..1_000_300).collect();
+        let small = Map::encode("1/1/p", "", "supplementing", &starts, &ids);
+        assert!(small.len() < 650, "{} bytes", small.len());
+        let read = Map::read(&small).unwrap();
+        assert_eq!((read.start(299), read.id(299)), (299, 1_000_299));
         // words 0-1 are the first annotation's; the second has none; 2.. are the third's
         assert_eq!(map.entry_of(0), 0);
         assert_eq!(map.entry_of(1), 0);

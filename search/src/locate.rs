@@ -1,8 +1,10 @@
 //! Finding hits in a document's text: the words and phrases of a query located by byte range,
 //! cut along the annotations they fall in, with the text around them.
 
+#[cfg(test)]
 use std::collections::HashSet;
 
+#[cfg(test)]
 use crate::analysis::Analysis;
 use crate::index::Entry;
 
@@ -15,6 +17,8 @@ const CONTEXT: usize = 48;
 pub struct Located {
     /// The key of the asset it is on (set by the index).
     pub asset: String,
+    /// Where that asset is in the scope searched (set by the index).
+    pub scope: usize,
     pub from: usize,
     pub to: usize,
     /// The match is the whole text of its annotations (word-level OCR): its prefix and suffix
@@ -62,7 +66,9 @@ pub(crate) struct Span {
 }
 
 /// Every match of the clauses (already cut into this analysis's terms) in `body`, in text
-/// order; a place matched by two clauses once.
+/// order; a place matched by two clauses once. Searches place matches from the index's word
+/// positions instead; this reads the whole text and is what the tests check them against.
+#[cfg(test)]
 pub(crate) fn spans(
     body: &str,
     layout: &[Entry],
@@ -111,7 +117,7 @@ pub(crate) fn spans(
             });
         }
     }
-    found.sort_by_key(|span| span.from);
+    found.sort_by_key(|span| (span.from, span.to));
     found
 }
 
@@ -138,6 +144,7 @@ pub(crate) fn quote(body: &str, layout: &[Entry], span: Span) -> Located {
         .collect();
     Located {
         asset: String::new(),
+        scope: 0,
         from: span.from,
         to: span.to,
         whole: span.whole,
