@@ -276,9 +276,9 @@ impl Domain {
         })
     }
 
-    /// The space and id of each asset a named query selects that `visible` admits (from its
-    /// roles and maxUnauthorised), in canvas order, and the first asset whole: what a search
-    /// over its manifest needs, read without whole rows.
+    /// The space, id, roles and maxUnauthorised of each asset a named query selects, in canvas
+    /// order, and the first asset whole: what a search over its manifest needs (who may read
+    /// each asset's text is decided per request), read without whole rows.
     pub(crate) async fn query_members(
         &self,
         owner: &customer::Model,
