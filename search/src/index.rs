@@ -302,24 +302,7 @@ impl SearchIndex {
         }
         for ((motivation, language), sources) in groups {
             let analysis = Analysis::for_language(language);
-            let mut body = String::new();
-            let mut layout = Vec::with_capacity(sources.len());
-            for source in sources {
-                if !body.is_empty() {
-                    body.push('\n');
-                }
-                let from = body.len();
-                body.push_str(&source.text);
-                layout.push(Entry {
-                    id: source.id,
-                    created: source.created,
-                    creator: source.creator.clone(),
-                    xywh: source.xywh,
-                    time: source.time,
-                    from,
-                    to: body.len(),
-                });
-            }
+            let (body, layout) = join(sources);
             let tokens = analysis.tokens(&body);
             let (mut starts, mut ids) = (Vec::with_capacity(layout.len()), Vec::new());
             let mut word = 0;
@@ -383,7 +366,8 @@ impl SearchIndex {
         limit: usize,
     ) -> Result<Results> {
         let clauses = locate::clauses(q);
-        let text_query = self.text_query(&clauses);
+        let alternatives = self.clause_terms(&clauses);
+        let text_query = Self::text_query(&alternatives);
         if text_query.is_none() && !clauses.is_empty() {
             return Ok(Results::default());
         }
@@ -401,9 +385,8 @@ impl SearchIndex {
         let mut columns = LayoutColumns::new();
         // a scope much larger than the documents holding the words, or covering most of the
         // index, is checked document by document rather than intersected with them
-        let by_scope = text_query.is_none()
-            || (self.documents_with(&searcher, &clauses)? * 2 > scope.len() as u64
-                && (scope.len() as u64) * 2 < searcher.num_docs());
+        let by_scope = Self::documents_with(&searcher, &alternatives)? * 2 > scope.len() as u64
+            && (scope.len() as u64) * 2 < searcher.num_docs();
         let addresses = self.addresses(&searcher, scope, text_query.as_deref(), by_scope)?;
         for segment in addresses.chunk_by(|a, b| a.segment_ord == b.segment_ord) {
             let segment_ord = segment[0].segment_ord;
@@ -644,10 +627,11 @@ impl SearchIndex {
         Ok(totals)
     }
 
-    /// Any clause, in any analysis, on the `text` field; None when no clause has a term.
-    fn text_query(&self, clauses: &[String]) -> Option<Box<dyn Query>> {
+    /// Each clause cut into `text` terms by every analysis there is, each distinct cut once;
+    /// clauses without a term are left out.
+    fn clause_terms(&self, clauses: &[String]) -> Vec<Vec<Term>> {
         let mut seen: HashSet<Vec<String>> = HashSet::new();
-        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut alternatives = Vec::new();
         let analyses = Analysis::all();
         for clause in clauses {
             for &analysis in &analyses {
@@ -655,39 +639,43 @@ impl SearchIndex {
                 if terms.is_empty() || !seen.insert(terms.clone()) {
                     continue;
                 }
-                let terms: Vec<Term> = terms
-                    .iter()
-                    .map(|term| Term::from_field_text(self.fields.text, term))
-                    .collect();
+                alternatives.push(
+                    terms
+                        .iter()
+                        .map(|term| Term::from_field_text(self.fields.text, term))
+                        .collect(),
+                );
+            }
+        }
+        alternatives
+    }
+
+    /// Any of the alternatives (see [`Self::clause_terms`]); None when there are none.
+    fn text_query(alternatives: &[Vec<Term>]) -> Option<Box<dyn Query>> {
+        let queries: Vec<(Occur, Box<dyn Query>)> = alternatives
+            .iter()
+            .map(|terms| {
                 let query: Box<dyn Query> = if terms.len() == 1 {
                     Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::Basic))
                 } else {
-                    Box::new(PhraseQuery::new(terms))
+                    Box::new(PhraseQuery::new(terms.clone()))
                 };
-                alternatives.push((Occur::Should, query));
-            }
-        }
-        (!alternatives.is_empty()).then(|| Box::new(BooleanQuery::new(alternatives)) as _)
+                (Occur::Should, query)
+            })
+            .collect();
+        (!queries.is_empty()).then(|| Box::new(BooleanQuery::new(queries)) as _)
     }
 
-    /// About how many documents hold a clause, in any analysis: per clause and analysis, the
-    /// documents holding its rarest term.
-    fn documents_with(&self, searcher: &Searcher, clauses: &[String]) -> Result<u64> {
-        let mut seen: HashSet<Vec<String>> = HashSet::new();
+    /// About how many documents hold any of the alternatives: per alternative, the documents
+    /// holding its rarest term.
+    fn documents_with(searcher: &Searcher, alternatives: &[Vec<Term>]) -> Result<u64> {
         let mut total = 0;
-        for clause in clauses {
-            for analysis in Analysis::all() {
-                let terms = analysis.terms(clause);
-                if terms.is_empty() || !seen.insert(terms.clone()) {
-                    continue;
-                }
-                let mut rarest = u64::MAX;
-                for term in &terms {
-                    let term = Term::from_field_text(self.fields.text, term);
-                    rarest = rarest.min(searcher.doc_freq(&term)?);
-                }
-                total += rarest;
+        for terms in alternatives {
+            let mut rarest = u64::MAX;
+            for term in terms {
+                rarest = rarest.min(searcher.doc_freq(term)?);
             }
+            total += rarest;
         }
         Ok(total)
     }
@@ -907,6 +895,29 @@ impl SegmentWords {
         }
         Ok(positions)
     }
+}
+
+/// One document's text: the annotations' texts in order, a line each, and where each lies.
+fn join<'a>(sources: impl IntoIterator<Item = &'a Source>) -> (String, Vec<Entry>) {
+    let mut body = String::new();
+    let mut layout = Vec::new();
+    for source in sources {
+        if !body.is_empty() {
+            body.push('\n');
+        }
+        let from = body.len();
+        body.push_str(&source.text);
+        layout.push(Entry {
+            id: source.id,
+            created: source.created,
+            creator: source.creator.clone(),
+            xywh: source.xywh,
+            time: source.time,
+            from,
+            to: body.len(),
+        });
+    }
+    (body, layout)
 }
 
 /// A match placed by word positions: its first word and how many words, the annotations
@@ -1194,30 +1205,6 @@ mod tests {
         );
     }
 
-    /// A page's text and layout as [`SearchIndex::add`] makes them (one motivation, one
-    /// language).
-    fn body_and_layout(page: &AssetText) -> (String, Vec<Entry>) {
-        let mut body = String::new();
-        let mut layout = Vec::new();
-        for source in &page.annotations {
-            if !body.is_empty() {
-                body.push('\n');
-            }
-            let from = body.len();
-            body.push_str(&source.text);
-            layout.push(Entry {
-                id: source.id,
-                created: source.created,
-                creator: source.creator.clone(),
-                xywh: source.xywh,
-                time: source.time,
-                from,
-                to: body.len(),
-            });
-        }
-        (body, layout)
-    }
-
     /// Matches placed from the index's word positions are those found by reading the whole
     /// text again: the same places, quotes and annotations, over random pages of word and
     /// line annotations (case, accents, hyphens, annotations without words) in several
@@ -1274,7 +1261,7 @@ mod tests {
                 .collect();
             let (mut hits, mut matched) = (Vec::new(), Vec::new());
             for (position, page) in pages.iter().enumerate() {
-                let (body, layout) = body_and_layout(page);
+                let (body, layout) = join(&page.annotations);
                 let mut ids = Vec::new();
                 for span in locate::spans(&body, &layout, Analysis::PLAIN, &clauses) {
                     let mut located = locate::quote(&body, &layout, span);
