@@ -3,11 +3,12 @@
 //! The database is the truth; the index can be dropped and rebuilt from it at any time.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use iiif::presentation::{Container, Text, TextAnnotation};
 use iiif::search::{Hit, Quote};
+use quick_cache::sync::Cache;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use search::{AssetText, Completion, Filters, SearchIndex, Source, asset_key};
@@ -87,7 +88,7 @@ pub struct Searcher {
     domain: Domain,
     index: Arc<SearchIndex>,
     sync: Arc<tokio::sync::Mutex<()>>,
-    scopes: Arc<Mutex<ScopeCache>>,
+    scopes: Arc<Cache<ScopeKey, KeptScope>>,
 }
 
 /// What a named query selected, as read at `read`.
@@ -102,36 +103,13 @@ struct QueryScope {
 /// Named-query scopes by customer, query name and parameters.
 type ScopeKey = (String, String, Vec<String>);
 
-#[derive(Debug, Default)]
-struct ScopeCache {
-    entries: HashMap<ScopeKey, (Instant, Arc<QueryScope>)>,
-}
+/// A scope as kept, when it was read.
+type KeptScope = (Instant, Arc<QueryScope>);
 
-impl ScopeCache {
-    fn get(&self, key: &ScopeKey, now: Instant) -> Option<Arc<QueryScope>> {
-        self.entries
-            .get(key)
-            .filter(|(read, _)| now.duration_since(*read) < SCOPE_TTL)
-            .map(|(_, scope)| scope.clone())
-    }
-
-    fn put(&mut self, key: ScopeKey, read: Instant, scope: Arc<QueryScope>) {
-        if self.entries.len() >= SCOPE_CACHE_ENTRIES {
-            let now = Instant::now();
-            self.entries
-                .retain(|_, (at, _)| now.duration_since(*at) < SCOPE_TTL);
-        }
-        if self.entries.len() >= SCOPE_CACHE_ENTRIES
-            && let Some(oldest) = self
-                .entries
-                .iter()
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(key, _)| key.clone())
-        {
-            self.entries.remove(&oldest);
-        }
-        self.entries.insert(key, (read, scope));
-    }
+/// A kept scope still young enough at `now` to use.
+fn fresh(kept: Option<KeptScope>, now: Instant) -> Option<Arc<QueryScope>> {
+    kept.filter(|(read, _)| now.saturating_duration_since(*read) < SCOPE_TTL)
+        .map(|(_, scope)| scope)
 }
 
 impl std::fmt::Debug for Searcher {
@@ -181,7 +159,7 @@ impl Searcher {
             domain,
             index,
             sync: Arc::new(tokio::sync::Mutex::new(())),
-            scopes: Arc::new(Mutex::new(ScopeCache::default())),
+            scopes: Arc::new(Cache::new(SCOPE_CACHE_ENTRIES)),
         }
     }
 
@@ -352,7 +330,7 @@ impl Searcher {
     ) -> Result<Arc<QueryScope>> {
         let key = (customer.to_owned(), name.to_owned(), parameters.to_vec());
         let read = Instant::now();
-        if let Some(scope) = self.scopes.lock().ok().and_then(|c| c.get(&key, read)) {
+        if let Some(scope) = fresh(self.scopes.get(&key), read) {
             return Ok(scope);
         }
         let domain = &self.domain;
@@ -373,9 +351,7 @@ impl Searcher {
             members: found.members,
             keys,
         });
-        if let Ok(mut cache) = self.scopes.lock() {
-            cache.put(key, read, scope.clone());
-        }
+        self.scopes.insert(key, (read, scope.clone()));
         Ok(scope)
     }
 
@@ -523,26 +499,17 @@ mod tests {
 
     #[test]
     fn named_query_scopes_are_kept_briefly_and_boundedly() {
-        let mut cache = ScopeCache::default();
+        let cache: Cache<ScopeKey, KeptScope> = Cache::new(SCOPE_CACHE_ENTRIES);
         let read = Instant::now();
-        cache.put(key("book"), read, scope("Book"));
-        let found = cache.get(&key("book"), read + SCOPE_TTL / 2).unwrap();
+        cache.insert(key("book"), (read, scope("Book")));
+        let found = fresh(cache.get(&key("book")), read + SCOPE_TTL / 2).unwrap();
         assert_eq!(found.label, "Book");
-        assert!(cache.get(&key("book"), read + SCOPE_TTL).is_none());
-        assert!(cache.get(&key("other"), read).is_none());
+        assert!(fresh(cache.get(&key("book")), read + SCOPE_TTL).is_none());
+        assert!(fresh(cache.get(&key("other")), read).is_none());
 
-        // full: the oldest goes first
-        let mut cache = ScopeCache::default();
-        for n in 0..SCOPE_CACHE_ENTRIES {
-            cache.put(
-                key(&n.to_string()),
-                read + Duration::from_millis(n as u64),
-                scope("q"),
-            );
+        for n in 0..SCOPE_CACHE_ENTRIES * 4 {
+            cache.insert(key(&n.to_string()), (read, scope("q")));
         }
-        cache.put(key("newest"), read, scope("newest"));
-        assert_eq!(cache.entries.len(), SCOPE_CACHE_ENTRIES);
-        assert!(cache.get(&key("0"), read).is_none());
-        assert!(cache.get(&key("newest"), read).is_some());
+        assert!(cache.len() <= SCOPE_CACHE_ENTRIES, "{}", cache.len());
     }
 }
