@@ -2133,6 +2133,96 @@ async fn search_indexes_follow_the_annotation_log(domain: Domain) {
     assert_eq!(a, b);
     assert_eq!(node_a.sequence(), node_b.sequence());
 
+    // every field the index keeps comes back from the database as written: the creator and
+    // the creation time (filters), HTML reduced to its text, the language, the box
+    let gannet = domain
+        .create_annotation(
+            &acme,
+            "acme",
+            space,
+            "page",
+            AnnotationInput {
+                value: "<p>a <b>gannet</b> dives</p>".into(),
+                format: Some("text/html".into()),
+                language: Some("fr".into()),
+                creator: Some("ann".into()),
+                region: Some(domain::Region {
+                    x: 4,
+                    y: 5,
+                    w: 6,
+                    h: 7,
+                }),
+                ..AnnotationInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    let filtered = |searcher: Searcher, q: &'static str, filters: search::Filters| {
+        let (scope, links) = (scope.clone(), links.clone());
+        async move {
+            let request = SearchRequest {
+                q: q.into(),
+                page: 1,
+                filters,
+                ..SearchRequest::default()
+            };
+            let outcome = searcher
+                .search(
+                    "acme",
+                    &scope,
+                    &request,
+                    &links,
+                    "https://vitrine.example/s",
+                )
+                .await
+                .unwrap();
+            outcome
+                .items
+                .iter()
+                .map(|item| {
+                    item.target
+                        .rsplit('#')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let created_at = gannet.created.timestamp();
+    let by = |users: &[&str], dates: Vec<(i64, i64)>| search::Filters {
+        users: users.iter().map(|user| user.to_string()).collect(),
+        dates,
+        ..search::Filters::default()
+    };
+    for node in [&node_a, &node_b] {
+        let around = vec![(created_at - 1, created_at + 1)];
+        assert_eq!(
+            filtered(node.clone(), "gannet", by(&["ann"], around)).await,
+            ["xywh=4,5,6,7"]
+        );
+        assert!(
+            filtered(node.clone(), "gannet", by(&["bob"], Vec::new()))
+                .await
+                .is_empty()
+        );
+        let before = vec![(0, created_at - 1)];
+        assert!(
+            filtered(node.clone(), "gannet", by(&[], before))
+                .await
+                .is_empty()
+        );
+        assert!(
+            filtered(node.clone(), "b", by(&[], Vec::new()))
+                .await
+                .is_empty()
+        );
+    }
+    domain
+        .delete_annotation(&acme, "acme", gannet.id)
+        .await
+        .unwrap();
+
     domain
         .update_annotation(
             &acme,
