@@ -42,6 +42,7 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("image_max_width", ValueKind::Integer),
     ("image_max_area", ValueKind::Integer),
     ("render_cache_bytes", ValueKind::Integer),
+    ("decoded_tile_cache_bytes", ValueKind::Integer),
     ("render_threads", ValueKind::Integer),
     ("origin_max_bytes", ValueKind::Integer),
     ("origin_timeout_seconds", ValueKind::Integer),
@@ -99,6 +100,7 @@ struct RawConfig {
     image_max_width: Option<i64>,
     image_max_area: Option<i64>,
     render_cache_bytes: Option<i64>,
+    decoded_tile_cache_bytes: Option<i64>,
     render_threads: Option<i64>,
     origin_max_bytes: Option<i64>,
     origin_timeout_seconds: Option<i64>,
@@ -181,6 +183,8 @@ pub struct Config {
     pub image_max_area: u64,
     /// Memory for rendered images kept for reuse.
     pub render_cache_bytes: u64,
+    /// Memory for decoded pyramid tiles kept for the renders that need them again.
+    pub decoded_tile_cache_bytes: u64,
     /// Concurrent renders (decode, resize, encode) on the blocking pool.
     pub render_threads: usize,
     /// Largest master fetched from an origin, in bytes.
@@ -248,6 +252,7 @@ impl std::fmt::Debug for Config {
             .field("image_max_width", &self.image_max_width)
             .field("image_max_area", &self.image_max_area)
             .field("render_cache_bytes", &self.render_cache_bytes)
+            .field("decoded_tile_cache_bytes", &self.decoded_tile_cache_bytes)
             .field("render_threads", &self.render_threads)
             .field("origin_max_bytes", &self.origin_max_bytes)
             .field("origin_timeout_seconds", &self.origin_timeout_seconds)
@@ -548,6 +553,11 @@ impl RawConfig {
             render_cache_bytes: in_range(
                 "render_cache_bytes",
                 self.render_cache_bytes.unwrap_or(256 * 1024 * 1024),
+                0..=i64::MAX,
+            )? as u64,
+            decoded_tile_cache_bytes: in_range(
+                "decoded_tile_cache_bytes",
+                self.decoded_tile_cache_bytes.unwrap_or(128 * 1024 * 1024),
                 0..=i64::MAX,
             )? as u64,
             render_threads: match self.render_threads {

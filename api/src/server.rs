@@ -237,6 +237,7 @@ fn delivery_settings(config: &Config) -> DeliverySettings {
         },
         jpeg_quality: config.jpeg_quality,
         render_cache_bytes: config.render_cache_bytes,
+        decoded_tile_cache_bytes: config.decoded_tile_cache_bytes,
         render_threads: config.render_threads,
     }
 }

@@ -20,4 +20,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use layout::{LevelLayout, PyramidLayout};
 pub use pyramid::{BuiltPyramid, PyramidOptions, Thumbnail, build_pyramid};
 pub use raster::{Channels, Raster};
-pub use render::{RenderPlan, TileRequest, exact_tile, plan, render};
+pub use render::{RenderPlan, TileRequest, decode_tile, exact_tile, plan, render, render_decoded};

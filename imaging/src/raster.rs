@@ -36,6 +36,12 @@ pub struct Raster {
     pub pixels: Vec<u8>,
 }
 
+impl AsRef<Raster> for Raster {
+    fn as_ref(&self) -> &Raster {
+        self
+    }
+}
+
 impl std::fmt::Debug for Raster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -109,12 +109,33 @@ pub fn plan(layout: &PyramidLayout, request: &ResolvedRequest) -> RenderPlan {
     }
 }
 
+/// Decodes one stored tile of a pyramid.
+pub fn decode_tile(layout: &PyramidLayout, bytes: &[u8]) -> Result<Raster> {
+    decode_jpeg(bytes, layout.channels)
+}
+
 /// Renders a request from the tiles its plan named (`tiles[i]` is the bytes of
 /// `plan.tiles[i]`), and encodes it.
 pub fn render(
     layout: &PyramidLayout,
     plan: &RenderPlan,
     tiles: &[impl AsRef<[u8]>],
+    request: &ResolvedRequest,
+    jpeg_quality: u8,
+) -> Result<Vec<u8>> {
+    let decoded = tiles
+        .iter()
+        .map(|bytes| decode_tile(layout, bytes.as_ref()))
+        .collect::<Result<Vec<_>>>()?;
+    render_decoded(layout, plan, &decoded, request, jpeg_quality)
+}
+
+/// Like [`render`], from tiles already decoded (`tiles[i]` is `plan.tiles[i]`, as
+/// [`decode_tile`] made it): a server that keeps decoded tiles skips their decoding.
+pub fn render_decoded(
+    layout: &PyramidLayout,
+    plan: &RenderPlan,
+    tiles: &[impl AsRef<Raster>],
     request: &ResolvedRequest,
     jpeg_quality: u8,
 ) -> Result<Vec<u8>> {
@@ -131,13 +152,19 @@ pub fn render(
     let canvas_width = (plan.columns * tile_width).min(level.width - origin_x);
     let canvas_height = (plan.rows * tile_height).min(level.height - origin_y);
     let mut canvas = Raster::filled(canvas_width, canvas_height, layout.channels, 0);
-    for (position, bytes) in tiles.iter().enumerate() {
-        let tile = decode_jpeg(bytes.as_ref(), layout.channels)?;
+    for (position, tile) in tiles.iter().enumerate() {
+        let tile = tile.as_ref();
+        if tile.channels != layout.channels {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "a decoded tile's channels do not match the pyramid",
+            ));
+        }
         let (column, row) = (
             position as u32 % plan.columns,
             position as u32 / plan.columns,
         );
-        canvas.paste(&tile, column * tile_width, row * tile_height);
+        canvas.paste(tile, column * tile_width, row * tile_height);
     }
     // the region on this level, to the sub-pixel
     let scale = f64::from(1u32 << plan.level);
@@ -316,6 +343,34 @@ mod tests {
             let decoded = decode(&bytes);
             assert_eq!((decoded.width(), decoded.height()), size, "{path}");
         }
+    }
+
+    #[test]
+    fn renders_from_decoded_tiles_match_renders_from_bytes() {
+        let built = pyramid(1000, 600);
+        for path in [
+            "100,50,700,500/300,/0/default.jpg",
+            "768,0,232,256/232,256/0/default.jpg",
+            "full/!200,200/90/gray.png",
+        ] {
+            let request = request(path, 1000, 600);
+            let plan = plan(&built.layout, &request);
+            let stored = tiles_for(&built, &plan);
+            let decoded: Vec<std::sync::Arc<Raster>> = stored
+                .iter()
+                .map(|bytes| std::sync::Arc::new(decode_tile(&built.layout, bytes).unwrap()))
+                .collect();
+            assert_eq!(
+                render_decoded(&built.layout, &plan, &decoded, &request, 85).unwrap(),
+                render(&built.layout, &plan, &stored, &request, 85).unwrap(),
+                "{path}"
+            );
+        }
+        // tiles that are not this pyramid's are refused, not pasted
+        let request = request("full/100,/0/default.jpg", 1000, 600);
+        let plan = plan(&built.layout, &request);
+        let gray = vec![Raster::filled(256, 256, Channels::Gray, 0); plan.tiles.len()];
+        assert!(render_decoded(&built.layout, &plan, &gray, &request, 85).is_err());
     }
 
     #[test]

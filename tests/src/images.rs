@@ -43,7 +43,11 @@ pub struct ImageFixture {
 
 impl ImageFixture {
     pub async fn start(width: u32, height: u32) -> Self {
-        let app = TestApp::start().await;
+        Self::on(TestApp::start().await, width, height).await
+    }
+
+    /// The fixture on a server started by the caller.
+    pub async fn on(app: TestApp, width: u32, height: u32) -> Self {
         let acme = app.customer_with_key("acme").await;
         app.create_space(&acme, "acme", "images").await;
         let registered = app

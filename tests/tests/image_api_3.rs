@@ -490,6 +490,38 @@ async fn stored_tiles_and_thumbnails_are_served_byte_for_byte() {
     assert_eq!(size(&edge), (232, 188));
 }
 
+/// Render path: renders reuse the tiles earlier renders decoded, and answer exactly as a
+/// server that decodes every tile again.
+#[tokio::test]
+async fn renders_from_kept_tiles_match_fresh_renders() {
+    let keeping = ImageFixture::start(W, H).await;
+    let fresh = ImageFixture::on(
+        TestApp::builder()
+            .config(|config| config.decoded_tile_cache_bytes = 0)
+            .start()
+            .await,
+        W,
+        H,
+    )
+    .await;
+    // overlapping regions at two levels, each render after the first under tiles kept
+    let paths = [
+        "100,100,600,400/300,/0/default.png",
+        "150,120,600,400/300,/0/default.png",
+        "0,0,900,650/!200,200/0/default.png",
+        "50,60,800,600/150,/90/gray.png",
+        "120,90,500,500/500,/0/default.jpg",
+    ];
+    for path in paths {
+        let kept = keeping.get(3, path).await;
+        let status = kept.status();
+        let kept = kept.bytes().await.unwrap();
+        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&kept));
+        let again = fresh.get(3, path).await;
+        assert_eq!(kept, again.bytes().await.unwrap(), "{path}");
+    }
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.len() > 100
         && haystack

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use domain::{Asset, AssetFamily, AssetStatus};
 use iiif::image::{Format, Limits, Quality, ResolvedRequest};
-use imaging::PyramidLayout;
+use imaging::{PyramidLayout, Raster, TileRequest};
 use poem::http::StatusCode;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
@@ -16,6 +16,9 @@ use tokio::sync::Semaphore;
 
 /// How long an asset record is reused before it is read again (changes show after this).
 const ASSET_TTL: Duration = Duration::from_secs(2);
+
+/// A decoded 256-px RGB tile's bytes: sizes the decoded-tile cache's table.
+const DECODED_TILE_ESTIMATE: u64 = 256 * 256 * 3;
 
 /// A refusal or failure, as an HTTP status, a stable code and a message.
 #[derive(Debug, Clone)]
@@ -83,6 +86,18 @@ impl Weighter<String, Bytes> for BytesWeight {
 
 type AssetAddress = (String, i32, String);
 
+/// A decoded tile: its pyramid's derivative key, level and index.
+type TileKey = (Arc<str>, usize, usize);
+
+#[derive(Clone)]
+struct RasterWeight;
+
+impl Weighter<TileKey, Arc<Raster>> for RasterWeight {
+    fn weight(&self, key: &TileKey, value: &Arc<Raster>) -> u64 {
+        (key.0.len() + value.pixels.len()) as u64
+    }
+}
+
 /// Image delivery for every request: shared, cheap to clone behind an `Arc`.
 pub struct ImageDelivery {
     domain: domain::Domain,
@@ -92,6 +107,9 @@ pub struct ImageDelivery {
     assets: Cache<AssetAddress, (Instant, Arc<Asset>)>,
     layouts: Cache<String, Arc<PyramidLayout>>,
     rendered: Cache<String, Bytes, BytesWeight>,
+    /// Decoded tiles, for the next render under the same part of the image (none when the
+    /// setting is 0).
+    decoded: Option<Cache<TileKey, Arc<Raster>, RasterWeight>>,
     renders: Arc<Semaphore>,
 }
 
@@ -109,6 +127,7 @@ pub struct DeliverySettings {
     pub limits: Limits,
     pub jpeg_quality: u8,
     pub render_cache_bytes: u64,
+    pub decoded_tile_cache_bytes: u64,
     pub render_threads: usize,
 }
 
@@ -122,6 +141,14 @@ impl ImageDelivery {
             assets: Cache::new(10_000),
             layouts: Cache::new(10_000),
             rendered: Cache::with_weighter(10_000, settings.render_cache_bytes, BytesWeight),
+            decoded: (settings.decoded_tile_cache_bytes > 0).then(|| {
+                let tiles = settings.decoded_tile_cache_bytes / DECODED_TILE_ESTIMATE + 1;
+                Cache::with_weighter(
+                    tiles as usize,
+                    settings.decoded_tile_cache_bytes,
+                    RasterWeight,
+                )
+            }),
             renders: Arc::new(Semaphore::new(settings.render_threads.max(1))),
         }
     }
@@ -242,16 +269,28 @@ impl ImageDelivery {
             let range = layout.levels[tile.level].tile_range(tile.index);
             return Ok(self.storage.get_range(&pyramid_key, range).await?);
         }
-        let cache_key = format!("{}/{request}", Self::derivative_key(asset));
+        let derivative: Arc<str> = Self::derivative_key(asset).into();
+        let cache_key = format!("{derivative}/{request}");
         if let Some(bytes) = self.rendered.get(&cache_key) {
             return Ok(bytes);
         }
         let plan = imaging::plan(&layout, request);
-        let reads = plan.tiles.iter().map(|tile| {
-            let range = layout.levels[tile.level].tile_range(tile.index);
-            self.storage.get_range(&pyramid_key, range)
-        });
-        let tiles: Vec<Bytes> = futures::future::try_join_all(reads).await?;
+        let tile_key = |tile: &TileRequest| (derivative.clone(), tile.level, tile.index);
+        let kept: Vec<Option<Arc<Raster>>> = plan
+            .tiles
+            .iter()
+            .map(|tile| self.decoded.as_ref()?.get(&tile_key(tile)))
+            .collect();
+        let reads = plan
+            .tiles
+            .iter()
+            .zip(&kept)
+            .filter(|(_, kept)| kept.is_none())
+            .map(|(tile, _)| {
+                let range = layout.levels[tile.level].tile_range(tile.index);
+                self.storage.get_range(&pyramid_key, range)
+            });
+        let fetched: Vec<Bytes> = futures::future::try_join_all(reads).await?;
         let permit = self
             .renders
             .clone()
@@ -259,12 +298,38 @@ impl ImageDelivery {
             .await
             .map_err(|_| DeliveryError::internal("shutting down"))?;
         let (request, quality) = (*request, self.jpeg_quality);
-        let bytes = tokio::task::spawn_blocking(move || {
+        let (bytes, decoded) = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            imaging::render(&layout, &plan, &tiles, &request, quality)
+            let mut fetched = fetched.iter();
+            let mut decoded = Vec::new();
+            let mut tiles = Vec::with_capacity(kept.len());
+            for (tile, kept) in plan.tiles.iter().zip(kept) {
+                let raster = match kept {
+                    Some(raster) => raster,
+                    None => {
+                        let bytes = fetched.next().ok_or_else(|| {
+                            imaging::Error::new(
+                                imaging::ErrorKind::Internal,
+                                "fewer tiles read than the plan needs",
+                            )
+                        })?;
+                        let raster = Arc::new(imaging::decode_tile(&layout, bytes)?);
+                        decoded.push((*tile, raster.clone()));
+                        raster
+                    }
+                };
+                tiles.push(raster);
+            }
+            let bytes = imaging::render_decoded(&layout, &plan, &tiles, &request, quality)?;
+            Ok::<_, imaging::Error>((bytes, decoded))
         })
         .await
         .map_err(|error| DeliveryError::internal(format!("render task failed: {error}")))??;
+        if let Some(cache) = &self.decoded {
+            for (tile, raster) in decoded {
+                cache.insert(tile_key(&tile), raster);
+            }
+        }
         let bytes = Bytes::from(bytes);
         self.rendered.insert(cache_key, bytes.clone());
         Ok(bytes)
