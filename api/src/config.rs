@@ -680,6 +680,9 @@ mod tests {
         assert!(config.storage_url.ends_with("vitrine-data/objects"));
         assert!(config.admin_key.is_none());
         assert!(!config.allow_private_origins);
+        assert_eq!(config.decoded_tile_cache_bytes, 128 * 1024 * 1024);
+        let none = Config::from_sources(None, &env(&[("VITRINE_DECODED_TILE_CACHE_BYTES", "0")]));
+        assert_eq!(none.unwrap().decoded_tile_cache_bytes, 0);
     }
 
     #[test]
@@ -739,6 +742,7 @@ mod tests {
             ("VITRINE_LOG_FORMAT", "xml"),
             ("VITRINE_JWT_SECRET", "short"),
             ("VITRINE_IMPORT_ROOTS", "relative/dir"),
+            ("VITRINE_DECODED_TILE_CACHE_BYTES", "-1"),
         ] {
             assert!(
                 Config::from_sources(None, &env(&[(name, value)])).is_err(),
