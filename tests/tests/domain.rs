@@ -2079,13 +2079,13 @@ async fn search_indexes_follow_the_annotation_log(domain: Domain) {
         space,
         id: "page".into(),
     };
-    let search = |searcher: Searcher, q: &str| {
+    let search_with = |searcher: Searcher, q: &str, filters: search::Filters| {
         let (scope, links) = (scope.clone(), links.clone());
         let request = SearchRequest {
             roles: Vec::new(),
             q: q.into(),
             page: 1,
-            ..SearchRequest::default()
+            filters,
         };
         async move {
             searcher
@@ -2100,6 +2100,7 @@ async fn search_indexes_follow_the_annotation_log(domain: Domain) {
                 .unwrap()
         }
     };
+    let search = |searcher: Searcher, q: &str| search_with(searcher, q, search::Filters::default());
     let found = |outcome: &domain::SearchOutcome| -> Vec<String> {
         outcome
             .items
@@ -2157,26 +2158,12 @@ async fn search_indexes_follow_the_annotation_log(domain: Domain) {
         )
         .await
         .unwrap();
+    // the boxes of the annotations a filtered search finds
     let filtered = |searcher: Searcher, q: &'static str, filters: search::Filters| {
-        let (scope, links) = (scope.clone(), links.clone());
+        let outcome = search_with(searcher, q, filters);
         async move {
-            let request = SearchRequest {
-                q: q.into(),
-                page: 1,
-                filters,
-                ..SearchRequest::default()
-            };
-            let outcome = searcher
-                .search(
-                    "acme",
-                    &scope,
-                    &request,
-                    &links,
-                    "https://vitrine.example/s",
-                )
-                .await
-                .unwrap();
             outcome
+                .await
                 .items
                 .iter()
                 .map(|item| {
