@@ -34,16 +34,26 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("log_level", ValueKind::Text),
     ("graphql_max_depth", ValueKind::Integer),
     ("graphql_max_complexity", ValueKind::Integer),
+    ("graphql_max_aliases", ValueKind::Integer),
     ("max_request_bytes", ValueKind::Integer),
+    ("max_anonymous_request_bytes", ValueKind::Integer),
     ("shutdown_timeout_seconds", ValueKind::Integer),
+    ("http_header_timeout_seconds", ValueKind::Integer),
+    ("http_idle_timeout_seconds", ValueKind::Integer),
+    ("max_connections", ValueKind::Integer),
     ("tile_size", ValueKind::Integer),
     ("jpeg_quality", ValueKind::Integer),
     ("max_image_pixels", ValueKind::Integer),
+    ("ingest_memory_budget_bytes", ValueKind::Integer),
     ("image_max_width", ValueKind::Integer),
     ("image_max_area", ValueKind::Integer),
     ("render_cache_bytes", ValueKind::Integer),
     ("decoded_tile_cache_bytes", ValueKind::Integer),
     ("render_threads", ValueKind::Integer),
+    ("render_timeout_ms", ValueKind::Integer),
+    ("render_queue_length", ValueKind::Integer),
+    ("heavy_render_threads", ValueKind::Integer),
+    ("heavy_render_pixels", ValueKind::Integer),
     ("origin_max_bytes", ValueKind::Integer),
     ("origin_timeout_seconds", ValueKind::Integer),
     ("max_upload_bytes", ValueKind::Integer),
@@ -92,16 +102,26 @@ struct RawConfig {
     log_level: Option<String>,
     graphql_max_depth: Option<i64>,
     graphql_max_complexity: Option<i64>,
+    graphql_max_aliases: Option<i64>,
     max_request_bytes: Option<i64>,
+    max_anonymous_request_bytes: Option<i64>,
     shutdown_timeout_seconds: Option<i64>,
+    http_header_timeout_seconds: Option<i64>,
+    http_idle_timeout_seconds: Option<i64>,
+    max_connections: Option<i64>,
     tile_size: Option<i64>,
     jpeg_quality: Option<i64>,
     max_image_pixels: Option<i64>,
+    ingest_memory_budget_bytes: Option<i64>,
     image_max_width: Option<i64>,
     image_max_area: Option<i64>,
     render_cache_bytes: Option<i64>,
     decoded_tile_cache_bytes: Option<i64>,
     render_threads: Option<i64>,
+    render_timeout_ms: Option<i64>,
+    render_queue_length: Option<i64>,
+    heavy_render_threads: Option<i64>,
+    heavy_render_pixels: Option<i64>,
     origin_max_bytes: Option<i64>,
     origin_timeout_seconds: Option<i64>,
     max_upload_bytes: Option<i64>,
@@ -169,14 +189,27 @@ pub struct Config {
     pub log_level: String,
     pub graphql_max_depth: usize,
     pub graphql_max_complexity: usize,
+    /// Aliased fields per GraphQL operation, fragments expanded.
+    pub graphql_max_aliases: usize,
     pub max_request_bytes: usize,
+    /// Cap on a GraphQL body sent without a valid credential (which may send no files).
+    pub max_anonymous_request_bytes: usize,
     pub shutdown_timeout_seconds: u64,
+    /// Time a client has to send a whole request head once it has begun.
+    pub http_header_timeout_seconds: u64,
+    /// A connection with no traffic for this long is closed.
+    pub http_idle_timeout_seconds: u64,
+    /// Connections held open at once; more wait in the listen backlog.
+    pub max_connections: usize,
     /// Pyramid tile size in pixels (a multiple of 16).
     pub tile_size: u32,
     /// JPEG quality of tiles, thumbnails and rendered JPEGs.
     pub jpeg_quality: u8,
     /// Largest master decoded, in pixels (decompression-bomb guard).
     pub max_image_pixels: u64,
+    /// Most memory one ingest job may take to decode a master and build its pyramid,
+    /// estimated from the master's header; larger masters end in IMAGE_TOO_LARGE.
+    pub ingest_memory_budget_bytes: u64,
     /// Largest output width and height served (`maxWidth`/`maxHeight`).
     pub image_max_width: u32,
     /// Largest output area served (`maxArea`).
@@ -187,6 +220,15 @@ pub struct Config {
     pub decoded_tile_cache_bytes: u64,
     /// Concurrent renders (decode, resize, encode) on the blocking pool.
     pub render_threads: usize,
+    /// Time a render may take, waiting for a render slot included, before it is answered 503.
+    pub render_timeout_ms: u64,
+    /// Renders that may wait for a slot; more are answered 503 at once.
+    pub render_queue_length: usize,
+    /// Concurrent heavy renders (large outputs, and GIF, PNG or TIFF over a quarter of
+    /// `heavy_render_pixels`), in a pool of their own.
+    pub heavy_render_threads: usize,
+    /// Output pixels from which a render is heavy.
+    pub heavy_render_pixels: u64,
     /// Largest master fetched from an origin, in bytes.
     pub origin_max_bytes: u64,
     /// Time allowed to fetch a master.
@@ -224,6 +266,9 @@ pub struct Config {
     /// before further attempts are refused.
     pub auth_max_failures: u32,
     pub auth_failure_window_seconds: u64,
+    /// How a job whose worker died runs again: the `vitrine` binary sets itself here, so such
+    /// a job runs in a child process (`run-job`). Not a setting; `None` runs it in-process.
+    pub job_process: Option<ingest::Isolation>,
 }
 
 impl std::fmt::Debug for Config {
@@ -244,16 +289,35 @@ impl std::fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("graphql_max_depth", &self.graphql_max_depth)
             .field("graphql_max_complexity", &self.graphql_max_complexity)
+            .field("graphql_max_aliases", &self.graphql_max_aliases)
             .field("max_request_bytes", &self.max_request_bytes)
+            .field(
+                "max_anonymous_request_bytes",
+                &self.max_anonymous_request_bytes,
+            )
             .field("shutdown_timeout_seconds", &self.shutdown_timeout_seconds)
+            .field(
+                "http_header_timeout_seconds",
+                &self.http_header_timeout_seconds,
+            )
+            .field("http_idle_timeout_seconds", &self.http_idle_timeout_seconds)
+            .field("max_connections", &self.max_connections)
             .field("tile_size", &self.tile_size)
             .field("jpeg_quality", &self.jpeg_quality)
             .field("max_image_pixels", &self.max_image_pixels)
+            .field(
+                "ingest_memory_budget_bytes",
+                &self.ingest_memory_budget_bytes,
+            )
             .field("image_max_width", &self.image_max_width)
             .field("image_max_area", &self.image_max_area)
             .field("render_cache_bytes", &self.render_cache_bytes)
             .field("decoded_tile_cache_bytes", &self.decoded_tile_cache_bytes)
             .field("render_threads", &self.render_threads)
+            .field("render_timeout_ms", &self.render_timeout_ms)
+            .field("render_queue_length", &self.render_queue_length)
+            .field("heavy_render_threads", &self.heavy_render_threads)
+            .field("heavy_render_pixels", &self.heavy_render_pixels)
             .field("origin_max_bytes", &self.origin_max_bytes)
             .field("origin_timeout_seconds", &self.origin_timeout_seconds)
             .field("max_upload_bytes", &self.max_upload_bytes)
@@ -278,6 +342,7 @@ impl std::fmt::Debug for Config {
                 "auth_failure_window_seconds",
                 &self.auth_failure_window_seconds,
             )
+            .field("job_process", &self.job_process)
             .finish()
     }
 }
@@ -353,6 +418,50 @@ impl Config {
     pub fn jwt_secret_file(&self) -> PathBuf {
         self.data_dir.join("jwt-secret")
     }
+
+    /// The server's own folders and files, which no import root may hold or lie inside and
+    /// no `file://` origin may read: the data dir, the storage folder, the search index and
+    /// the SQLite database.
+    pub fn protected_paths(&self) -> Vec<PathBuf> {
+        let mut paths = vec![self.data_dir.clone()];
+        if let Ok(storage::StorageLocation::Folder(folder)) =
+            storage::StorageLocation::parse(&self.storage_url)
+        {
+            paths.push(folder);
+        }
+        paths.extend(self.search_index_dir.clone());
+        paths.extend(domain::sqlite_file(&self.database_url));
+        paths
+    }
+
+    /// Refuses import roots that hold, or lie inside, one of [`Config::protected_paths`],
+    /// comparing the paths with symbolic links resolved: `file://` origins under such a root
+    /// could read the signing secret or other customers' masters.
+    pub fn check_import_roots(&self) -> anyhow::Result<()> {
+        let protected: Vec<(PathBuf, PathBuf)> = self
+            .protected_paths()
+            .into_iter()
+            .map(|path| (ingest::resolve_existing(&path), path))
+            .collect();
+        for root in &self.import_roots {
+            let resolved = ingest::resolve_existing(root);
+            for (own, named) in &protected {
+                let relation = if resolved.starts_with(own) {
+                    "is inside"
+                } else if own.starts_with(&resolved) {
+                    "holds"
+                } else {
+                    continue;
+                };
+                bail!(
+                    "import root {} {relation} the server's own {}; file:// origins could read its secrets, so use a folder outside the data dir and storage",
+                    root.display(),
+                    named.display()
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 fn env_value(name: &str, value: &str, kind: ValueKind) -> anyhow::Result<toml::Value> {
@@ -415,6 +524,14 @@ impl RawConfig {
             }
             None => None,
         };
+        // without a public URL, ids and redirects would be built from the request's Host
+        // header, which anyone reaching a public address can forge
+        if public_url.is_none() && !listen.ip().is_loopback() {
+            bail!(
+                "public_url (VITRINE_PUBLIC_URL) is required when listen ({listen}) is not a \
+                 loopback address: set it to the URL visitors use, such as https://iiif.example.org"
+            );
+        }
 
         let database_url = self
             .database_url
@@ -493,7 +610,7 @@ impl RawConfig {
             None => Some(data_dir.join("index")),
         };
 
-        Ok(Config {
+        let config = Config {
             data_dir,
             listen,
             public_url,
@@ -517,16 +634,41 @@ impl RawConfig {
                 self.graphql_max_complexity.unwrap_or(20_000),
                 10..=10_000_000,
             )? as usize,
+            graphql_max_aliases: in_range(
+                "graphql_max_aliases",
+                self.graphql_max_aliases.unwrap_or(100),
+                1..=100_000,
+            )? as usize,
             max_request_bytes: in_range(
                 "max_request_bytes",
                 self.max_request_bytes.unwrap_or(4 * 1024 * 1024),
                 1024..=1024 * 1024 * 1024,
+            )? as usize,
+            max_anonymous_request_bytes: in_range(
+                "max_anonymous_request_bytes",
+                self.max_anonymous_request_bytes.unwrap_or(16 * 1024),
+                1024..=1024 * 1024,
             )? as usize,
             shutdown_timeout_seconds: in_range(
                 "shutdown_timeout_seconds",
                 self.shutdown_timeout_seconds.unwrap_or(30),
                 0..=3600,
             )? as u64,
+            http_header_timeout_seconds: in_range(
+                "http_header_timeout_seconds",
+                self.http_header_timeout_seconds.unwrap_or(10),
+                1..=300,
+            )? as u64,
+            http_idle_timeout_seconds: in_range(
+                "http_idle_timeout_seconds",
+                self.http_idle_timeout_seconds.unwrap_or(15),
+                1..=3600,
+            )? as u64,
+            max_connections: in_range(
+                "max_connections",
+                self.max_connections.unwrap_or(4096),
+                1..=1_000_000,
+            )? as usize,
             tile_size: {
                 let size = in_range("tile_size", self.tile_size.unwrap_or(256), 64..=2048)?;
                 if size % 16 != 0 {
@@ -540,6 +682,14 @@ impl RawConfig {
                 self.max_image_pixels.unwrap_or(1_000_000_000),
                 1..=i64::MAX,
             )? as u64,
+            ingest_memory_budget_bytes: match self.ingest_memory_budget_bytes {
+                Some(bytes) => in_range(
+                    "ingest_memory_budget_bytes",
+                    bytes,
+                    16 * 1024 * 1024..=i64::MAX,
+                )? as u64,
+                None => default_ingest_memory_budget(workers),
+            },
             image_max_width: in_range(
                 "image_max_width",
                 self.image_max_width.unwrap_or(12_000),
@@ -566,6 +716,26 @@ impl RawConfig {
                     .map(usize::from)
                     .unwrap_or(1),
             },
+            render_timeout_ms: in_range(
+                "render_timeout_ms",
+                self.render_timeout_ms.unwrap_or(30_000),
+                1..=3_600_000,
+            )? as u64,
+            render_queue_length: in_range(
+                "render_queue_length",
+                self.render_queue_length.unwrap_or(256),
+                0..=1_000_000,
+            )? as usize,
+            heavy_render_threads: in_range(
+                "heavy_render_threads",
+                self.heavy_render_threads.unwrap_or(1),
+                1..=256,
+            )? as usize,
+            heavy_render_pixels: in_range(
+                "heavy_render_pixels",
+                self.heavy_render_pixels.unwrap_or(16_000_000),
+                1..=i64::MAX,
+            )? as u64,
             origin_max_bytes: in_range(
                 "origin_max_bytes",
                 self.origin_max_bytes.unwrap_or(2 * 1024 * 1024 * 1024),
@@ -651,8 +821,45 @@ impl RawConfig {
                 self.auth_failure_window_seconds.unwrap_or(300),
                 1..=86_400,
             )? as u64,
-        })
+            job_process: None,
+        };
+        config.check_import_roots()?;
+        Ok(config)
     }
+}
+
+/// The default memory budget of an ingest job: half the memory this process may use (the
+/// machine's, or its container's limit when lower), shared by the workers that may each
+/// decode a master at once, and never under 256 MiB.
+fn default_ingest_memory_budget(workers: usize) -> u64 {
+    const MIB: u64 = 1024 * 1024;
+    let usable = usable_memory().unwrap_or(4096 * MIB);
+    (usable / 2 / workers.max(1) as u64).max(256 * MIB)
+}
+
+/// Bytes of memory this process may use: the machine's total (`/proc/meminfo`), or the
+/// cgroup's limit when it is lower. `None` where neither can be read.
+fn usable_memory() -> Option<u64> {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })?
+        .saturating_mul(1024);
+    let limit = [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .filter_map(|path| std::fs::read_to_string(path).ok())
+    .find_map(|text| text.trim().parse::<u64>().ok());
+    Some(limit.map_or(total, |limit| limit.min(total)))
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -681,6 +888,13 @@ mod tests {
         assert!(config.admin_key.is_none());
         assert!(!config.allow_private_origins);
         assert_eq!(config.decoded_tile_cache_bytes, 128 * 1024 * 1024);
+        // half the memory, shared by the workers, at least 256 MiB
+        assert!(config.ingest_memory_budget_bytes >= 256 * 1024 * 1024);
+        if let Some(usable) = usable_memory() {
+            assert!(config.ingest_memory_budget_bytes <= (usable / 2).max(256 * 1024 * 1024));
+        }
+        assert_eq!(config.render_timeout_ms, 30_000);
+        assert_eq!(config.heavy_render_threads, 1);
         let none = Config::from_sources(None, &env(&[("VITRINE_DECODED_TILE_CACHE_BYTES", "0")]));
         assert_eq!(none.unwrap().decoded_tile_cache_bytes, 0);
     }
@@ -743,11 +957,77 @@ mod tests {
             ("VITRINE_JWT_SECRET", "short"),
             ("VITRINE_IMPORT_ROOTS", "relative/dir"),
             ("VITRINE_DECODED_TILE_CACHE_BYTES", "-1"),
+            ("VITRINE_INGEST_MEMORY_BUDGET_BYTES", "1000"),
+            ("VITRINE_RENDER_TIMEOUT_MS", "0"),
+            ("VITRINE_HEAVY_RENDER_THREADS", "0"),
         ] {
             assert!(
                 Config::from_sources(None, &env(&[(name, value)])).is_err(),
                 "{name}={value}"
             );
+        }
+    }
+
+    /// Issue 18, item 15: outside loopback the Host header is never trusted for URLs.
+    #[test]
+    fn public_url_is_required_outside_loopback() {
+        for listen in ["0.0.0.0:8080", "192.0.2.10:8080", "[::]:8080"] {
+            let error =
+                Config::from_sources(None, &env(&[("VITRINE_LISTEN", listen)])).unwrap_err();
+            assert!(
+                format!("{error:#}").contains("public_url (VITRINE_PUBLIC_URL) is required"),
+                "{listen}: {error:#}"
+            );
+            Config::from_sources(
+                None,
+                &env(&[
+                    ("VITRINE_LISTEN", listen),
+                    ("VITRINE_PUBLIC_URL", "https://iiif.example.org"),
+                ]),
+            )
+            .unwrap();
+        }
+        for listen in ["127.0.0.1:8080", "[::1]:8080"] {
+            Config::from_sources(None, &env(&[("VITRINE_LISTEN", listen)])).unwrap();
+        }
+    }
+
+    #[test]
+    fn import_roots_may_not_reach_the_servers_own_files() {
+        let sandbox = tempfile::tempdir().unwrap();
+        let data = sandbox.path().join("data");
+        let with_root = |root: &Path, extra: &[(&str, &str)]| {
+            let mut pairs = vec![
+                ("VITRINE_DATA_DIR", data.to_str().unwrap()),
+                ("VITRINE_IMPORT_ROOTS", root.to_str().unwrap()),
+            ];
+            pairs.extend_from_slice(extra);
+            Config::from_sources(None, &env(&pairs))
+        };
+        for root in [
+            sandbox.path().to_path_buf(),
+            data.join("masters"),
+            data.clone(),
+        ] {
+            let error = with_root(&root, &[]).unwrap_err().to_string();
+            assert!(error.contains("import root"), "{}: {error}", root.display());
+        }
+        with_root(&sandbox.path().join("masters"), &[]).unwrap();
+        // the storage folder and the database count too, wherever they are
+        let objects = sandbox.path().join("objects");
+        let storage = format!("file://{}", objects.display());
+        let error = with_root(&objects, &[("VITRINE_STORAGE_URL", &storage)]).unwrap_err();
+        assert!(error.to_string().contains("objects"), "{error}");
+        let database = format!("sqlite://{}/db/vitrine.db", sandbox.path().display());
+        with_root(
+            &sandbox.path().join("db"),
+            &[("VITRINE_DATABASE_URL", &database)],
+        )
+        .unwrap_err();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&data, sandbox.path().join("link")).unwrap();
+            with_root(&sandbox.path().join("link/masters"), &[]).unwrap_err();
         }
     }
 

@@ -384,12 +384,17 @@ async fn access_page(
     };
     match service.profile {
         AccessProfile::Active => {
-            let csrf = auth::generate_session_secret();
+            let nonce = auth::generate_session_secret();
+            let session = cookie(headers, &session_cookie_name(&customer));
+            let csrf =
+                state
+                    .access
+                    .form_token(customer_id, &access_purpose(&service), &nonce, session);
             let secure = secure(&state, headers, peer(remote));
             form_page(&service, origin.as_deref(), &csrf, StatusCode::OK, None)
                 .cookie(set_cookie(
                     CSRF_COOKIE,
-                    &csrf,
+                    &nonce,
                     3600,
                     secure,
                     false,
@@ -431,6 +436,49 @@ async fn access_page(
         )
         .into_response(),
     }
+}
+
+/// What an access form's token is for.
+fn access_purpose(service: &AuthService) -> String {
+    format!("access:{}", service.name)
+}
+
+/// What a logout link's token is for.
+fn logout_purpose(service: &AuthService) -> String {
+    format!("logout:{}", service.name)
+}
+
+/// Whether the browser says this request was made by another site's page: `Sec-Fetch-Site`
+/// other than same-origin or none (typed by the visitor), or an `Origin` that is not ours.
+/// Requests that say neither (older browsers, other clients) are judged by their token.
+fn from_another_site(state: &AppState, headers: &HeaderMap) -> bool {
+    let header_text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(site) = header_text("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return true;
+    }
+    match header_text("origin") {
+        None => false,
+        Some(origin) => {
+            let own = auth::web_origin(&public_base(state, headers));
+            auth::web_origin(origin).is_none() || auth::web_origin(origin) != own
+        }
+    }
+}
+
+/// Whether the browser says this request came from one of this origin's own pages, or was
+/// typed or bookmarked by the visitor.
+fn from_this_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|site| matches!(site.trim(), "same-origin" | "none"))
 }
 
 /// The clickthrough or login form.
@@ -511,13 +559,22 @@ async fn access_form(
     let Ok(origin) = origin_parameter(form.get("origin")) else {
         return invalid_origin_page();
     };
-    let csrf_matches = match (cookie(headers, CSRF_COOKIE), form.get("csrf")) {
-        (Some(expected), Some(sent)) => {
-            auth::constant_time_eq(expected.as_bytes(), sent.as_bytes())
-        }
-        _ => false,
-    };
-    if !csrf_matches {
+    // the form's token is bound to its nonce cookie and to the visitor's session as it was
+    // when the page was served, so neither a planted cookie pair nor a token taken from the
+    // attacker's own page passes; and a browser that says the post came from another site
+    // is refused whatever it carries
+    let session = cookie(headers, &session_cookie_name(&customer));
+    let csrf = cookie(headers, CSRF_COOKIE)
+        .map(|nonce| {
+            state
+                .access
+                .form_token(customer_id, &access_purpose(&service), nonce, session)
+        })
+        .unwrap_or_default();
+    let csrf_matches = form.get("csrf").is_some_and(|sent| {
+        !csrf.is_empty() && auth::constant_time_eq(csrf.as_bytes(), sent.as_bytes())
+    });
+    if !csrf_matches || from_another_site(&state, headers) {
         return Page::message(
             StatusCode::FORBIDDEN,
             &service.label,
@@ -545,7 +602,6 @@ async fn access_form(
     }
     let username = form.get("username").map(String::as_str).unwrap_or("");
     let password = form.get("password").map(String::as_str).unwrap_or("");
-    let csrf = cookie(headers, CSRF_COOKIE).unwrap_or_default().to_owned();
     let retry = |status: StatusCode, error: &str| {
         form_page(&service, origin.as_deref(), &csrf, status, Some(error)).into_response()
     };
@@ -553,9 +609,11 @@ async fn access_form(
         .access
         .client_address(peer(remote), headers)
         .map_or_else(|| "unknown".to_owned(), auth::throttle_address);
+    // by address, and by account *from that address*: guesses from one address never lock
+    // the account's owner out elsewhere
     let keys = [
         format!("address:{address}"),
-        format!("account:{customer_id}/{username}"),
+        format!("account:{customer_id}/{username}@{address}"),
     ];
     // the attempt counts as a failure before the password is checked, so parallel guesses
     // cannot all pass the check; a right password takes it back
@@ -736,26 +794,28 @@ async fn issue_token(
             }
         }
     };
+    // the token carries only the roles granted for the origin it goes to
     let own = auth::web_origin(&public_base(state, headers));
-    let allowed = |origin: &str| {
-        any_origin
-            || session.origins.iter().any(|known| known == origin)
-            || (session.origins.is_empty() && own.as_deref() == Some(origin))
+    let token_origin = match origin {
+        _ if any_origin => auth::ANY_ORIGIN.to_owned(),
+        // a 1.0 token without an origin is JSON without CORS: only this site's own pages
+        // (and clients that hold the cookie anyway) can read it
+        None => auth::ANY_ORIGIN.to_owned(),
+        Some(origin) if session.has_origin(Some(origin)) => origin.to_owned(),
+        Some(origin) if own.as_deref() == Some(origin) && session.has_origin(None) => String::new(),
+        Some(_) => {
+            return Err((
+                TokenError::InvalidOrigin,
+                "Access was given to another site's viewer.",
+            ));
+        }
     };
-    if let Some(origin) = origin
-        && !allowed(origin)
-    {
-        return Err((
-            TokenError::InvalidOrigin,
-            "Access was given to another site's viewer.",
-        ));
-    }
     let remaining = (session.expires - chrono::Utc::now()).num_seconds();
     let ttl = state.access.token_ttl.min(remaining).max(1);
     let token = state
         .access
         .tokens
-        .issue(session.id, customer, ttl)
+        .issue_for(session.id, customer, &token_origin, ttl)
         .map_err(|_| unavailable)?;
     Ok((token, ttl))
 }
@@ -882,10 +942,15 @@ fn json_error_1(error: TokenError, body: Value) -> Response {
 
 // ---- logout -----------------------------------------------------------------------------
 
+/// Logout stays a GET (the viewer opens it in a window), but only the visitor may end their
+/// session: a request from this site's own pages (or typed by the visitor) ends it at once;
+/// any other (another site's link or frame, or a browser that does not say) gets a page whose
+/// button carries a token bound to the session, so a cross-site request ends nothing.
 #[handler]
 async fn logout(
     state: Data<&AppState>,
     Path((customer, name)): Path<(String, String)>,
+    uri: &Uri,
     headers: &HeaderMap,
     remote: &RemoteAddr,
 ) -> Response {
@@ -895,6 +960,22 @@ async fn logout(
     };
     let cookie_name = session_cookie_name(&customer);
     if let Some(secret) = cookie(headers, &cookie_name) {
+        let token =
+            state
+                .access
+                .form_token(customer_id, &logout_purpose(&service), "", Some(secret));
+        let confirmed = query(uri)
+            .get("csrf")
+            .is_some_and(|sent| auth::constant_time_eq(sent.as_bytes(), token.as_bytes()));
+        if !confirmed && !from_this_site(headers) {
+            let body = format!(
+                "{}<form method=\"get\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                 <button type=\"submit\">Log out</button></form>",
+                paragraphs(&format!("Log out of {}?", service.label)),
+                escape(&token)
+            );
+            return Page::new(StatusCode::OK, &service.label, body).into_response();
+        }
         if state.domain.end_session(customer_id, secret).await.is_err() {
             return unavailable_page();
         }

@@ -243,6 +243,10 @@ fn canonical(service: &str, found: &Parameters) -> String {
     }
 }
 
+/// What a search answer depends on besides its URL: the media type asked for, and the
+/// credentials that decide which restricted text it may hold.
+const SEARCH_VARY: &str = "Accept, Authorization, Cookie";
+
 fn with_page(url: &str, page: usize) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}page={page}")
@@ -268,6 +272,9 @@ async fn answer(
         Ok(roles) => roles,
         Err(error) => return failure(error),
     };
+    // an answer given with roles may carry restricted text: only the visitor's own cache
+    // may keep it, and no cache may give it for a request with other credentials
+    let restricted = !roles.is_empty();
     let result = match api.service {
         Service::Search => {
             search(
@@ -307,7 +314,11 @@ async fn answer(
                         header::CONTENT_TYPE,
                         json_media_type(context, false, request.headers()),
                     )
-                    .header(header::CACHE_CONTROL, "no-cache")
+                    .header(
+                        header::CACHE_CONTROL,
+                        if restricted { "private" } else { "no-cache" },
+                    )
+                    .header(header::VARY, SEARCH_VARY)
                     .body(body.to_string()),
             )
         }

@@ -4,6 +4,7 @@
 //! Business rules live in `domain`; this crate only authenticates, parses, calls and maps.
 
 pub mod config;
+mod connections;
 pub mod error;
 pub mod graphql;
 mod iiif_auth;

@@ -29,6 +29,15 @@ enum Command {
     /// Rebuild this node's search index from the database (stop the node's server first: the
     /// index has one writer).
     Reindex,
+    /// Run one job that a worker of this installation holds, then exit (used by the server to
+    /// run a job whose previous worker died in a process of its own).
+    #[command(hide = true)]
+    RunJob {
+        #[arg(long)]
+        job: i64,
+        #[arg(long)]
+        worker: String,
+    },
     /// Administration from the shell.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -88,8 +97,9 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", vitrine_api::graphql::sdl());
         return Ok(());
     }
-    let config = Config::load(cli.config.as_deref())?;
+    let mut config = Config::load(cli.config.as_deref())?;
     telemetry::init_logging(config.log_format, &config.log_level);
+    config.job_process = job_process(cli.config.as_deref());
     match cli.command {
         Command::Schema => unreachable!("handled before configuration is read"),
         Command::Serve => serve(config).await,
@@ -104,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
             dry_run,
             wait,
         } => import(config, &file, &customer, dry_run, wait).await,
+        Command::RunJob { job, worker } => run_job(config, job, &worker).await,
         Command::Reindex => {
             let domain = server::open_domain(&config).await?;
             let searcher = server::open_search(&config, &domain)?;
@@ -148,6 +159,42 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// This binary, to run a job whose worker died in a process of its own, with the same
+/// configuration file (the environment is inherited).
+fn job_process(config_file: Option<&std::path::Path>) -> Option<ingest::Isolation> {
+    let program = std::env::current_exe().ok()?;
+    let mut args = Vec::new();
+    if let Some(file) = config_file {
+        args.push("--config".into());
+        args.push(file.as_os_str().to_owned());
+    }
+    Some(ingest::Isolation { program, args })
+}
+
+/// Runs one held job in this process and records its outcome. Exits with status 3 when the
+/// job is not (or no longer) held by that worker.
+async fn run_job(config: Config, id: i64, worker: &str) -> anyhow::Result<()> {
+    let domain = server::open_domain(&config).await?;
+    let storage = storage::BlobStore::open(&storage::StorageLocation::parse(&config.storage_url)?)
+        .context("cannot open object storage")?;
+    let Some(job) = domain
+        .held_job(worker, id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?
+    else {
+        eprintln!("job {id} is not held by {worker}");
+        std::process::exit(3);
+    };
+    let ingestor = ingest::Ingestor::new(domain, storage, server::ingest_options(&config))
+        .context("cannot set up ingest")?;
+    let end = ingestor
+        .run(&job)
+        .await
+        .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+    tracing::info!(job = id, ?end, "job ran in its own process");
+    Ok(())
 }
 
 async fn import(

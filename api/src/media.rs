@@ -2,10 +2,15 @@
 //! `/media/{customer}/{space}/{asset}/{file}`, where `{file}` is `original` with any extension
 //! (`original.mp4`). Single byte ranges are answered with 206 so players can seek; ETag and
 //! Last-Modified let caches revalidate.
+//!
+//! Customer files share the origin with the auth pages, the token page and GraphiQL, so none
+//! of them may ever run as a page of this origin: every answer carries `nosniff` and a sandbox
+//! policy, and only images, audio, video and PDF are served inline; anything a browser would
+//! render as a document (HTML, SVG, XML, text, ...) is sent as an attachment.
 
 use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
 use poem::web::{Data, Path, RemoteAddr};
-use poem::{Body, Endpoint, Response, Route, get, handler};
+use poem::{Body, Endpoint, EndpointExt, Response, Route, get, handler};
 
 use crate::iiif_image::RESTRICTED_CACHE_CONTROL;
 use crate::iiif_image::{
@@ -18,10 +23,45 @@ use crate::visitor_access::refusal;
 const MEDIA_CACHE_CONTROL: &str = "public, max-age=86400";
 
 pub fn routes() -> impl Endpoint {
-    Route::new().at(
-        "/:customer/:space/:asset/:file",
-        get(media).head(media).options(preflight),
-    )
+    Route::new()
+        .at(
+            "/:customer/:space/:asset/:file",
+            get(media).head(media).options(preflight),
+        )
+        .after(|answer: poem::Result<Response>| async move {
+            let mut response = answer.unwrap_or_else(|error| error.into_response());
+            confine(response.headers_mut());
+            Ok(response)
+        })
+}
+
+/// Headers on every media answer that keep a customer's file from acting as a page of this
+/// origin, whatever its type: no sniffing, and a sandbox with no scripts, forms or same-origin
+/// access should a browser render it anyway.
+fn confine(headers: &mut HeaderMap) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
+}
+
+/// Whether a media type is served inline: images (but not SVG, which is a document that can
+/// script), audio, video and PDF. Everything else is an attachment.
+fn served_inline(media_type: &str) -> bool {
+    let essence = domain::model::media_type_essence(media_type);
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    match kind {
+        "image" => !subtype.contains("svg") && !subtype.contains("xml"),
+        "audio" | "video" => !subtype.contains("xml"),
+        "application" => subtype == "pdf",
+        _ => false,
+    }
 }
 
 pub use domain::media_file_name as file_name;
@@ -158,8 +198,14 @@ async fn media(
         Some(validator) if validator != tag => None,
         _ => range,
     };
+    let disposition = if served_inline(&asset.media_type) {
+        "inline".to_owned()
+    } else {
+        format!("attachment; filename=\"{}\"", file_name(&asset.media_type))
+    };
     let builder = validators(Response::builder(), &tag, asset.finished, cache_control)
         .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CONTENT_DISPOSITION, disposition)
         .content_type(asset.media_type.clone());
     let response = match wanted(range, length) {
         Wanted::Unsatisfiable => builder
@@ -240,6 +286,36 @@ mod tests {
         assert_eq!(wanted(Some("bytes=9-3"), 100), Wanted::Whole);
         assert_eq!(wanted(Some("bytes=x-3"), 100), Wanted::Whole);
         assert_eq!(wanted(Some("bytes=0-0"), 0), Wanted::Unsatisfiable);
+    }
+
+    #[test]
+    fn only_images_audio_video_and_pdf_are_served_inline() {
+        for inline in [
+            "image/jpeg",
+            "image/png",
+            "audio/mpeg",
+            "video/mp4",
+            "application/pdf",
+        ] {
+            assert!(served_inline(inline), "{inline}");
+        }
+        assert!(served_inline("Video/MP4; codecs=avc1"));
+        for attachment in [
+            "text/html",
+            "TEXT/HTML; charset=utf-8",
+            "image/svg+xml",
+            "application/xhtml+xml",
+            "application/xml",
+            "text/xml",
+            "text/plain",
+            "application/javascript",
+            "application/octet-stream",
+            "multipart/x-mixed-replace",
+            "nonsense",
+            "",
+        ] {
+            assert!(!served_inline(attachment), "{attachment}");
+        }
     }
 
     #[test]

@@ -94,8 +94,7 @@ impl RunningServer {
 /// Opens the database (migrating it) and the domain services for a configuration.
 pub async fn open_domain(config: &Config) -> anyhow::Result<domain::Domain> {
     if domain::DatabaseKind::of_url(&config.database_url) == Some(domain::DatabaseKind::Sqlite) {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+        create_private_dir(&config.data_dir)?;
     }
     let db = domain::connect(&config.database_url)
         .await
@@ -119,7 +118,44 @@ pub async fn open_domain(config: &Config) -> anyhow::Result<domain::Domain> {
         max_assets: config.max_assets_per_customer,
         max_bytes: config.max_bytes_per_customer,
     };
-    Ok(domain::Domain::with_settings(db, settings, queue, quotas))
+    let domain = domain::Domain::with_settings(db, settings, queue, quotas);
+    let sealed = domain
+        .seal_plain_origin_secrets()
+        .await
+        .context("cannot seal the stored origin-rule secrets")?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "origin-rule secrets stored in plain text are now sealed"
+        );
+    }
+    Ok(domain)
+}
+
+/// Creates the data dir (or any folder of the server's own secrets) so that only its owner
+/// can enter it, whatever the umask, and tightens an existing one that others could read.
+pub fn create_private_dir(path: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(path)
+        .with_context(|| format!("cannot create data dir {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("cannot read data dir {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot make {} private", path.display()))?;
+            tracing::info!(dir = %path.display(), "data dir made private to its owner (0700)");
+        }
+    }
+    Ok(())
 }
 
 /// The secret management tokens and IIIF access tokens are signed with (each under its own
@@ -164,6 +200,9 @@ fn keep_caught_up(searcher: domain::Searcher, every: Duration) -> JoinHandle<()>
 fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
     match std::fs::read_to_string(path) {
         Ok(existing) => {
+            if let Err(error) = make_private(path) {
+                tracing::warn!(%error, "the signing secret file may be readable by others");
+            }
             let existing = existing.trim().to_owned();
             if existing.len() < 32 {
                 anyhow::bail!(
@@ -175,8 +214,7 @@ fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create {}", parent.display()))?;
+                create_private_dir(parent)?;
             }
             let secret = auth::generate_signing_secret();
             write_private_file(path, &secret)?;
@@ -184,6 +222,19 @@ fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
         }
         Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
     }
+}
+
+/// Makes an existing file readable and writable by its owner only.
+fn make_private(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make {} private", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Writes a file only its owner can read.
@@ -196,6 +247,8 @@ pub fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    // the mode above applies only to a file this call creates
+    make_private(path)?;
     file.write_all(contents.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
@@ -211,7 +264,7 @@ async fn bootstrap_admin_key(
         return Ok(None);
     }
     // make sure the key can be written before creating it, so its secret is never lost
-    std::fs::create_dir_all(&config.data_dir)?;
+    create_private_dir(&config.data_dir)?;
     let key_file = config.admin_key_file();
     write_private_file(&key_file, "")?;
     let created = match domain.create_admin_key().await {
@@ -227,6 +280,28 @@ async fn bootstrap_admin_key(
     Ok(Some(created))
 }
 
+/// Descriptors kept for everything but client connections: the database pool, storage,
+/// the search index, origin fetches and logs.
+const RESERVED_FILES: u64 = 256;
+
+/// The connection cap that fits the open-file limit, raising the limit first if it can.
+fn connection_cap(wanted: usize) -> usize {
+    let Some(limit) = crate::connections::raise_open_file_limit(wanted as u64 + RESERVED_FILES)
+    else {
+        return wanted;
+    };
+    let fits = limit.saturating_sub(RESERVED_FILES).max(16) as usize;
+    if fits < wanted {
+        tracing::warn!(
+            wanted,
+            open_file_limit = limit,
+            cap = fits,
+            "the open file limit holds fewer connections than max_connections; capping there"
+        );
+    }
+    wanted.min(fits)
+}
+
 fn delivery_settings(config: &Config) -> DeliverySettings {
     DeliverySettings {
         limits: iiif::image::Limits {
@@ -239,6 +314,10 @@ fn delivery_settings(config: &Config) -> DeliverySettings {
         render_cache_bytes: config.render_cache_bytes,
         decoded_tile_cache_bytes: config.decoded_tile_cache_bytes,
         render_threads: config.render_threads,
+        heavy_render_threads: config.heavy_render_threads,
+        heavy_render_pixels: config.heavy_render_pixels,
+        render_queue_length: config.render_queue_length,
+        render_timeout: Duration::from_millis(config.render_timeout_ms),
     }
 }
 
@@ -248,6 +327,7 @@ pub fn ingest_options(config: &Config) -> ingest::IngestOptions {
         tile_size: config.tile_size,
         jpeg_quality: config.jpeg_quality,
         max_pixels: config.max_image_pixels,
+        memory_budget: config.ingest_memory_budget_bytes,
         concurrent_builds: 1,
         origins: ingest::OriginPolicy {
             import_roots: config.import_roots.clone(),
@@ -255,12 +335,21 @@ pub fn ingest_options(config: &Config) -> ingest::IngestOptions {
             max_bytes: config.origin_max_bytes,
             connect_timeout: Duration::from_secs(config.origin_connect_timeout_seconds),
             timeout: Duration::from_secs(config.origin_timeout_seconds),
+            protected_paths: config.protected_paths(),
+            own_buckets: match storage::StorageLocation::parse(&config.storage_url) {
+                Ok(storage::StorageLocation::S3 { bucket, prefix }) => {
+                    vec![ingest::OwnBucket { bucket, prefix }]
+                }
+                _ => vec![],
+            },
         },
+        isolation: config.job_process.clone(),
     }
 }
 
 /// Binds, builds every route and starts serving in the background.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    config.check_import_roots()?;
     let domain = open_domain(&config).await?;
     let created_admin_key = bootstrap_admin_key(&config, &domain).await?;
     let location = storage::StorageLocation::parse(&config.storage_url)?;
@@ -270,6 +359,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .into_acceptor()
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let acceptor = crate::connections::Guarded::new(
+        acceptor,
+        connection_cap(config.max_connections),
+        Duration::from_secs(config.http_header_timeout_seconds),
+    );
     let local_addr = acceptor
         .local_addr()
         .into_iter()
@@ -279,9 +373,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let schema = graphql::build_schema(QueryLimits {
         max_depth: config.graphql_max_depth,
         max_complexity: config.graphql_max_complexity,
+        max_aliases: config.graphql_max_aliases,
     });
     let metrics = Arc::new(Metrics::default());
     let shutdown_timeout = Duration::from_secs(config.shutdown_timeout_seconds);
+    let config_idle_timeout = config.http_idle_timeout_seconds;
     let images = Arc::new(ImageDelivery::new(
         domain.clone(),
         storage.clone(),
@@ -387,7 +483,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .around(move |endpoint, request| telemetry::observe(endpoint, request, metrics.clone()));
 
     let (shutdown, shutdown_signal) = oneshot::channel::<()>();
-    let server = poem::Server::new_with_acceptor(acceptor);
+    let server = poem::Server::new_with_acceptor(acceptor)
+        .idle_timeout(Duration::from_secs(config_idle_timeout));
     let task = tokio::spawn(async move {
         server
             .run_with_graceful_shutdown(

@@ -10,6 +10,7 @@ use auth::{AccessTokens, Decision, IpRanges, Requested, Throttle};
 use domain::{AccessProfile, Asset, AuthService, SessionLookup};
 use poem::http::{HeaderMap, StatusCode, header};
 use quick_cache::sync::Cache;
+use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::iiif_image::DeliveryError;
@@ -32,6 +33,8 @@ pub struct VisitorAccess {
     pub key_failures: Throttle,
     services: Cache<(i32, Vec<String>), (Instant, GrantingServices)>,
     sessions: Cache<(i32, String), (Instant, Arc<SessionLookup>)>,
+    /// Keys the tokens of access forms and logout links (see [`VisitorAccess::form_token`]).
+    form_key: [u8; 32],
 }
 
 impl std::fmt::Debug for VisitorAccess {
@@ -113,7 +116,39 @@ impl VisitorAccess {
             key_failures: Throttle::new(max, window),
             services: Cache::new(10_000),
             sessions: Cache::new(100_000),
+            form_key: Sha256::new()
+                .chain_update(b"vitrine form tokens\0")
+                .chain_update(signing_secret)
+                .finalize()
+                .into(),
         }
+    }
+
+    /// The token an access form or a logout link must carry: a digest, keyed with a server
+    /// secret, of what it is for (`purpose`), the form's nonce cookie, and the visitor's
+    /// session cookie as it is when the page is served. Nothing a browser stores can forge
+    /// it, and a token made for one session (or none) is refused with another.
+    pub fn form_token(
+        &self,
+        customer_id: i32,
+        purpose: &str,
+        nonce: &str,
+        session: Option<&str>,
+    ) -> String {
+        let session = session.map(auth::session_digest).unwrap_or_default();
+        Sha256::new()
+            .chain_update(self.form_key)
+            .chain_update(customer_id.to_be_bytes())
+            .chain_update(b"\0")
+            .chain_update(purpose.as_bytes())
+            .chain_update(b"\0")
+            .chain_update(nonce.as_bytes())
+            .chain_update(b"\0")
+            .chain_update(session.as_bytes())
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
     }
 
     /// Whether a connection comes from one of the trusted proxies.
@@ -315,7 +350,12 @@ impl VisitorAccess {
             .await
             .map_err(unavailable)?
         {
-            SessionLookup::Live(session) => Ok(Some(session.roles)),
+            // a token carries the roles granted for the origin it was issued to
+            SessionLookup::Live(session) => Ok(Some(match claims.ori.as_str() {
+                auth::ANY_ORIGIN => session.roles,
+                "" => session.roles_for(None),
+                origin => session.roles_for(Some(origin)),
+            })),
             SessionLookup::Missing | SessionLookup::Expired => Ok(None),
         }
     }

@@ -203,6 +203,84 @@ fn configuration_errors_stop_the_start_with_a_message() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown_key"));
 }
 
+/// Issue 18, item 6: a data dir under an import root let a customer register
+/// `file://.../jwt-secret` and sign admin tokens with it.
+#[test]
+fn import_roots_that_reach_the_data_dir_stop_the_start() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let data = sandbox.path().join("data");
+    let masters = sandbox.path().join("masters");
+    std::fs::create_dir_all(&masters).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&data, sandbox.path().join("link")).unwrap();
+    let mut roots = vec![
+        (sandbox.path().to_path_buf(), "holds"),
+        (data.join("masters"), "is inside"),
+    ];
+    #[cfg(unix)]
+    roots.push((sandbox.path().join("link/masters"), "is inside"));
+    for (root, relation) in roots {
+        let refused = vitrine(&data)
+            .arg("serve")
+            .env("VITRINE_LISTEN", "127.0.0.1:0")
+            .env("VITRINE_IMPORT_ROOTS", &root)
+            .output()
+            .unwrap();
+        assert!(!refused.status.success(), "{}", root.display());
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("import root") && stderr.contains(relation),
+            "{}: {stderr}",
+            root.display()
+        );
+    }
+    // beside the data dir is fine
+    let (child, _, _) = common::serve({
+        let mut command = vitrine(&data);
+        command.env("VITRINE_IMPORT_ROOTS", &masters);
+        command
+    });
+    assert!(terminate_and_wait(child).success());
+}
+
+/// Issue 18, item 17: `vitrine.db` was world-readable. The data dir is created 0700 and the
+/// files the server writes into it 0600, whatever the umask; an existing world-readable
+/// database is tightened too.
+#[cfg(unix)]
+#[test]
+fn the_data_dir_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = tempfile::tempdir().unwrap();
+    let data = sandbox.path().join("fresh").join("data");
+    let (child, _, _) = serve(&data);
+    assert!(terminate_and_wait(child).success());
+    let mode = |name: &str| {
+        std::fs::metadata(data.join(name))
+            .unwrap_or_else(|error| panic!("{name}: {error}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "the data dir");
+    assert_eq!(mode("objects"), 0o700);
+    for file in ["vitrine.db", "jwt-secret", "admin-key"] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    for file in ["vitrine.db", "jwt-secret"] {
+        std::fs::set_permissions(data.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (child, _, _) = serve(&data);
+    assert!(terminate_and_wait(child).success());
+    assert_eq!(mode(""), 0o700, "an existing data dir is tightened");
+    assert_eq!(
+        mode("vitrine.db"),
+        0o600,
+        "an existing database is tightened"
+    );
+    assert_eq!(mode("jwt-secret"), 0o600, "an existing secret is tightened");
+}
+
 #[test]
 fn schema_graphql_is_the_schema_command_output() {
     let output = Command::new(BINARY).arg("schema").output().unwrap();

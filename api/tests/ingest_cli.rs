@@ -14,7 +14,8 @@ const ADMIN: &str = "cli-admin:cli-admin-secret-0123456789";
 /// A clean command with the masters folder as import root, a known admin key, and a short job
 /// timeout.
 fn vitrine(data_dir: &Path) -> Command {
-    let mut command = common::vitrine(data_dir);
+    // the data dir proper is a folder beside the masters: an import root may not hold it
+    let mut command = common::vitrine(&data_dir.join("data"));
     command
         .env("VITRINE_ADMIN_KEY", ADMIN)
         .env("VITRINE_IMPORT_ROOTS", masters(data_dir))

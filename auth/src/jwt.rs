@@ -1,5 +1,6 @@
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
 
@@ -15,6 +16,10 @@ pub struct Claims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
+    /// The version of the key's secret the token was issued under (a keyed digest): a token
+    /// stops working when the secret changes. Tokens without one are refused.
+    #[serde(default)]
+    pub ver: String,
 }
 
 /// Issues and verifies HS256 management tokens with one secret.
@@ -22,6 +27,8 @@ pub struct Claims {
 pub struct JwtSigner {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Keys the digest that binds a token to its credential's secret.
+    binding_key: Vec<u8>,
     ttl_seconds: i64,
 }
 
@@ -38,6 +45,7 @@ impl JwtSigner {
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            binding_key: secret.to_vec(),
             ttl_seconds,
         }
     }
@@ -46,8 +54,32 @@ impl JwtSigner {
         self.ttl_seconds
     }
 
-    /// Signs a token for `api_key`, valid from now for the configured lifetime.
-    pub fn issue(&self, api_key: &str) -> Result<String> {
+    /// The version of a credential's secret as tokens carry it: a digest keyed with the
+    /// signing secret, so a token reveals nothing that helps guess the credential's secret.
+    pub fn credential_version(&self, credential_secret: &str) -> String {
+        let digest = Sha256::new()
+            .chain_update(b"vitrine token binding\0")
+            .chain_update(&self.binding_key)
+            .chain_update(b"\0")
+            .chain_update(credential_secret.as_bytes())
+            .finalize();
+        digest[..12]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// Whether `claims` were issued under this version of the credential's secret.
+    pub fn is_bound_to(&self, claims: &Claims, credential_secret: &str) -> bool {
+        crate::constant_time_eq(
+            claims.ver.as_bytes(),
+            self.credential_version(credential_secret).as_bytes(),
+        )
+    }
+
+    /// Signs a token for `api_key` under the current version of its secret (what
+    /// [`JwtSigner::is_bound_to`] checks), valid from now for the configured lifetime.
+    pub fn issue(&self, api_key: &str, credential_secret: &str) -> Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: api_key.to_owned(),
@@ -55,6 +87,7 @@ impl JwtSigner {
             aud: AUDIENCE.to_owned(),
             iat: now,
             exp: now + self.ttl_seconds,
+            ver: self.credential_version(credential_secret),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|error| Error::internal(format!("cannot sign token: {error}")))
@@ -81,7 +114,7 @@ mod tests {
     #[test]
     fn issued_token_verifies() {
         let signer = JwtSigner::new(b"0123456789abcdef0123456789abcdef", 60);
-        let token = signer.issue("key-1").unwrap();
+        let token = signer.issue("key-1", "s1").unwrap();
         let claims = signer.verify(&token).unwrap();
         assert_eq!(claims.sub, "key-1");
         assert_eq!(claims.exp - claims.iat, 60);
@@ -91,14 +124,35 @@ mod tests {
     fn rejects_token_signed_with_another_secret() {
         let ours = JwtSigner::new(b"ours-ours-ours-ours-ours-ours-ours", 60);
         let theirs = JwtSigner::new(b"theirs-theirs-theirs-theirs-theirs", 60);
-        let token = theirs.issue("key-1").unwrap();
+        let token = theirs.issue("key-1", "s1").unwrap();
         assert!(ours.verify(&token).is_err());
+    }
+
+    /// Issue 18, item 12: a token is bound to the secret it was issued under.
+    #[test]
+    fn tokens_are_bound_to_the_secret_they_were_issued_under() {
+        let signer = JwtSigner::new(b"0123456789abcdef0123456789abcdef", 60);
+        let claims = signer
+            .verify(&signer.issue("admin", "s1").unwrap())
+            .unwrap();
+        assert!(signer.is_bound_to(&claims, "s1"));
+        assert!(!signer.is_bound_to(&claims, "s2"));
+        assert!(!signer.is_bound_to(
+            &Claims {
+                ver: String::new(),
+                ..claims.clone()
+            },
+            "s1"
+        ));
+        // the version says nothing without the signing secret
+        let other = JwtSigner::new(b"another-secret-another-secret-0000", 60);
+        assert_ne!(other.credential_version("s1"), claims.ver);
     }
 
     #[test]
     fn rejects_expired_token() {
         let signer = JwtSigner::new(b"0123456789abcdef0123456789abcdef", -10);
-        let token = signer.issue("key-1").unwrap();
+        let token = signer.issue("key-1", "s1").unwrap();
         assert!(signer.verify(&token).is_err());
     }
 

@@ -19,6 +19,7 @@ pub use keys::{
 };
 pub use principal::Principal;
 pub use visitor::{
-    AccessClaims, AccessTokens, Decision, IpRanges, Requested, Throttle, client_address, decide,
-    generate_session_secret, is_open, session_digest, throttle_address, web_origin,
+    ANY_ORIGIN, AccessClaims, AccessTokens, Decision, IpRanges, Requested, Throttle,
+    client_address, decide, generate_session_secret, is_open, session_digest, throttle_address,
+    web_origin,
 };

@@ -98,6 +98,10 @@ pub fn session_digest(secret: &str) -> String {
         .collect()
 }
 
+/// The `ori` of a token that carries every role of its session (external services' aspects,
+/// which go with every request the browser makes, and 1.0 tokens read by this site itself).
+pub const ANY_ORIGIN: &str = "*";
+
 /// What an access token says: which visitor session it stands for, of which customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -105,6 +109,10 @@ pub struct AccessClaims {
     pub sid: i64,
     /// The customer whose session it is.
     pub cus: String,
+    /// The origin the token was issued to, whose roles it carries: "" for this site's own
+    /// pages, [`ANY_ORIGIN`] for every role of the session.
+    #[serde(default)]
+    pub ori: String,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -140,10 +148,22 @@ impl AccessTokens {
 
     /// A token for a session, valid for `ttl_seconds` from now.
     pub fn issue(&self, session: i64, customer: &str, ttl_seconds: i64) -> Result<String> {
+        self.issue_for(session, customer, "", ttl_seconds)
+    }
+
+    /// Signs an access token for the roles `origin` was granted in the session.
+    pub fn issue_for(
+        &self,
+        session: i64,
+        customer: &str,
+        origin: &str,
+        ttl_seconds: i64,
+    ) -> Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = AccessClaims {
             sid: session,
             cus: customer.to_owned(),
+            ori: origin.to_owned(),
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             iat: now,
@@ -268,9 +288,13 @@ pub fn client_address(
     address
 }
 
-/// Counts failures (wrong passwords, wrong API-key secrets) per key (a client address, an
-/// account) over a sliding window, and refuses further attempts once a key reaches the limit,
-/// until its oldest failure leaves the window.
+/// Counts failures (wrong passwords, wrong API-key secrets) per key over a sliding window,
+/// and refuses further attempts once a key reaches the limit. Callers key failures by what
+/// was guessed *and* where from (`account:{name}@{address}`), besides the address alone, so
+/// guesses from one address never lock out the owner presenting the right secret from another.
+///
+/// A key that reaches the limit is locked for the window; each further lockout without an
+/// intervening success doubles the lock (backoff), up to [`MAX_BACKOFF_DOUBLINGS`] times.
 ///
 /// Callers record an attempt as a failure *before* checking the secret ([`Throttle::attempt`])
 /// and take it back on success ([`Throttle::forgive`]), so concurrent guesses cannot all slip
@@ -280,11 +304,21 @@ pub fn client_address(
 pub struct Throttle {
     max_failures: usize,
     window: Duration,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    failures: Mutex<HashMap<String, Failures>>,
+}
+
+/// One key's recent failures, and how many times it was locked out in a row.
+#[derive(Debug, Default)]
+struct Failures {
+    times: VecDeque<Instant>,
+    lockouts: u32,
+    last: Option<Instant>,
 }
 
 const MAX_KEYS: usize = 100_000;
 const MAX_KEY_BYTES: usize = 160;
+/// The longest lock is the window times 2 to this power.
+pub const MAX_BACKOFF_DOUBLINGS: u32 = 6;
 
 /// A key as stored: as given when short, its digest when long.
 fn bounded(key: &str) -> String {
@@ -319,24 +353,47 @@ impl Throttle {
         }
     }
 
+    /// How long a key is locked after its `lockouts`-th lockout in a row (from 0).
+    fn lock_time(&self, lockouts: u32) -> Duration {
+        self.window
+            .saturating_mul(1 << lockouts.min(MAX_BACKOFF_DOUBLINGS))
+    }
+
     /// `Err(wait)` when `key` has failed too often: how long until it may try again.
     pub fn check(&self, key: &str) -> std::result::Result<(), Duration> {
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(times) = failures.get_mut(&bounded(key)) else {
+        let Some(entry) = failures.get_mut(&bounded(key)) else {
             return Ok(());
         };
-        while times
+        // a key quiet for twice its last lock starts its backoff over
+        if entry
+            .last
+            .is_some_and(|last| now.duration_since(last) >= self.lock_time(entry.lockouts) * 2)
+        {
+            entry.lockouts = 0;
+            entry.times.clear();
+            return Ok(());
+        }
+        if entry.times.len() >= self.max_failures {
+            let last = *entry.times.back().expect("at least max_failures entries");
+            let until = last + self.lock_time(entry.lockouts);
+            if now < until {
+                return Err(until - now);
+            }
+            // the lock has passed: a fresh set of attempts, and a longer lock next time
+            entry.lockouts = entry.lockouts.saturating_add(1);
+            entry.times.clear();
+            return Ok(());
+        }
+        while entry
+            .times
             .front()
             .is_some_and(|first| now.duration_since(*first) >= self.window)
         {
-            times.pop_front();
+            entry.times.pop_front();
         }
-        if times.len() < self.max_failures {
-            return Ok(());
-        }
-        let oldest = *times.front().expect("at least max_failures entries");
-        Err(self.window.saturating_sub(now.duration_since(oldest)))
+        Ok(())
     }
 
     /// Checks every key and, when none is over the limit, counts this attempt against each as
@@ -357,17 +414,17 @@ impl Throttle {
         let key = bounded(key);
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if failures.len() >= MAX_KEYS && !failures.contains_key(&key) {
-            let window = self.window;
-            failures.retain(|_, times| {
-                times
-                    .back()
-                    .is_some_and(|last| now.duration_since(*last) < window)
+            let horizon = self.lock_time(MAX_BACKOFF_DOUBLINGS) * 2;
+            failures.retain(|_, entry| {
+                entry
+                    .last
+                    .is_some_and(|last| now.duration_since(last) < horizon)
             });
             if failures.len() >= MAX_KEYS {
                 // forget the tenth of keys that failed longest ago
                 let mut last: Vec<(Instant, String)> = failures
                     .iter()
-                    .filter_map(|(key, times)| times.back().map(|at| (*at, key.clone())))
+                    .filter_map(|(key, entry)| entry.last.map(|at| (at, key.clone())))
                     .collect();
                 last.sort_unstable();
                 for (_, key) in last.into_iter().take(MAX_KEYS / 10) {
@@ -375,10 +432,11 @@ impl Throttle {
                 }
             }
         }
-        let times = failures.entry(key).or_default();
-        times.push_back(now);
-        while times.len() > self.max_failures {
-            times.pop_front();
+        let entry = failures.entry(key).or_default();
+        entry.times.push_back(now);
+        entry.last = Some(now);
+        while entry.times.len() > self.max_failures {
+            entry.times.pop_front();
         }
     }
 
@@ -386,9 +444,9 @@ impl Throttle {
     pub fn forgive(&self, key: &str) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let key = bounded(key);
-        if let Some(times) = failures.get_mut(&key) {
-            times.pop_back();
-            if times.is_empty() {
+        if let Some(entry) = failures.get_mut(&key) {
+            entry.times.pop_back();
+            if entry.times.is_empty() && entry.lockouts == 0 {
                 failures.remove(&key);
             }
         }
@@ -474,7 +532,11 @@ mod tests {
         );
         // a management token signed with the very same secret is not an access token
         let management = crate::JwtSigner::new(b"0123456789abcdef0123456789abcdef", 60);
-        assert!(tokens.verify(&management.issue("key").unwrap()).is_err());
+        assert!(
+            tokens
+                .verify(&management.issue("key", "secret").unwrap())
+                .is_err()
+        );
 
         let now = chrono::Utc::now().timestamp();
         let forged = |header: &str, claims: serde_json::Value, signature: &str| {
@@ -594,6 +656,27 @@ mod tests {
         throttle.fail("a");
         throttle.clear("a");
         assert!(throttle.check("a").is_ok());
+    }
+
+    #[test]
+    fn each_lockout_in_a_row_doubles_the_wait() {
+        let window = Duration::from_millis(100);
+        let throttle = Throttle::new(2, window);
+        throttle.fail("a");
+        throttle.fail("a");
+        let first = throttle.check("a").unwrap_err();
+        assert!(first <= window);
+        std::thread::sleep(window + Duration::from_millis(20));
+        assert!(throttle.check("a").is_ok());
+        throttle.fail("a");
+        throttle.fail("a");
+        let second = throttle.check("a").unwrap_err();
+        assert!(second > window && second <= window * 2, "{second:?}");
+        // a success starts over
+        throttle.clear("a");
+        throttle.fail("a");
+        throttle.fail("a");
+        assert!(throttle.check("a").unwrap_err() <= window);
     }
 
     #[test]

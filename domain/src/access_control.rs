@@ -253,7 +253,26 @@ pub struct VisitorSession {
     pub customer_id: i32,
     pub roles: Vec<String>,
     pub origins: Vec<String>,
+    /// The live roles granted for each origin ("" for this site's own pages): a role granted
+    /// for one origin is never given to another through the same session.
+    pub origin_roles: BTreeMap<String, Vec<String>>,
     pub expires: DateTime<Utc>,
+}
+
+impl VisitorSession {
+    /// Whether an access page opened from `origin` (`None`: this site) granted anything,
+    /// even no role.
+    pub fn has_origin(&self, origin: Option<&str>) -> bool {
+        self.origin_roles.contains_key(origin.unwrap_or(""))
+    }
+
+    /// The live roles granted for `origin` (`None`: for this site's own pages).
+    pub fn roles_for(&self, origin: Option<&str>) -> Vec<String> {
+        self.origin_roles
+            .get(origin.unwrap_or(""))
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 /// What a session secret leads to.
@@ -408,6 +427,43 @@ fn live_roles(grants: &Grants, now: i64) -> Vec<String> {
         .filter(|(_, expires)| **expires > now)
         .map(|(role, _)| role.clone())
         .collect()
+}
+
+/// The roles granted per origin ("" for this site's own pages). Stored as a JSON object; a
+/// JSON array is a session from before roles were bound to origins, whose every origin (or,
+/// when it has none, this site) holds every role it was granted.
+type OriginRoles = BTreeMap<String, Vec<String>>;
+
+fn decode_origin_roles(text: &str, grants: &Grants) -> Result<OriginRoles> {
+    if let Ok(bound) = serde_json::from_str::<OriginRoles>(text) {
+        return Ok(bound);
+    }
+    let origins: Vec<String> = decode_list(text)?;
+    let every_role: Vec<String> = grants.keys().cloned().collect();
+    if origins.is_empty() {
+        return Ok([(String::new(), every_role)].into());
+    }
+    Ok(origins
+        .into_iter()
+        .map(|origin| (origin, every_role.clone()))
+        .collect())
+}
+
+/// Adds `roles` to those granted for `origin`.
+fn bind_roles(origin_roles: &mut OriginRoles, origin: Option<&str>, roles: &[String]) {
+    let bound = origin_roles
+        .entry(origin.unwrap_or("").to_owned())
+        .or_default();
+    for role in roles {
+        if !bound.contains(role) {
+            bound.push(role.clone());
+        }
+    }
+    bound.sort();
+}
+
+fn encode_origin_roles(origin_roles: &OriginRoles) -> String {
+    serde_json::to_string(origin_roles).expect("origin roles serialise")
 }
 
 fn decode_grants(text: &str) -> Result<Grants> {
@@ -1026,17 +1082,15 @@ impl Domain {
         match existing {
             Some(row) => {
                 let mut grants = decode_grants(&row.grants)?;
+                let mut origin_roles = decode_origin_roles(&row.origins, &grants)?;
                 grants.retain(|_, expires| *expires > now);
                 for role in roles {
                     let expires = grants.entry(role.clone()).or_insert(until);
                     *expires = (*expires).max(until);
                 }
-                let mut origins: Vec<String> = decode_list(&row.origins)?;
-                if let Some(origin) = origin
-                    && !origins.iter().any(|known| known == origin)
-                {
-                    origins.push(origin.to_owned());
-                }
+                // the roles are granted for this origin only: a clickthrough accepted for a
+                // new origin does not give it the roles a login granted another
+                bind_roles(&mut origin_roles, origin, roles);
                 let expires = grants
                     .values()
                     .copied()
@@ -1047,7 +1101,7 @@ impl Domain {
                 let id = row.id;
                 let mut active: visitor_session::ActiveModel = row.into();
                 active.grants = Set(serde_json::to_string(&grants).expect("grants serialise"));
-                active.origins = Set(encode_list(&origins));
+                active.origins = Set(encode_origin_roles(&origin_roles));
                 active.expires = Set(expires);
                 // a login gets a new secret: a cookie planted before it is not raised by it
                 let mut new_secret = None;
@@ -1079,7 +1133,11 @@ impl Domain {
                     customer_id: Set(customer_id),
                     secret_digest: Set(auth::session_digest(&secret)),
                     grants: Set(serde_json::to_string(&grants).expect("grants serialise")),
-                    origins: Set(encode_list(&origin.into_iter().collect::<Vec<_>>())),
+                    origins: Set(encode_origin_roles(&{
+                        let mut origin_roles = OriginRoles::new();
+                        bind_roles(&mut origin_roles, origin, roles);
+                        origin_roles
+                    })),
                     viewer_id: Set(viewer_id),
                     created: Set(Utc::now()),
                     expires: Set(expires),
@@ -1113,11 +1171,28 @@ impl Domain {
         if row.expires.timestamp() <= now {
             return Ok(SessionLookup::Expired);
         }
+        let grants = decode_grants(&row.grants)?;
+        let roles = live_roles(&grants, now);
+        let origin_roles: OriginRoles = decode_origin_roles(&row.origins, &grants)?
+            .into_iter()
+            .map(|(origin, bound)| {
+                let live = bound
+                    .into_iter()
+                    .filter(|role| roles.contains(role))
+                    .collect();
+                (origin, live)
+            })
+            .collect();
         Ok(SessionLookup::Live(VisitorSession {
             id: row.id,
             customer_id: row.customer_id,
-            roles: live_roles(&decode_grants(&row.grants)?, now),
-            origins: decode_list(&row.origins)?,
+            origins: origin_roles
+                .keys()
+                .filter(|origin| !origin.is_empty())
+                .cloned()
+                .collect(),
+            roles,
+            origin_roles,
             expires: row.expires,
         }))
     }

@@ -59,6 +59,10 @@ fn invalid_credential() -> Error {
     Error::unauthenticated("invalid credential")
 }
 
+fn revoked_token() -> Error {
+    Error::unauthenticated("token was issued under a secret that has since changed; log in again")
+}
+
 impl Domain {
     /// Resolves a `key:secret` credential to its principal, or UNAUTHENTICATED. Every refusal
     /// runs the same password hash, so timing tells nothing about which half was wrong.
@@ -121,13 +125,18 @@ impl Domain {
     }
 
     /// Resolves a management token from `login` to its principal. The key it was issued for
-    /// must still exist: deleting a key ends its tokens too.
+    /// must still exist with the secret it had then: deleting a key, or changing the static
+    /// admin secret in configuration, ends its tokens too.
     pub async fn authenticate_token(&self, token: &str) -> Result<Principal> {
         let credentials = &self.inner.credentials;
-        let claims = credentials.signer.verify(token)?;
+        let signer = &credentials.signer;
+        let claims = signer.verify(token)?;
         if let Some(admin) = &credentials.static_admin
             && constant_time_eq(admin.key.as_bytes(), claims.sub.as_bytes())
         {
+            if !signer.is_bound_to(&claims, &admin.secret) {
+                return Err(revoked_token());
+            }
             return Ok(Principal::Admin {
                 key: admin.key.clone(),
             });
@@ -135,18 +144,34 @@ impl Domain {
         if !validate::storable(&claims.sub) {
             return Err(invalid_credential());
         }
-        let row = api_key::Entity::find_by_id(claims.sub)
+        let row = api_key::Entity::find_by_id(claims.sub.clone())
             .one(self.db())
             .await?
             .ok_or_else(invalid_credential)?;
+        // a stored key's secret is known only by its hash, which changes with the secret
+        if !signer.is_bound_to(&claims, &row.secret_hash) {
+            return Err(revoked_token());
+        }
         self.principal_for_key(row).await
     }
 
-    /// Exchanges a key and secret for a signed management token.
+    /// Exchanges a key and secret for a signed management token, bound to the secret the
+    /// key has now.
     pub async fn login(&self, credential: &ApiKeyCredential) -> Result<String> {
         let principal = self.authenticate_key(credential).await?;
         let key = principal.key().ok_or_else(invalid_credential)?;
-        Ok(self.inner.credentials.signer.issue(key)?)
+        let credentials = &self.inner.credentials;
+        let secret_version_source = match &credentials.static_admin {
+            Some(admin) if admin.key == key => admin.secret.clone(),
+            _ => {
+                api_key::Entity::find_by_id(key.to_owned())
+                    .one(self.db())
+                    .await?
+                    .ok_or_else(invalid_credential)?
+                    .secret_hash
+            }
+        };
+        Ok(credentials.signer.issue(key, &secret_version_source)?)
     }
 
     async fn principal_for_key(&self, row: api_key::Model) -> Result<Principal> {

@@ -24,11 +24,55 @@ impl DatabaseKind {
     }
 }
 
-/// Connects to a database URL. A SQLite file is created when missing and put in WAL mode so
-/// readers never wait for the writer.
+/// The file a SQLite URL names, if it names one (not `:memory:`).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+/// Makes a SQLite file (and the journal files beside it) readable by its owner only, creating
+/// the file empty when missing: SQLite gives its journals the main file's mode, and would
+/// otherwise create the file with the process umask (usually world-readable).
+fn make_sqlite_file_private(path: &std::path::Path) -> Result<(), DbErr> {
+    let failed = |error: std::io::Error| {
+        DbErr::Custom(format!(
+            "cannot make {} private to its owner: {error}",
+            path.display()
+        ))
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(failed)?;
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        use std::os::unix::fs::PermissionsExt;
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(failed)?;
+        }
+    }
+    Ok(())
+}
+
+/// Connects to a database URL. A SQLite file is created when missing (readable by its owner
+/// only) and put in WAL mode so readers never wait for the writer.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let kind = DatabaseKind::of_url(url)
         .ok_or_else(|| DbErr::Custom(format!("unsupported database url scheme in {url:?}")))?;
+    if kind == DatabaseKind::Sqlite
+        && let Some(file) = sqlite_file(url)
+        && !url.contains("mode=ro")
+    {
+        make_sqlite_file_private(&file)?;
+    }
     let url = match kind {
         DatabaseKind::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
             let separator = if url.contains('?') { '&' } else { '?' };

@@ -17,6 +17,7 @@ pub mod entities;
 mod error;
 pub mod model;
 mod origin_rules;
+mod origin_secrets;
 pub mod paging;
 mod presentation;
 mod processing;
@@ -45,18 +46,22 @@ pub use batches::{Batch, BatchMember, BatchMemberInput, MAX_BATCH_MEMBERS, Membe
 pub use credentials::CredentialSettings;
 pub use csv_import::{CsvImport, CsvProblem, CsvRow, parse_csv};
 pub use customers::{CustomerInput, CustomerPatch};
-pub use db::{DatabaseKind, connect, migrate};
+pub use db::{DatabaseKind, connect, migrate, sqlite_file};
 pub use error::{Error, ErrorKind, Result};
 pub use model::{
     ApiKey, Asset, AssetFamily, AssetStatus, CreatedApiKey, Customer, Space, media_file_name,
 };
-pub use origin_rules::{OriginCredentials, OriginRule, OriginRuleInput};
+pub use origin_rules::{
+    OriginCredentials, OriginRule, OriginRuleInput, OriginStrategy, S3Credentials,
+};
 pub use paging::{Page, PageRequest};
 pub use presentation::{
     Links, MAX_QUERY_CANVASES, NamedQuery, NamedQueryInput, NamedQueryPatch, Part,
     PresentationPatch, PresentationSettings, RangeField, SearchScope, Statement,
 };
-pub use queue::{AssetFacts, ClaimedJob, JobEnd, JobKind, JobOutcome, QueueSettings};
+pub use queue::{
+    AssetFacts, ClaimedJob, JobEnd, JobKind, JobOutcome, QueueSettings, poisoned_reason,
+};
 pub use quotas::Quotas;
 pub use search::{
     CompleteRequest, MAX_COMPLETIONS, RESULTS_PER_PAGE, SearchOutcome, SearchRequest, Searcher,
@@ -74,6 +79,8 @@ struct Inner {
     credentials: credentials::Credentials,
     queue: QueueSettings,
     quotas: Quotas,
+    /// Seals origin-rule secrets at rest, under a key derived from the signing secret.
+    origin_secrets: origin_secrets::SecretBox,
 }
 
 impl std::fmt::Debug for Domain {
@@ -95,6 +102,7 @@ impl Domain {
         queue: QueueSettings,
         quotas: Quotas,
     ) -> Self {
+        let origin_secrets = origin_secrets::SecretBox::derive(&settings.jwt_secret);
         let credentials = credentials::Credentials::new(settings);
         Self {
             inner: Arc::new(Inner {
@@ -102,8 +110,13 @@ impl Domain {
                 credentials,
                 queue,
                 quotas,
+                origin_secrets,
             }),
         }
+    }
+
+    pub(crate) fn origin_secrets(&self) -> &origin_secrets::SecretBox {
+        &self.inner.origin_secrets
     }
 
     pub fn db(&self) -> &DatabaseConnection {

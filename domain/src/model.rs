@@ -256,14 +256,19 @@ impl Asset {
     }
 }
 
-/// The file name an asset's media is published under: `original.{extension}`.
-pub fn media_file_name(media_type: &str) -> String {
-    let essence = media_type
+/// A media type without its parameters, lower-cased: `Video/MP4; codecs=avc1` -> `video/mp4`.
+pub fn media_type_essence(media_type: &str) -> String {
+    media_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// The file name an asset's media is published under: `original.{extension}`.
+pub fn media_file_name(media_type: &str) -> String {
+    let essence = media_type_essence(media_type);
     let extension = match essence.as_str() {
         "video/mp4" | "video/quicktime" => "mp4",
         "video/webm" | "audio/webm" => "webm",

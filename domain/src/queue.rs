@@ -91,6 +91,9 @@ pub struct ClaimedJob {
     pub max_attempts: i32,
     pub worker: String,
     pub asset: Asset,
+    /// The worker that held this job before died with it (a crash, an out-of-memory kill, a
+    /// killed server): the job should run where a second death cannot take the node down.
+    pub after_crash: bool,
 }
 
 /// What processing learnt about an asset and stored for it.
@@ -128,6 +131,32 @@ pub enum JobEnd {
     /// The job was no longer this worker's (replaced by a new registration, the asset deleted,
     /// or reclaimed after a missed heartbeat); nothing was recorded.
     Lost,
+}
+
+/// A job as its worker holds it.
+fn claimed_job(
+    held: job::Model,
+    row: asset::Model,
+    customer: &str,
+    worker: &str,
+) -> Result<ClaimedJob> {
+    Ok(ClaimedJob {
+        id: held.id,
+        kind: JobKind::parse(&held.kind)?,
+        attempt: held.attempts,
+        max_attempts: held.max_attempts,
+        worker: worker.to_owned(),
+        asset: Asset::from_row(row, customer)?,
+        after_crash: held.crashes > 0,
+    })
+}
+
+/// Why a job was poisoned rather than retried.
+pub fn poisoned_reason(crashes: i32) -> String {
+    format!(
+        "job-poisoned: processing this asset crashed or was killed {crashes} times; it is not \
+         retried (a master that exhausts memory, or a damaged file, is the usual cause)"
+    )
 }
 
 /// Longest error text kept on an asset or batch member.
@@ -211,6 +240,7 @@ pub(crate) fn new_job(
         locked_by: Set(None),
         heartbeat_at: Set(None),
         last_error: Set(None),
+        crashes: Set(0),
         created: Set(now),
         updated: Set(now),
         ..Default::default()
@@ -429,14 +459,28 @@ impl Domain {
             member_ingesting(&txn, batch_id, &row).await?;
         }
         txn.commit().await?;
-        Ok(Some(ClaimedJob {
-            id: claimed.id,
-            kind: JobKind::parse(&claimed.kind)?,
-            attempt,
-            max_attempts: claimed.max_attempts,
-            worker: worker.to_owned(),
-            asset: Asset::from_row(row, &owner.name)?,
-        }))
+        claimed_job(claimed, row, &owner.name, worker).map(Some)
+    }
+
+    /// A job `worker` already holds, read back (by a process of its own that runs the job its
+    /// parent claimed); `None` when the job is not running under that worker's name.
+    pub async fn held_job(&self, worker: &str, id: i64) -> Result<Option<ClaimedJob>> {
+        let Some(held) = job::Entity::find_by_id(id)
+            .filter(job::Column::State.eq(RUNNING))
+            .filter(job::Column::LockedBy.eq(worker))
+            .one(self.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(row) = asset_of(self.db(), &held).await? else {
+            return Ok(None);
+        };
+        let owner = customer::Entity::find_by_id(row.customer_id)
+            .one(self.db())
+            .await?
+            .ok_or_else(|| Error::internal("asset without customer"))?;
+        claimed_job(held, row, &owner.name, worker).map(Some)
     }
 
     /// Tells the queue the worker still holds the job; `false` when it no longer does.
@@ -571,9 +615,11 @@ impl Domain {
         }
     }
 
-    /// Takes back running jobs whose worker has not sent a heartbeat within the job timeout:
-    /// they are queued again, or end in ERROR when they have used every attempt (a master that
-    /// kills its worker each time). Returns how many jobs were taken back.
+    /// Takes back running jobs whose worker has not sent a heartbeat within the job timeout.
+    /// The first time, the job is queued again without counting the attempt and marked to run
+    /// in a process of its own; the second time it ends in ERROR as
+    /// poisoned: a master that kills its worker is never retried blindly. Returns how many
+    /// jobs were taken back.
     pub async fn reclaim_stale_jobs(&self) -> Result<u64> {
         let timeout = chrono::Duration::from_std(self.inner.queue.job_timeout)
             .map_err(|_| Error::internal("job timeout out of range"))?;
@@ -595,15 +641,11 @@ impl Domain {
             else {
                 continue;
             };
-            tracing::warn!(job = current.id, worker = ?current.locked_by, asset = %current.asset_id, "reclaiming a job whose worker stopped answering");
-            if current.attempts >= current.max_attempts {
+            if current.crashes >= 1 {
+                tracing::warn!(job = current.id, worker = ?current.locked_by, asset = %current.asset_id, crashes = current.crashes + 1, "a worker died again while holding a job; the job is poisoned, not retried");
                 if let Some(row) = asset_of(&txn, &current).await? {
-                    let reason = format!(
-                        "worker-lost: the worker processing this asset stopped during each of {} attempts",
-                        current.attempts
-                    );
                     let outcome = JobOutcome::Failed {
-                        reason,
+                        reason: poisoned_reason(current.crashes + 1),
                         transient: false,
                     };
                     self.record_outcome(&txn, current, row, outcome).await?;
@@ -611,10 +653,16 @@ impl Domain {
                     drop_orphan(&txn, &current).await?;
                 }
             } else {
+                // the first death may be the node's, not the master's (a killed or restarted
+                // server): the attempt does not count, and the job runs in a process of its own
+                tracing::warn!(job = current.id, worker = ?current.locked_by, asset = %current.asset_id, "reclaiming a job whose worker stopped answering");
+                let attempts = current.attempts;
                 let mut queued = current.into_active_model();
                 queued.state = Set(QUEUED.to_owned());
                 queued.locked_by = Set(None);
                 queued.heartbeat_at = Set(None);
+                queued.attempts = Set(Ord::max(attempts - 1, 0));
+                queued.crashes = Set(1);
                 queued.run_after = Set(Utc::now());
                 queued.updated = Set(Utc::now());
                 queued.update(&txn).await?;

@@ -128,6 +128,10 @@ pub fn origin(origin: &str) -> Result<()> {
             Err(invalid("must name a host"))
         }
         "http" | "https" | "s3" | "file" => Ok(()),
+        "gs" | "az" => Err(invalid(&format!(
+            "scheme {:?} is not supported; serve the master over https (with an origin rule for its credentials) or from s3:// with an S3 origin rule",
+            parsed.scheme()
+        ))),
         other => Err(invalid(&format!(
             "scheme {other:?} is not one of http, https, s3, file"
         ))),

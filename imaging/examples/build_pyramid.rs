@@ -2,10 +2,13 @@
 //! the TIFF: the command the ingest benchmark times against `vips tiffsave --tile --pyramid`.
 //!
 //! cargo run --release -p vitrine-imaging --example build_pyramid -- MASTER OUT.tif [TILE] [QUALITY]
+//!
+//! `MEMORY_BUDGET=bytes` refuses masters the way ingest's `ingest_memory_budget_bytes` does
+//! (unbounded when unset); the estimate is printed, to compare with the peak RSS.
 
 use std::time::Instant;
 
-use vitrine_imaging::{PyramidOptions, build_pyramid, decode_master};
+use vitrine_imaging::{DecodeLimits, PyramidOptions, build_pyramid, decode_master, memory_needed};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -25,7 +28,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(85);
     let started = Instant::now();
     let bytes = std::fs::read(&master)?;
-    let raster = decode_master(&bytes, 2_000_000_000)?;
+    let memory_budget = match std::env::var("MEMORY_BUDGET") {
+        Ok(value) => value.parse()?,
+        Err(_) => u64::MAX,
+    };
+    eprintln!("estimated peak: {} bytes", memory_needed(&bytes)?);
+    let limits = DecodeLimits {
+        max_pixels: 2_000_000_000,
+        memory_budget,
+    };
+    let raster = decode_master(&bytes, &limits)?;
     drop(bytes);
     let decoded = started.elapsed();
     let options = PyramidOptions {

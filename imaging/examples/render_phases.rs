@@ -6,13 +6,16 @@
 use std::time::{Duration, Instant};
 
 use iiif::image::{ApiVersion, ImageRequest, Limits};
-use vitrine_imaging::{PyramidOptions, build_pyramid, decode_master, plan, render};
+use vitrine_imaging::{DecodeLimits, PyramidOptions, build_pyramid, decode_master, plan, render};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let master = args.next().ok_or("usage: render_phases MASTER [COUNT]")?;
     let count: u32 = args.next().map(|v| v.parse()).transpose()?.unwrap_or(200);
-    let raster = decode_master(&std::fs::read(&master)?, 2_000_000_000)?;
+    let raster = decode_master(
+        &std::fs::read(&master)?,
+        &DecodeLimits::pixels(2_000_000_000),
+    )?;
     // the JPEG quality of tiles and output, as the server's jpeg_quality
     let quality: u8 = std::env::var("QUALITY")
         .ok()

@@ -3,12 +3,17 @@ use std::fmt;
 /// What went wrong with an image, as a stable kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// The master has more pixels than allowed (checked before decoding).
+    /// The master has more pixels than allowed, or would take more memory to decode than its
+    /// budget (checked before decoding).
     TooLarge,
     /// The bytes are not an image this server can decode.
     Unsupported,
+    /// The image's data ends early (a truncated file).
+    Truncated,
     /// A stored derivative is not what it should be.
     CorruptDerivative,
+    /// A render passed its deadline (checked between its steps).
+    TimedOut,
     /// Encoding or another step failed unexpectedly.
     Internal,
 }
@@ -18,7 +23,9 @@ impl ErrorKind {
         match self {
             ErrorKind::TooLarge => "image-too-large",
             ErrorKind::Unsupported => "unsupported-image",
+            ErrorKind::Truncated => "truncated-image",
             ErrorKind::CorruptDerivative => "corrupt-derivative",
+            ErrorKind::TimedOut => "render-timeout",
             ErrorKind::Internal => "internal",
         }
     }

@@ -15,9 +15,12 @@ mod render;
 mod tiff_writer;
 
 pub use codec::{encode, encode_jpeg};
-pub use decode::{decode_master, probe};
+pub use decode::{DecodeLimits, decode_master, memory_needed, probe};
 pub use error::{Error, ErrorKind, Result};
 pub use layout::{LevelLayout, PyramidLayout};
 pub use pyramid::{BuiltPyramid, PyramidOptions, Thumbnail, build_pyramid};
 pub use raster::{Channels, Raster};
-pub use render::{RenderPlan, TileRequest, decode_tile, exact_tile, plan, render, render_decoded};
+pub use render::{
+    RenderPlan, TileRequest, check_deadline, decode_tile, exact_tile, plan, render, render_decoded,
+    render_decoded_within,
+};

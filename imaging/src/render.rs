@@ -2,6 +2,8 @@
 //! take only the tiles under the region, then crop, resize, mirror, rotate, apply the quality
 //! and encode.
 
+use std::time::Instant;
+
 use iiif::image::{Format, Quality, ResolvedRequest};
 
 use crate::codec::{decode_jpeg, encode};
@@ -139,6 +141,32 @@ pub fn render_decoded(
     request: &ResolvedRequest,
     jpeg_quality: u8,
 ) -> Result<Vec<u8>> {
+    render_decoded_within(layout, plan, tiles, request, jpeg_quality, None)
+}
+
+/// Fails with [`ErrorKind::TimedOut`] once `deadline` has passed.
+pub fn check_deadline(deadline: Option<Instant>) -> Result<()> {
+    match deadline {
+        Some(deadline) if Instant::now() >= deadline => Err(Error::new(
+            ErrorKind::TimedOut,
+            "the render took longer than its deadline",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Like [`render_decoded`], stopping with [`ErrorKind::TimedOut`] at the first step that
+/// begins after `deadline`: a render that has overrun gives its slot back instead of
+/// finishing an answer nobody waits for.
+pub fn render_decoded_within(
+    layout: &PyramidLayout,
+    plan: &RenderPlan,
+    tiles: &[impl AsRef<Raster>],
+    request: &ResolvedRequest,
+    jpeg_quality: u8,
+    deadline: Option<Instant>,
+) -> Result<Vec<u8>> {
+    check_deadline(deadline)?;
     if tiles.len() != plan.tiles.len() {
         return Err(Error::new(
             ErrorKind::Internal,
@@ -173,7 +201,10 @@ pub fn render_decoded(
     let top = f64::from(region.y) / scale - f64::from(origin_y);
     let width = (f64::from(region.width) / scale).min(f64::from(canvas_width) - left);
     let height = (f64::from(region.height) / scale).min(f64::from(canvas_height) - top);
+    check_deadline(deadline)?;
     let mut image = canvas.resize_area(left, top, width, height, request.width, request.height)?;
+    drop(canvas);
+    check_deadline(deadline)?;
 
     if request.rotation.mirror {
         image = image.mirror();
@@ -186,11 +217,13 @@ pub fn render_decoded(
             image.rotate_arbitrary(request.rotation.degrees, width, height)
         };
     }
+    check_deadline(deadline)?;
     image = match request.quality {
         Quality::Default | Quality::Color => image,
         Quality::Gray => image.to_gray(),
         Quality::Bitonal => image.to_bitonal(),
     };
+    check_deadline(deadline)?;
     encode(&image, request.format, jpeg_quality)
 }
 
@@ -371,6 +404,29 @@ mod tests {
         let plan = plan(&built.layout, &request);
         let gray = vec![Raster::filled(256, 256, Channels::Gray, 0); plan.tiles.len()];
         assert!(render_decoded(&built.layout, &plan, &gray, &request, 85).is_err());
+    }
+
+    #[test]
+    fn renders_past_their_deadline_stop() {
+        let built = pyramid(1000, 600);
+        let request = request("full/max/45/default.png", 1000, 600);
+        let plan = plan(&built.layout, &request);
+        let decoded: Vec<Raster> = tiles_for(&built, &plan)
+            .iter()
+            .map(|bytes| decode_tile(&built.layout, bytes).unwrap())
+            .collect();
+        let passed = Instant::now();
+        let error =
+            render_decoded_within(&built.layout, &plan, &decoded, &request, 85, Some(passed))
+                .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::TimedOut);
+        assert_eq!(error.code(), "render-timeout");
+        let later = Instant::now() + std::time::Duration::from_secs(600);
+        assert_eq!(
+            render_decoded_within(&built.layout, &plan, &decoded, &request, 85, Some(later))
+                .unwrap(),
+            render_decoded(&built.layout, &plan, &decoded, &request, 85).unwrap()
+        );
     }
 
     #[test]

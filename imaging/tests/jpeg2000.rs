@@ -40,7 +40,8 @@ fn jpeg2000_masters_decode_tiled_and_untiled() {
         );
         let bytes = std::fs::read(&target).unwrap();
         assert_eq!(probe(&bytes).unwrap(), (600, 400), "{name}");
-        let raster = decode_master(&bytes, 1_000_000).unwrap();
+        let raster =
+            decode_master(&bytes, &vitrine_imaging::DecodeLimits::pixels(1_000_000)).unwrap();
         assert_eq!(
             (raster.width, raster.height, raster.channels),
             (600, 400, Channels::Rgb),
@@ -52,7 +53,9 @@ fn jpeg2000_masters_decode_tiled_and_untiled() {
             "{name}"
         );
         assert_eq!(
-            decode_master(&bytes, 1000).unwrap_err().kind,
+            decode_master(&bytes, &vitrine_imaging::DecodeLimits::pixels(1000))
+                .unwrap_err()
+                .kind,
             vitrine_imaging::ErrorKind::TooLarge,
             "{name}"
         );

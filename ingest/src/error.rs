@@ -10,10 +10,12 @@ pub enum ErrorKind {
     /// The origin is not one this server may read (private address, outside import roots,
     /// unsupported scheme).
     OriginForbidden,
-    /// The master is over the byte or pixel limit.
+    /// The master is over the byte or pixel limit, or its decoding over the memory budget.
     TooLarge,
     /// The master is not an image this server decodes.
     Unsupported,
+    /// The master's data ends early (a truncated file).
+    Truncated,
     /// The bytes are not what the declared media type says.
     WrongMediaType,
     /// An audio or video master whose container cannot be read (truncated, corrupt).
@@ -33,6 +35,7 @@ impl ErrorKind {
             ErrorKind::OriginForbidden => "origin-forbidden",
             ErrorKind::TooLarge => "image-too-large",
             ErrorKind::Unsupported => "unsupported-image",
+            ErrorKind::Truncated => "truncated-image",
             ErrorKind::WrongMediaType => "wrong-media-type",
             ErrorKind::UnreadableMedia => "unreadable-media",
             ErrorKind::Storage => "storage-unavailable",
@@ -81,9 +84,10 @@ impl From<imaging::Error> for Error {
         let kind = match error.kind {
             imaging::ErrorKind::TooLarge => ErrorKind::TooLarge,
             imaging::ErrorKind::Unsupported => ErrorKind::Unsupported,
-            imaging::ErrorKind::CorruptDerivative | imaging::ErrorKind::Internal => {
-                ErrorKind::Internal
-            }
+            imaging::ErrorKind::Truncated => ErrorKind::Truncated,
+            imaging::ErrorKind::CorruptDerivative
+            | imaging::ErrorKind::TimedOut
+            | imaging::ErrorKind::Internal => ErrorKind::Internal,
         };
         Self::new(kind, error.message)
     }

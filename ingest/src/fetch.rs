@@ -1,8 +1,9 @@
-//! Reading a master from its origin: http(s) with limits, `file://` under the import roots,
-//! and object stores (`s3://`, `gs://`, `az://`).
+//! Reading a master from its origin: http(s) with limits, `file://` under the import roots
+//! (never into the server's own data), and `s3://` buckets with the customer's own credentials
+//! (never the server's). `gs://` and `az://` origins are refused.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -15,6 +16,11 @@ use crate::error::{Error, ErrorKind, Result};
 pub struct OriginPolicy {
     /// Folders `file://` origins may read from (canonicalised).
     pub import_roots: Vec<PathBuf>,
+    /// Folders and files of the server itself (data directory, storage folder, database,
+    /// index) that no `file://` origin may resolve into, even under an import root.
+    pub protected_paths: Vec<PathBuf>,
+    /// The server's own object storage bucket and prefix, refused as an `s3://` origin.
+    pub own_buckets: Vec<OwnBucket>,
     /// Whether http(s) origins on loopback, private or link-local addresses are allowed.
     pub allow_private: bool,
     /// Largest master, in bytes.
@@ -22,6 +28,63 @@ pub struct OriginPolicy {
     /// Time allowed to connect, and for the whole transfer.
     pub connect_timeout: Duration,
     pub timeout: Duration,
+}
+
+/// A bucket and key prefix (empty: the whole bucket) of the server's own storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnBucket {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl OwnBucket {
+    /// Whether an object is in it. Bucket names compare without case, so that no spelling of
+    /// the name gets past; a prefix matches whole path segments.
+    fn holds(&self, bucket: &str, key: &str) -> bool {
+        if !self.bucket.eq_ignore_ascii_case(bucket) {
+            return false;
+        }
+        let prefix = self.prefix.trim_matches('/');
+        prefix.is_empty()
+            || key == prefix
+            || key
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+/// A path with symbolic links and `..` resolved as far as it exists; the part that does not
+/// exist yet is appended as written.
+pub fn resolve_existing(path: &Path) -> PathBuf {
+    resolve_within(path, 40)
+}
+
+/// [`resolve_existing`], following at most `links` symbolic links that point at paths that
+/// do not exist (yet), such as a link to a data dir the server has still to create.
+fn resolve_within(path: &Path, links: usize) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut resolved = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            // what is resolved so far is a real path, so its parent is the real parent
+            std::path::Component::ParentDir => {
+                resolved.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => {
+                resolved.push(other);
+                if let Ok(real) = resolved.canonicalize() {
+                    resolved = real;
+                } else if let (Ok(target), Some(links)) =
+                    (std::fs::read_link(&resolved), links.checked_sub(1))
+                {
+                    resolved.pop();
+                    resolved = resolve_within(&resolved.join(target), links);
+                }
+            }
+        }
+    }
+    resolved
 }
 
 /// Fetches masters under a policy.
@@ -194,6 +257,11 @@ impl Fetcher {
             .iter()
             .filter_map(|root| root.canonicalize().ok())
             .collect();
+        policy.protected_paths = policy
+            .protected_paths
+            .iter()
+            .map(|path| resolve_existing(path))
+            .collect();
         Ok(Self { policy, http })
     }
 
@@ -202,7 +270,8 @@ impl Fetcher {
         self.fetch_with(origin, None).await
     }
 
-    /// The master's bytes, sending HTTP basic credentials to an http(s) origin.
+    /// The master's bytes, with the credentials of the customer's origin rule that matched:
+    /// HTTP basic for an http(s) origin, an access key for an `s3://` one.
     pub async fn fetch_with(
         &self,
         origin: &str,
@@ -213,7 +282,11 @@ impl Fetcher {
         match url.scheme() {
             "http" | "https" => self.fetch_http(url, credentials).await,
             "file" => self.fetch_file(&url).await,
-            "s3" | "gs" | "az" => self.fetch_object(&url).await,
+            "s3" => self.fetch_s3(&url, credentials).await,
+            "gs" | "az" => Err(forbidden(format!(
+                "{}:// origins are not supported; serve the master over https (with an origin rule for its credentials) or from s3:// with an S3 origin rule",
+                url.scheme()
+            ))),
             other => Err(forbidden(format!(
                 "origins of scheme {other:?} are not fetched"
             ))),
@@ -234,9 +307,15 @@ impl Fetcher {
             )));
         }
         let mut request = self.http.get(url.clone());
-        if let Some(credentials) = credentials {
-            // reqwest drops the header when a redirect leaves the host
-            request = request.basic_auth(&credentials.username, Some(&credentials.password));
+        match credentials {
+            Some(domain::OriginCredentials::Basic { username, password }) => {
+                // reqwest drops the header when a redirect leaves the host
+                request = request.basic_auth(username, Some(password));
+            }
+            Some(domain::OriginCredentials::Unreadable { rule }) => {
+                return Err(unreadable_rule(*rule));
+            }
+            Some(domain::OriginCredentials::S3(_)) | None => {}
         }
         let response = request
             .send()
@@ -302,6 +381,16 @@ impl Fetcher {
                 format!("cannot read {}: {error}", path.display()),
             )
         })?;
+        if self
+            .policy
+            .protected_paths
+            .iter()
+            .any(|protected| path.starts_with(protected))
+        {
+            return Err(forbidden(
+                "the file origin resolves into the server's own data directory or storage, which is never an origin",
+            ));
+        }
         if !self
             .policy
             .import_roots
@@ -337,24 +426,138 @@ impl Fetcher {
         Ok(Bytes::from(bytes))
     }
 
-    async fn fetch_object(&self, url: &url::Url) -> Result<Bytes> {
+    /// Reads an object with the customer's S3 rule only: never the server's credentials, its
+    /// environment or an instance-metadata endpoint, never the server's own bucket, and an
+    /// endpoint only on a public address (unless private origins are allowed).
+    async fn fetch_s3(
+        &self,
+        url: &url::Url,
+        credentials: Option<&domain::OriginCredentials>,
+    ) -> Result<Bytes> {
         let bucket = url
             .host_str()
             .filter(|host| !host.is_empty())
-            .ok_or_else(|| forbidden("object origin names no bucket"))?;
+            .ok_or_else(|| forbidden("s3 origin names no bucket"))?;
         let key = url.path().trim_start_matches('/');
-        let location = storage::StorageLocation::parse(&format!("{}://{bucket}", url.scheme()))?;
-        let store = storage::BlobStore::open(&location)?;
-        let size = store.size(key).await.map_err(|error| match error.kind {
-            storage::ErrorKind::NotFound => {
-                Error::new(ErrorKind::OriginRefused, format!("no object {url}"))
+        if key.is_empty() {
+            return Err(forbidden("s3 origin names no object"));
+        }
+        if self
+            .policy
+            .own_buckets
+            .iter()
+            .any(|own| own.holds(bucket, key))
+        {
+            return Err(forbidden(format!(
+                "s3://{bucket}/{key} is in this server's own storage, which is never an origin"
+            )));
+        }
+        let s3 = match credentials {
+            Some(domain::OriginCredentials::S3(s3)) => s3,
+            Some(domain::OriginCredentials::Unreadable { rule }) => {
+                return Err(unreadable_rule(*rule));
             }
-            _ => Error::from(error),
+            _ => {
+                return Err(forbidden(format!(
+                    "no S3 origin rule of this customer matches {url}; s3:// origins are read only with the customer's own access key (createOriginRule with strategy S3)"
+                )));
+            }
+        };
+        if let Some(endpoint) = &s3.endpoint {
+            self.check_endpoint(s3.rule, endpoint).await?;
+        }
+        let store = storage::BlobStore::open_s3_origin(storage::S3OriginAccess {
+            bucket: bucket.to_owned(),
+            access_key_id: s3.access_key_id.clone(),
+            secret_access_key: s3.secret_access_key.clone(),
+            region: s3.region.clone(),
+            endpoint: s3.endpoint.clone(),
+            http: self.http.clone(),
+        })
+        .map_err(|error| {
+            forbidden(format!(
+                "origin rule {} cannot be used for {url}: {error}",
+                s3.rule
+            ))
         })?;
+        let size = store
+            .size(key)
+            .await
+            .map_err(|error| s3_error(url, s3.rule, error))?;
         if size > self.policy.max_bytes {
             return Err(self.too_large());
         }
-        Ok(store.get(key).await?)
+        store
+            .get(key)
+            .await
+            .map_err(|error| s3_error(url, s3.rule, error))
+    }
+
+    /// Refuses an S3 endpoint on a private address, as http(s) origins are refused; the
+    /// connection itself goes through the same address check, so a name that changes its
+    /// answer later is refused too.
+    async fn check_endpoint(&self, rule: i64, endpoint: &str) -> Result<()> {
+        if self.policy.allow_private {
+            return Ok(());
+        }
+        let private = || {
+            forbidden(format!(
+                "the endpoint of origin rule {rule} is a private address; private origins are not allowed"
+            ))
+        };
+        let endpoint = url::Url::parse(endpoint)
+            .map_err(|_| forbidden(format!("origin rule {rule} has an invalid endpoint")))?;
+        if literal_private(&endpoint) {
+            return Err(private());
+        }
+        let host = endpoint
+            .host_str()
+            .ok_or_else(|| forbidden(format!("origin rule {rule} has an invalid endpoint")))?;
+        let port = endpoint.port_or_known_default().unwrap_or(443);
+        let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::OriginUnavailable,
+                    format!("the endpoint of origin rule {rule} does not resolve"),
+                )
+            })?
+            .collect();
+        if addresses.iter().any(|address| is_private(address.ip())) {
+            return Err(private());
+        }
+        Ok(())
+    }
+}
+
+fn unreadable_rule(rule: i64) -> Error {
+    forbidden(format!(
+        "the secret of origin rule {rule} cannot be read (it was sealed under another signing secret); create the rule again"
+    ))
+}
+
+/// What a customer is told when their bucket fails: the kind of failure and their own URL,
+/// never the endpoint or the store's own words (they may name internal hosts); those go to
+/// the log.
+fn s3_error(url: &url::Url, rule: i64, error: storage::Error) -> Error {
+    match error.kind {
+        storage::ErrorKind::NotFound => {
+            Error::new(ErrorKind::OriginRefused, format!("no object {url}"))
+        }
+        storage::ErrorKind::Denied => Error::new(
+            ErrorKind::OriginRefused,
+            format!("the store refused the access key of origin rule {rule} for {url}"),
+        ),
+        storage::ErrorKind::InvalidLocation => {
+            forbidden(format!("{url} does not name a valid object key"))
+        }
+        storage::ErrorKind::Backend => {
+            tracing::warn!(origin = %url, rule, %error, "s3 origin failed");
+            Error::new(
+                ErrorKind::OriginUnavailable,
+                format!("the store of origin rule {rule} could not be reached or failed for {url}"),
+            )
+        }
     }
 }
 
@@ -365,6 +568,8 @@ mod tests {
     fn fetcher(roots: Vec<PathBuf>, allow_private: bool) -> Fetcher {
         Fetcher::new(OriginPolicy {
             import_roots: roots,
+            protected_paths: vec![],
+            own_buckets: vec![],
             allow_private,
             max_bytes: 1000,
             connect_timeout: Duration::from_secs(2),
@@ -506,5 +711,152 @@ mod tests {
             ErrorKind::OriginUnavailable,
             "allowed, but nothing listens on port 9"
         );
+    }
+
+    fn s3_rule(endpoint: Option<&str>) -> domain::OriginCredentials {
+        domain::OriginCredentials::S3(domain::S3Credentials {
+            rule: 3,
+            access_key_id: "AKIACUSTOMER".into(),
+            secret_access_key: "customer-secret".into(),
+            region: String::new(),
+            endpoint: endpoint.map(str::to_owned),
+        })
+    }
+
+    #[tokio::test]
+    async fn s3_origins_need_the_customers_own_rule() {
+        // with no rule there is no request at all: no server credentials, no metadata endpoint
+        let error = fetcher(vec![], false)
+            .fetch("s3://any-bucket/masters/a.jpg")
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::OriginForbidden, "{error}");
+        assert!(error.message.contains("no S3 origin rule"), "{error}");
+        assert!(!error.message.contains("169.254"), "{error}");
+        let basic = domain::OriginCredentials::Basic {
+            username: "user".into(),
+            password: "password".into(),
+        };
+        let error = fetcher(vec![], false)
+            .fetch_with("s3://any-bucket/a.jpg", Some(&basic))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::OriginForbidden, "{error}");
+        let unreadable = domain::OriginCredentials::Unreadable { rule: 9 };
+        let error = fetcher(vec![], false)
+            .fetch_with("s3://any-bucket/a.jpg", Some(&unreadable))
+            .await
+            .unwrap_err();
+        assert!(error.message.contains("origin rule 9"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn the_servers_own_bucket_is_never_an_origin() {
+        let mut policy = fetcher(vec![], true).policy;
+        policy.own_buckets = vec![OwnBucket {
+            bucket: "vitrine-objects".into(),
+            prefix: "prod".into(),
+        }];
+        let fetcher = Fetcher::new(policy).unwrap();
+        let rule = s3_rule(Some("http://127.0.0.1:9"));
+        for origin in [
+            "s3://vitrine-objects/prod/1/1/secret/master",
+            "s3://VITRINE-OBJECTS/prod/1/1/secret/master",
+            "s3://vitrine-objects/prod",
+        ] {
+            let error = fetcher.fetch_with(origin, Some(&rule)).await.unwrap_err();
+            assert_eq!(error.kind, ErrorKind::OriginForbidden, "{origin}: {error}");
+            assert!(error.message.contains("own storage"), "{error}");
+        }
+        // outside the prefix the rule is used (and nothing listens on port 9)
+        let error = fetcher
+            .fetch_with("s3://vitrine-objects/production/a.jpg", Some(&rule))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::OriginUnavailable, "{error}");
+        assert!(!error.message.contains("127.0.0.1"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn s3_endpoints_on_private_addresses_are_refused() {
+        for endpoint in [
+            "http://169.254.169.254",
+            "http://127.0.0.1:9000",
+            "http://[::1]:9000",
+            "http://localhost:9000",
+            "http://10.0.0.8",
+        ] {
+            let error = fetcher(vec![], false)
+                .fetch_with("s3://bucket/a.jpg", Some(&s3_rule(Some(endpoint))))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                error.kind,
+                ErrorKind::OriginForbidden,
+                "{endpoint}: {error}"
+            );
+            assert!(error.message.contains("private address"), "{error}");
+            assert!(!error.message.contains(endpoint), "{error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn gs_and_az_origins_are_refused_clearly() {
+        for origin in ["gs://bucket/a.jpg", "az://container/a.jpg"] {
+            let error = fetcher(vec![], false).fetch(origin).await.unwrap_err();
+            assert_eq!(error.kind, ErrorKind::OriginForbidden, "{error}");
+            assert!(error.message.contains("not supported"), "{error}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn file_origins_never_resolve_into_the_servers_data() {
+        let sandbox = tempfile::tempdir().unwrap();
+        let root = sandbox.path().join("masters");
+        let data = sandbox.path().join("data");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("jwt-secret"), b"secret").unwrap();
+        std::os::unix::fs::symlink(&data, root.join("data")).unwrap();
+        std::os::unix::fs::symlink(data.join("jwt-secret"), root.join("key.jpg")).unwrap();
+        // even an import root that (wrongly) holds the data directory reads nothing from it
+        let mut policy = fetcher(vec![root.clone(), sandbox.path().to_path_buf()], false).policy;
+        policy.protected_paths = vec![data.clone()];
+        let fetcher = Fetcher::new(policy).unwrap();
+        let url = |path: &std::path::Path| url::Url::from_file_path(path).unwrap().to_string();
+        for path in [
+            root.join("data/jwt-secret"),
+            root.join("key.jpg"),
+            data.join("jwt-secret"),
+        ] {
+            let error = fetcher.fetch(&url(&path)).await.unwrap_err();
+            assert_eq!(error.kind, ErrorKind::OriginForbidden, "{}", path.display());
+            assert!(error.message.contains("own data"), "{error}");
+        }
+    }
+
+    #[test]
+    fn paths_resolve_through_links_as_far_as_they_exist() {
+        let sandbox = tempfile::tempdir().unwrap();
+        let real = sandbox.path().canonicalize().unwrap();
+        assert_eq!(
+            resolve_existing(&sandbox.path().join("a/../b/c")),
+            real.join("b/c")
+        );
+        #[cfg(unix)]
+        {
+            std::fs::create_dir(real.join("target")).unwrap();
+            std::os::unix::fs::symlink(real.join("target"), real.join("link")).unwrap();
+            assert_eq!(
+                resolve_existing(&real.join("link/new")),
+                real.join("target/new")
+            );
+            std::os::unix::fs::symlink(real.join("later"), real.join("dangling")).unwrap();
+            assert_eq!(
+                resolve_existing(&real.join("dangling/new")),
+                real.join("later/new")
+            );
+        }
     }
 }

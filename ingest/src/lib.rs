@@ -10,7 +10,7 @@ mod process;
 mod worker;
 
 pub use error::{Error, ErrorKind};
-pub use fetch::{Fetcher, OriginPolicy};
+pub use fetch::{Fetcher, OriginPolicy, OwnBucket, resolve_existing};
 pub use probe::{MediaFacts, probe_av, same_media_type, sniff};
-pub use process::{IngestOptions, Ingestor};
+pub use process::{IngestOptions, Ingestor, Isolation};
 pub use worker::{JobSignal, Workers};

@@ -5,13 +5,23 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use domain::{Asset, AssetFacts, AssetFamily, ClaimedJob, Domain, JobEnd, JobKind, JobOutcome};
-use imaging::{PyramidOptions, build_pyramid, decode_master};
+use imaging::{DecodeLimits, PyramidOptions, build_pyramid, decode_master};
 use storage::{BlobStore, keys};
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::fetch::{Fetcher, OriginPolicy};
 use crate::probe;
+
+/// Whether a process died rather than exited: a signal (an out-of-memory kill, an abort on a
+/// failed allocation, a segfault) or Rust's panic status.
+fn died(status: &std::process::ExitStatus) -> bool {
+    #[cfg(unix)]
+    if std::os::unix::process::ExitStatusExt::signal(status).is_some() {
+        return true;
+    }
+    status.code() == Some(101)
+}
 
 /// How derivatives are made.
 #[derive(Debug, Clone)]
@@ -22,9 +32,22 @@ pub struct IngestOptions {
     pub jpeg_quality: u8,
     /// Largest master, in pixels, decoded at all.
     pub max_pixels: u64,
+    /// Most memory, in bytes, decoding one master and building its pyramid may take,
+    /// estimated from the master's header before anything is decoded.
+    pub memory_budget: u64,
     /// How many masters are decoded and tiled at once (each uses every core while tiling).
     pub concurrent_builds: usize,
     pub origins: OriginPolicy,
+    /// How a job whose worker died is run again: in a child process, so that a master that
+    /// kills its process a second time takes only that process down. `None` runs it here.
+    pub isolation: Option<Isolation>,
+}
+
+/// A command that runs one held job and exits: `{program} {args…} run-job --job ID --worker NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Isolation {
+    pub program: std::path::PathBuf,
+    pub args: Vec<std::ffi::OsString>,
 }
 
 /// Processes assets: the same code for a registration that waits, an upload, and the queue.
@@ -54,10 +77,57 @@ impl Ingestor {
         &self.domain
     }
 
-    /// Stores an uploaded master where its job reads it.
-    pub async fn store_upload(&self, asset: &Asset, bytes: Bytes) -> Result<()> {
+    /// Stores an uploaded master, received into a temporary file, where its job reads it.
+    pub async fn store_upload_file(&self, asset: &Asset, file: std::fs::File) -> Result<()> {
         let key = keys::master(asset.customer_id, asset.space, &asset.id);
-        Ok(self.storage.put(&key, bytes).await?)
+        Ok(self.storage.put_file(&key, file).await?)
+    }
+
+    /// Runs a job a worker claimed: here, or, when its previous worker died with it, in a
+    /// process of its own (see [`IngestOptions::isolation`]).
+    pub async fn run_claimed(&self, job: &ClaimedJob) -> domain::Result<()> {
+        match &self.options.isolation {
+            Some(isolation) if job.after_crash => self.run_isolated(job, isolation).await,
+            _ => self.run(job).await.map(|_| ()),
+        }
+    }
+
+    /// Runs a job in a child process and reads how that process ended. Killed by a signal or
+    /// a panic, the child died with the job a second time: the job is poisoned. Any other
+    /// failing exit is a transient failure (the child could not reach the database, say).
+    async fn run_isolated(&self, job: &ClaimedJob, isolation: &Isolation) -> domain::Result<()> {
+        let mut command = tokio::process::Command::new(&isolation.program);
+        command
+            .args(&isolation.args)
+            .arg("run-job")
+            .arg("--job")
+            .arg(job.id.to_string())
+            .arg("--worker")
+            .arg(&job.worker)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        tracing::info!(job = job.id, asset = %job.asset.id, "running a job whose worker died in a process of its own");
+        let status = match command.status().await {
+            Ok(status) => status,
+            Err(error) => {
+                tracing::warn!(job = job.id, %error, "cannot start a process for the job; running it here");
+                return self.run(job).await.map(|_| ());
+            }
+        };
+        if status.success() {
+            return Ok(());
+        }
+        let (reason, transient) = if died(&status) {
+            tracing::warn!(job = job.id, asset = %job.asset.id, %status, "the job's own process died; the job is poisoned");
+            (domain::poisoned_reason(2), false)
+        } else {
+            let reason = format!("ingest-failed: the job's own process exited with {status}");
+            (reason, true)
+        };
+        // the child may have recorded its outcome before failing: then this is Lost, a no-op
+        self.record(job, JobOutcome::Failed { reason, transient })
+            .await
+            .map(|_| ())
     }
 
     /// Runs a claimed job: builds the derivatives while sending heartbeats, then records the
@@ -86,7 +156,13 @@ impl Ingestor {
                 }
             }
         };
-        // the work is done: a database hiccup must not throw it away
+        self.record(job, outcome).await
+    }
+
+    /// Records an attempt's outcome, retrying database hiccups: the work is done and must not
+    /// be thrown away.
+    async fn record(&self, job: &ClaimedJob, outcome: JobOutcome) -> domain::Result<JobEnd> {
+        let asset = &job.asset;
         let mut tries = 0;
         let end = loop {
             match self.domain.finish_job(job, outcome.clone()).await {
@@ -278,7 +354,10 @@ impl Ingestor {
             jpeg_quality: self.options.jpeg_quality,
             thumbnail_sizes: thumbnail_sizes.iter().map(|size| *size as u32).collect(),
         };
-        let max_pixels = self.options.max_pixels;
+        let limits = DecodeLimits {
+            max_pixels: self.options.max_pixels,
+            memory_budget: self.options.memory_budget,
+        };
         let permit = self
             .builds
             .clone()
@@ -287,7 +366,7 @@ impl Ingestor {
             .map_err(|_| Error::new(ErrorKind::Internal, "shutting down"))?;
         let built = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let raster = decode_master(&master, max_pixels)?;
+            let raster = decode_master(&master, &limits)?;
             drop(master);
             build_pyramid(raster, &options)
         })

@@ -76,7 +76,7 @@ async fn work(
         match domain.claim_job(&name).await {
             Ok(Some(job)) => {
                 tokio::select! {
-                    ended = ingestor.run(&job) => {
+                    ended = ingestor.run_claimed(&job) => {
                         if let Err(error) = ended {
                             tracing::error!(job = job.id, %error, "cannot record a job's outcome");
                             tokio::time::sleep(poll).await;

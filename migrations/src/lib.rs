@@ -18,6 +18,8 @@ mod m20261202_000009_presentation;
 mod m20261202_000010_annotations;
 mod m20261203_000011_annotation_changes;
 mod m20261203_000012_access;
+mod m20261206_000013_job_crashes;
+mod m20261206_000014_origin_rule_strategies;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -41,6 +43,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_annotations::Migration),
             Box::new(m20261203_000011_annotation_changes::Migration),
             Box::new(m20261203_000012_access::Migration),
+            Box::new(m20261206_000013_job_crashes::Migration),
+            Box::new(m20261206_000014_origin_rule_strategies::Migration),
         ]
     }
 }

@@ -24,6 +24,8 @@ pub enum ErrorKind {
     InvalidLocation,
     /// No object at that key.
     NotFound,
+    /// The store refused the credentials, or they do not reach that object.
+    Denied,
     /// The backend failed (network, permissions, disk); usually worth a retry.
     Backend,
 }
@@ -33,6 +35,7 @@ impl ErrorKind {
         match self {
             ErrorKind::InvalidLocation => "invalid-storage-location",
             ErrorKind::NotFound => "object-not-found",
+            ErrorKind::Denied => "storage-access-denied",
             ErrorKind::Backend => "storage-unavailable",
         }
     }
@@ -62,6 +65,8 @@ impl From<object_store::Error> for Error {
     fn from(error: object_store::Error) -> Self {
         let kind = match error {
             object_store::Error::NotFound { .. } => ErrorKind::NotFound,
+            object_store::Error::PermissionDenied { .. }
+            | object_store::Error::Unauthenticated { .. } => ErrorKind::Denied,
             _ => ErrorKind::Backend,
         };
         Self {
@@ -122,6 +127,59 @@ impl StorageLocation {
     }
 }
 
+/// Creates a folder (and its missing parents) that only its owner can enter, whatever the umask.
+fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
+/// A bucket read with credentials a customer configured: never the server's own credentials,
+/// environment or instance metadata.
+pub struct S3OriginAccess {
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// `us-east-1` when empty.
+    pub region: String,
+    /// An S3-compatible endpoint (`https://host[:port]`); AWS when `None`.
+    pub endpoint: Option<String>,
+    /// The client every request goes through: the caller decides which addresses it may
+    /// reach, its timeouts and that it uses no proxy.
+    pub http: reqwest::Client,
+}
+
+impl std::fmt::Debug for S3OriginAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3OriginAccess")
+            .field("bucket", &self.bucket)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"***")
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hands object_store a client built elsewhere instead of one from its own options (which
+/// would honour proxy variables and resolve names without the caller's address check).
+#[derive(Debug)]
+struct GivenClient(reqwest::Client);
+
+impl object_store::client::HttpConnector for GivenClient {
+    fn connect(
+        &self,
+        _options: &object_store::ClientOptions,
+    ) -> object_store::Result<object_store::client::HttpClient> {
+        Ok(object_store::client::HttpClient::new(self.0.clone()))
+    }
+}
+
 fn with_prefix(store: impl ObjectStore, prefix: &str) -> Arc<dyn ObjectStore> {
     if prefix.is_empty() {
         Arc::new(store)
@@ -147,7 +205,7 @@ impl BlobStore {
     pub fn open(location: &StorageLocation) -> Result<Self> {
         let store: Arc<dyn ObjectStore> = match location {
             StorageLocation::Folder(path) => {
-                std::fs::create_dir_all(path).map_err(|error| Error {
+                create_private_dir(path).map_err(|error| Error {
                     kind: ErrorKind::Backend,
                     message: format!("cannot create storage folder {}: {error}", path.display()),
                 })?;
@@ -179,6 +237,43 @@ impl BlobStore {
         Ok(Self { store })
     }
 
+    /// Opens a customer's bucket with the credentials given, and nothing else: the builder
+    /// starts empty (no `AWS_*` variables), and static credentials leave object_store no
+    /// reason to ask an instance-metadata or container-credentials endpoint.
+    pub fn open_s3_origin(access: S3OriginAccess) -> Result<Self> {
+        if access.access_key_id.is_empty() || access.secret_access_key.is_empty() {
+            return Err(Error::invalid(
+                "S3 origins need an access key id and a secret",
+            ));
+        }
+        let region = if access.region.is_empty() {
+            "us-east-1".to_owned()
+        } else {
+            access.region
+        };
+        let mut builder = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(access.bucket)
+            .with_access_key_id(access.access_key_id)
+            .with_secret_access_key(access.secret_access_key)
+            .with_region(region)
+            .with_skip_signature(false)
+            .with_virtual_hosted_style_request(false)
+            .with_http_connector(GivenClient(access.http))
+            .with_retry(object_store::RetryConfig {
+                max_retries: 2,
+                retry_timeout: std::time::Duration::from_secs(30),
+                ..Default::default()
+            });
+        if let Some(endpoint) = access.endpoint {
+            builder = builder
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_endpoint(endpoint);
+        }
+        Ok(Self {
+            store: Arc::new(builder.build()?),
+        })
+    }
+
     fn path(key: &str) -> Result<ObjectPath> {
         if key.is_empty()
             || key.starts_with('/')
@@ -199,6 +294,36 @@ impl BlobStore {
         self.store
             .put(&Self::path(key)?, PutPayload::from(bytes))
             .await?;
+        Ok(())
+    }
+
+    /// Writes an object from a file, a part at a time, so a large upload never sits in memory
+    /// whole; the object appears only once every part is written.
+    pub async fn put_file(&self, key: &str, file: std::fs::File) -> Result<()> {
+        use tokio::io::AsyncReadExt;
+        const PART: usize = 8 * 1024 * 1024;
+        let upload = self.store.put_multipart(&Self::path(key)?).await?;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut file = tokio::fs::File::from_std(file);
+        let mut buffer = vec![0u8; 1024 * 1024];
+        loop {
+            let read = match file.read(&mut buffer).await {
+                Ok(read) => read,
+                Err(error) => {
+                    let _ = writer.abort().await;
+                    return Err(Error {
+                        kind: ErrorKind::Backend,
+                        message: format!("cannot read the file to store: {error}"),
+                    });
+                }
+            };
+            if read == 0 {
+                break;
+            }
+            writer.wait_for_capacity(2).await?;
+            writer.write(&buffer[..read]);
+        }
+        writer.finish().await?;
         Ok(())
     }
 

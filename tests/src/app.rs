@@ -140,7 +140,10 @@ impl TestAppBuilder {
 
     pub async fn start(self) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp data dir");
-        let mut config = api::Config::embedded(data_dir.path()).expect("embedded config");
+        // the data dir and the import root are side by side: an import root may neither hold
+        // nor lie inside the data dir
+        let mut config =
+            api::Config::embedded(data_dir.path().join("data")).expect("embedded config");
         config.listen = "127.0.0.1:0".parse().expect("loopback address");
         config.admin_key = Some(auth::ApiKeyCredential {
             key: ADMIN_KEY.into(),
@@ -171,12 +174,13 @@ impl TestAppBuilder {
         for change in self.changes {
             change(&mut config);
         }
-        let server = api::start(config).await.expect("server starts");
+        let server = api::start(config.clone()).await.expect("server starts");
         let base_url = format!("http://{}", server.local_addr);
         TestApp {
             base_url,
             client: reqwest::Client::new(),
             server: Some(server),
+            config,
             data_dir,
         }
     }
@@ -188,6 +192,7 @@ pub struct TestApp {
     pub base_url: String,
     pub client: reqwest::Client,
     server: Option<api::RunningServer>,
+    config: api::Config,
     data_dir: tempfile::TempDir,
 }
 
@@ -202,7 +207,7 @@ impl TestApp {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.path().to_path_buf()
+        self.data_dir.path().join("data")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -354,7 +359,7 @@ impl TestApp {
 
     /// The bytes of a stored object, read from the data dir's object folder.
     pub fn stored_object(&self, key: &str) -> Vec<u8> {
-        std::fs::read(self.data_dir.path().join("objects").join(key)).expect("stored object")
+        std::fs::read(self.data_dir().join("objects").join(key)).expect("stored object")
     }
 
     /// How many objects the server stores (every file under the object folder).
@@ -370,10 +375,29 @@ impl TestApp {
                     .sum()
             })
         }
-        count(&self.data_dir.path().join("objects"))
+        count(&self.data_dir().join("objects"))
     }
 
     /// Stops the server gracefully.
+    /// The configuration the server runs with.
+    pub fn configuration(&self) -> &api::Config {
+        &self.config
+    }
+
+    /// Stops the server and starts it again on the same data, with `change` applied to its
+    /// configuration (on a new port).
+    pub async fn restart(&mut self, change: impl FnOnce(&mut api::Config)) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.expect("graceful shutdown");
+        }
+        change(&mut self.config);
+        let server = api::start(self.config.clone())
+            .await
+            .expect("server restarts");
+        self.base_url = format!("http://{}", server.local_addr);
+        self.server = Some(server);
+    }
+
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
             server.shutdown().await.expect("graceful shutdown");

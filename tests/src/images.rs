@@ -22,6 +22,57 @@ pub fn grid_png(width: u32, height: u32) -> Vec<u8> {
     bytes
 }
 
+/// A JPEG of `width` x `height` pixels of noise (which compresses badly: many bytes to cut).
+pub fn noise_jpeg(width: u32, height: u32) -> Vec<u8> {
+    let mut seed = 7u32;
+    let image = image::RgbImage::from_fn(width, height, |_, _| {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let [a, b, c, _] = seed.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Jpeg)
+        .expect("jpeg");
+    bytes
+}
+
+/// A decompression bomb: a 16 x 16 JPEG whose frame header claims `width` x `height`.
+pub fn jpeg_claiming(width: u16, height: u16) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::new(16, 16))
+        .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Jpeg)
+        .expect("jpeg");
+    let mut at = 2;
+    while bytes[at + 1] != 0xC0 {
+        at += 2 + usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+    }
+    bytes[at + 5..at + 7].copy_from_slice(&height.to_be_bytes());
+    bytes[at + 7..at + 9].copy_from_slice(&width.to_be_bytes());
+    bytes
+}
+
+/// A decompression bomb: a 16 x 16 RGB PNG whose header claims `width` x `height` (with the
+/// header's checksum made right).
+pub fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = grid_png(16, 16);
+    bytes[16..20].copy_from_slice(&width.to_be_bytes());
+    bytes[20..24].copy_from_slice(&height.to_be_bytes());
+    let mut crc = !0u32;
+    for byte in &bytes[12..29] {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    bytes[29..33].copy_from_slice(&(!crc).to_be_bytes());
+    bytes
+}
+
 /// The colour the grid has at (`x`, `y`).
 pub fn grid_colour(width: u32, height: u32, x: u32, y: u32) -> [u8; 3] {
     let (column, row) = (x * 10 / width, y * 10 / height);

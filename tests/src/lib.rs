@@ -7,10 +7,12 @@ pub mod conformance;
 mod database;
 pub mod images;
 mod origin;
+mod s3;
 
 pub use app::{ADMIN_KEY, ADMIN_SECRET, Auth, GraphqlResponse, TestApp, TestAppBuilder};
 pub use database::{Backend, TestDatabase, with_database};
 pub use origin::Origin;
+pub use s3::S3Server;
 
 /// The bytes of one of the ingest crate's media fixtures (`ingest/fixtures/media`).
 pub fn media_fixture(name: &str) -> Vec<u8> {

@@ -186,6 +186,37 @@ async fn token(
     posted(&page.text)
 }
 
+/// Opens a logout link as a viewer's window does (the browser saying nothing of where it
+/// came from): a page that asks, whose button carries the session's logout token; then
+/// presses it.
+async fn log_out(app: &TestApp, service: &str, cookie: &str) -> Got {
+    let path = format!("/auth/2/acme/logout/{service}");
+    let asked = get(app, &path, Some(cookie), None).await;
+    assert_eq!(asked.status, 200, "{}", asked.text);
+    assert!(
+        asked.set_cookie("vitrine-auth-acme").is_none(),
+        "opening the link ends nothing"
+    );
+    let token = field(&asked.text, "csrf");
+    get(app, &format!("{path}?csrf={token}"), Some(cookie), None).await
+}
+
+/// A GET with the cookie and the `Sec-Fetch-Site` a browser would send.
+async fn get_from_site(app: &TestApp, path: &str, cookie: &str, site: &str) -> Got {
+    let response = client()
+        .get(app.url(path))
+        .header(COOKIE, cookie)
+        .header("sec-fetch-site", site)
+        .send()
+        .await
+        .expect("GET");
+    Got {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        text: response.text().await.expect("body"),
+    }
+}
+
 struct Book {
     app: TestApp,
     admin: Auth,
@@ -456,7 +487,7 @@ async fn clickthrough_walks_the_whole_auth_2_flow() {
     );
 
     // 6. logout ends the session and every token of it
-    let logout = get(&app, "/auth/2/acme/logout/terms", Some(&cookie), None).await;
+    let logout = log_out(&app, "terms", &cookie).await;
     assert_eq!(logout.status, 200);
     assert!(
         logout
@@ -541,7 +572,7 @@ async fn kiosk_admits_by_client_address_only() {
         200
     );
     assert_eq!(get(&app, &tile, Some(&cookie), None).await.status, 200);
-    get(&app, "/auth/2/acme/logout/room", Some(&cookie), None).await;
+    log_out(&app, "room", &cookie).await;
     assert_eq!(get(&app, &tile, Some(&cookie), None).await.status, 401);
     app.stop().await;
 }
@@ -990,11 +1021,12 @@ async fn nothing_unvalidated_is_reflected_into_html() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn failed_logins_and_api_keys_are_throttled() {
+/// A server allowing `max_failures` failed checks, with customer acme (its key returned), a
+/// login service "staff", a role "staff" and a viewer "ana" holding it.
+async fn app_with_a_staff_viewer(max_failures: u32) -> (TestApp, Auth) {
     let app = TestApp::builder()
-        .config(|config| {
-            config.auth_max_failures = 3;
+        .config(move |config| {
+            config.auth_max_failures = max_failures;
         })
         .start()
         .await;
@@ -1007,6 +1039,12 @@ async fn failed_logins_and_api_keys_are_throttled() {
     .await;
     role(&app, &admin, "staff", "staff").await;
     ok(&app, &admin, "mutation { createViewer(customer: \"acme\", input: {username: \"ana\", password: \"correct horse\", roles: [\"staff\"]}) { username } }", json!({})).await;
+    (app, admin)
+}
+
+#[tokio::test]
+async fn failed_logins_and_api_keys_are_throttled() {
+    let (app, admin) = app_with_a_staff_viewer(3).await;
     for _ in 0..3 {
         let wrong = pass_active_service(
             &app,
@@ -1285,6 +1323,348 @@ async fn external_services_trust_upstream_headers_only_from_trusted_proxies() {
     app.stop().await;
 }
 
+/// Submits an access service's form opened from `origin`, with the visitor's session cookie
+/// if they have one.
+async fn pass_from(
+    app: &TestApp,
+    service: &str,
+    origin: &str,
+    session: Option<&str>,
+    form: &[(&str, &str)],
+) -> Got {
+    let path = format!("/auth/2/acme/access/{service}");
+    let page = get(app, &format!("{path}?origin={origin}"), session, None).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let mut cookies = pair(&page.set_cookie("vitrine-csrf").expect("csrf cookie"));
+    if let Some(session) = session {
+        cookies = format!("{cookies}; {session}");
+    }
+    let csrf = field(&page.text, "csrf");
+    let mut fields = vec![("csrf", csrf.as_str()), ("origin", origin)];
+    fields.extend_from_slice(form);
+    post_form(app, &path, Some(&cookies), &fields).await
+}
+
+/// Issue 18, item 13: accepting a clickthrough from another origin, with a login session
+/// open, gives that origin the clickthrough's roles only, never the login's.
+#[tokio::test]
+async fn roles_stay_with_the_origin_they_were_granted_for() {
+    let Book { app, admin, space } = book().await;
+    service(
+        &app,
+        &admin,
+        json!({"name": "staff", "profile": "ACTIVE", "kind": "LOGIN", "label": "Staff"}),
+    )
+    .await;
+    service(
+        &app,
+        &admin,
+        json!({"name": "terms", "profile": "ACTIVE", "kind": "CLICKTHROUGH", "label": "Library"}),
+    )
+    .await;
+    role(&app, &admin, "staff", "staff").await;
+    role(&app, &admin, "reader", "terms").await;
+    ok(&app, &admin, "mutation { createViewer(customer: \"acme\", input: {username: \"ana\", password: \"correct horse\", roles: [\"staff\"]}) { username } }", json!({})).await;
+    restrict(&app, &admin, space, "staff", &["staff"], 0).await;
+    restrict(&app, &admin, space, "terms", &["reader"], 0).await;
+
+    let login = pass_from(
+        &app,
+        "staff",
+        VIEWER,
+        None,
+        &[("username", "ana"), ("password", "correct horse")],
+    )
+    .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let session = pair(&login.set_cookie("vitrine-auth-acme").expect("session"));
+    // the same browser accepts a clickthrough that another site opened
+    const OTHER: &str = "https://other.example";
+    let accepted = pass_from(&app, "terms", OTHER, Some(&session), &[]).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    let session = accepted
+        .set_cookie("vitrine-auth-acme")
+        .map_or(session, |cookie| pair(&cookie));
+
+    let probe = |id: &'static str, token: String| {
+        let app = &app;
+        async move {
+            get(
+                app,
+                &format!("/auth/2/probe/acme/{space}/{id}"),
+                None,
+                Some(&token),
+            )
+            .await
+            .json()["status"]
+                .clone()
+        }
+    };
+    let (theirs, _) = token(&app, Some(&session), OTHER, "m-1").await;
+    let theirs = theirs["accessToken"].as_str().expect("a token").to_owned();
+    assert_eq!(probe("terms", theirs.clone()).await, 200);
+    assert_eq!(
+        probe("staff", theirs).await,
+        401,
+        "the other origin does not get the login's roles"
+    );
+    let (ours, _) = token(&app, Some(&session), VIEWER, "m-2").await;
+    let ours = ours["accessToken"].as_str().expect("a token").to_owned();
+    assert_eq!(probe("staff", ours.clone()).await, 200);
+    assert_eq!(
+        probe("terms", ours).await,
+        401,
+        "nor the login's origin the clickthrough's"
+    );
+    // an origin granted nothing gets no token at all
+    let (none, _) = token(&app, Some(&session), "https://third.example", "m-3").await;
+    assert_eq!(none["profile"], "invalidOrigin");
+    app.stop().await;
+}
+
+/// Issue 18, item 14: the access form's token is bound server-side to the visitor's session
+/// (a planted double-submit pair, or a token from the attacker's own page, is refused), posts
+/// from another site are refused, and a cross-site logout link ends nothing.
+#[tokio::test]
+async fn forged_forms_and_cross_site_logouts_are_refused() {
+    let Book { app, admin, .. } = book().await;
+    service(
+        &app,
+        &admin,
+        json!({"name": "terms", "profile": "ACTIVE", "kind": "CLICKTHROUGH", "label": "Library"}),
+    )
+    .await;
+    role(&app, &admin, "reader", "terms").await;
+    let path = "/auth/2/acme/access/terms";
+    let planted = post_form(
+        &app,
+        path,
+        Some("vitrine-csrf=planted"),
+        &[("csrf", "planted"), ("origin", VIEWER)],
+    )
+    .await;
+    assert_eq!(planted.status, 403, "a planted cookie and field that agree");
+    assert!(planted.set_cookie("vitrine-auth-acme").is_none());
+
+    let victim = pair(
+        &pass_active_service(&app, "terms", &[])
+            .await
+            .set_cookie("vitrine-auth-acme")
+            .expect("session"),
+    );
+    // the attacker's own page gives a nonce and token that agree, for no session
+    let theirs = get(&app, path, None, None).await;
+    let their_nonce = pair(&theirs.set_cookie("vitrine-csrf").unwrap());
+    let their_token = field(&theirs.text, "csrf");
+    let mixed = post_form(
+        &app,
+        path,
+        Some(&format!("{their_nonce}; {victim}")),
+        &[("csrf", &their_token), ("origin", VIEWER)],
+    )
+    .await;
+    assert_eq!(mixed.status, 403, "a token made for another session");
+    // the victim's own page, with their session, passes; from another site it does not
+    let ours = get(&app, path, Some(&victim), None).await;
+    let our_cookies = format!(
+        "{}; {victim}",
+        pair(&ours.set_cookie("vitrine-csrf").unwrap())
+    );
+    let our_form = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("csrf", field(&ours.text, "csrf").as_str()),
+            ("origin", VIEWER),
+        ])
+        .finish();
+    for (site, origin, status) in [
+        ("cross-site", "https://evil.example", 403),
+        ("same-origin", app.base_url.as_str(), 200),
+    ] {
+        let response = client()
+            .post(app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(COOKIE, &our_cookies)
+            .header("sec-fetch-site", site)
+            .header("origin", origin)
+            .body(our_form.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{site}");
+    }
+
+    // logout: another site's link, image or frame ends nothing
+    let logout = "/auth/2/acme/logout/terms";
+    for site in ["cross-site", "same-site"] {
+        let cross = get_from_site(&app, logout, &victim, site).await;
+        assert_eq!(cross.status, 200);
+        assert!(cross.set_cookie("vitrine-auth-acme").is_none(), "{site}");
+        let (message, _) = token(&app, Some(&victim), VIEWER, "m-1").await;
+        assert!(message.get("accessToken").is_some(), "{site}: {message}");
+    }
+    // a wrong token ends nothing either
+    let wrong = get(&app, &format!("{logout}?csrf=guess"), Some(&victim), None).await;
+    assert!(wrong.set_cookie("vitrine-auth-acme").is_none());
+    // this site's own pages end it at once
+    let same = get_from_site(&app, logout, &victim, "same-origin").await;
+    assert!(
+        same.set_cookie("vitrine-auth-acme")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let (message, _) = token(&app, Some(&victim), VIEWER, "m-2").await;
+    assert_eq!(message["profile"], "invalidAspect");
+    app.stop().await;
+}
+
+/// A client whose requests come from `address` (any of 127.0.0.0/8 is this machine).
+fn client_from(address: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(address.parse::<std::net::IpAddr>().expect("address"))
+        .build()
+        .expect("client")
+}
+
+/// A GraphQL request with a Basic credential from `client`; the error code, if any.
+async fn graphql_code_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    key: &str,
+    secret: &str,
+) -> Option<String> {
+    let body: Value = client
+        .post(app.url("/graphql"))
+        .basic_auth(key, Some(secret))
+        .json(&json!({"query": "{ customer(name: \"acme\") { name } }"}))
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("JSON");
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Submits a login form from `client`; the status and whether a session cookie was set.
+async fn log_in_from(client: &reqwest::Client, app: &TestApp, password: &str) -> (u16, bool) {
+    let page = client
+        .get(app.url("/auth/2/acme/access/staff"))
+        .send()
+        .await
+        .expect("GET");
+    let csrf_cookie = pair(
+        page.headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find(|value| value.starts_with("vitrine-csrf="))
+            .expect("csrf cookie"),
+    );
+    let session_cookie = page
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("vitrine-auth-acme="))
+        .map(pair);
+    let html = page.text().await.expect("body");
+    let cookies = match session_cookie {
+        Some(session) => format!("{csrf_cookie}; {session}"),
+        None => csrf_cookie,
+    };
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("csrf", field(&html, "csrf").as_str()),
+            ("username", "ana"),
+            ("password", password),
+        ])
+        .finish();
+    let response = client
+        .post(app.url("/auth/2/acme/access/staff"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(COOKIE, cookies)
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    let session = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| {
+            value.starts_with("vitrine-auth-acme=") && !value.starts_with("vitrine-auth-acme=;")
+        });
+    (response.status().as_u16(), session)
+}
+
+/// Issue 18, item 10: failures are throttled per (credential, client address). Guesses from
+/// one address lock that address out, never the owner presenting the right secret from an
+/// address that did not fail: the admin key, a customer key and a viewer account alike.
+#[tokio::test]
+async fn guesses_from_one_address_never_lock_the_owner_out_elsewhere() {
+    let (app, admin) = app_with_a_staff_viewer(5).await;
+    let attacker = client_from("127.0.0.2");
+    let owner = client_from("127.0.0.3");
+
+    let Auth::Basic { key, secret } = &admin else {
+        panic!("basic")
+    };
+    for (key, secret, guesser) in [
+        (key.as_str(), secret.as_str(), "127.0.0.4"),
+        (
+            vitrine_tests::ADMIN_KEY,
+            vitrine_tests::ADMIN_SECRET,
+            "127.0.0.5",
+        ),
+    ] {
+        let attacker = client_from(guesser);
+        for _ in 0..5 {
+            assert_eq!(
+                graphql_code_from(&app, &attacker, key, "wrong-secret")
+                    .await
+                    .as_deref(),
+                Some("UNAUTHENTICATED")
+            );
+        }
+        // the guessing address is throttled, even with the right secret
+        assert_eq!(
+            graphql_code_from(&app, &attacker, key, secret)
+                .await
+                .as_deref(),
+            Some("TOO_MANY_ATTEMPTS"),
+            "{key}"
+        );
+        // the owner, from an address that did not fail, is not
+        assert_eq!(
+            graphql_code_from(&app, &owner, key, secret).await,
+            None,
+            "{key}: the right secret from another address is accepted"
+        );
+    }
+
+    for _ in 0..5 {
+        assert_eq!(log_in_from(&attacker, &app, "nope nope").await.0, 401);
+    }
+    assert_eq!(
+        log_in_from(&attacker, &app, "correct horse").await,
+        (429, false)
+    );
+    assert_eq!(
+        log_in_from(&owner, &app, "correct horse").await,
+        (200, true)
+    );
+    assert_eq!(
+        log_in_from(&attacker, &app, "correct horse").await.0,
+        429,
+        "the guessing address stays throttled"
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn restricted_text_is_searched_only_with_the_role() {
     let Book { app, admin, space } = book().await;
@@ -1348,6 +1728,23 @@ async fn restricted_text_is_searched_only_with_the_role() {
         page.json()["items"][0]["body"]["value"],
         "secret marginalia"
     );
+    // issue 18, item 16: answers given with roles are private, and vary on the credentials
+    for path in [&asset_scope, &book_scope, &complete] {
+        let with_role = get(&app, path, Some(&cookie), None).await;
+        assert_eq!(with_role.headers["cache-control"], "private", "{path}");
+        let anonymous = get(&app, path, None, None).await;
+        assert_eq!(anonymous.headers["cache-control"], "no-cache", "{path}");
+        for answer in [&with_role, &anonymous] {
+            let vary = answer.headers["vary"]
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase();
+            assert!(
+                vary.contains("authorization") && vary.contains("cookie"),
+                "{path}: {vary}"
+            );
+        }
+    }
     assert_eq!(
         search(asset_scope, Some(cookie.clone())).await["partOf"]["total"],
         1

@@ -42,11 +42,13 @@ domain_suite!(
     each_job_is_claimed_by_one_worker,
     transient_failures_are_retried_until_attempts_run_out,
     jobs_of_silent_workers_are_reclaimed,
+    a_job_whose_worker_dies_twice_is_poisoned_not_retried,
     batch_counters_follow_member_states,
     named_queries_select_ready_assets_in_canvas_order,
     presentation_settings_are_checked_and_merged,
     search_indexes_follow_the_annotation_log,
     visitor_sessions_grant_merge_and_end,
+    origin_rule_secrets_are_sealed_at_rest,
 );
 
 fn admin() -> Principal {
@@ -1654,7 +1656,27 @@ async fn jobs_of_silent_workers_are_reclaimed(domain: Domain) {
         "the job is no longer the dead worker's"
     );
     let second = domain.claim_job("alive").await.unwrap().unwrap();
-    assert_eq!(second.attempt, 2);
+    assert_eq!(
+        second.attempt, 1,
+        "a death may be the node's, not the master's: the attempt does not count"
+    );
+    assert!(!first.after_crash);
+    assert!(
+        second.after_crash,
+        "the job runs where a second death is contained"
+    );
+    let held = domain.held_job("alive", second.id).await.unwrap().unwrap();
+    assert_eq!((held.id, held.attempt), (second.id, 1));
+    assert!(held.after_crash);
+    assert_eq!(held.asset.id, "a");
+    assert!(domain.held_job("dead", second.id).await.unwrap().is_none());
+    assert!(
+        domain
+            .held_job("alive", second.id + 99)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         domain
             .finish_job(&first, domain::JobOutcome::Done(facts(5)))
@@ -1680,6 +1702,28 @@ async fn jobs_of_silent_workers_are_reclaimed(domain: Domain) {
     let job = domain.claim_job("stopping").await.unwrap().unwrap();
     domain.release_job(&job).await.unwrap();
     assert_eq!(domain.claim_job("next").await.unwrap().unwrap().attempt, 1);
+}
+
+async fn a_job_whose_worker_dies_twice_is_poisoned_not_retried(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    domain
+        .register_asset(&acme, "acme", space, image("bomb"))
+        .await
+        .unwrap();
+    domain.claim_job("first").await.unwrap().unwrap();
+    age_jobs(&domain, 3600).await;
+    assert_eq!(domain.reclaim_stale_jobs().await.unwrap(), 1);
+    let again = domain.claim_job("second").await.unwrap().unwrap();
+    assert!(again.after_crash);
+    age_jobs(&domain, 3600).await;
+    assert_eq!(domain.reclaim_stale_jobs().await.unwrap(), 1);
+    assert_eq!(domain.jobs_outstanding().await.unwrap(), 0, "not retried");
+    assert!(domain.claim_job("third").await.unwrap().is_none());
+    let asset = domain.asset(&acme, "acme", space, "bomb").await.unwrap();
+    assert_eq!(asset.status, AssetStatus::Error);
+    let error = asset.error.unwrap();
+    assert!(error.starts_with("job-poisoned:"), "{error}");
+    assert!(error.contains("2 times"), "{error}");
 }
 
 async fn batch_counters_follow_member_states(domain: Domain) {
@@ -1800,7 +1844,7 @@ async fn named_queries_select_ready_assets_in_canvas_order(domain: Domain) {
         let (domain, acme) = (domain.clone(), acme.clone());
         async move {
             domain
-                .preview_named_query(&acme, "acme", name, &parameters)
+                .preview_named_query(&acme, "acme", name, &parameters, 100)
                 .await
                 .map(|assets| assets.into_iter().map(|asset| asset.id).collect::<Vec<_>>())
         }
@@ -2546,4 +2590,186 @@ async fn visitor_sessions_grant_merge_and_end(domain: Domain) {
             .await
             .unwrap()
     );
+}
+
+/// Issue 18, item 17: origin-rule passwords were stored in plain text. They are sealed under a
+/// key derived from the signing secret; rows stored before that still work and are sealed by
+/// `seal_plain_origin_secrets` (run at every start).
+async fn origin_rule_secrets_are_sealed_at_rest(domain: Domain) {
+    use domain::entities::origin_rule;
+    use domain::{OriginCredentials, OriginRuleInput, OriginStrategy};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+
+    let acme = new_customer(&domain, "acme").await;
+    let Principal::Customer { customer_id, .. } = acme.clone() else {
+        unreachable!()
+    };
+    let rule = |strategy, username: &str, password: &str| OriginRuleInput {
+        pattern: "^(https://media\\.example\\.org|s3://acme-masters)/".into(),
+        strategy,
+        username: username.into(),
+        password: password.into(),
+        region: None,
+        endpoint: None,
+    };
+    domain
+        .create_origin_rule(
+            &acme,
+            "acme",
+            rule(OriginStrategy::Basic, "user", "basic-password-7f3a"),
+        )
+        .await
+        .unwrap();
+    let s3 = domain
+        .create_origin_rule(
+            &acme,
+            "acme",
+            OriginRuleInput {
+                region: Some("eu-west-1".into()),
+                endpoint: Some("https://s3.example.org:9000/".into()),
+                ..rule(OriginStrategy::S3, "AKIAACME", "s3-secret-key-9c2e")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(s3.strategy, OriginStrategy::S3);
+    assert_eq!(s3.endpoint.as_deref(), Some("https://s3.example.org:9000"));
+
+    let stored = origin_rule::Entity::find().all(domain.db()).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    for row in &stored {
+        assert!(row.sealed);
+        for secret in ["basic-password", "s3-secret-key", "7f3a", "9c2e"] {
+            assert!(!row.password.contains(secret), "{secret} stored readable");
+        }
+    }
+    assert_eq!(
+        domain
+            .origin_credentials(customer_id, "https://media.example.org/a.jpg")
+            .await
+            .unwrap(),
+        Some(OriginCredentials::Basic {
+            username: "user".into(),
+            password: "basic-password-7f3a".into()
+        })
+    );
+    let Some(OriginCredentials::S3(key)) = domain
+        .origin_credentials(customer_id, "s3://acme-masters/a.jpg")
+        .await
+        .unwrap()
+    else {
+        panic!("the S3 rule serves s3:// origins");
+    };
+    assert_eq!(
+        (key.access_key_id.as_str(), key.secret_access_key.as_str()),
+        ("AKIAACME", "s3-secret-key-9c2e")
+    );
+    assert_eq!(key.region, "eu-west-1");
+    assert!(
+        domain
+            .origin_credentials(customer_id, "s3://other-bucket/a.jpg")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // a rule stored before sealing existed is used as it is, then sealed
+    let legacy = origin_rule::ActiveModel {
+        customer_id: Set(customer_id),
+        pattern: Set("^https://legacy\\.example\\.org/".into()),
+        username: Set("old".into()),
+        password: Set("legacy-plain-password".into()),
+        strategy: Set("basic".into()),
+        sealed: Set(false),
+        created: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(domain.db())
+    .await
+    .unwrap();
+    let expected = Some(OriginCredentials::Basic {
+        username: "old".into(),
+        password: "legacy-plain-password".into(),
+    });
+    let legacy_origin = "https://legacy.example.org/a.jpg";
+    assert_eq!(
+        domain
+            .origin_credentials(customer_id, legacy_origin)
+            .await
+            .unwrap(),
+        expected
+    );
+    assert_eq!(domain.seal_plain_origin_secrets().await.unwrap(), 1);
+    assert_eq!(domain.seal_plain_origin_secrets().await.unwrap(), 0);
+    let row = origin_rule::Entity::find_by_id(legacy.id)
+        .one(domain.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.sealed && !row.password.contains("legacy-plain"));
+    assert_eq!(
+        domain
+            .origin_credentials(customer_id, legacy_origin)
+            .await
+            .unwrap(),
+        expected
+    );
+
+    // under another signing secret the rule is reported unreadable, not sent garbled
+    let other = Domain::new(
+        domain.db().clone(),
+        domain::CredentialSettings {
+            jwt_secret: b"another-signing-secret-another-signing".to_vec(),
+            jwt_ttl_seconds: 600,
+            static_admin: None,
+        },
+    );
+    assert!(matches!(
+        other
+            .origin_credentials(customer_id, legacy_origin)
+            .await
+            .unwrap(),
+        Some(OriginCredentials::Unreadable { .. })
+    ));
+
+    for (input, what) in [
+        (
+            OriginRuleInput {
+                endpoint: Some("ftp://s3.example.org".into()),
+                ..rule(OriginStrategy::S3, "AKIA", "secret")
+            },
+            "an endpoint that is not http(s)",
+        ),
+        (
+            OriginRuleInput {
+                endpoint: Some("https://user:pw@s3.example.org".into()),
+                ..rule(OriginStrategy::S3, "AKIA", "secret")
+            },
+            "an endpoint with credentials",
+        ),
+        (
+            OriginRuleInput {
+                region: Some("EU WEST".into()),
+                ..rule(OriginStrategy::S3, "AKIA", "secret")
+            },
+            "a malformed region",
+        ),
+        (
+            rule(OriginStrategy::S3, "AKIA", ""),
+            "an S3 rule without a secret",
+        ),
+        (
+            OriginRuleInput {
+                region: Some("eu-west-1".into()),
+                ..rule(OriginStrategy::Basic, "user", "pw")
+            },
+            "a region on a basic rule",
+        ),
+    ] {
+        let error = domain
+            .create_origin_rule(&acme, "acme", input)
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidInput, "{what}");
+    }
 }

@@ -787,6 +787,209 @@ async fn abusive_queries_are_rejected_and_introspection_still_works() {
     app.stop().await;
 }
 
+/// Issue 18, item 9: every list field costs its items in complexity (`NamedQuery.preview`
+/// included), and aliases are capped per operation; both are refused before anything runs.
+#[tokio::test]
+async fn aliased_previews_and_lists_are_refused_before_running() {
+    let app = TestApp::start().await;
+    let acme = app.customer_with_key("acme").await;
+    app.graphql(
+        &acme,
+        "mutation { createNamedQuery(customer: \"acme\", input: {name: \"all\", template: \"s1=p1\"}) { name } }",
+        json!({}),
+    )
+    .await
+    .data();
+    // the attack: 600 aliases of preview, each a whole page of assets
+    let previews: String = (0..600)
+        .map(|index| {
+            format!(
+                "p{index}: preview(parameters: [\"b\"]) {{ id imageService thumbnails {{ url }} }} "
+            )
+        })
+        .collect();
+    let query = format!("{{ namedQuery(customer: \"acme\", name: \"all\") {{ {previews} }} }}");
+    let response = app.graphql(&acme, &query, json!({})).await;
+    assert!(
+        response.expect_error("BAD_REQUEST").contains("too complex"),
+        "{:#}",
+        response.body
+    );
+    assert!(response.body["data"].is_null(), "{:#}", response.body);
+    // one preview is fine; a preview of the largest page of full records is too complex
+    app.graphql(
+        &acme,
+        "{ namedQuery(customer: \"acme\", name: \"all\") { preview(parameters: [\"b\"]) { id } } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let response = app
+        .graphql(
+            &acme,
+            "{ namedQuery(customer: \"acme\", name: \"all\") { preview(parameters: [\"b\"], first: 1000) { id space created family status width height mediaUrl imageService thumbnails { url } tags roles string1 string2 string3 number1 number2 number3 } } }",
+            json!({}),
+        )
+        .await;
+    assert!(response.expect_error("BAD_REQUEST").contains("too complex"));
+    let response = app
+        .graphql(
+            &acme,
+            "{ namedQuery(customer: \"acme\", name: \"all\") { preview(parameters: [\"b\"], first: 1001) { id } } }",
+            json!({}),
+        )
+        .await;
+    response.expect_error("INVALID_INPUT");
+    // lists without paging count their items: a page of customers' roles and viewers
+    let response = app
+        .graphql(
+            &Auth::admin(),
+            "{ customers(first: 1000) { nodes { roles { name } viewers { username } apiKeys { key } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(response.expect_error("BAD_REQUEST").contains("too complex"));
+    // aliases are capped even where each is cheap, `__typename` included
+    let typenames: String = (0..600)
+        .map(|index| format!("t{index}: __typename "))
+        .collect();
+    let response = app
+        .graphql(&acme, &format!("{{ {typenames} }}"), json!({}))
+        .await;
+    assert!(
+        response
+            .expect_error("TOO_MANY_ALIASES")
+            .contains("600 aliased fields"),
+        "{:#}",
+        response.body
+    );
+    // ... also through fragments
+    let aliases: String = (0..60).map(|index| format!("n{index}: name ")).collect();
+    let response = app
+        .graphql(
+            &acme,
+            &format!("{{ a: customer(name: \"acme\") {{ ...F }} b: customer(name: \"acme\") {{ ...F }} }} fragment F on Customer {{ {aliases} }}"),
+            json!({}),
+        )
+        .await;
+    response.expect_error("TOO_MANY_ALIASES");
+    let response = app
+        .graphql(&acme, "{ a: __typename b: __typename }", json!({}))
+        .await;
+    assert_eq!(response.data()["a"], "Query");
+    app.stop().await;
+}
+
+/// Issue 18, item 12: rotating the static admin secret ends the tokens issued under the old
+/// one, though they are signed with the same key and have not expired.
+#[tokio::test]
+async fn rotating_the_admin_secret_ends_its_tokens() {
+    const SIGNING: &str = "a-signing-secret-shared-by-both-servers-0123";
+    let start = |secret: &'static str| {
+        TestApp::builder()
+            .config(move |config| {
+                config.jwt_secret = Some(api::config::Secret::new(SIGNING));
+                config.admin_key = Some(auth::ApiKeyCredential {
+                    key: vitrine_tests::ADMIN_KEY.into(),
+                    secret: secret.into(),
+                });
+            })
+            .start()
+    };
+    let login = "mutation($k: String!, $s: String!) { login(key: $k, secret: $s) }";
+    let before = start("the-first-admin-secret-0123456789").await;
+    let token = before
+        .graphql(
+            &Auth::None,
+            login,
+            json!({"k": vitrine_tests::ADMIN_KEY, "s": "the-first-admin-secret-0123456789"}),
+        )
+        .await
+        .data()["login"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let customers = "{ customers { totalCount } }";
+    before
+        .graphql(&Auth::Bearer(token.clone()), customers, json!({}))
+        .await
+        .data();
+    before.stop().await;
+
+    let after = start("the-second-admin-secret-0123456789").await;
+    let refused = after
+        .graphql(&Auth::Bearer(token), customers, json!({}))
+        .await;
+    assert!(
+        refused
+            .expect_error("UNAUTHENTICATED")
+            .contains("secret that has since changed"),
+        "{:#}",
+        refused.body
+    );
+    let fresh = after
+        .graphql(
+            &Auth::None,
+            login,
+            json!({"k": vitrine_tests::ADMIN_KEY, "s": "the-second-admin-secret-0123456789"}),
+        )
+        .await
+        .data()["login"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    after
+        .graphql(&Auth::Bearer(fresh), customers, json!({}))
+        .await
+        .data();
+    after.stop().await;
+}
+
+/// Issue 18, item 15: a forged Host header never reaches the URLs in answers: the public URL
+/// is used when configured, and on loopback without one only a Host naming this machine.
+#[tokio::test]
+async fn forged_host_headers_never_reach_urls() {
+    for public_url in [Some("https://iiif.example.org"), None] {
+        let mut builder = TestApp::builder();
+        if let Some(url) = public_url {
+            builder = builder.public_url(url);
+        }
+        let app = builder.start().await;
+        app.customer_with_key("acme").await;
+        let collection = |host: &'static str| {
+            let app = &app;
+            async move {
+                let body: Value = app
+                    .client
+                    .post(app.url("/graphql"))
+                    .basic_auth(vitrine_tests::ADMIN_KEY, Some(vitrine_tests::ADMIN_SECRET))
+                    .header("host", host)
+                    .json(&json!({"query": "{ customer(name: \"acme\") { collection } }"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                body["data"]["customer"]["collection"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{body:#}"))
+                    .to_owned()
+            }
+        };
+        let expected = public_url.map_or_else(|| app.base_url.clone(), str::to_owned);
+        for forged in ["evil.example", "evil.example:80", "localhost.evil.example"] {
+            let url = collection(forged).await;
+            assert!(url.starts_with(&format!("{expected}/")), "{forged}: {url}");
+        }
+        if public_url.is_none() {
+            let url = collection("localhost").await;
+            assert!(url.starts_with("http://localhost/"), "{url}");
+        }
+        app.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn http_edges_graphiql_limits_and_ops() {
     let app = TestApp::builder().max_request_bytes(4096).start().await;
@@ -959,3 +1162,153 @@ fragment TypeRef on __Type {
   ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
 }
 "#;
+
+/// Sends a request head and the first bytes of a body that claims to be a gigabyte, and returns
+/// the status line of the answer, which must come before the body does.
+async fn answer_to_a_gigabyte_upload(app: &TestApp, authorization: Option<&str>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.base_url.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    let credential = authorization
+        .map(|value| format!("authorization: {value}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nhost: {address}\r\n{credential}\
+         content-type: multipart/form-data; boundary=xyz\r\ncontent-length: 1000000000\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket
+        .write_all(b"--xyz\r\ncontent-disposition: form-data; name=\"0\"; filename=\"a\"\r\n\r\n")
+        .await
+        .unwrap();
+    socket.write_all(&vec![b'x'; 64 * 1024]).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), socket.read(&mut answer))
+        .await
+        .expect("the server answers without waiting for the gigabyte")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).to_string();
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+/// The credential is checked before a body is read: anonymous uploads are refused at once,
+/// and anonymous bodies are capped at a few kilobytes.
+#[tokio::test]
+async fn anonymous_bodies_are_capped_and_uploads_refused_before_reading() {
+    let app = TestApp::start().await;
+    for authorization in [None, Some("Basic bm9ib2R5OndoYXRldmVyLXNlY3JldA==")] {
+        let status = answer_to_a_gigabyte_upload(&app, authorization).await;
+        assert!(status.contains(" 401 "), "{authorization:?}: {status}");
+    }
+
+    let padded = |bytes: usize| {
+        let mut body = vec![b' '; bytes];
+        body.extend_from_slice(br#"{"query": "{ __typename }"}"#);
+        body
+    };
+    let anonymous = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(padded(20_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 413);
+    assert_eq!(
+        anonymous.json::<Value>().await.unwrap()["code"],
+        "payload-too-large"
+    );
+    let (key, secret) = (vitrine_tests::ADMIN_KEY, vitrine_tests::ADMIN_SECRET);
+    let signed_in = app
+        .client
+        .post(app.url("/graphql"))
+        .basic_auth(key, Some(secret))
+        .header("content-type", "application/json")
+        .body(padded(20_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    assert!(
+        signed_in.json::<Value>().await.unwrap()["data"]["__typename"].is_string(),
+        "a signed-in request of the same size is served"
+    );
+    app.stop().await;
+}
+
+/// Reads until the server closes the connection; how long that took.
+async fn closed_after(socket: &mut tokio::net::TcpStream) -> std::time::Duration {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buffer = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(20), socket.read(&mut buffer))
+            .await
+            .expect("the server closes the connection")
+        {
+            Ok(0) | Err(_) => return started.elapsed(),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Idle connections and request heads sent a byte at a time are closed after their timeouts,
+/// and connections over the cap wait instead of taking the server's file descriptors.
+#[tokio::test]
+async fn slow_idle_and_surplus_connections_are_bounded() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::builder()
+        .config(|config| {
+            config.http_header_timeout_seconds = 1;
+            config.http_idle_timeout_seconds = 2;
+            config.max_connections = 3;
+        })
+        .start()
+        .await;
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let connect = || tokio::net::TcpStream::connect(address.clone());
+
+    // an idle connection is closed after the idle timeout
+    let mut idle = connect().await.unwrap();
+    let waited = closed_after(&mut idle).await;
+    assert!(waited.as_secs_f64() < 6.0, "idle for {waited:?}");
+
+    // a head trickled byte by byte is cut off at the head deadline, although bytes keep coming
+    let mut slow = connect().await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let trickle = tokio::spawn(async move {
+        for _ in 0..40 {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            if slow.write_all(b"x").await.is_err() {
+                return true;
+            }
+        }
+        false
+    });
+    assert!(
+        trickle.await.unwrap(),
+        "the server stopped reading the trickled head within 10 s"
+    );
+
+    // three connections held: a fourth waits until one is closed, then is served
+    let held: Vec<_> = futures::future::join_all((0..3).map(|_| connect()))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let quick = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(500))
+        .build()
+        .unwrap();
+    assert!(
+        quick.get(app.url("/healthz")).send().await.is_err(),
+        "over the cap, a connection waits"
+    );
+    drop(held);
+    let served = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    app.stop().await;
+}

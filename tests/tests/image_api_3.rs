@@ -613,6 +613,123 @@ async fn pixel_bombs_are_refused() {
     assert_eq!(accepted["status"], "READY");
 }
 
+/// 3.0 §5.3 (and 2.1 §5): maxWidth, maxHeight and maxArea bound the image returned, which is
+/// the rotated one. A rotation that takes an explicit size over them is a 400, the error any
+/// size over the limits gets; `max` shrinks until the rotated image fits.
+#[tokio::test]
+async fn rotation_does_not_escape_the_size_limits() {
+    let app = TestApp::builder()
+        .config(|config| {
+            config.image_max_width = 1000;
+            config.image_max_area = 500_000;
+        })
+        .start()
+        .await;
+    let fixture = ImageFixture::on(app, 800, 600).await;
+    // unrotated, the whole image is within every limit
+    assert_eq!(
+        size(&fixture.image(3, "full/max/0/default.png").await),
+        (800, 600)
+    );
+    for (version, path) in [
+        (3, "full/^800,600/45/default.tif"),
+        (3, "full/800,600/45/default.jpg"),
+        (3, "full/800,/!30/default.gif"),
+        (2, "full/800,600/45/default.tif"),
+        (2, "full/800,/45/default.png"),
+    ] {
+        let response = fixture.get(version, path).await;
+        assert_eq!(response.status(), 400, "/iiif/{version}/{path}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("over the server's limits"), "{path}: {body}");
+    }
+    for (version, path) in [
+        (3, "full/max/45/default.png"),
+        (2, "full/full/45/default.png"),
+        (2, "full/full/!90/default.jpg"),
+    ] {
+        let (width, height) = size(&fixture.image(version, path).await);
+        assert!(
+            width <= 1000 && height <= 1000 && width * height <= 500_000,
+            "/iiif/{version}/{path}: {width}x{height}"
+        );
+    }
+}
+
+/// A render that passes its deadline (`render_timeout_ms`) is answered 503 with Retry-After
+/// and the code render-timeout, in both versions.
+#[tokio::test]
+async fn renders_past_their_deadline_get_503_with_retry_after() {
+    let app = TestApp::builder()
+        .config(|config| config.render_timeout_ms = 1)
+        .start()
+        .await;
+    let fixture = ImageFixture::on(app, 1000, 700).await;
+    for (version, path) in [
+        (3, "full/max/30/default.png"),
+        (2, "full/full/60/default.png"),
+    ] {
+        let response = fixture.get(version, path).await;
+        assert_eq!(response.status(), 503, "/iiif/{version}/{path}");
+        let retry_after: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(retry_after >= 1);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "render-timeout", "{body}");
+    }
+    // stored tiles and thumbnails need no render
+    assert_eq!(
+        fixture.status(3, "0,0,256,256/256,256/0/default.jpg").await,
+        200
+    );
+}
+
+/// Heavy renders (large or slow-format outputs) have a pool of their own: while they hold
+/// it, an ordinary region request is answered without waiting for them.
+#[tokio::test]
+async fn heavy_renders_do_not_stall_ordinary_ones() {
+    let app = TestApp::builder()
+        .config(|config| {
+            config.render_threads = 1;
+            config.heavy_render_threads = 1;
+            config.heavy_render_pixels = 100_000;
+        })
+        .start()
+        .await;
+    let fixture = std::sync::Arc::new(ImageFixture::on(app, 1600, 1200).await);
+    let started = std::time::Instant::now();
+    let heavy: Vec<_> = [10, 20, 30, 40]
+        .into_iter()
+        .map(|degrees| {
+            let fixture = fixture.clone();
+            tokio::spawn(async move {
+                let status = fixture
+                    .status(3, &format!("full/max/{degrees}/default.png"))
+                    .await;
+                (status, started.elapsed())
+            })
+        })
+        .collect();
+    // the heavy renders are under way (or waiting for their pool) before the ordinary one
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let ordinary = fixture.image(3, "100,100,500,400/250,/0/default.jpg").await;
+    let ordinary_done = started.elapsed();
+    assert_eq!(size(&ordinary), (250, 200));
+    let mut last_heavy = std::time::Duration::ZERO;
+    for task in heavy {
+        let (status, done) = task.await.unwrap();
+        assert_eq!(status, 200);
+        last_heavy = last_heavy.max(done);
+    }
+    assert!(
+        ordinary_done < last_heavy,
+        "the ordinary render took {ordinary_done:?}, the heavy ones were done at {last_heavy:?}"
+    );
+}
+
 /// Asset.imageService and Asset.thumbnails name URLs that answer.
 #[tokio::test]
 async fn asset_urls_answer() {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use vitrine_tests::images::grid_png;
-use vitrine_tests::{Auth, Origin, TestApp, media_fixture};
+use vitrine_tests::{Auth, Origin, S3Server, TestApp, media_fixture};
 
 /// A server with two workers that may fetch from loopback origins, timing out after 1 s.
 async fn app_with_workers() -> TestApp {
@@ -779,6 +779,43 @@ async fn audio_video_and_files_are_stored_probed_and_served_with_ranges() {
         .await
         .unwrap();
     assert_eq!(served.headers()["content-type"], "application/pdf");
+    assert_eq!(served.headers()["content-disposition"], "inline");
+
+    // a customer's HTML or SVG never runs as a page of this origin
+    let page = b"<html><body><script>fetch('/graphql')</script></body></html>";
+    for (id, media_type) in [
+        ("page", "text/html"),
+        ("xhtml", "application/xhtml+xml"),
+        ("feed", "application/xml"),
+    ] {
+        let file = app
+            .register_file(&auth, "acme", space, id, media_type, page)
+            .await;
+        assert_eq!(file["status"], "READY", "{file}");
+        let served = app
+            .client
+            .get(file["mediaUrl"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(served.status(), 200);
+        let headers = served.headers();
+        let disposition = headers["content-disposition"].to_str().unwrap();
+        assert!(
+            disposition.starts_with("attachment"),
+            "{media_type}: {disposition}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{media_type}");
+        assert_eq!(
+            headers["content-security-policy"], "sandbox",
+            "{media_type}"
+        );
+    }
+    // errors from the media routes carry the same confinement
+    let missing = app.get("/media/acme/1/nothing/original.html").await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.headers()["content-security-policy"], "sandbox");
+    assert_eq!(missing.headers()["x-content-type-options"], "nosniff");
 
     // the declared type is checked against the bytes
     let liar = app
@@ -946,4 +983,324 @@ async fn a_byte_quota_refuses_registrations_once_reached() {
         .await;
     assert_eq!(theirs["status"], "READY");
     app.stop().await;
+}
+
+/// Makes every job look held by a worker that died an hour ago (a node killed mid-job).
+async fn jobs_held_by_a_dead_worker(app: &TestApp) {
+    use domain::entities::job;
+    use sea_orm::{EntityTrait, sea_query::Expr};
+    let db = domain::connect(&app.configuration().database_url)
+        .await
+        .unwrap();
+    let past = chrono::Utc::now() - chrono::Duration::hours(1);
+    job::Entity::update_many()
+        .col_expr(job::Column::State, Expr::value("running"))
+        .col_expr(job::Column::LockedBy, Expr::value("killed-node/0"))
+        .col_expr(job::Column::HeartbeatAt, Expr::value(Some(past)))
+        .col_expr(job::Column::Attempts, Expr::value(1))
+        .exec(&db)
+        .await
+        .unwrap();
+}
+
+/// A job whose worker died runs again in a process of its own: when that process dies too
+/// (here it kills itself, as an out-of-memory kill would), the job is poisoned, not retried,
+/// and the server goes on serving; a process that merely fails is a transient failure.
+#[tokio::test]
+async fn a_job_that_kills_its_own_process_is_poisoned_and_the_server_survives() {
+    let mut app = TestApp::builder()
+        .config(|config| {
+            config.job_timeout_seconds = 1;
+            config.ingest_retry_base_ms = 50;
+            config.ingest_max_attempts = 2;
+        })
+        .start()
+        .await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "bombs").await;
+    let origin = app.add_master("bomb.png", &grid_png(40, 30));
+    register(&app, &auth, space, "bomb", &origin).await;
+    let origin = app.add_master("flaky.png", &grid_png(40, 30));
+    register(&app, &auth, space, "flaky", &origin).await;
+    jobs_held_by_a_dead_worker(&app).await;
+
+    // the job's own process: a shell that dies by SIGKILL for "bomb" and exits 3 otherwise
+    let shell = |script: &str| ingest::Isolation {
+        program: "/bin/sh".into(),
+        args: vec!["-c".into(), script.into(), "sh".into()],
+    };
+    let script = r#"case "$*" in *--job\ 1\ *) kill -KILL $$ ;; *) exit 3 ;; esac"#;
+    app.restart(|config| {
+        config.workers = 1;
+        config.job_process = Some(shell(script));
+    })
+    .await;
+
+    let bomb = settled(&app, &auth, space, "bomb").await;
+    assert_eq!(bomb["status"], "ERROR", "{bomb}");
+    let error = bomb["error"].as_str().unwrap();
+    assert!(error.starts_with("job-poisoned:"), "{error}");
+    let flaky = settled(&app, &auth, space, "flaky").await;
+    assert_eq!(flaky["status"], "ERROR", "{flaky}");
+    let error = flaky["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("ingest-failed:") && error.contains("exit status: 3"),
+        "{error}"
+    );
+    assert_eq!(app.get("/healthz").await.status(), 200);
+
+    // a job that never crashed runs in the server as before
+    let origin = app.add_master("fine.png", &grid_png(40, 30));
+    register(&app, &auth, space, "fine", &origin).await;
+    assert_eq!(settled(&app, &auth, space, "fine").await["status"], "READY");
+    app.stop().await;
+}
+
+const S3_RULE: &str = "mutation($p: String!, $u: String!, $k: String!, $e: String) {
+    createOriginRule(customer: \"acme\", input: {pattern: $p, strategy: S3, username: $u, password: $k, endpoint: $e}) {
+        id strategy username endpoint } }";
+
+/// Issue 18, item 5: `s3://` origins were read with the server's own credentials (and, with
+/// none, made the server ask the cloud metadata address). Now an `s3://` origin is read only
+/// with the access key of the customer's own S3 origin rule, against a real S3 server (moto)
+/// that checks every signature.
+#[tokio::test]
+async fn s3_origins_use_only_the_customers_own_access_key() {
+    let Some(s3) = S3Server::start("their-masters", "scans/page-1.png", grid_png(40, 30)).await
+    else {
+        return;
+    };
+    let app = TestApp::builder()
+        .workers(2)
+        .config(|config| {
+            // moto listens on loopback
+            config.allow_private_origins = true;
+            config.origin_timeout_seconds = 20;
+            config.ingest_max_attempts = 1;
+        })
+        .start()
+        .await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+    let origin = "s3://their-masters/scans/page-1.png";
+
+    register(&app, &auth, space, "no-rule", origin).await;
+    let refused = settled(&app, &auth, space, "no-rule").await;
+    let error = refused["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("origin-forbidden") && error.contains("no S3 origin rule"),
+        "{refused}"
+    );
+    assert!(!error.contains("169.254"), "{refused}");
+
+    let pattern = "^s3://their-masters/";
+    let wrong = app
+        .graphql(
+            &auth,
+            S3_RULE,
+            json!({ "p": pattern, "u": s3.access_key_id, "k": "not-the-secret", "e": s3.endpoint }),
+        )
+        .await;
+    let wrong = wrong.data()["createOriginRule"].clone();
+    assert_eq!(wrong["strategy"], "S3");
+    register(&app, &auth, space, "wrong-key", origin).await;
+    let denied = settled(&app, &auth, space, "wrong-key").await;
+    let error = denied["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("origin-refused") && error.contains("refused the access key"),
+        "{denied}"
+    );
+    assert!(
+        !error.contains("127.0.0.1"),
+        "no endpoint in the message: {denied}"
+    );
+    app.graphql(
+        &auth,
+        "mutation($id: Int!) { deleteOriginRule(customer: \"acme\", id: $id) }",
+        json!({ "id": wrong["id"] }),
+    )
+    .await
+    .data();
+
+    app.graphql(
+        &auth,
+        S3_RULE,
+        json!({ "p": pattern, "u": s3.access_key_id, "k": s3.secret_access_key, "e": s3.endpoint }),
+    )
+    .await
+    .data();
+    let listed = app
+        .graphql(
+            &auth,
+            "{ customer(name: \"acme\") { originRules { strategy username endpoint } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        !listed.data().to_string().contains(&s3.secret_access_key),
+        "the secret is never returned"
+    );
+    register(&app, &auth, space, "with-key", origin).await;
+    let ready = settled(&app, &auth, space, "with-key").await;
+    assert_eq!(ready["status"], "READY", "{ready}");
+    assert_eq!(
+        (ready["width"].as_i64(), ready["height"].as_i64()),
+        (Some(40), Some(30))
+    );
+
+    // another customer's rule is not this one's
+    let other = app.customer_with_key("other").await;
+    let other_space = app.create_space(&other, "other", "photos").await;
+    let taken = app
+        .graphql(
+            &other,
+            "mutation($s: Int!, $o: String!) { registerAsset(customer: \"other\", space: $s, wait: true, input: {id: \"copy\", mediaType: \"image/png\", origin: $o}) { status error } }",
+            json!({ "s": other_space, "o": origin }),
+        )
+        .await;
+    let taken = &taken.data()["registerAsset"];
+    assert!(
+        taken["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("origin-forbidden"),
+        "{taken}"
+    );
+    app.stop().await;
+}
+
+/// Issue 18, items 5 and 18: an S3 rule's endpoint on a private address is refused like a
+/// private http(s) origin, and `gs://` and `az://` origins are refused with a clear reason.
+#[tokio::test]
+async fn s3_endpoints_on_private_addresses_and_gs_az_origins_are_refused() {
+    let app = TestApp::builder().workers(1).start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+    app.graphql(
+        &auth,
+        S3_RULE,
+        json!({ "p": "^s3://masters/", "u": "AKIAEXAMPLE", "k": "secret", "e": "http://169.254.169.254" }),
+    )
+    .await
+    .data();
+    app.graphql(
+        &auth,
+        S3_RULE,
+        json!({ "p": "^s3://bad/", "u": "AKIAEXAMPLE", "k": "secret", "e": "ftp://s3.example.org" }),
+    )
+    .await
+    .expect_error("INVALID_INPUT");
+    register(&app, &auth, space, "meta", "s3://masters/a.png").await;
+    let failed = settled(&app, &auth, space, "meta").await;
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("origin-forbidden") && error.contains("private address"),
+        "{failed}"
+    );
+    assert!(!error.contains("169.254"), "{failed}");
+    for origin in ["gs://bucket/a.png", "az://container/a.png"] {
+        let message = app
+            .graphql(
+                &auth,
+                "mutation($s: Int!, $o: String!) { registerAsset(customer: \"acme\", space: $s, input: {id: \"cloud\", mediaType: \"image/png\", origin: $o}) { id } }",
+                json!({ "s": space, "o": origin }),
+            )
+            .await
+            .expect_error("INVALID_ORIGIN");
+        assert!(message.contains("not supported"), "{origin}: {message}");
+    }
+    app.stop().await;
+}
+
+/// Issue 18, item 6: a `file://` origin under an import root that resolves (through a
+/// symbolic link) into the data dir is refused, so the signing secret cannot be registered
+/// as a master and downloaded.
+#[cfg(unix)]
+#[tokio::test]
+async fn file_origins_that_resolve_into_the_data_dir_are_refused() {
+    let app = TestApp::builder().workers(1).start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+    let data = app.data_dir();
+    let masters = data.parent().unwrap().join("masters");
+    std::os::unix::fs::symlink(&data, masters.join("data")).unwrap();
+    std::os::unix::fs::symlink(data.join("jwt-secret"), masters.join("key.png")).unwrap();
+    for (id, path) in [
+        ("through-dir", masters.join("data/jwt-secret")),
+        ("through-file", masters.join("key.png")),
+        ("direct", data.join("jwt-secret")),
+    ] {
+        let origin = url::Url::from_file_path(&path).unwrap().to_string();
+        register(&app, &auth, space, id, &origin).await;
+        let failed = settled(&app, &auth, space, id).await;
+        assert!(
+            failed["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("origin-forbidden"),
+            "{id}: {failed}"
+        );
+    }
+    assert_eq!(
+        app.get("/media/acme/1/through-file/original.png")
+            .await
+            .status(),
+        404
+    );
+    app.stop().await;
+}
+
+/// Decompression bombs (a few hundred bytes claiming 30,000 x 30,000 pixels) fail with
+/// IMAGE_TOO_LARGE from their header, before decoding, when decoding them would take more
+/// than the job's memory budget; a truncated master fails instead of becoming READY with its
+/// missing part painted grey.
+#[tokio::test]
+async fn decompression_bombs_and_truncated_masters_fail() {
+    use vitrine_tests::images::{jpeg_claiming, noise_jpeg, png_claiming};
+    let app = TestApp::builder()
+        .config(|config| config.ingest_memory_budget_bytes = 1024 * 1024 * 1024)
+        .start()
+        .await;
+    let acme = app.customer_with_key("acme").await;
+    let space = app.create_space(&acme, "acme", "images").await;
+    for (id, media_type, bomb) in [
+        ("jpeg-bomb", "image/jpeg", jpeg_claiming(30_000, 30_000)),
+        ("png-bomb", "image/png", png_claiming(30_000, 30_000)),
+    ] {
+        assert!(bomb.len() < 1000, "{id}: {} bytes", bomb.len());
+        let refused = app
+            .register_file(&acme, "acme", space, id, media_type, &bomb)
+            .await;
+        assert_eq!(refused["status"], "ERROR", "{refused}");
+        let error = refused["error"].as_str().unwrap();
+        assert!(error.starts_with("image-too-large"), "{error}");
+        assert!(error.contains("memory budget"), "{error}");
+    }
+    let whole = noise_jpeg(600, 400);
+    let truncated = app
+        .register_file(
+            &acme,
+            "acme",
+            space,
+            "truncated",
+            "image/jpeg",
+            &whole[..whole.len() / 2],
+        )
+        .await;
+    assert_eq!(truncated["status"], "ERROR", "{truncated}");
+    assert!(
+        truncated["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("truncated-image"),
+        "{truncated}"
+    );
+    let ready = app
+        .register_file(&acme, "acme", space, "whole", "image/jpeg", &whole)
+        .await;
+    assert_eq!(ready["status"], "READY", "{ready}");
+    assert_eq!(
+        (ready["width"].as_i64(), ready["height"].as_i64()),
+        (Some(600), Some(400))
+    );
 }

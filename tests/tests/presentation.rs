@@ -681,7 +681,7 @@ async fn a_book_of_300_pages_from_one_batch_is_one_paged_manifest_in_page_order(
         .graphql(
             &auth,
             "query($p: [String!]!) { namedQuery(customer: \"acme\", name: \"book\") {
-                preview(parameters: $p) { id } } }",
+                preview(parameters: $p, first: 300) { id } } }",
             json!({ "p": [space.to_string(), "b1"] }),
         )
         .await;

@@ -5,7 +5,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 
-use super::context::{call, read_upload, request_context};
+use super::context::{call, request_context, upload_file};
 use super::spaces::keep_or_set;
 use crate::error::graphql_error;
 
@@ -473,6 +473,7 @@ impl AssetObject {
         }))
     }
     /// The stored thumbnails, smallest first; empty until derivatives exist.
+    #[graphql(complexity = "super::limits::unpaged_complexity(child_complexity)")]
     async fn thumbnails(&self) -> Vec<Thumbnail> {
         let (Some(service), Some(width), Some(height)) = (
             self.image_service_url(),
@@ -588,8 +589,9 @@ impl AssetMutation {
         wait: Option<bool>,
     ) -> Result<AssetObject> {
         let base_url = request_context(ctx)?.base_url.clone();
-        // read before anything is recorded: an unreadable upload registers nothing
-        let bytes = read_upload(ctx, file).await?;
+        // the file part was streamed to a temporary file; opened before anything is recorded,
+        // so an unreadable upload registers nothing
+        let file = upload_file(ctx, file)?;
         let input = domain::AssetInput::from(input);
         let asset = call(ctx, |domain, principal| async move {
             domain
@@ -600,7 +602,7 @@ impl AssetMutation {
         let processing = ctx.data::<crate::processing::Processing>()?;
         processing
             .ingestor
-            .store_upload(&asset, bytes::Bytes::from(bytes))
+            .store_upload_file(&asset, file)
             .await
             .map_err(|error| {
                 graphql_error(domain::Error::internal(format!(

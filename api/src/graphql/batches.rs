@@ -178,6 +178,7 @@ impl CsvImportObject {
     }
 
     /// Every problem found, by line.
+    #[graphql(complexity = "super::limits::unpaged_complexity(child_complexity)")]
     async fn errors(&self) -> Vec<CsvError> {
         self.0
             .errors
@@ -192,6 +193,7 @@ impl CsvImportObject {
     }
 
     /// The rows that could be read, 100 a page.
+    #[graphql(complexity = "super::limits::list_complexity(CSV_ROWS_PAGE, child_complexity)")]
     async fn rows(
         &self,
         #[graphql(default = 1, desc = "The page, from 1.")] page: i32,

@@ -49,6 +49,11 @@ impl RequestContext {
         }
     }
 
+    /// Whether the request presented a credential that holds.
+    pub(crate) fn signed_in(&self) -> bool {
+        matches!(&self.authentication, Ok(principal) if *principal != Principal::Anonymous)
+    }
+
     /// Authenticates an `Authorization` value given another way (a WebSocket's
     /// `connection_init` payload).
     pub(crate) async fn from_authorization(
@@ -95,9 +100,11 @@ async fn check_key_throttled(
     domain: &domain::Domain,
     credential: &ApiKeyCredential,
 ) -> Result<Principal, domain::Error> {
+    // by address, and by key *from that address*: guesses from one address never lock the
+    // key's owner out elsewhere (admin key included)
     let keys = [
         format!("address:{client}"),
-        format!("key:{}", credential.key),
+        format!("key:{}@{client}", credential.key),
     ];
     let throttle = &access.key_failures;
     // Unlike viewer logins, API clients legitimately send many requests at once with the same
@@ -174,6 +181,19 @@ where
 }
 
 /// The bytes of an uploaded file (GraphQL multipart), read off the async runtime.
+/// The temporary file an upload's file part was streamed into.
+pub(crate) fn upload_file(
+    ctx: &Context<'_>,
+    file: async_graphql::Upload,
+) -> async_graphql::Result<std::fs::File> {
+    let upload = file.value(ctx).map_err(|error| {
+        graphql_error(domain::Error::bad_request(format!(
+            "the upload cannot be read: {error}"
+        )))
+    })?;
+    Ok(upload.content)
+}
+
 pub(crate) async fn read_upload(
     ctx: &Context<'_>,
     file: async_graphql::Upload,

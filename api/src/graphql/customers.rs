@@ -51,6 +51,7 @@ impl CustomerObject {
     }
 
     /// The customer's named queries, by name.
+    #[graphql(complexity = "super::limits::unpaged_complexity(child_complexity)")]
     async fn named_queries(&self, ctx: &Context<'_>) -> Result<Vec<NamedQueryObject>> {
         let base_url = request_context(ctx)?.base_url.clone();
         let queries = call(ctx, |domain, principal| async move {
@@ -82,6 +83,7 @@ impl CustomerObject {
     }
 
     /// The customer's auth services, by name.
+    #[graphql(complexity = "super::limits::unpaged_complexity(child_complexity)")]
     async fn auth_services(&self, ctx: &Context<'_>) -> Result<Vec<AuthServiceObject>> {
         let services = call(ctx, |domain, principal| async move {
             domain.auth_services(&principal, &self.name).await
@@ -91,6 +93,7 @@ impl CustomerObject {
     }
 
     /// The customer's roles, by name.
+    #[graphql(complexity = "super::limits::unpaged_complexity(child_complexity)")]
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<RoleObject>> {
         let roles = call(ctx, |domain, principal| async move {
             domain.roles(&principal, &self.name).await
@@ -100,6 +103,7 @@ impl CustomerObject {
     }
 
     /// The customer's viewer accounts, by username (passwords are not shown).
+    #[graphql(complexity = "super::limits::unpaged_complexity(child_complexity)")]
     async fn viewers(&self, ctx: &Context<'_>) -> Result<Vec<ViewerObject>> {
         let viewers = call(ctx, |domain, principal| async move {
             domain.viewers(&principal, &self.name).await
@@ -109,6 +113,7 @@ impl CustomerObject {
     }
 
     /// The customer's origin rules, in the order they are tried (passwords are not shown).
+    #[graphql(complexity = "super::limits::unpaged_complexity(child_complexity)")]
     async fn origin_rules(&self, ctx: &Context<'_>) -> Result<Vec<OriginRuleObject>> {
         let rules = call(ctx, |domain, principal| async move {
             domain.origin_rules(&principal, &self.name).await
@@ -137,6 +142,7 @@ impl CustomerObject {
     }
 
     /// The customer's API keys, oldest first; secrets are never shown again.
+    #[graphql(complexity = "super::limits::unpaged_complexity(child_complexity)")]
     async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKeyObject>> {
         let keys = call(ctx, |domain, principal| async move {
             domain.api_keys(&principal, &self.name).await

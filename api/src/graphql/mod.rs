@@ -11,6 +11,7 @@ mod connection;
 mod context;
 mod customers;
 mod keys;
+mod limits;
 mod origin_rules;
 mod presentation;
 mod spaces;
@@ -24,6 +25,8 @@ use poem::http::{HeaderMap, StatusCode, header};
 use poem::web::websocket::WebSocket;
 use poem::web::{Data, Html, RemoteAddr};
 use poem::{Body, IntoResponse, Response, handler};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::RestError;
 use crate::server::AppState;
@@ -60,6 +63,8 @@ pub type VitrineSchema = Schema<Query, Mutation, batches::Subscription>;
 pub struct QueryLimits {
     pub max_depth: usize,
     pub max_complexity: usize,
+    /// Aliased fields per operation, fragments expanded.
+    pub max_aliases: usize,
 }
 
 /// Builds the schema; per-request data (domain, principal, base URL) is attached per request.
@@ -67,6 +72,9 @@ pub fn build_schema(limits: QueryLimits) -> VitrineSchema {
     Schema::build(Query::default(), Mutation::default(), batches::Subscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
+        .extension(limits::AliasLimit {
+            max_aliases: limits.max_aliases,
+        })
         .finish()
 }
 
@@ -75,6 +83,7 @@ pub fn sdl() -> String {
     build_schema(QueryLimits {
         max_depth: usize::MAX,
         max_complexity: usize::MAX,
+        max_aliases: usize::MAX,
     })
     .sdl()
 }
@@ -83,6 +92,31 @@ pub fn sdl() -> String {
 /// wrong type, depth and complexity limits) carry no code: they are the client's to fix, so
 /// they get BAD_REQUEST. Every error a resolver raises comes through `graphql_error` with its
 /// own code, INTERNAL included.
+/// The body as a reader that fails once more than `limit` bytes arrive, with a flag telling
+/// that this is why it failed.
+fn bounded_reader(
+    body: Body,
+    limit: usize,
+) -> (impl futures::AsyncRead + Send + Unpin, Arc<AtomicBool>) {
+    use futures::TryStreamExt;
+    let overflowed = Arc::new(AtomicBool::new(false));
+    let flag = overflowed.clone();
+    let mut seen = 0usize;
+    let chunks = body.into_bytes_stream().and_then(move |chunk| {
+        seen = seen.saturating_add(chunk.len());
+        let over = seen > limit;
+        if over {
+            flag.store(true, Ordering::Relaxed);
+        }
+        std::future::ready(if over {
+            Err(std::io::Error::other("request body is over the limit"))
+        } else {
+            Ok(chunk)
+        })
+    });
+    (Box::pin(chunks).into_async_read(), overflowed)
+}
+
 fn give_every_error_a_code(errors: &mut [async_graphql::ServerError]) {
     for error in errors {
         let has_code = error
@@ -109,6 +143,9 @@ pub async fn graphiql() -> Html<String> {
     )
 }
 
+/// Runs one GraphQL request. The credential is checked before the body is read: a request
+/// without a valid one may send a few kilobytes (enough for `login` and public queries) and no
+/// files; file parts of a signed-in upload stream to temporary files, never to memory.
 #[handler]
 pub async fn execute(
     state: Data<&AppState>,
@@ -116,58 +153,91 @@ pub async fn execute(
     remote: &RemoteAddr,
     body: Body,
 ) -> Response {
+    let peer = remote.as_socket_addr().map(|address| address.ip());
+    let context = RequestContext::from_headers(&state, headers, peer).await;
     let is_multipart = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("multipart/"));
-    let limit = if is_multipart {
-        state.config.max_upload_bytes
-    } else {
-        state.config.max_request_bytes
+        .is_some_and(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/")
+        });
+    let signed_in = context.signed_in();
+    if is_multipart && !signed_in {
+        return RestError::new(
+            "unauthenticated",
+            "uploads need a valid credential (an API key or a login token)",
+        )
+        .into_response();
+    }
+    let limit = match (signed_in, is_multipart) {
+        (false, _) => state
+            .config
+            .max_anonymous_request_bytes
+            .min(state.config.max_request_bytes),
+        (true, true) => state.config.max_upload_bytes,
+        (true, false) => state.config.max_request_bytes,
+    };
+    let too_large = || {
+        let hint = if signed_in {
+            ""
+        } else {
+            " without a valid credential"
+        };
+        RestError::new(
+            "payload-too-large",
+            format!("request body is over {limit} bytes{hint}"),
+        )
+        .into_response()
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limit) {
-        return RestError::new(
-            "payload-too-large",
-            format!("request body is over {limit} bytes"),
-        )
-        .into_response();
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return too_large();
     }
-    let bytes = match body.into_bytes_limit(limit).await {
-        Ok(bytes) => bytes,
-        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
-            return RestError::new(
-                "payload-too-large",
-                format!("request body is over {limit} bytes"),
-            )
-            .into_response();
-        }
-        Err(error) => {
-            return RestError::new("bad-request", format!("cannot read request body: {error}"))
-                .into_response();
-        }
-    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok());
-    let options = MultipartOptions::default()
-        .max_num_files(1)
-        .max_file_size(limit);
-    let request =
-        match async_graphql::http::receive_body(content_type, AllowStdIo::new(&bytes[..]), options)
-            .await
+    let request = if is_multipart {
+        let (reader, overflowed) = bounded_reader(body, limit);
+        let options = MultipartOptions::default()
+            .max_num_files(1)
+            .max_file_size(limit);
+        match async_graphql::http::receive_body(content_type, reader, options).await {
+            Ok(request) => request,
+            Err(_) if overflowed.load(Ordering::Relaxed) => return too_large(),
+            Err(error) => {
+                return RestError::new("bad-request", format!("not a GraphQL request: {error}"))
+                    .into_response();
+            }
+        }
+    } else {
+        let bytes = match body.into_bytes_limit(limit).await {
+            Ok(bytes) => bytes,
+            Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(),
+            Err(error) => {
+                return RestError::new("bad-request", format!("cannot read request body: {error}"))
+                    .into_response();
+            }
+        };
+        match async_graphql::http::receive_body(
+            content_type,
+            AllowStdIo::new(&bytes[..]),
+            MultipartOptions::default(),
+        )
+        .await
         {
             Ok(request) => request,
             Err(error) => {
                 return RestError::new("bad-request", format!("not a GraphQL request: {error}"))
                     .into_response();
             }
-        };
-    let peer = remote.as_socket_addr().map(|address| address.ip());
-    let context = RequestContext::from_headers(&state, headers, peer).await;
+        }
+    };
     let mut response = state
         .schema
         .execute(

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::assets::{AssetObject, keep_set_or_clear};
 use super::context::{call, request_context};
+use crate::error::graphql_error;
 
 /// A label and a value shown with a manifest.
 #[derive(SimpleObject, InputObject, Debug, Clone)]
@@ -202,17 +203,31 @@ impl NamedQueryObject {
             .join("/")
     }
 
-    /// The READY assets the manifest would show with these parameters, in canvas order.
+    /// The first READY assets the manifest would show with these parameters, in canvas order.
+    #[graphql(complexity = "super::limits::list_complexity(preview_page(first), child_complexity)")]
     async fn preview(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The path parameters p1..pN, in order.")] parameters: Vec<String>,
+        #[graphql(desc = "How many assets to return (at most 1000; default 100).")] first: Option<
+            i32,
+        >,
     ) -> Result<Vec<AssetObject>> {
+        let limit = match first {
+            None => super::limits::DEFAULT_PREVIEW_PAGE,
+            Some(first) if (0..=super::limits::MAX_PREVIEW_PAGE).contains(&first) => first,
+            Some(_) => {
+                return Err(graphql_error(domain::Error::invalid_input(format!(
+                    "first must be between 0 and {}",
+                    super::limits::MAX_PREVIEW_PAGE
+                ))));
+            }
+        };
         let base_url = request_context(ctx)?.base_url.clone();
         let (customer, name) = (&self.customer, &self.name);
         let assets = call(ctx, |domain, principal| async move {
             domain
-                .preview_named_query(&principal, customer, name, &parameters)
+                .preview_named_query(&principal, customer, name, &parameters, limit as u64)
                 .await
         })
         .await?;
@@ -220,6 +235,15 @@ impl NamedQueryObject {
             .into_iter()
             .map(|asset| AssetObject::new(asset, &base_url))
             .collect())
+    }
+}
+
+/// The items a preview may return, for its complexity: out-of-range values are refused when
+/// it runs, so they count as the largest page.
+fn preview_page(first: Option<i32>) -> usize {
+    match first {
+        None => super::limits::DEFAULT_PREVIEW_PAGE as usize,
+        Some(first) => first.clamp(1, super::limits::MAX_PREVIEW_PAGE) as usize,
     }
 }
 

@@ -12,7 +12,8 @@ use poem::http::StatusCode;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use storage::{BlobStore, keys};
-use tokio::sync::Semaphore;
+
+use super::pools::{RenderLimits, RenderPools, timed_out};
 
 /// How long an asset record is reused before it is read again (changes show after this).
 const ASSET_TTL: Duration = Duration::from_secs(2);
@@ -26,6 +27,8 @@ pub struct DeliveryError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds the client should wait before trying again (`Retry-After`), for a 503.
+    pub retry_after: Option<u64>,
 }
 
 impl DeliveryError {
@@ -34,7 +37,14 @@ impl DeliveryError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, telling the client to try again after `seconds`.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     fn internal(message: impl Into<String>) -> Self {
@@ -70,6 +80,10 @@ impl From<storage::Error> for DeliveryError {
 
 impl From<imaging::Error> for DeliveryError {
     fn from(error: imaging::Error) -> Self {
+        if error.kind == imaging::ErrorKind::TimedOut {
+            tracing::warn!("render stopped at its deadline");
+            return timed_out();
+        }
         tracing::error!(%error, "render failed");
         Self::internal(format!("cannot render this image: {error}"))
     }
@@ -110,7 +124,7 @@ pub struct ImageDelivery {
     /// Decoded tiles, for the next render under the same part of the image (none when the
     /// setting is 0).
     decoded: Option<Cache<TileKey, Arc<Raster>, RasterWeight>>,
-    renders: Arc<Semaphore>,
+    renders: RenderPools,
 }
 
 impl std::fmt::Debug for ImageDelivery {
@@ -129,6 +143,11 @@ pub struct DeliverySettings {
     pub render_cache_bytes: u64,
     pub decoded_tile_cache_bytes: u64,
     pub render_threads: usize,
+    /// Heavy renders' own pool, the wait queue and the deadline of each render.
+    pub heavy_render_threads: usize,
+    pub heavy_render_pixels: u64,
+    pub render_queue_length: usize,
+    pub render_timeout: Duration,
 }
 
 impl ImageDelivery {
@@ -149,7 +168,13 @@ impl ImageDelivery {
                     RasterWeight,
                 )
             }),
-            renders: Arc::new(Semaphore::new(settings.render_threads.max(1))),
+            renders: RenderPools::new(RenderLimits {
+                threads: settings.render_threads,
+                heavy_threads: settings.heavy_render_threads,
+                heavy_pixels: settings.heavy_render_pixels,
+                queue_length: settings.render_queue_length,
+                timeout: settings.render_timeout,
+            }),
         }
     }
 
@@ -274,6 +299,9 @@ impl ImageDelivery {
         if let Some(bytes) = self.rendered.get(&cache_key) {
             return Ok(bytes);
         }
+        // the deadline covers reading the tiles, the wait for a slot and the render
+        let deadline = self.renders.deadline();
+        let heavy = self.renders.is_heavy(request);
         let plan = imaging::plan(&layout, request);
         let tile_key = |tile: &TileRequest| (derivative.clone(), tile.level, tile.index);
         let kept: Vec<Option<Arc<Raster>>> = plan
@@ -290,15 +318,14 @@ impl ImageDelivery {
                 let range = layout.levels[tile.level].tile_range(tile.index);
                 self.storage.get_range(&pyramid_key, range)
             });
-        let fetched: Vec<Bytes> = futures::future::try_join_all(reads).await?;
-        let permit = self
-            .renders
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| DeliveryError::internal("shutting down"))?;
+        let fetched: Vec<Bytes> =
+            tokio::time::timeout_at(deadline.into(), futures::future::try_join_all(reads))
+                .await
+                .map_err(|_| timed_out())??;
+        let permit = self.renders.slot(heavy, deadline).await?;
         let (request, quality) = (*request, self.jpeg_quality);
-        let (bytes, decoded) = tokio::task::spawn_blocking(move || {
+        let rendering = tokio::task::spawn_blocking(move || {
+            // held until the render ends or stops at its deadline, whoever still waits for it
             let _permit = permit;
             let mut fetched = fetched.iter();
             let mut decoded = Vec::new();
@@ -313,6 +340,7 @@ impl ImageDelivery {
                                 "fewer tiles read than the plan needs",
                             )
                         })?;
+                        imaging::check_deadline(Some(deadline))?;
                         let raster = Arc::new(imaging::decode_tile(&layout, bytes)?);
                         decoded.push((*tile, raster.clone()));
                         raster
@@ -320,11 +348,20 @@ impl ImageDelivery {
                 };
                 tiles.push(raster);
             }
-            let bytes = imaging::render_decoded(&layout, &plan, &tiles, &request, quality)?;
+            let bytes = imaging::render_decoded_within(
+                &layout,
+                &plan,
+                &tiles,
+                &request,
+                quality,
+                Some(deadline),
+            )?;
             Ok::<_, imaging::Error>((bytes, decoded))
-        })
-        .await
-        .map_err(|error| DeliveryError::internal(format!("render task failed: {error}")))??;
+        });
+        let (bytes, decoded) = tokio::time::timeout_at(deadline.into(), rendering)
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|error| DeliveryError::internal(format!("render task failed: {error}")))??;
         if let Some(cache) = &self.decoded {
             for (tile, raster) in decoded {
                 cache.insert(tile_key(&tile), raster);

@@ -2,6 +2,7 @@
 //! URI redirect, CORS, HEAD and OPTIONS, caching headers and conditional requests.
 
 mod delivery;
+mod pools;
 
 use chrono::{DateTime, Utc};
 use iiif::image::{
@@ -64,12 +65,13 @@ pub(crate) fn with_cors(mut response: Response) -> Response {
 
 pub(crate) fn error_response(error: DeliveryError) -> Response {
     let body = serde_json::json!({ "code": error.code, "message": error.message }).to_string();
-    with_cors(
-        Response::builder()
-            .status(error.status)
-            .content_type("application/json")
-            .body(body),
-    )
+    let mut response = Response::builder()
+        .status(error.status)
+        .content_type("application/json");
+    if let Some(seconds) = error.retry_after {
+        response = response.header(header::RETRY_AFTER, seconds.to_string());
+    }
+    with_cors(response.body(body))
 }
 
 fn version_path(version: ApiVersion) -> &'static str {

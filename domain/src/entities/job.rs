@@ -18,6 +18,8 @@ pub struct Model {
     pub locked_by: Option<String>,
     pub heartbeat_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,
+    /// How many times the worker holding this job died (0, then 1; the next is poisoned).
+    pub crashes: i32,
     pub created: DateTimeUtc,
     pub updated: DateTimeUtc,
 }

@@ -1,6 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-/// Basic-auth credentials for a customer's origins whose URL matches `pattern`.
+/// Credentials for a customer's origins whose URL matches `pattern`: HTTP basic (`strategy`
+/// `basic`) or an S3 access key (`s3`: `username` is the key id, `password` the secret).
+/// `password` is sealed (see `origin_secrets`) when `sealed`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "origin_rules")]
 pub struct Model {
@@ -11,6 +13,10 @@ pub struct Model {
     pub username: String,
     pub password: String,
     pub created: DateTimeUtc,
+    pub strategy: String,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub sealed: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -232,16 +232,25 @@ impl Domain {
         NamedQuery::from_row(row, &owner.name)
     }
 
-    /// The assets a named query would put in its manifest with these parameters, in order.
+    /// The first `limit` assets a named query would put in its manifest with these
+    /// parameters, in order. Only those rows are read, so a preview costs its page.
     pub async fn preview_named_query(
         &self,
         principal: &Principal,
         customer: &str,
         name: &str,
         parameters: &[String],
+        limit: u64,
     ) -> Result<Vec<Asset>> {
         let owner = self.customer_in_scope(principal, customer).await?;
-        Ok(self.run_query(&owner, name, parameters).await?.assets)
+        let (_, select, _) = self.query_selection(&owner, name, parameters).await?;
+        let rows = select
+            .limit(Ord::min(limit, MAX_QUERY_CANVASES))
+            .all(self.db())
+            .await?;
+        rows.into_iter()
+            .map(|row| Asset::from_row(row, &owner.name))
+            .collect()
     }
 
     async fn find_query(&self, customer_id: i32, name: &str) -> Result<Option<named_query::Model>> {

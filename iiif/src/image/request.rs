@@ -103,8 +103,28 @@ impl ImageRequest {
             return Err(ImageError::bad_request("the image has no pixels"));
         }
         let region = self.region.resolve(width, height)?;
-        let (output_width, output_height) =
+        let (mut output_width, mut output_height) =
             self.size.resolve(region.width, region.height, limits)?;
+        // the limits bound the image returned, which is the rotated one: a 45-degree turn
+        // nearly doubles the area. `max` shrinks to fit; an explicit size over them is refused
+        let (rotated_width, rotated_height) =
+            self.rotation.rotated_size(output_width, output_height);
+        if !limits.allows(u64::from(rotated_width), u64::from(rotated_height)) {
+            if self.size.kind != SizeKind::Max {
+                return Err(ImageError::bad_request(format!(
+                    "size {output_width}x{output_height} at rotation {} is {rotated_width}x{rotated_height}, over the server's limits",
+                    self.rotation
+                )));
+            }
+            (output_width, output_height) = self
+                .rotation
+                .largest_within(output_width, output_height, limits)
+                .ok_or_else(|| {
+                    ImageError::bad_request(
+                        "no size of this region fits the server's limits once rotated",
+                    )
+                })?;
+        }
         Ok(ResolvedRequest {
             region,
             width: output_width,
@@ -360,6 +380,58 @@ mod tests {
             .largest_scale(10, 10)
             .is_none()
         );
+    }
+
+    /// The limits bound the image returned, after rotation (3.0 §5.3: maxWidth, maxHeight,
+    /// maxArea are of the image returned).
+    #[test]
+    fn rotation_keeps_the_output_within_the_limits() {
+        let limits = Limits {
+            max_width: Some(12_000),
+            max_height: None,
+            max_area: Some(100_000_000),
+            upscaling: true,
+        };
+        let resolve = |path: &str, version: ApiVersion| {
+            let parts: Vec<&str> = path.split('/').collect();
+            ImageRequest::parse(version, parts[0], parts[1], parts[2], parts[3])?
+                .resolve(11_547, 8_660, &limits)
+        };
+        // unrotated, the whole image is within the limits
+        let plain = resolve("full/^11547,8660/0/default.tif", ApiVersion::V3).unwrap();
+        assert!(limits.allows(11_547, 8_660), "{plain}");
+        for (path, version) in [
+            ("full/^11547,8660/45/default.tif", ApiVersion::V3),
+            ("full/11547,8660/45/default.gif", ApiVersion::V2),
+            ("full/11547,/!45/default.png", ApiVersion::V2),
+        ] {
+            let error = resolve(path, version).unwrap_err();
+            assert_eq!(
+                error.kind,
+                super::super::ImageErrorKind::BadRequest,
+                "{path}"
+            );
+            assert!(
+                error.message.contains("over the server's limits"),
+                "{error:?}"
+            );
+        }
+        // `max` shrinks until the rotated image fits
+        for (path, version) in [
+            ("full/max/45/default.jpg", ApiVersion::V3),
+            ("full/full/30/default.jpg", ApiVersion::V2),
+            ("full/^max/!45/default.jpg", ApiVersion::V3),
+        ] {
+            let resolved = resolve(path, version).unwrap();
+            let (width, height) = resolved.output_size();
+            assert!(
+                limits.allows(u64::from(width), u64::from(height)),
+                "{path}: {width}x{height}"
+            );
+            assert!(u64::from(width) * u64::from(height) > 90_000_000, "{path}");
+            let ratio = f64::from(resolved.width) / f64::from(resolved.height);
+            assert!((ratio - 11_547.0 / 8_660.0).abs() < 0.01, "{path}");
+        }
     }
 
     #[test]

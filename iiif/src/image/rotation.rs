@@ -59,6 +59,43 @@ impl Rotation {
     }
 }
 
+impl Rotation {
+    /// The largest size, keeping the aspect ratio of `width` x `height` (at most that size),
+    /// whose rotated bounding box is within `limits`; `None` when not even 1 px fits.
+    pub(crate) fn largest_within(
+        &self,
+        width: u32,
+        height: u32,
+        limits: &super::request::Limits,
+    ) -> Option<(u32, u32)> {
+        let (rotated_width, rotated_height) = self.rotated_size(width, height);
+        let mut scale = limits
+            .largest_scale(rotated_width, rotated_height)
+            .unwrap_or(1.0)
+            .min(1.0);
+        let (w, h) = (f64::from(width), f64::from(height));
+        let scaled = |scale: f64| {
+            (
+                (w * scale).round().max(1.0) as u32,
+                (h * scale).round().max(1.0) as u32,
+            )
+        };
+        // the bounding box grows by rounding: step down until it fits
+        while scale > 0.0 {
+            let (scaled_width, scaled_height) = scaled(scale);
+            let (box_width, box_height) = self.rotated_size(scaled_width, scaled_height);
+            if limits.allows(u64::from(box_width), u64::from(box_height)) {
+                return Some((scaled_width, scaled_height));
+            }
+            if (scaled_width, scaled_height) == (1, 1) {
+                return None;
+            }
+            scale *= 0.999;
+        }
+        None
+    }
+}
+
 impl fmt::Display for Rotation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.mirror {

@@ -1,0 +1,208 @@
+//! Render slots: an ordinary pool, a smaller one of its own for heavy outputs (so that a few
+//! of them never hold every slot), a bounded number of renders waiting for a slot, and a
+//! deadline for each render. A render refused for any of these is a 503 with `Retry-After`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use iiif::image::{Format, ResolvedRequest};
+use poem::http::StatusCode;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::delivery::DeliveryError;
+
+/// What a client is told to wait before trying again, in seconds.
+const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// How renders share the blocking pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderLimits {
+    /// Ordinary renders at once.
+    pub threads: usize,
+    /// Heavy renders at once, in a pool of their own.
+    pub heavy_threads: usize,
+    /// Output pixels from which a render is heavy (a quarter of it for GIF, PNG and TIFF).
+    pub heavy_pixels: u64,
+    /// Renders that may wait for a slot, both pools together.
+    pub queue_length: usize,
+    /// Time a render may take, its wait for a slot included.
+    pub timeout: Duration,
+}
+
+/// The render slots of one server.
+#[derive(Debug)]
+pub struct RenderPools {
+    ordinary: Arc<Semaphore>,
+    heavy: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    limits: RenderLimits,
+}
+
+/// A place among the renders waiting for a slot, given back when dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// 503 with `Retry-After`: the render could not be done in time, or not now.
+pub(crate) fn overloaded(code: &'static str, message: &str) -> DeliveryError {
+    DeliveryError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+        .retry_after(RETRY_AFTER_SECONDS)
+}
+
+pub(crate) fn timed_out() -> DeliveryError {
+    overloaded(
+        "render-timeout",
+        "the image could not be rendered in time; try again shortly",
+    )
+}
+
+impl RenderPools {
+    pub fn new(limits: RenderLimits) -> Self {
+        Self {
+            ordinary: Arc::new(Semaphore::new(limits.threads.max(1))),
+            heavy: Arc::new(Semaphore::new(limits.heavy_threads.max(1))),
+            waiting: AtomicUsize::new(0),
+            limits,
+        }
+    }
+
+    /// When a render starting now must be done.
+    pub fn deadline(&self) -> Instant {
+        Instant::now() + self.limits.timeout
+    }
+
+    /// Whether a request renders in the heavy pool: an output (after rotation) over the
+    /// heavy size, or over a quarter of it in the slow encoders' formats.
+    pub fn is_heavy(&self, request: &ResolvedRequest) -> bool {
+        let (width, height) = request.output_size();
+        let pixels = u64::from(width) * u64::from(height);
+        let slow_format = matches!(request.format, Format::Gif | Format::Png | Format::Tif);
+        pixels > self.limits.heavy_pixels || (slow_format && pixels > self.limits.heavy_pixels / 4)
+    }
+
+    /// A slot in the pool the request belongs to, waiting at most until `deadline`. Refused
+    /// at once when as many renders as allowed are already waiting.
+    pub async fn slot(
+        &self,
+        heavy: bool,
+        deadline: Instant,
+    ) -> Result<OwnedSemaphorePermit, DeliveryError> {
+        let pool = if heavy { &self.heavy } else { &self.ordinary };
+        if let Ok(permit) = pool.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        let waiting = self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _place = Waiting(&self.waiting);
+        if waiting >= self.limits.queue_length {
+            return Err(overloaded(
+                "render-busy",
+                "too many images are being rendered; try again shortly",
+            ));
+        }
+        let acquired = tokio::time::timeout_at(deadline.into(), pool.clone().acquire_owned()).await;
+        match acquired {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(DeliveryError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting-down",
+                "the server is shutting down",
+            )),
+            Err(_) => Err(timed_out()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iiif::image::{ApiVersion, ImageRequest, Limits};
+
+    fn pools(queue_length: usize) -> RenderPools {
+        RenderPools::new(RenderLimits {
+            threads: 1,
+            heavy_threads: 1,
+            heavy_pixels: 4_000_000,
+            queue_length,
+            timeout: Duration::from_secs(30),
+        })
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_millis(100)
+    }
+
+    fn request(path: &str) -> ResolvedRequest {
+        let parts: Vec<&str> = path.split('/').collect();
+        let limits = Limits {
+            max_width: Some(20_000),
+            max_height: None,
+            max_area: Some(400_000_000),
+            upscaling: true,
+        };
+        ImageRequest::parse(ApiVersion::V3, parts[0], parts[1], parts[2], parts[3])
+            .unwrap()
+            .resolve(10_000, 8_000, &limits)
+            .unwrap()
+    }
+
+    #[test]
+    fn heavy_outputs_are_large_ones_and_slow_formats_over_a_quarter() {
+        let pools = pools(10);
+        assert!(!pools.is_heavy(&request("0,0,512,512/max/0/default.jpg")));
+        assert!(!pools.is_heavy(&request("full/1000,/0/default.png")));
+        assert!(!pools.is_heavy(&request("full/2000,/0/default.jpg")));
+        assert!(pools.is_heavy(&request("full/2000,/0/default.tif")));
+        assert!(pools.is_heavy(&request("full/2000,/0/default.gif")));
+        assert!(pools.is_heavy(&request("full/3000,/0/default.jpg")));
+        // the area counted is the rotated one
+        assert!(pools.is_heavy(&request("full/1000,/45/default.png")));
+        assert!(!pools.is_heavy(&request("full/1000,/45/default.jpg")));
+    }
+
+    /// A render that waits for a slot past its deadline is a 503 with Retry-After.
+    #[tokio::test]
+    async fn waiting_past_the_deadline_is_refused() {
+        let pools = pools(10);
+        let _held = pools.slot(false, soon()).await.unwrap();
+        let started = Instant::now();
+        let error = pools.slot(false, soon()).await.unwrap_err();
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.code, "render-timeout");
+        assert_eq!(error.retry_after, Some(RETRY_AFTER_SECONDS));
+        assert_eq!(pools.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    /// With the queue full, a render is refused at once, not after its deadline.
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once() {
+        let pools = pools(0);
+        let _held = pools.slot(false, soon()).await.unwrap();
+        let started = Instant::now();
+        let far = Instant::now() + Duration::from_secs(60);
+        let error = pools.slot(false, far).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(
+            (error.status, error.code),
+            (StatusCode::SERVICE_UNAVAILABLE, "render-busy")
+        );
+        assert!(error.retry_after.is_some());
+    }
+
+    /// Heavy renders holding every heavy slot leave the ordinary slots free.
+    #[tokio::test]
+    async fn heavy_renders_leave_ordinary_slots_free() {
+        let pools = pools(10);
+        let _heavy = pools.slot(true, soon()).await.unwrap();
+        assert!(pools.slot(true, Instant::now()).await.is_err());
+        let ordinary = tokio::time::timeout(Duration::from_secs(5), pools.slot(false, soon()))
+            .await
+            .expect("an ordinary render does not wait for heavy ones");
+        assert!(ordinary.is_ok());
+    }
+}
