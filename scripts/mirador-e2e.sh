@@ -2,7 +2,8 @@
 # Mirador 4 in headless Chromium against a real `vitrine serve`: opens a named-query manifest,
 # draws its tiles, and finds an OCR word through its search panel (tests/e2e/mirador.mjs); then
 # meets a restricted book: degraded image, clickthrough in the access window, full-resolution
-# tiles after it (tests/e2e/mirador-auth.mjs).
+# tiles after it (tests/e2e/mirador-auth.mjs); then the portal: sign in, create a space,
+# upload images with their metadata, with axe-core on every page (tests/e2e/portal.mjs).
 # Needs: node and npm, Debian's chromium (or CHROMIUM=/path/to/chrome).
 # Usage: scripts/mirador-e2e.sh [path-to-vitrine-binary]
 set -euo pipefail
@@ -14,10 +15,11 @@ binary=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
 command -v "${CHROMIUM:-chromium}" > /dev/null || { echo "no chromium (apt-get install chromium)"; exit 2; }
 
 cd tests/e2e
-if [ ! -d node_modules/mirador ] || [ ! -d node_modules/playwright-core ] \
+if [ ! -d node_modules/mirador ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 export CHROMIUM="$(command -v "${CHROMIUM:-chromium}")"
 node mirador.mjs "$binary"
 node mirador-auth.mjs "$binary"
+node portal.mjs "$binary"

@@ -20,6 +20,7 @@ pub fn http_status(code: &str) -> StatusCode {
         | "bad-request"
         | "invalid-storage-location" => StatusCode::BAD_REQUEST,
         "payload-too-large" => StatusCode::PAYLOAD_TOO_LARGE,
+        "expired" => StatusCode::GONE,
         "too-many-attempts" => StatusCode::TOO_MANY_REQUESTS,
         "unsupported" => StatusCode::NOT_IMPLEMENTED,
         "database-unavailable" | "storage-unavailable" => StatusCode::SERVICE_UNAVAILABLE,

@@ -13,6 +13,7 @@ mod iiif_presentation;
 mod iiif_search;
 mod media;
 mod ops;
+mod portal;
 pub mod processing;
 pub mod public_url;
 pub mod server;

@@ -412,7 +412,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         local_addr,
     };
 
+    let (portal_page, portal_files) = crate::portal::routes();
     let routes = Route::new()
+        .at("/", portal_page)
+        .nest("/portal", portal_files)
         .at(
             "/graphql",
             get(graphql::graphiql)

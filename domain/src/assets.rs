@@ -572,7 +572,7 @@ pub(crate) fn prepared_row(
 
 /// Assets with an origin are fetched from it again; uploaded ones without one are rebuilt from
 /// their stored master.
-fn ingest_kind(row: &asset::Model) -> JobKind {
+pub(crate) fn ingest_kind(row: &asset::Model) -> JobKind {
     if row.origin.is_some() {
         JobKind::Ingest
     } else {

@@ -45,7 +45,8 @@ pub struct MemberProblem {
 }
 
 /// A batch and its counters: `completed` members are READY, `errors` ended in ERROR (or were
-/// deleted, or taken over by a later batch, which sets `superseded`).
+/// deleted, cancelled, or taken over by a later batch, which sets `superseded`); a retry takes
+/// failed members back out of `errors`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     pub id: i64,
@@ -59,7 +60,7 @@ pub struct Batch {
 }
 
 impl Batch {
-    fn from_row(row: batch::Model, customer: &str) -> Self {
+    pub(crate) fn from_row(row: batch::Model, customer: &str) -> Self {
         Self {
             id: row.id,
             customer: customer.to_owned(),
@@ -319,11 +320,7 @@ impl Domain {
     /// One batch of a customer.
     pub async fn batch(&self, principal: &Principal, customer: &str, id: i64) -> Result<Batch> {
         let owner = self.customer_in_scope(principal, customer).await?;
-        let row = batch::Entity::find_by_id(id)
-            .filter(batch::Column::CustomerId.eq(owner.id))
-            .one(self.db())
-            .await?
-            .ok_or_else(|| Error::not_found(format!("customer {customer:?} has no batch {id}")))?;
+        let row = owned_batch(self.db(), &owner, id).await?;
         Ok(Batch::from_row(row, &owner.name))
     }
 
@@ -405,6 +402,19 @@ impl Domain {
     }
 }
 
+/// A batch of the customer; NOT_FOUND when the customer has no batch with this number.
+pub(crate) async fn owned_batch(
+    connection: &impl ConnectionTrait,
+    owner: &customer::Model,
+    id: i64,
+) -> Result<batch::Model> {
+    batch::Entity::find_by_id(id)
+        .filter(batch::Column::CustomerId.eq(owner.id))
+        .one(connection)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("customer {:?} has no batch {id}", owner.name)))
+}
+
 /// The creation times of the members' assets that exist already, by (space, id).
 async fn existing_assets(
     connection: &impl ConnectionTrait,
@@ -438,7 +448,10 @@ async fn existing_assets(
 }
 
 /// Inserts rows a chunk at a time.
-async fn insert_chunked<E, A>(connection: &impl ConnectionTrait, rows: Vec<A>) -> Result<()>
+pub(crate) async fn insert_chunked<E, A>(
+    connection: &impl ConnectionTrait,
+    rows: Vec<A>,
+) -> Result<()>
 where
     E: EntityTrait,
     A: sea_orm::ActiveModelTrait<Entity = E>,

@@ -31,8 +31,16 @@ const COLUMNS: [(&str, &str); 14] = [
 
 const MANDATORY: [&str; 5] = ["Line", "ID", "MediaType", "Space", "Origin"];
 
+/// A CSV a client can start from: the importer's columns and two rows that import cleanly into
+/// space 1 (their origins are examples to replace).
+pub const CSV_SAMPLE: &str = "Line,ID,MediaType,Space,Origin,Reference1,Reference2,Reference3,\
+Number1,Number2,Number3,MaxUnauthorised,Tags,Roles\r\n\
+1,book1-page1,image/jpeg,1,https://example.org/scans/book1/page1.jpg,book1,,,1,,,-1,book;scan,\r\n\
+2,book1-page2,image/jpeg,1,https://example.org/scans/book1/page2.jpg,book1,,,2,,,-1,book;scan,\r\n";
+
 /// One problem of an import. `line` is the row's Line value, or its line in the file when the
-/// Line value is missing or not a number (the header is line 1 of the file).
+/// Line value is missing or not a number, or the row is malformed (the header is line 1 of the
+/// file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvProblem {
     pub line: i64,
@@ -46,14 +54,35 @@ pub struct CsvProblem {
     pub message: String,
 }
 
-/// A row as read.
+/// One cell of a row as the file has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvCell {
+    /// The header of its position as the file spells it; none for a field past the header.
+    pub header: Option<String>,
+    /// The importer's column it fills (Line, ID, ...); none for columns the importer ignores.
+    pub column: Option<&'static str>,
+    pub value: String,
+}
+
+/// A data row of the file, read or not: its cells as written, what could be read of them, and
+/// its problems (none when it can be imported).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvRow {
-    /// The row's Line value.
+    /// The row's Line value, or its line in the file (see [`CsvProblem::line`]).
     pub line: i64,
     /// Its line in the file.
     pub file_line: u64,
+    pub cells: Vec<CsvCell>,
+    /// What could be read; for a row with problems, fields that could not be read are empty.
     pub member: BatchMemberInput,
+    pub problems: Vec<CsvProblem>,
+}
+
+impl CsvRow {
+    /// Whether the row can be imported.
+    pub fn is_valid(&self) -> bool {
+        self.problems.is_empty()
+    }
 }
 
 /// What an import found, and the batch it created (none on a dry run or when any row has a
@@ -62,7 +91,9 @@ pub struct CsvRow {
 pub struct CsvImport {
     pub total_rows: usize,
     pub valid_rows: usize,
+    /// Every data row, in file order.
     pub rows: Vec<CsvRow>,
+    /// Every problem, the rows' and the file's own (header, no rows), by line.
     pub errors: Vec<CsvProblem>,
     pub batch: Option<Batch>,
 }
@@ -84,7 +115,26 @@ fn list(value: &str) -> Vec<String> {
         .collect()
 }
 
+/// The cells of a record, each named by its header and the importer column it fills.
+fn cells_of(
+    record: &csv::StringRecord,
+    header: &csv::StringRecord,
+    columns: &HashMap<usize, &'static str>,
+) -> Vec<CsvCell> {
+    record
+        .iter()
+        .enumerate()
+        .map(|(position, value)| CsvCell {
+            header: header.get(position).map(str::to_owned),
+            column: columns.get(&position).copied(),
+            value: value.to_owned(),
+        })
+        .collect()
+}
+
 /// Reads the rows of a CSV and the problems it has on its own (before any database check).
+/// Every data row is returned, in file order, with its own problems; the problems list holds
+/// them all, and the header's.
 pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)> {
     let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
     let mut reader = csv::ReaderBuilder::new()
@@ -131,6 +181,10 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
     if !problems.is_empty() {
         return Ok((Vec::new(), problems, 0));
     }
+    let columns: HashMap<usize, &'static str> = positions
+        .iter()
+        .map(|(column, position)| (*position, *column))
+        .collect();
 
     let mut rows = Vec::new();
     let mut total = 0;
@@ -146,18 +200,35 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
             Ok(record) => record,
             Err(error) => {
                 let file_line = error.position().map_or(0, |p| p.line());
-                problems.push(CsvProblem {
+                let problem = CsvProblem {
                     line: file_line as i64,
                     column: None,
                     code: "malformed-row",
                     message: format!("the row cannot be read: {error}"),
+                };
+                problems.push(problem.clone());
+                rows.push(CsvRow {
+                    line: file_line as i64,
+                    file_line,
+                    cells: Vec::new(),
+                    member: BatchMemberInput::default(),
+                    problems: vec![problem],
                 });
                 continue;
             }
         };
         let file_line = record.position().map_or(0, |p| p.line());
+        let cells = cells_of(&record, &header, &columns);
+        let value = |column: &str| {
+            positions
+                .get(column)
+                .and_then(|position| record.get(*position))
+                .filter(|value| !value.is_empty())
+        };
+        let owned = |column: &str| value(column).map(str::to_owned);
         if record.len() != header.len() {
-            problems.push(CsvProblem {
+            // the fields may be shifted: nothing in them is trusted, not even Line
+            let problem = CsvProblem {
                 line: file_line as i64,
                 column: None,
                 code: "malformed-row",
@@ -166,15 +237,21 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
                     record.len(),
                     header.len()
                 ),
+            };
+            problems.push(problem.clone());
+            let mut member = BatchMemberInput::default();
+            member.asset.id = owned("ID").unwrap_or_default();
+            member.asset.media_type = owned("MediaType").unwrap_or_default();
+            member.asset.origin = owned("Origin");
+            rows.push(CsvRow {
+                line: file_line as i64,
+                file_line,
+                cells,
+                member,
+                problems: vec![problem],
             });
             continue;
         }
-        let value = |column: &str| {
-            positions
-                .get(column)
-                .and_then(|position| record.get(*position))
-                .filter(|value| !value.is_empty())
-        };
         let line_value = value("Line");
         let line = line_value
             .and_then(|text| text.parse::<i64>().ok())
@@ -249,15 +326,11 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
             }
             None => None,
         };
-        let failed = !row_problems.is_empty();
-        problems.append(&mut row_problems);
-        if failed {
-            continue;
-        }
-        let owned = |column: &str| value(column).map(str::to_owned);
+        problems.extend(row_problems.iter().cloned());
         rows.push(CsvRow {
             line: at,
             file_line,
+            cells,
             member: BatchMemberInput {
                 space: space.unwrap_or_default(),
                 line: i32::try_from(at).ok(),
@@ -276,6 +349,7 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
                     max_unauthorised,
                 },
             },
+            problems: row_problems,
         });
     }
     Ok((rows, problems, total))
@@ -306,12 +380,13 @@ impl Domain {
         dry_run: bool,
     ) -> Result<CsvImport> {
         self.customer_in_scope(principal, customer).await?;
-        let (rows, mut errors, total_rows) = parse_csv(content)?;
-        let mut rows_with_problems = std::collections::HashSet::new();
-        for problem in &errors {
-            rows_with_problems.insert(problem.line);
-        }
-        let members: Vec<BatchMemberInput> = rows.iter().map(|row| row.member.clone()).collect();
+        let (mut rows, mut errors, total_rows) = parse_csv(content)?;
+        // the rows that read cleanly go on to the batch's own checks
+        let readable: Vec<usize> = (0..rows.len()).filter(|i| rows[*i].is_valid()).collect();
+        let members: Vec<BatchMemberInput> = readable
+            .iter()
+            .map(|index| rows[*index].member.clone())
+            .collect();
         let mut batch = None;
         if !members.is_empty() {
             // creating checks the rows itself: a file without problems is checked once
@@ -327,16 +402,14 @@ impl Domain {
                 }
             };
             for problem in problems {
-                let row = &rows[problem.index];
-                rows_with_problems.insert(row.line);
-                errors.push(row_problem(row, &problem));
+                let row = &mut rows[readable[problem.index]];
+                let found = row_problem(row, &problem);
+                row.problems.push(found.clone());
+                errors.push(found);
             }
         }
         errors.sort_by_key(|problem| problem.line);
-        let valid_rows = rows
-            .iter()
-            .filter(|row| !rows_with_problems.contains(&row.line))
-            .count();
+        let valid_rows = rows.iter().filter(|row| row.is_valid()).count();
         if total_rows == 0 && errors.is_empty() {
             errors.push(CsvProblem {
                 line: 2,
@@ -386,7 +459,12 @@ mod tests {
                    4,d,image/jpeg\n";
         let (rows, problems, total) = parse_csv(csv.as_bytes()).unwrap();
         assert_eq!(total, 4);
-        assert!(rows.is_empty());
+        let lines: Vec<_> = rows.iter().map(|row| (row.line, row.file_line)).collect();
+        assert_eq!(lines, vec![(1, 2), (1, 3), (4, 4), (5, 5)]);
+        assert!(rows.iter().all(|row| !row.is_valid()));
+        assert_eq!(rows[3].cells[2].value, "image/jpeg");
+        assert_eq!(rows[3].cells[2].column, Some("MediaType"));
+        assert_eq!(rows[0].problems[0].column, Some("Number2"));
         let found: Vec<_> = problems
             .iter()
             .map(|p| (p.line, p.column, p.code))
@@ -401,6 +479,21 @@ mod tests {
                 (5, None, "malformed-row"),
             ]
         );
+    }
+
+    #[test]
+    fn the_sample_reads_cleanly() {
+        let (rows, problems, total) = parse_csv(CSV_SAMPLE.as_bytes()).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(total, 2);
+        assert!(rows.iter().all(CsvRow::is_valid));
+        assert_eq!(rows[1].member.asset.number1, Some(2));
+        for (column, _) in COLUMNS {
+            assert!(
+                rows[0].cells.iter().any(|cell| cell.column == Some(column)),
+                "the sample has no {column} column"
+            );
+        }
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub enum ErrorKind {
     QuotaExceeded,
     /// Too many failed credential checks from this client or for this account: wait.
     TooManyAttempts,
+    /// Something kept for a while (a staged import) is past its expiry.
+    Expired,
     Internal,
 }
 
@@ -45,6 +47,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::QuotaExceeded => "quota-exceeded",
             ErrorKind::TooManyAttempts => "too-many-attempts",
+            ErrorKind::Expired => "expired",
             ErrorKind::Internal => "internal",
         }
     }

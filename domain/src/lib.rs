@@ -8,6 +8,7 @@ mod access;
 mod access_control;
 mod annotations;
 mod assets;
+mod batch_control;
 mod batches;
 mod credentials;
 mod csv_import;
@@ -25,6 +26,7 @@ mod queue;
 mod quotas;
 mod search;
 mod spaces;
+mod staged_imports;
 pub mod validate;
 
 use std::sync::Arc;
@@ -42,9 +44,10 @@ pub use annotations::{
 };
 pub use assets::{AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, SortDirection};
 pub use auth::Principal;
+pub use batch_control::CANCELLED_REASON;
 pub use batches::{Batch, BatchMember, BatchMemberInput, MAX_BATCH_MEMBERS, MemberProblem};
 pub use credentials::CredentialSettings;
-pub use csv_import::{CsvImport, CsvProblem, CsvRow, parse_csv};
+pub use csv_import::{CSV_SAMPLE, CsvCell, CsvImport, CsvProblem, CsvRow, parse_csv};
 pub use customers::{CustomerInput, CustomerPatch};
 pub use db::{DatabaseKind, connect, migrate, sqlite_file};
 pub use error::{Error, ErrorKind, Result};
@@ -67,6 +70,7 @@ pub use search::{
     CompleteRequest, MAX_COMPLETIONS, RESULTS_PER_PAGE, SearchOutcome, SearchRequest, Searcher,
 };
 pub use spaces::{SpaceInput, SpacePatch};
+pub use staged_imports::{STAGED_IMPORT_TTL, STAGED_ROWS_PAGE, StagedImport};
 
 /// The domain services over one database. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]

@@ -78,7 +78,7 @@ impl JobKind {
     }
 }
 
-const QUEUED: &str = "queued";
+pub(crate) const QUEUED: &str = "queued";
 const RUNNING: &str = "running";
 
 /// A job a worker holds, with the asset it is about.
@@ -269,7 +269,18 @@ pub(crate) async fn settle_member(
         .filter(batch_member::Column::Status.is_not_in(ended))
         .exec(connection)
         .await?;
-    if updated.rows_affected == 0 {
+    count_settled(connection, batch_id, status, updated.rows_affected).await
+}
+
+/// Counts `settled` members that just ended in `status` on their batch, and finishes the batch
+/// when no member is left.
+pub(crate) async fn count_settled(
+    connection: &impl ConnectionTrait,
+    batch_id: i64,
+    status: AssetStatus,
+    settled: u64,
+) -> Result<()> {
+    if settled == 0 {
         return Ok(());
     }
     let counter = if status == AssetStatus::Ready {
@@ -278,10 +289,7 @@ pub(crate) async fn settle_member(
         batch::Column::Errors
     };
     batch::Entity::update_many()
-        .col_expr(
-            counter,
-            Expr::col(counter).add(updated.rows_affected as i32),
-        )
+        .col_expr(counter, Expr::col(counter).add(settled as i32))
         .filter(batch::Column::Id.eq(batch_id))
         .exec(connection)
         .await?;

@@ -20,6 +20,7 @@ mod m20261203_000011_annotation_changes;
 mod m20261203_000012_access;
 mod m20261206_000013_job_crashes;
 mod m20261206_000014_origin_rule_strategies;
+mod m20261206_000015_staged_imports;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_access::Migration),
             Box::new(m20261206_000013_job_crashes::Migration),
             Box::new(m20261206_000014_origin_rule_strategies::Migration),
+            Box::new(m20261206_000015_staged_imports::Migration),
         ]
     }
 }

@@ -44,11 +44,20 @@ domain_suite!(
     jobs_of_silent_workers_are_reclaimed,
     a_job_whose_worker_dies_twice_is_poisoned_not_retried,
     batch_counters_follow_member_states,
+    retrying_a_batch_requeues_only_its_failed_members,
+    retrying_skips_members_deleted_or_taken_over_by_a_later_batch,
+    cancelling_a_batch_stops_only_its_waiting_members,
+    batch_retry_and_cancel_are_tenancy_checked,
     named_queries_select_ready_assets_in_canvas_order,
     presentation_settings_are_checked_and_merged,
     search_indexes_follow_the_annotation_log,
     visitor_sessions_grant_merge_and_end,
     origin_rule_secrets_are_sealed_at_rest,
+    staged_imports_page_every_row_with_its_problems,
+    staged_imports_belong_to_their_customer,
+    expired_staged_imports_are_refused_and_removed,
+    staged_imports_confirm_once_and_only_without_problems,
+    staged_imports_refuse_files_that_are_not_csv_imports,
 );
 
 fn admin() -> Principal {
@@ -1783,6 +1792,363 @@ async fn batch_counters_follow_member_states(domain: Domain) {
     assert_eq!(errors.total_count, 2);
 }
 
+/// A batch registering images with these ids in one space of acme.
+async fn batch_of(domain: &Domain, acme: &Principal, space: i32, ids: &[&str]) -> domain::Batch {
+    let members = ids
+        .iter()
+        .map(|id| domain::BatchMemberInput {
+            space,
+            asset: image(id),
+            line: None,
+        })
+        .collect();
+    domain
+        .create_batch(acme, "acme", members)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The job an asset of acme waits on.
+async fn job_of(domain: &Domain, acme: &Principal, space: i32, id: &str) -> Option<i64> {
+    let asset = domain.asset(acme, "acme", space, id).await.unwrap();
+    domain.pending_job(&asset).await.unwrap()
+}
+
+/// Claims the job of one asset of acme.
+async fn claim_asset(
+    domain: &Domain,
+    acme: &Principal,
+    space: i32,
+    id: &str,
+) -> domain::ClaimedJob {
+    let job = job_of(domain, acme, space, id).await.expect("a job");
+    domain
+        .claim_job_by_id("suite", job)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("the job of {id} is due"))
+}
+
+/// Claims one asset's job and records `outcome` for it.
+async fn end_asset(
+    domain: &Domain,
+    acme: &Principal,
+    space: i32,
+    id: &str,
+    outcome: domain::JobOutcome,
+) {
+    let job = claim_asset(domain, acme, space, id).await;
+    domain.finish_job(&job, outcome).await.unwrap();
+}
+
+fn origin_failure(transient: bool) -> domain::JobOutcome {
+    domain::JobOutcome::Failed {
+        reason: "origin-refused: origin answered 404".into(),
+        transient,
+    }
+}
+
+/// Each member of a batch as (asset id, status, error), in submission order.
+async fn members_of(
+    domain: &Domain,
+    acme: &Principal,
+    batch: i64,
+) -> Vec<(String, AssetStatus, Option<String>)> {
+    let page = domain
+        .batch_members(acme, "acme", batch, None, &PageRequest::default())
+        .await
+        .unwrap();
+    page.items
+        .into_iter()
+        .map(|(_, member)| (member.asset_id, member.status, member.error))
+        .collect()
+}
+
+fn member(
+    id: &str,
+    status: AssetStatus,
+    error: Option<&str>,
+) -> (String, AssetStatus, Option<String>) {
+    (id.to_owned(), status, error.map(str::to_owned))
+}
+
+/// The counters equal the members' states, and the batch is finished exactly when every
+/// member ended.
+async fn assert_counters_match_members(domain: &Domain, batch: &domain::Batch) {
+    let states = domain.batch_member_states(batch.id).await.unwrap();
+    let in_state = |state: &str| states.get(state).copied().unwrap_or(0);
+    assert_eq!(
+        in_state("ready"),
+        batch.completed as u64,
+        "{batch:?} {states:?}"
+    );
+    assert_eq!(
+        in_state("error"),
+        batch.errors as u64,
+        "{batch:?} {states:?}"
+    );
+    assert_eq!(
+        batch.finished.is_some(),
+        batch.completed + batch.errors == batch.count,
+        "{batch:?}"
+    );
+}
+
+async fn retrying_a_batch_requeues_only_its_failed_members(domain: Domain) {
+    use domain::JobOutcome::Done;
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    let created = batch_of(&domain, &acme, space, &["a", "b", "c", "d", "e"]).await;
+    // a READY, b and c ERROR, d being processed, e still waiting
+    end_asset(&domain, &acme, space, "a", Done(facts(3))).await;
+    for id in ["b", "c"] {
+        end_asset(&domain, &acme, space, id, origin_failure(false)).await;
+    }
+    let running = claim_asset(&domain, &acme, space, "d").await;
+    let waiting_job = job_of(&domain, &acme, space, "e").await;
+    let before = domain.batch(&acme, "acme", created.id).await.unwrap();
+    assert_eq!((before.completed, before.errors), (1, 2));
+
+    let retried = domain
+        .retry_failed_batch(&acme, "acme", created.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (retried.count, retried.completed, retried.errors),
+        (5, 1, 0)
+    );
+    assert!(retried.finished.is_none());
+    assert_counters_match_members(&domain, &retried).await;
+    assert_eq!(
+        members_of(&domain, &acme, created.id).await,
+        vec![
+            member("a", AssetStatus::Ready, None),
+            member("b", AssetStatus::Waiting, None),
+            member("c", AssetStatus::Waiting, None),
+            member("d", AssetStatus::Ingesting, None),
+            member("e", AssetStatus::Waiting, None),
+        ]
+    );
+    for id in ["b", "c"] {
+        let asset = domain.asset(&acme, "acme", space, id).await.unwrap();
+        assert_eq!(asset.status, AssetStatus::Waiting, "{id}");
+        assert_eq!((asset.error, asset.finished), (None, None), "{id}");
+    }
+    assert_eq!(domain.jobs_outstanding().await.unwrap(), 4, "b, c, d and e");
+    assert!(
+        domain.heartbeat(&running).await.unwrap(),
+        "the member being processed keeps its worker"
+    );
+    assert_eq!(
+        job_of(&domain, &acme, space, "e").await,
+        waiting_job,
+        "the waiting member keeps its job"
+    );
+    assert_eq!(
+        domain
+            .retry_failed_batch(&acme, "acme", created.id)
+            .await
+            .unwrap(),
+        retried,
+        "nothing has failed since: a second retry changes nothing"
+    );
+
+    // the new jobs start their attempts afresh and count on the batch
+    let b = claim_asset(&domain, &acme, space, "b").await;
+    assert_eq!(b.attempt, 1);
+    domain.finish_job(&b, Done(facts(3))).await.unwrap();
+    let c = claim_asset(&domain, &acme, space, "c").await;
+    assert_eq!(c.attempt, 1);
+    domain.finish_job(&c, origin_failure(false)).await.unwrap();
+    domain.finish_job(&running, Done(facts(3))).await.unwrap();
+    end_asset(&domain, &acme, space, "e", Done(facts(3))).await;
+    let ended = domain.batch(&acme, "acme", created.id).await.unwrap();
+    assert_eq!((ended.completed, ended.errors), (4, 1));
+    assert_counters_match_members(&domain, &ended).await;
+
+    // a finished batch is reopened until its retried member ends
+    let reopened = domain
+        .retry_failed_batch(&acme, "acme", created.id)
+        .await
+        .unwrap();
+    assert_eq!((reopened.completed, reopened.errors), (4, 0));
+    assert!(reopened.finished.is_none());
+    process_all(&domain).await;
+    let done = domain.batch(&acme, "acme", created.id).await.unwrap();
+    assert_eq!((done.completed, done.errors), (5, 0));
+    assert_counters_match_members(&domain, &done).await;
+}
+
+async fn retrying_skips_members_deleted_or_taken_over_by_a_later_batch(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    let first = batch_of(&domain, &acme, space, &["x", "y", "z"]).await;
+    domain
+        .delete_asset(&acme, "acme", space, "z")
+        .await
+        .unwrap();
+    for id in ["x", "y"] {
+        end_asset(&domain, &acme, space, id, origin_failure(false)).await;
+    }
+    // a later batch takes y over, and it fails there too
+    let later = batch_of(&domain, &acme, space, &["y"]).await;
+    end_asset(&domain, &acme, space, "y", origin_failure(false)).await;
+    let later = domain.batch(&acme, "acme", later.id).await.unwrap();
+    assert_eq!(
+        domain.batch(&acme, "acme", first.id).await.unwrap().errors,
+        3
+    );
+
+    let retried = domain
+        .retry_failed_batch(&acme, "acme", first.id)
+        .await
+        .unwrap();
+    assert_eq!((retried.completed, retried.errors), (0, 2), "x only");
+    assert_counters_match_members(&domain, &retried).await;
+    let states: Vec<_> = members_of(&domain, &acme, first.id)
+        .await
+        .into_iter()
+        .map(|(id, status, _)| (id, status))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("x".to_owned(), AssetStatus::Waiting),
+            ("y".to_owned(), AssetStatus::Error),
+            ("z".to_owned(), AssetStatus::Error),
+        ]
+    );
+    assert_eq!(domain.jobs_outstanding().await.unwrap(), 1);
+    let y = domain.asset(&acme, "acme", space, "y").await.unwrap();
+    assert_eq!((y.status, y.batch), (AssetStatus::Error, Some(later.id)));
+    assert_eq!(
+        domain.batch(&acme, "acme", later.id).await.unwrap(),
+        later,
+        "the later batch is untouched"
+    );
+}
+
+async fn cancelling_a_batch_stops_only_its_waiting_members(domain: Domain) {
+    use domain::JobOutcome::Done;
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    let created = batch_of(&domain, &acme, space, &["a", "b", "c", "d"]).await;
+    domain
+        .register_asset(&acme, "acme", space, image("solo"))
+        .await
+        .unwrap();
+    // a READY, b being processed, c queued, d queued again after a transient failure
+    end_asset(&domain, &acme, space, "a", Done(facts(3))).await;
+    let running = claim_asset(&domain, &acme, space, "b").await;
+    let flapping = claim_asset(&domain, &acme, space, "d").await;
+    let retrying = domain
+        .finish_job(&flapping, origin_failure(true))
+        .await
+        .unwrap();
+    assert!(
+        matches!(retrying, domain::JobEnd::Retrying(..)),
+        "{retrying:?}"
+    );
+
+    let cancelled = domain
+        .cancel_batch(&acme, "acme", created.id)
+        .await
+        .unwrap();
+    assert_eq!((cancelled.completed, cancelled.errors), (1, 2));
+    assert!(cancelled.finished.is_none(), "b is still being processed");
+    assert_counters_match_members(&domain, &cancelled).await;
+    let reason = Some(domain::CANCELLED_REASON);
+    assert_eq!(
+        members_of(&domain, &acme, created.id).await,
+        vec![
+            member("a", AssetStatus::Ready, None),
+            member("b", AssetStatus::Ingesting, None),
+            member("c", AssetStatus::Error, reason),
+            member("d", AssetStatus::Error, reason),
+        ]
+    );
+    for id in ["c", "d"] {
+        let asset = domain.asset(&acme, "acme", space, id).await.unwrap();
+        assert_eq!(asset.status, AssetStatus::Error, "{id}");
+        assert_eq!(asset.error.as_deref(), reason, "{id}");
+        assert!(asset.finished.is_some(), "{id}");
+        assert_eq!(job_of(&domain, &acme, space, id).await, None, "{id}");
+    }
+    assert!(
+        job_of(&domain, &acme, space, "solo").await.is_some(),
+        "not the batch's"
+    );
+    assert_eq!(domain.jobs_outstanding().await.unwrap(), 2, "b and solo");
+    assert!(domain.heartbeat(&running).await.unwrap());
+
+    // the member being processed finishes, and the batch with it
+    domain.finish_job(&running, Done(facts(3))).await.unwrap();
+    let ended = domain.batch(&acme, "acme", created.id).await.unwrap();
+    assert_eq!((ended.completed, ended.errors), (2, 2));
+    assert_counters_match_members(&domain, &ended).await;
+    assert_eq!(
+        domain
+            .cancel_batch(&acme, "acme", created.id)
+            .await
+            .unwrap(),
+        ended,
+        "cancelling a finished batch changes nothing"
+    );
+
+    // cancelled members can be queued again
+    let retried = domain
+        .retry_failed_batch(&acme, "acme", created.id)
+        .await
+        .unwrap();
+    assert_eq!((retried.completed, retried.errors), (2, 0));
+    process_all(&domain).await;
+    let done = domain.batch(&acme, "acme", created.id).await.unwrap();
+    assert_eq!((done.completed, done.errors), (4, 0));
+    assert_counters_match_members(&domain, &done).await;
+}
+
+async fn batch_retry_and_cancel_are_tenancy_checked(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    let other = new_customer(&domain, "other").await;
+    let created = batch_of(&domain, &acme, space, &["a", "b"]).await;
+    end_asset(&domain, &acme, space, "a", origin_failure(false)).await;
+    let before = domain.batch(&acme, "acme", created.id).await.unwrap();
+    let refusals = [
+        (&other, "acme", created.id, ErrorKind::Forbidden),
+        (&other, "other", created.id, ErrorKind::NotFound),
+        (&acme, "acme", created.id + 1000, ErrorKind::NotFound),
+        (
+            &Principal::Anonymous,
+            "acme",
+            created.id,
+            ErrorKind::Unauthenticated,
+        ),
+    ];
+    for (principal, customer, id, kind) in refusals {
+        let retry = domain.retry_failed_batch(principal, customer, id).await;
+        assert_eq!(retry.unwrap_err().kind, kind, "retry {customer} {id}");
+        let cancel = domain.cancel_batch(principal, customer, id).await;
+        assert_eq!(cancel.unwrap_err().kind, kind, "cancel {customer} {id}");
+    }
+    assert_eq!(
+        domain.batch(&acme, "acme", created.id).await.unwrap(),
+        before,
+        "nothing changed"
+    );
+    assert_eq!(domain.jobs_outstanding().await.unwrap(), 1, "b still waits");
+
+    // the admin acts on any customer's batch
+    let cancelled = domain
+        .cancel_batch(&admin(), "acme", created.id)
+        .await
+        .unwrap();
+    assert_eq!((cancelled.errors, cancelled.finished.is_some()), (2, true));
+    let retried = domain
+        .retry_failed_batch(&admin(), "acme", created.id)
+        .await
+        .unwrap();
+    assert_eq!((retried.errors, retried.finished), (0, None));
+    assert_eq!(domain.jobs_outstanding().await.unwrap(), 2);
+}
+
 /// Claims and finishes every outstanding job, making its asset READY.
 async fn process_all(domain: &Domain) {
     while let Some(job) = domain.claim_job("suite").await.unwrap() {
@@ -2771,5 +3137,242 @@ async fn origin_rule_secrets_are_sealed_at_rest(domain: Domain) {
             .await
             .unwrap_err();
         assert_eq!(error.kind, ErrorKind::InvalidInput, "{what}");
+    }
+}
+
+/// A CSV of `rows` rows for space `space`; `bad` maps a row number (from 1) to its text.
+fn staged_csv(space: i32, rows: usize, bad: &[(usize, String)]) -> String {
+    let mut csv = String::from("Line,ID,MediaType,Space,Origin,Reference1,Number1\n");
+    for line in 1..=rows {
+        match bad.iter().find(|(at, _)| *at == line) {
+            Some((_, text)) => csv.push_str(text),
+            None => csv.push_str(&format!(
+                "{line},page-{line},image/jpeg,{space},https://example.org/p{line}.jpg,book,{line}"
+            )),
+        }
+        csv.push('\n');
+    }
+    csv
+}
+
+/// 250 rows, 3 of them bad: one with a field missing, one with a bad ID, one with a bad
+/// Number1.
+fn csv_with_three_bad_rows(space: i32) -> String {
+    staged_csv(
+        space,
+        250,
+        &[
+            (
+                40,
+                format!("40,page-40,image/jpeg,{space},https://example.org/p40.jpg,book"),
+            ),
+            (
+                150,
+                format!("150,bad/id,image/jpeg,{space},https://example.org/p150.jpg,book,150"),
+            ),
+            (
+                230,
+                format!("230,page-230,image/jpeg,{space},https://example.org/p230.jpg,book,many"),
+            ),
+        ],
+    )
+}
+
+async fn staged_imports_page_every_row_with_its_problems(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    let staged = domain
+        .stage_csv_import(&acme, "acme", csv_with_three_bad_rows(space).as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(staged.id.len(), 32);
+    assert!(staged.expires > staged.created);
+    let read = domain
+        .staged_csv_import(&acme, "acme", &staged.id)
+        .await
+        .unwrap();
+    assert_eq!(read.import.total_rows, 250);
+    assert_eq!(
+        read.import.rows.len(),
+        250,
+        "every row, the malformed one too"
+    );
+    assert_eq!(read.import.valid_rows, 247);
+    assert_eq!(read.error_count(), 3);
+    assert_eq!(read.pages_with_errors(), vec![1, 2, 3]);
+
+    let mut after = None;
+    let mut seen = Vec::new();
+    let mut bad = Vec::new();
+    for page_number in 1..=3 {
+        let page = read
+            .rows_page(&PageRequest::new(Some(100), after.clone()), false)
+            .unwrap();
+        assert_eq!(page.total_count, 250);
+        assert_eq!(page.items.len(), if page_number < 3 { 100 } else { 50 });
+        assert_eq!(page.has_next_page, page_number < 3);
+        for (_, row) in &page.items {
+            seen.push(row.file_line);
+            if !row.is_valid() {
+                let problem = &row.problems[0];
+                bad.push((row.line, problem.column, problem.code));
+            }
+        }
+        after = page.items.last().map(|(cursor, _)| cursor.clone());
+    }
+    assert_eq!(seen, (2..=251).collect::<Vec<u64>>(), "file order");
+    assert_eq!(
+        bad,
+        vec![
+            (41, None, "malformed-row"),
+            (150, Some("ID"), "invalid-id"),
+            (230, Some("Number1"), "invalid-number"),
+        ]
+    );
+    let malformed = &read.import.rows[39];
+    assert_eq!(malformed.cells.len(), 6, "its cells as written");
+    assert_eq!(malformed.cells[1].value, "page-40");
+    assert_eq!(malformed.cells[1].column, Some("ID"));
+
+    let only_errors = read
+        .rows_page(&PageRequest::new(Some(2), None), true)
+        .unwrap();
+    assert_eq!(only_errors.total_count, 3);
+    let lines: Vec<i64> = only_errors.items.iter().map(|(_, row)| row.line).collect();
+    assert_eq!(lines, vec![41, 150]);
+    let error = read
+        .rows_page(&PageRequest::new(Some(101), None), false)
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::BadRequest);
+}
+
+async fn staged_imports_belong_to_their_customer(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    let beta = new_customer(&domain, "beta").await;
+    let staged = domain
+        .stage_csv_import(&acme, "acme", staged_csv(space, 2, &[]).as_bytes())
+        .await
+        .unwrap();
+    let read = domain.staged_csv_import(&beta, "beta", &staged.id).await;
+    assert_eq!(read.unwrap_err().kind, ErrorKind::NotFound);
+    let confirm = domain.confirm_csv_import(&beta, "beta", &staged.id).await;
+    assert_eq!(confirm.unwrap_err().kind, ErrorKind::NotFound);
+    let other_name = domain.staged_csv_import(&beta, "acme", &staged.id).await;
+    assert_eq!(other_name.unwrap_err().kind, ErrorKind::Forbidden);
+    let unknown = domain.staged_csv_import(&acme, "acme", "nope").await;
+    assert_eq!(unknown.unwrap_err().kind, ErrorKind::NotFound);
+    // the admin reaches every customer's imports
+    let by_admin = domain
+        .staged_csv_import(&admin(), "acme", &staged.id)
+        .await
+        .unwrap();
+    assert_eq!(by_admin.import.valid_rows, 2);
+}
+
+async fn expired_staged_imports_are_refused_and_removed(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    let csv = staged_csv(space, 2, &[]);
+    let live = domain
+        .stage_csv_import(&acme, "acme", csv.as_bytes())
+        .await
+        .unwrap();
+    let expired = domain
+        .stage_csv_import_for(&acme, "acme", csv.as_bytes(), chrono::Duration::zero())
+        .await
+        .unwrap();
+    let read = domain.staged_csv_import(&acme, "acme", &expired.id).await;
+    assert_eq!(read.unwrap_err().kind, ErrorKind::Expired);
+    let confirm = domain.confirm_csv_import(&acme, "acme", &expired.id).await;
+    assert_eq!(
+        confirm.unwrap_err().kind,
+        ErrorKind::NotFound,
+        "removed on the way"
+    );
+    domain
+        .staged_csv_import(&acme, "acme", &live.id)
+        .await
+        .unwrap();
+}
+
+async fn staged_imports_confirm_once_and_only_without_problems(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    let with_problems = domain
+        .stage_csv_import(&acme, "acme", csv_with_three_bad_rows(space).as_bytes())
+        .await
+        .unwrap();
+    let refused = domain
+        .confirm_csv_import(&acme, "acme", &with_problems.id)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::InvalidInput);
+    let none = domain
+        .assets(
+            &acme,
+            "acme",
+            space,
+            &AssetFilter::default(),
+            AssetOrder::default(),
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(none.total_count, 0, "all or nothing");
+
+    let clean = domain
+        .stage_csv_import(&acme, "acme", staged_csv(space, 120, &[]).as_bytes())
+        .await
+        .unwrap();
+    let confirmed = domain
+        .confirm_csv_import(&acme, "acme", &clean.id)
+        .await
+        .unwrap();
+    let batch = confirmed.batch.expect("a batch");
+    assert_eq!(batch.count, 120);
+    let again = domain
+        .confirm_csv_import(&acme, "acme", &clean.id)
+        .await
+        .unwrap_err();
+    assert_eq!(again.kind, ErrorKind::Conflict);
+    let read = domain
+        .staged_csv_import(&acme, "acme", &clean.id)
+        .await
+        .unwrap();
+    assert_eq!(read.batch_id, Some(batch.id));
+    let members = domain
+        .batch_members(
+            &acme,
+            "acme",
+            batch.id,
+            None,
+            &PageRequest::new(Some(200), None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(members.total_count, 120, "one batch, created once");
+    assert_eq!(members.items[119].1.line, Some(120));
+}
+
+async fn staged_imports_refuse_files_that_are_not_csv_imports(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    assert_eq!(space, 1, "the sample names space 1");
+    let sample = domain
+        .stage_csv_import(&acme, "acme", domain::CSV_SAMPLE.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!((sample.import.valid_rows, sample.error_count()), (2, 0));
+
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xfe";
+    let too_many = staged_csv(space, domain::MAX_BATCH_MEMBERS + 1, &[]);
+    for (what, content) in [
+        ("not a CSV", png.as_slice()),
+        ("no header", b"".as_slice()),
+        ("wrong header", b"Name,Size\nx,1\n".as_slice()),
+        ("no rows", b"Line,ID,MediaType,Space,Origin\n".as_slice()),
+        ("too many rows", too_many.as_bytes()),
+    ] {
+        let error = domain
+            .stage_csv_import(&acme, "acme", content)
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidInput, "{what}: {error}");
     }
 }

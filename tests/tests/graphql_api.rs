@@ -111,6 +111,16 @@ const OPERATIONS: &[Operation] = &[
         admin_only: false,
     },
     Operation {
+        name: "csvImport",
+        document: "query($c: String!, $staged: String!) { csvImport(customer: $c, id: $staged) { totalRows rows { totalCount } } }",
+        admin_only: false,
+    },
+    Operation {
+        name: "confirmCsvImport",
+        document: "mutation($c: String!, $staged: String!) { confirmCsvImport(customer: $c, id: $staged) { batch { id } } }",
+        admin_only: false,
+    },
+    Operation {
         name: "customer.batches",
         document: "query($c: String!) { customer(name: $c) { batches { totalCount } } }",
         admin_only: false,
@@ -302,7 +312,9 @@ async fn fixture(app: &TestApp, round: usize) -> Value {
     )
     .await
     .data();
+    let staged = stage_csv_as_admin(app, round).await;
     json!({
+        "staged": staged,
         "svc": service,
         "spare": spare,
         "role": role,
@@ -317,6 +329,34 @@ async fn fixture(app: &TestApp, round: usize) -> Value {
         "key": key.data()["createApiKey"]["key"],
         "new": format!("new-{round}"),
     })
+}
+
+/// Stages a one-row CSV for acme (uploads are multipart, so not through `graphql`).
+async fn stage_csv_as_admin(app: &TestApp, round: usize) -> Value {
+    let csv = format!(
+        "Line,ID,MediaType,Space,Origin\n1,staged-{round},image/jpeg,1,https://example.org/s.jpg\n"
+    );
+    let operations = json!({
+        "query": "mutation($file: Upload!) { stageCsvImport(customer: \"acme\", file: $file) { id } }",
+        "variables": { "file": null },
+    });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", r#"{"0": ["variables.file"]}"#)
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("staged.csv"),
+        );
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .basic_auth(vitrine_tests::ADMIN_KEY, Some(vitrine_tests::ADMIN_SECRET))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    body["data"]["stageCsvImport"]["id"].clone()
 }
 
 /// What the acme customer holds, to prove refused calls changed nothing.
@@ -1310,5 +1350,66 @@ async fn slow_idle_and_surplus_connections_are_bounded() {
     drop(held);
     let served = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(served.status(), 200);
+    app.stop().await;
+}
+
+/// The portal is served at `/` from the binary, under a policy that allows no inline script.
+#[tokio::test]
+async fn the_portal_is_served_with_its_security_headers() {
+    let app = TestApp::start().await;
+    let page = app.get("/").await;
+    assert_eq!(page.status(), 200);
+    let headers = page.headers().clone();
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<script type="module" src="/portal/app.js">"#));
+    assert!(!html.contains("<script>"), "no inline script");
+
+    let module = app.get("/portal/app.js").await;
+    assert_eq!(module.status(), 200);
+    assert!(
+        module.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    assert!(module.headers().contains_key("content-security-policy"));
+    assert_eq!(app.get("/portal/missing.js").await.status(), 404);
+    assert_eq!(app.get("/graphql").await.status(), 200, "GraphiQL stays");
+    app.stop().await;
+}
+
+/// `me` tells the portal who signed in: an admin key, or a customer's key and its customer.
+#[tokio::test]
+async fn me_names_the_caller() {
+    let app = TestApp::start().await;
+    let admin = app
+        .graphql(&Auth::admin(), "{ me { key admin customer } }", json!({}))
+        .await;
+    assert_eq!(
+        admin.data()["me"],
+        json!({ "key": vitrine_tests::ADMIN_KEY, "admin": true, "customer": null })
+    );
+    let acme = app.customer_with_key("acme").await;
+    let me = app
+        .graphql(&acme, "{ me { admin customer } }", json!({}))
+        .await;
+    assert_eq!(
+        me.data()["me"],
+        json!({ "admin": false, "customer": "acme" })
+    );
+    let anonymous = app.graphql(&Auth::None, "{ me { key } }", json!({})).await;
+    assert_eq!(anonymous.error_code().as_deref(), Some("UNAUTHENTICATED"));
     app.stop().await;
 }

@@ -810,3 +810,99 @@ async fn uploads_are_processed() {
         200
     );
 }
+
+/// The multipart form of an `uploadAssets` call with `count` PNG files and the given ids.
+fn upload_form(ids: &[&str], count: usize) -> reqwest::multipart::Form {
+    let inputs: Vec<_> = ids
+        .iter()
+        .map(|id| serde_json::json!({ "id": id, "mediaType": "image/png", "number1": 7 }))
+        .collect();
+    let operations = serde_json::json!({
+        "query": "mutation($inputs: [AssetInput!]!, $files: [Upload!]!) { uploadAssets(customer: \"acme\", space: 1, wait: true, inputs: $inputs, files: $files) { id code message asset { id status width number1 } } }",
+        "variables": { "inputs": inputs, "files": vec![serde_json::Value::Null; count] }
+    });
+    let map: serde_json::Map<String, serde_json::Value> = (0..count)
+        .map(|n| {
+            (
+                n.to_string(),
+                serde_json::json!([format!("variables.files.{n}")]),
+            )
+        })
+        .collect();
+    let mut form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", serde_json::Value::Object(map).to_string());
+    for n in 0..count {
+        form = form.part(
+            n.to_string(),
+            reqwest::multipart::Part::bytes(grid_png(40 + n as u32, 30))
+                .file_name(format!("page-{n}.png"))
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    }
+    form
+}
+
+/// uploadAssets takes up to 10 files in one request, with one result per file.
+#[tokio::test]
+async fn several_files_are_uploaded_in_one_request() {
+    let app = TestApp::start().await;
+    let Auth::Basic { key, secret } = app.customer_with_key("acme").await else {
+        unreachable!()
+    };
+    app.create_space(&Auth::basic(&key, &secret), "acme", "uploads")
+        .await;
+    let send = |form| {
+        app.client
+            .post(app.url("/graphql"))
+            .basic_auth(&key, Some(&secret))
+            .multipart(form)
+            .send()
+    };
+    let body: Value = send(upload_form(&["a", "b", "c"], 3))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let results = body["data"]["uploadAssets"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{body:#}");
+    for (n, result) in results.iter().enumerate() {
+        assert_eq!(result["asset"]["status"], "READY", "{body:#}");
+        assert_eq!(result["asset"]["width"], 40 + n as u64);
+        assert_eq!(result["asset"]["number1"], 7);
+    }
+
+    // each file succeeds or fails on its own: "a" exists already
+    let body: Value = send(upload_form(&["d", "a"], 2))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let results = &body["data"]["uploadAssets"];
+    assert_eq!(results[0]["asset"]["status"], "READY", "{body:#}");
+    assert_eq!(results[1]["code"], "CONFLICT", "{body:#}");
+    assert!(results[1]["asset"].is_null());
+
+    // eleven files, or inputs that do not pair with the files, record nothing
+    let ids: Vec<String> = (0..11).map(|n| format!("x{n}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    for form in [upload_form(&ids, 11), upload_form(&["y1", "y2"], 1)] {
+        let body: Value = send(form).await.unwrap().json().await.unwrap();
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "INVALID_INPUT",
+            "{body:#}"
+        );
+    }
+    let count = app
+        .graphql(
+            &Auth::basic(&key, &secret),
+            "{ space(customer: \"acme\", id: 1) { assets { totalCount } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(count.data()["space"]["assets"]["totalCount"], 4);
+    app.stop().await;
+}

@@ -506,6 +506,203 @@ async fn batch_progress_streams_over_websocket_until_the_batch_finishes() {
     app.stop().await;
 }
 
+/// Every update of a batch's progress subscription, until the stream completes.
+async fn progress_until_finished(app: &TestApp, auth: &Auth, id: i64) -> Vec<Value> {
+    let mut request = (app.base_url.replacen("http", "ws", 1) + "/graphql/ws")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let Auth::Basic { key, secret } = auth else {
+        panic!("basic auth expected")
+    };
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{key}:{secret}"),
+    );
+    let send = |value: Value| Message::Text(value.to_string().into());
+    socket
+        .send(send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Basic {basic}") } })))
+        .await
+        .unwrap();
+    socket
+        .send(send(json!({ "id": "1", "type": "subscribe", "payload": {
+            "query": "subscription($id: Int!) { batchProgress(customer: \"acme\", id: $id) { completed errors finished } }",
+            "variables": { "id": id } } })))
+        .await
+        .unwrap();
+    let mut updates = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("progress arrives")
+            .expect("socket open")
+            .unwrap();
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let value: Value = serde_json::from_str(&text).unwrap();
+        match value["type"].as_str() {
+            Some("next") => updates.push(value["payload"]["data"]["batchProgress"].clone()),
+            Some("complete") => return updates,
+            Some("error") => panic!("subscription failed: {value}"),
+            _ => {}
+        }
+    }
+}
+
+const RETRY_FAILED_BATCH: &str = "mutation($id: Int!) {
+    retryFailedBatch(customer: \"acme\", batch: $id) { id count completed errors finished } }";
+
+const CANCEL_BATCH: &str = "mutation($id: Int!) {
+    cancelBatch(customer: \"acme\", batch: $id) { id count completed errors finished } }";
+
+#[tokio::test]
+async fn failed_batch_members_are_retried_once_their_origins_are_fixed() {
+    let app = app_with_workers().await;
+    let origin = Origin::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+    let mut members: Vec<Value> = (0..4)
+        .map(|n| {
+            let url = origin.add(&format!("r{n}.png"), "image/png", grid_png(60, 40));
+            json!({ "space": space, "id": format!("r{n}"), "mediaType": "image/png", "origin": url })
+        })
+        .collect();
+    // one origin is not there yet, one serves a file that is not an image
+    members.push(json!({ "space": space, "id": "late", "mediaType": "image/png", "origin": origin.url("late.png") }));
+    members.push(
+        json!({ "space": space, "id": "broken", "mediaType": "image/png",
+        "origin": origin.add("broken.png", "image/png", b"not a png".to_vec()) }),
+    );
+    let created = app
+        .graphql(&auth, CREATE_BATCH, json!({ "m": members }))
+        .await;
+    let id = created.data()["createBatch"]["id"].as_i64().unwrap();
+    let failed = finished_batch(&app, &auth, id).await;
+    assert_eq!(
+        (failed["completed"].as_i64(), failed["errors"].as_i64()),
+        (Some(4), Some(2))
+    );
+
+    // only the customer's own key may retry it, and only batches that exist
+    let other = app.customer_with_key("other").await;
+    app.graphql(&other, RETRY_FAILED_BATCH, json!({ "id": id }))
+        .await
+        .expect_error("FORBIDDEN");
+    app.graphql(&auth, RETRY_FAILED_BATCH, json!({ "id": id + 100 }))
+        .await
+        .expect_error("NOT_FOUND");
+
+    origin.add("late.png", "image/png", grid_png(30, 20));
+    origin.add("broken.png", "image/png", grid_png(40, 30));
+    let retried = app
+        .graphql(&auth, RETRY_FAILED_BATCH, json!({ "id": id }))
+        .await;
+    let retried = retried.data()["retryFailedBatch"].clone();
+    assert_eq!(retried["id"], id);
+    assert_eq!(
+        (retried["completed"].as_i64(), retried["errors"].as_i64()),
+        (Some(4), Some(0))
+    );
+    assert!(retried["finished"].is_null(), "{retried}");
+
+    // the progress subscription follows the reopened batch to its new end
+    let updates = progress_until_finished(&app, &auth, id).await;
+    let last = updates.last().expect("at least one update");
+    assert_eq!(
+        (last["completed"].as_i64(), last["errors"].as_i64()),
+        (Some(6), Some(0))
+    );
+    assert!(last["finished"].is_string(), "{updates:?}");
+
+    let done = finished_batch(&app, &auth, id).await;
+    assert_eq!(
+        (done["completed"].as_i64(), done["errors"].as_i64()),
+        (Some(6), Some(0)),
+        "{done}"
+    );
+    assert_counters_match_members(&done);
+    assert!(
+        done["members"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|edge| edge["node"]["status"] == "READY"),
+        "{done}"
+    );
+    assert_eq!(asset(&app, &auth, space, "late").await["width"], 30);
+    assert_eq!(asset(&app, &auth, space, "broken").await["width"], 40);
+    assert_eq!(
+        origin.hits("r0.png"),
+        1,
+        "members that were READY are not fetched again"
+    );
+    assert_eq!(origin.hits("late.png"), 2);
+
+    // with nothing failed, a retry changes nothing
+    let again = app
+        .graphql(&auth, RETRY_FAILED_BATCH, json!({ "id": id }))
+        .await;
+    assert_eq!(
+        again.data()["retryFailedBatch"]["finished"],
+        done["finished"]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cancelling_a_batch_ends_the_members_still_waiting() {
+    // no workers: every member waits
+    let app = TestApp::builder().start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "photos").await;
+    let members: Vec<Value> = (0..3)
+        .map(|n| {
+            json!({ "space": space, "id": format!("q{n}"), "mediaType": "image/png",
+            "origin": format!("https://example.org/q{n}.png") })
+        })
+        .collect();
+    let created = app
+        .graphql(&auth, CREATE_BATCH, json!({ "m": members }))
+        .await;
+    let id = created.data()["createBatch"]["id"].as_i64().unwrap();
+
+    let other = app.customer_with_key("other").await;
+    app.graphql(&other, CANCEL_BATCH, json!({ "id": id }))
+        .await
+        .expect_error("FORBIDDEN");
+
+    let cancelled = app.graphql(&auth, CANCEL_BATCH, json!({ "id": id })).await;
+    let cancelled = cancelled.data()["cancelBatch"].clone();
+    assert_eq!(
+        (
+            cancelled["completed"].as_i64(),
+            cancelled["errors"].as_i64()
+        ),
+        (Some(0), Some(3))
+    );
+    assert!(cancelled["finished"].is_string(), "{cancelled}");
+    let current = batch(&app, &auth, id).await;
+    assert_counters_match_members(&current);
+    for edge in current["members"]["edges"].as_array().unwrap() {
+        assert_eq!(edge["node"]["status"], "ERROR", "{edge}");
+        assert_eq!(edge["node"]["error"], "cancelled: the batch was cancelled");
+    }
+    let q0 = asset(&app, &auth, space, "q0").await;
+    assert_eq!(q0["status"], "ERROR");
+    assert_eq!(q0["error"], "cancelled: the batch was cancelled");
+
+    // a finished batch has nothing left to cancel
+    let again = app.graphql(&auth, CANCEL_BATCH, json!({ "id": id })).await;
+    assert_eq!(again.data()["cancelBatch"], cancelled);
+    app.stop().await;
+}
+
 const IMPORT_CSV: &str = "mutation($csv: String!, $dry: Boolean!) {
     importCsv(customer: \"acme\", content: $csv, dryRun: $dry) {
         totalRows validRows errors { line column code message }
@@ -633,6 +830,358 @@ async fn csv_imports_report_every_problem_and_create_a_batch_when_there_is_none(
     )
     .await
     .expect_error("INVALID_INPUT");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn csv_dry_runs_show_every_row_with_its_cells_and_problems() {
+    let app = TestApp::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "books").await;
+    let csv = format!(
+        "Line,ID,MediaType,Space,Origin,Notes\n\
+         1,a,image/png,{space},https://example.org/a.png,kept\n\
+         2,b,image/png\n\
+         3,c/d,image/png,{space},https://example.org/c.png,\n"
+    );
+    let checked = app
+        .graphql(
+            &auth,
+            "mutation($csv: String!) { importCsv(customer: \"acme\", content: $csv, dryRun: true) {
+                totalRows validRows rows { line fileLine valid cells { header column value }
+                errors { line column code } } } }",
+            json!({ "csv": csv }),
+        )
+        .await;
+    let checked = checked.data()["importCsv"].clone();
+    assert_eq!(
+        (&checked["totalRows"], &checked["validRows"]),
+        (&json!(3), &json!(1))
+    );
+    let rows = checked["rows"].as_array().unwrap();
+    let lines: Vec<(&Value, &Value, &Value)> = rows
+        .iter()
+        .map(|row| (&row["line"], &row["fileLine"], &row["valid"]))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (&json!(1), &json!(2), &json!(true)),
+            (&json!(3), &json!(3), &json!(false)),
+            (&json!(3), &json!(4), &json!(false)),
+        ],
+        "every row in file order, the one that does not parse too"
+    );
+    assert_eq!(
+        rows[0]["cells"][5],
+        json!({ "header": "Notes", "column": null, "value": "kept" })
+    );
+    assert_eq!(
+        rows[1]["cells"],
+        json!([
+            { "header": "Line", "column": "Line", "value": "2" },
+            { "header": "ID", "column": "ID", "value": "b" },
+            { "header": "MediaType", "column": "MediaType", "value": "image/png" },
+        ])
+    );
+    assert_eq!(
+        rows[1]["errors"],
+        json!([{ "line": 3, "column": null, "code": "MALFORMED_ROW" }])
+    );
+    assert_eq!(
+        rows[2]["errors"],
+        json!([{ "line": 3, "column": "ID", "code": "INVALID_ID" }])
+    );
+    app.stop().await;
+}
+
+/// Posts `mutation` with `csv` as its `$file` upload, as a browser's GraphQL multipart form.
+async fn with_csv_upload(
+    app: &TestApp,
+    auth: &Auth,
+    mutation: &str,
+    csv: Vec<u8>,
+) -> vitrine_tests::GraphqlResponse {
+    let Auth::Basic { key, secret } = auth else {
+        unreachable!("customer keys are basic credentials")
+    };
+    let operations = json!({ "query": mutation, "variables": { "file": null } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", r#"{"0": ["variables.file"]}"#)
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(csv)
+                .file_name("import.csv")
+                .mime_str("text/csv")
+                .unwrap(),
+        );
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .basic_auth(key, Some(secret))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    vitrine_tests::GraphqlResponse { status, body }
+}
+
+const STAGE_CSV: &str = "mutation($file: Upload!) {
+    stageCsvImport(customer: \"acme\", file: $file) {
+        id expires totalRows validRows errorCount pagesWithErrors } }";
+
+const STAGED_ROWS: &str = "query($id: String!, $after: String, $withErrors: Boolean!) {
+    csvImport(customer: \"acme\", id: $id) {
+        rows(first: 100, after: $after, withErrors: $withErrors) {
+            totalCount pageInfo { hasNextPage endCursor }
+            edges { node { line fileLine valid cells { header column value }
+                           errors { line column code message } } } } } }";
+
+const CONFIRM_CSV: &str = "mutation($id: String!) {
+    confirmCsvImport(customer: \"acme\", id: $id) { totalRows validRows batch { id count } } }";
+
+#[tokio::test]
+async fn staged_csv_imports_page_every_row_and_confirm_once() {
+    let app = app_with_workers().await;
+    let origin = Origin::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "books").await;
+    let a = origin.add("a.png", "image/png", grid_png(30, 30));
+    let b = origin.add("b.png", "image/png", grid_png(31, 30));
+
+    // 250 rows, 3 bad: a field missing (so it does not parse), a bad ID, a bad Number1
+    let mut csv = String::from("Line,ID,MediaType,Space,Origin,Reference1,Number1\n");
+    for line in 1..=250 {
+        let row = match line {
+            40 => format!("40,p40,image/png,{space},{a},book"),
+            150 => format!("150,bad/id,image/png,{space},{a},book,150"),
+            230 => format!("230,p230,image/png,{space},{a},book,many"),
+            _ => format!("{line},p{line},image/png,{space},{a},book,{line}"),
+        };
+        csv.push_str(&row);
+        csv.push('\n');
+    }
+    let staged = with_csv_upload(&app, &auth, STAGE_CSV, csv.into_bytes()).await;
+    let staged = staged.data()["stageCsvImport"].clone();
+    assert_eq!(
+        (
+            &staged["totalRows"],
+            &staged["validRows"],
+            &staged["errorCount"],
+            &staged["pagesWithErrors"]
+        ),
+        (&json!(250), &json!(247), &json!(3), &json!([1, 2, 3])),
+        "{staged}"
+    );
+    let id = staged["id"].as_str().unwrap().to_owned();
+
+    // three pages of 100, 100 and 50 rows, without uploading again
+    let mut after = Value::Null;
+    let mut rows = 0;
+    let mut highlighted = Vec::new();
+    for page in 1..=3 {
+        let response = app
+            .graphql(
+                &auth,
+                STAGED_ROWS,
+                json!({ "id": id, "after": after, "withErrors": false }),
+            )
+            .await;
+        let connection = response.data()["csvImport"]["rows"].clone();
+        assert_eq!(connection["totalCount"], 250);
+        assert_eq!(connection["pageInfo"]["hasNextPage"], page < 3);
+        let edges = connection["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), if page < 3 { 100 } else { 50 });
+        for edge in edges {
+            let row = &edge["node"];
+            rows += 1;
+            assert_eq!(row["fileLine"], rows + 1, "file order");
+            if row["valid"] == false {
+                let error = &row["errors"][0];
+                highlighted.push((
+                    page,
+                    row["line"].as_i64().unwrap(),
+                    error["column"].as_str().map(str::to_owned),
+                    error["code"].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+        after = connection["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(
+        highlighted,
+        vec![
+            (1, 41, None, "MALFORMED_ROW".to_owned()),
+            (2, 150, Some("ID".to_owned()), "INVALID_ID".to_owned()),
+            (
+                3,
+                230,
+                Some("Number1".to_owned()),
+                "INVALID_NUMBER".to_owned()
+            ),
+        ]
+    );
+    let only_errors = app
+        .graphql(
+            &auth,
+            STAGED_ROWS,
+            json!({ "id": id, "after": null, "withErrors": true }),
+        )
+        .await;
+    let only_errors = only_errors.data()["csvImport"]["rows"].clone();
+    assert_eq!(only_errors["totalCount"], 3);
+    // the row that does not parse still shows its cells, for the preview table
+    let malformed = &only_errors["edges"][0]["node"];
+    assert_eq!(
+        malformed["cells"][1],
+        json!({ "header": "ID", "column": "ID", "value": "p40" })
+    );
+    app.graphql(
+        &auth,
+        "query($id: String!) { csvImport(customer: \"acme\", id: $id) { rows(first: 101) { totalCount } } }",
+        json!({ "id": id }),
+    )
+    .await
+    .expect_error("BAD_REQUEST");
+
+    // all or nothing: refused while errors remain
+    app.graphql(&auth, CONFIRM_CSV, json!({ "id": id }))
+        .await
+        .expect_error("INVALID_INPUT");
+    let assets = app
+        .graphql(
+            &auth,
+            "query($s: Int!) { space(customer: \"acme\", id: $s) { assets { totalCount } } }",
+            json!({ "s": space }),
+        )
+        .await;
+    assert_eq!(assets.data()["space"]["assets"]["totalCount"], 0);
+
+    // another customer's key, and ids nobody staged, find nothing
+    let beta = app.customer_with_key("beta").await;
+    app.graphql(
+        &beta,
+        "query($id: String!) { csvImport(customer: \"beta\", id: $id) { totalRows } }",
+        json!({ "id": id }),
+    )
+    .await
+    .expect_error("NOT_FOUND");
+    app.graphql(
+        &beta,
+        "mutation($id: String!) { confirmCsvImport(customer: \"beta\", id: $id) { totalRows } }",
+        json!({ "id": id }),
+    )
+    .await
+    .expect_error("NOT_FOUND");
+    app.graphql(&auth, CONFIRM_CSV, json!({ "id": "no-such-import" }))
+        .await
+        .expect_error("NOT_FOUND");
+
+    // a clean file confirms into a batch, once
+    let clean = format!(
+        "Line,ID,MediaType,Space,Origin,Reference1,Number1\n\
+         1,a,image/png,{space},{a},book,1\n\
+         2,b,image/png,{space},{b},book,2\n"
+    );
+    let clean = with_csv_upload(&app, &auth, STAGE_CSV, clean.into_bytes()).await;
+    let clean_id = clean.data()["stageCsvImport"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let confirmed = app
+        .graphql(&auth, CONFIRM_CSV, json!({ "id": clean_id }))
+        .await;
+    let batch_id = confirmed.data()["confirmCsvImport"]["batch"]["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(confirmed.data()["confirmCsvImport"]["batch"]["count"], 2);
+    app.graphql(&auth, CONFIRM_CSV, json!({ "id": clean_id }))
+        .await
+        .expect_error("CONFLICT");
+    let done = finished_batch(&app, &auth, batch_id).await;
+    assert_eq!(done["completed"], 2, "{done}");
+    let read = app
+        .graphql(
+            &auth,
+            "query($id: String!) { csvImport(customer: \"acme\", id: $id) { batch { id } } }",
+            json!({ "id": clean_id }),
+        )
+        .await;
+    assert_eq!(read.data()["csvImport"]["batch"]["id"], batch_id);
+
+    // an expired import is refused with its own code, then is gone
+    let db = domain::connect(&app.configuration().database_url)
+        .await
+        .unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        "UPDATE staged_imports SET expires = created",
+    )
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+    let expired = app
+        .graphql(&auth, CONFIRM_CSV, json!({ "id": clean_id }))
+        .await
+        .expect_error("EXPIRED");
+    assert!(expired.contains("stage the file again"), "{expired}");
+    app.graphql(&auth, CONFIRM_CSV, json!({ "id": clean_id }))
+        .await
+        .expect_error("NOT_FOUND");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn staging_refuses_files_that_are_not_csv_imports_and_serves_a_sample() {
+    let app = TestApp::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "books").await;
+    assert_eq!(space, 1, "the sample names space 1");
+
+    let sample = app.graphql(&auth, "{ csvSample }", json!({})).await.data()["csvSample"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        sample.starts_with(
+            "Line,ID,MediaType,Space,Origin,Reference1,Reference2,Reference3,Number1,Number2,\
+             Number3,MaxUnauthorised,Tags,Roles\r\n"
+        ),
+        "{sample}"
+    );
+    app.graphql(&Auth::None, "{ csvSample }", json!({}))
+        .await
+        .expect_error("UNAUTHENTICATED");
+    let staged = with_csv_upload(&app, &auth, STAGE_CSV, sample.into_bytes()).await;
+    let staged = &staged.data()["stageCsvImport"];
+    assert_eq!(
+        (&staged["validRows"], &staged["errorCount"]),
+        (&json!(2), &json!(0))
+    );
+
+    let mut too_many = String::from("Line,ID,MediaType,Space,Origin\n");
+    for line in 1..=10_001 {
+        too_many.push_str(&format!(
+            "{line},p{line},image/png,1,https://example.org/{line}.png\n"
+        ));
+    }
+    for (what, content) in [
+        ("not a CSV", grid_png(10, 10)),
+        ("another header", b"Name,Size\nx,1\n".to_vec()),
+        ("no rows", b"Line,ID,MediaType,Space,Origin\n".to_vec()),
+        ("too many rows", too_many.into_bytes()),
+    ] {
+        let refused = with_csv_upload(&app, &auth, STAGE_CSV, content).await;
+        assert_eq!(
+            refused.error_code().as_deref(),
+            Some("INVALID_INPUT"),
+            "{what}: {:#}",
+            refused.body
+        );
+    }
     app.stop().await;
 }
 

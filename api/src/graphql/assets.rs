@@ -541,6 +541,42 @@ async fn process(ctx: &Context<'_>, asset: domain::Asset, wait: bool) -> Result<
     Ok(asset)
 }
 
+/// Most files `uploadAssets` takes in one request.
+pub const MAX_UPLOAD_FILES: usize = 10;
+
+/// What became of one file of `uploadAssets`: its asset, or why it was not registered.
+#[derive(SimpleObject)]
+pub struct UploadResult {
+    /// The id the file was registered under (as given in its input).
+    id: String,
+    /// The asset, when the file was registered.
+    asset: Option<AssetObject>,
+    /// The stable error code (as in `extensions.code`) when it was not.
+    code: Option<String>,
+    /// What went wrong, in words.
+    message: Option<String>,
+}
+
+impl UploadResult {
+    fn failed(id: String, error: &async_graphql::Error) -> Self {
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            .and_then(|code| match code {
+                async_graphql::Value::String(code) => Some(code.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "INTERNAL".to_owned());
+        Self {
+            id,
+            asset: None,
+            code: Some(code),
+            message: Some(error.message.clone()),
+        }
+    }
+}
+
 #[derive(Default, Debug)]
 pub struct AssetMutation;
 
@@ -611,6 +647,83 @@ impl AssetMutation {
             })?;
         let asset = process(ctx, asset, wait == Some(true)).await?;
         Ok(AssetObject::new(asset, &base_url))
+    }
+
+    /// Registers up to 10 assets with their masters uploaded in one request (GraphQL
+    /// multipart): `inputs[i]` describes `files[i]`. More than 10 files, or inputs and files
+    /// that do not pair up, are refused before anything is recorded. Each file then succeeds
+    /// or fails on its own (a duplicate id, say), and the answer has one result per file, in
+    /// order. `wait` works as for `registerAsset`.
+    async fn upload_assets(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The space's number.")] space: i32,
+        #[graphql(desc = "One registration per file, in the files' order.")] inputs: Vec<
+            AssetInput,
+        >,
+        #[graphql(desc = "The masters' bytes, at most 10.")] files: Vec<Upload>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Return only once processing has ended."
+        )]
+        wait: Option<bool>,
+    ) -> Result<Vec<UploadResult>> {
+        let base_url = request_context(ctx)?.base_url.clone();
+        if files.is_empty() || files.len() > MAX_UPLOAD_FILES {
+            return Err(graphql_error(domain::Error::invalid_input(format!(
+                "send between 1 and {MAX_UPLOAD_FILES} files at once, not {}",
+                files.len()
+            ))));
+        }
+        if inputs.len() != files.len() {
+            return Err(graphql_error(domain::Error::invalid_input(format!(
+                "{} inputs for {} files: send one input per file",
+                inputs.len(),
+                files.len()
+            ))));
+        }
+        // every file part must be readable before anything is recorded
+        let files = files
+            .into_iter()
+            .map(|file| upload_file(ctx, file))
+            .collect::<Result<Vec<_>>>()?;
+        let processing = ctx.data::<crate::processing::Processing>()?;
+        let mut results = Vec::with_capacity(files.len());
+        for (input, file) in inputs.into_iter().zip(files) {
+            let id = input.id.clone();
+            let customer = customer.clone();
+            let input = domain::AssetInput::from(input);
+            let registered = call(ctx, |domain, principal| async move {
+                domain
+                    .register_uploaded_asset(&principal, &customer, space, input)
+                    .await
+            })
+            .await;
+            let asset = match registered {
+                Ok(asset) => asset,
+                Err(error) => {
+                    results.push(UploadResult::failed(id, &error));
+                    continue;
+                }
+            };
+            if let Err(error) = processing.ingestor.store_upload_file(&asset, file).await {
+                let error =
+                    domain::Error::internal(format!("the upload cannot be stored: {error}"));
+                results.push(UploadResult::failed(id, &graphql_error(error)));
+                continue;
+            }
+            match process(ctx, asset, wait == Some(true)).await {
+                Ok(asset) => results.push(UploadResult {
+                    id,
+                    asset: Some(AssetObject::new(asset, &base_url)),
+                    code: None,
+                    message: None,
+                }),
+                Err(error) => results.push(UploadResult::failed(id, &error)),
+            }
+        }
+        Ok(results)
     }
 
     /// Changes the fields the patch names and leaves every other field as it is.

@@ -13,6 +13,7 @@ use futures::Stream;
 use super::assets::{AssetInput, AssetStatusValue};
 use super::connection::{PagedConnection, connection, page_complexity};
 use super::context::{call, domain, principal, read_upload};
+use super::csv_imports::{CsvError, CsvRowObject};
 use crate::error::{graphql_code, graphql_error};
 
 /// A batch member: a registration and the space it goes to.
@@ -37,9 +38,11 @@ pub struct BatchObject {
     pub count: i32,
     /// Members processed to READY.
     pub completed: i32,
-    /// Members that ended in ERROR (also those deleted, or taken over by a later batch).
+    /// Members that ended in ERROR (also those deleted, cancelled, or taken over by a later
+    /// batch).
     pub errors: i32,
-    /// When it ended: every member READY or ERROR.
+    /// When it ended: every member READY or ERROR; cleared while `retryFailedBatch` runs
+    /// members again.
     pub finished: Option<DateTime<Utc>>,
     /// Whether a later batch took over some of its members before they were processed.
     pub superseded: bool,
@@ -123,47 +126,12 @@ impl BatchObject {
     }
 }
 
-/// One problem of a CSV import.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct CsvError {
-    /// The row's Line value, or its line in the file when Line is missing or not a number
-    /// (the header is line 1).
-    pub line: i64,
-    /// The column at fault (Line, ID, MediaType, ...), when there is one.
-    pub column: Option<String>,
-    /// Stable code: MISSING_COLUMN, DUPLICATE_COLUMN, MALFORMED_ROW, MISSING_VALUE,
-    /// INVALID_LINE, DUPLICATE_LINE, INVALID_NUMBER, UNKNOWN_SPACE, DUPLICATE_ASSET,
-    /// INVALID_ID, INVALID_MEDIA_TYPE, INVALID_ORIGIN, INVALID_INPUT.
-    pub code: String,
-    pub message: String,
-}
-
-/// A CSV row as read.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct CsvRowObject {
-    /// The row's Line value.
-    pub line: i64,
-    pub space: i32,
-    pub id: String,
-    pub media_type: String,
-    pub origin: Option<String>,
-    pub string1: Option<String>,
-    pub string2: Option<String>,
-    pub string3: Option<String>,
-    pub number1: Option<i64>,
-    pub number2: Option<i64>,
-    pub number3: Option<i64>,
-    pub max_unauthorised: Option<i32>,
-    pub tags: Option<Vec<String>>,
-    pub roles: Option<Vec<String>>,
-}
-
 /// Rows shown per page of `CsvImport.rows`.
 const CSV_ROWS_PAGE: usize = 100;
 
 /// What an import found, and the batch it created.
 #[derive(Debug)]
-pub struct CsvImportObject(domain::CsvImport);
+pub struct CsvImportObject(pub(super) domain::CsvImport);
 
 #[Object(name = "CsvImport")]
 impl CsvImportObject {
@@ -180,19 +148,11 @@ impl CsvImportObject {
     /// Every problem found, by line.
     #[graphql(complexity = "super::limits::unpaged_complexity(child_complexity)")]
     async fn errors(&self) -> Vec<CsvError> {
-        self.0
-            .errors
-            .iter()
-            .map(|problem| CsvError {
-                line: problem.line,
-                column: problem.column.map(str::to_owned),
-                code: graphql_code(problem.code),
-                message: problem.message.clone(),
-            })
-            .collect()
+        self.0.errors.iter().map(CsvError::from).collect()
     }
 
-    /// The rows that could be read, 100 a page.
+    /// Every data row of the file in file order, readable or not, with its cells and
+    /// problems; 100 a page.
     #[graphql(complexity = "super::limits::list_complexity(CSV_ROWS_PAGE, child_complexity)")]
     async fn rows(
         &self,
@@ -210,25 +170,7 @@ impl CsvImportObject {
             .iter()
             .skip(start)
             .take(CSV_ROWS_PAGE)
-            .map(|row| {
-                let asset = &row.member.asset;
-                CsvRowObject {
-                    line: row.line,
-                    space: row.member.space,
-                    id: asset.id.clone(),
-                    media_type: asset.media_type.clone(),
-                    origin: asset.origin.clone(),
-                    string1: asset.string1.clone(),
-                    string2: asset.string2.clone(),
-                    string3: asset.string3.clone(),
-                    number1: asset.number1,
-                    number2: asset.number2,
-                    number3: asset.number3,
-                    max_unauthorised: asset.max_unauthorised,
-                    tags: asset.tags.clone(),
-                    roles: asset.roles.clone(),
-                }
-            })
+            .map(CsvRowObject::from)
             .collect())
     }
 
@@ -349,6 +291,45 @@ impl BatchMutation {
             ctx.data::<crate::processing::Processing>()?.job_queued();
         }
         Ok(CsvImportObject(imported))
+    }
+
+    /// Queues again every member of a batch whose asset ended in ERROR (cancelled members
+    /// included), each with a fresh set of attempts; `errors` goes down by as many and the
+    /// batch is unfinished until they end again. Members READY or still waiting, and members
+    /// deleted or taken over by a later batch, are left alone. A batch without failed members
+    /// is returned unchanged.
+    async fn retry_failed_batch(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The batch's number.")] batch: i64,
+    ) -> Result<BatchObject> {
+        let retried = call(ctx, |domain, principal| async move {
+            domain
+                .retry_failed_batch(&principal, &customer, batch)
+                .await
+        })
+        .await?;
+        ctx.data::<crate::processing::Processing>()?.job_queued();
+        Ok(retried.into())
+    }
+
+    /// Cancels the members of a batch that still wait for a worker: their processing is
+    /// dropped and they end in ERROR ("cancelled: the batch was cancelled"), counted in
+    /// `errors`, so the batch can finish. Members being processed are left to finish;
+    /// `retryFailedBatch` queues cancelled members again. A batch with nothing waiting is
+    /// returned unchanged.
+    async fn cancel_batch(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's name.")] customer: String,
+        #[graphql(desc = "The batch's number.")] batch: i64,
+    ) -> Result<BatchObject> {
+        let cancelled = call(ctx, |domain, principal| async move {
+            domain.cancel_batch(&principal, &customer, batch).await
+        })
+        .await?;
+        Ok(cancelled.into())
     }
 }
 

@@ -173,8 +173,38 @@ pub struct CustomerPatch {
 #[derive(Default, Debug)]
 pub struct CustomerQuery;
 
+/// Who the caller is, as far as the management API is concerned.
+#[derive(SimpleObject)]
+pub struct Me {
+    /// The key or token's key the caller presented.
+    key: String,
+    /// Whether the caller acts on every customer (an admin key).
+    admin: bool,
+    /// The customer a customer key acts for; null for admin keys.
+    customer: Option<String>,
+}
+
 #[Object]
 impl CustomerQuery {
+    /// The caller: its key and what it may act on (UNAUTHENTICATED without a credential).
+    async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
+        match super::context::principal(ctx)? {
+            domain::Principal::Admin { key } => Ok(Me {
+                key,
+                admin: true,
+                customer: None,
+            }),
+            domain::Principal::Customer { key, customer, .. } => Ok(Me {
+                key,
+                admin: false,
+                customer: Some(customer),
+            }),
+            _ => Err(crate::error::graphql_error(domain::Error::unauthenticated(
+                "sign in with an API key or a login token",
+            ))),
+        }
+    }
+
     /// One customer by name (admin keys, or the customer's own keys).
     async fn customer(
         &self,

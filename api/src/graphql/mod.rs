@@ -9,6 +9,7 @@ mod assets;
 mod batches;
 mod connection;
 mod context;
+mod csv_imports;
 mod customers;
 mod keys;
 mod limits;
@@ -39,6 +40,7 @@ pub struct Query(
     spaces::SpaceQuery,
     assets::AssetQuery,
     batches::BatchQuery,
+    csv_imports::CsvImportQuery,
     presentation::NamedQueryQuery,
 );
 
@@ -50,6 +52,7 @@ pub struct Mutation(
     spaces::SpaceMutation,
     assets::AssetMutation,
     batches::BatchMutation,
+    csv_imports::CsvImportMutation,
     origin_rules::OriginRuleMutation,
     presentation::NamedQueryMutation,
     annotations::AnnotationMutation,
@@ -205,7 +208,7 @@ pub async fn execute(
     let request = if is_multipart {
         let (reader, overflowed) = bounded_reader(body, limit);
         let options = MultipartOptions::default()
-            .max_num_files(1)
+            .max_num_files(assets::MAX_UPLOAD_FILES)
             .max_file_size(limit);
         match async_graphql::http::receive_body(content_type, reader, options).await {
             Ok(request) => request,

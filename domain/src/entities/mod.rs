@@ -15,5 +15,6 @@ pub mod named_query;
 pub mod origin_rule;
 pub mod role;
 pub mod space;
+pub mod staged_import;
 pub mod viewer;
 pub mod visitor_session;

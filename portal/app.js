@@ -1,0 +1,153 @@
+// The portal's entry: sign-in, the customer in view, the left-hand navigation and the router
+// (#/customers/{name}/spaces, #/customers/{name}/spaces/{id}).
+
+import { ApiError, forget, gql, signIn, token, whenSignedOut } from './api.js';
+import { announce, field, fill, h, problem } from './dom.js';
+import { spacesPage } from './spaces.js';
+import { spacePage } from './space.js';
+
+const main = document.getElementById('main');
+const navigation = document.getElementById('navigation');
+const account = document.getElementById('account');
+
+/** Who is signed in: `{ key, admin, customer }`, and the customers an admin may switch to. */
+const session = { me: null, customers: [] };
+
+function signInForm(onDone, reason) {
+  const key = h('input', { name: 'key', autocomplete: 'username', required: true });
+  const secret = h('input', { name: 'secret', type: 'password', autocomplete: 'current-password', required: true });
+  const message = h('div');
+  const form = h(
+    'form',
+    {
+      class: 'card sign-in',
+      'aria-labelledby': 'sign-in-title',
+      onsubmit: async (event) => {
+        event.preventDefault();
+        fill(message);
+        try {
+          await signIn(key.value.trim(), secret.value);
+          onDone();
+        } catch (error) {
+          fill(message, problem(error.message));
+        }
+      },
+    },
+    h('h1', { id: 'sign-in-title' }, 'Sign in'),
+    reason ? h('p', {}, reason) : null,
+    field('API key', key),
+    field('Secret', secret),
+    message,
+    h('button', { type: 'submit' }, 'Sign in'),
+  );
+  return { form, focus: () => key.focus() };
+}
+
+/** Signs in again over the current page, which keeps whatever its forms hold. */
+function signInAgain() {
+  forget();
+  return new Promise((resolve) => {
+    const dialog = h('dialog', { class: 'sign-in-dialog', 'aria-label': 'Sign in again' });
+    const { form, focus } = signInForm(() => {
+      dialog.close();
+      dialog.remove();
+      resolve();
+    }, 'Your sign-in has ended. Sign in again to carry on where you were.');
+    dialog.append(form);
+    document.body.append(dialog);
+    dialog.showModal();
+    focus();
+  });
+}
+
+async function loadSession() {
+  const data = await gql('{ me { key admin customer } }');
+  session.me = data.me;
+  if (session.me.admin) {
+    const list = await gql('{ customers(first: 1000) { nodes { name displayName } } }');
+    session.customers = list.customers.nodes;
+  } else {
+    session.customers = [{ name: session.me.customer, displayName: session.me.customer }];
+  }
+}
+
+function showAccount(customer) {
+  const switcher = session.me.admin
+    ? h(
+        'select',
+        {
+          'aria-label': 'Customer',
+          onchange: (event) => {
+            location.hash = `#/customers/${encodeURIComponent(event.target.value)}/spaces`;
+          },
+        },
+        session.customers.map(({ name, displayName }) =>
+          h('option', { value: name, selected: name === customer }, displayName === name ? name : `${displayName} (${name})`),
+        ),
+      )
+    : h('span', {}, customer);
+  fill(
+    account,
+    switcher,
+    h('span', { class: 'who' }, session.me.admin ? `admin key ${session.me.key}` : `key ${session.me.key}`),
+    h('button', { type: 'button', class: 'link', onclick: signOut }, 'Sign out'),
+  );
+}
+
+function signOut() {
+  forget();
+  session.me = null;
+  location.hash = '#/';
+  route();
+}
+
+/** The route in the address bar, read. */
+function where() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  if (parts[0] === 'customers' && parts[1]) {
+    if (parts[2] === 'spaces' && parts[3]) return { customer: parts[1], space: Number(parts[3]) };
+    return { customer: parts[1] };
+  }
+  return {};
+}
+
+async function route() {
+  if (!token()) {
+    fill(navigation);
+    fill(account);
+    const { form, focus } = signInForm(() => route());
+    fill(main, form);
+    focus();
+    return;
+  }
+  try {
+    if (!session.me) await loadSession();
+    const place = where();
+    const customer = place.customer ?? session.me.customer ?? session.customers[0]?.name;
+    if (!customer) {
+      fill(main, h('h1', {}, 'No customers yet'), h('p', {}, 'Create a customer through the GraphQL API first.'));
+      return;
+    }
+    if (!place.customer) {
+      location.replace(`#/customers/${encodeURIComponent(customer)}/spaces`);
+      return;
+    }
+    showAccount(customer);
+    if (place.space) await spacePage(main, navigation, customer, place.space);
+    else await spacesPage(main, navigation, customer);
+    main.focus();
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') {
+      forget();
+      session.me = null;
+      route();
+      return;
+    }
+    fill(main, h('h1', {}, 'Something went wrong'), problem(error.message));
+  }
+  announce(document.title);
+}
+
+whenSignedOut(signInAgain);
+window.addEventListener('hashchange', route);
+route();
