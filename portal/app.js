@@ -5,6 +5,7 @@ import { ApiError, forget, gql, signIn, token, whenSignedOut } from './api.js';
 import { announce, field, fill, h, problem } from './dom.js';
 import { spacesPage } from './spaces.js';
 import { spacePage } from './space.js';
+import { batchPage, queuePage } from './queue.js';
 
 const main = document.getElementById('main');
 const navigation = document.getElementById('navigation');
@@ -106,6 +107,8 @@ function where() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   if (parts[0] === 'customers' && parts[1]) {
     if (parts[2] === 'spaces' && parts[3]) return { customer: parts[1], space: Number(parts[3]) };
+    if (parts[2] === 'queue') return { customer: parts[1], queue: true };
+    if (parts[2] === 'batches' && parts[3]) return { customer: parts[1], batch: Number(parts[3]) };
     return { customer: parts[1] };
   }
   return {};
@@ -134,6 +137,8 @@ async function route() {
     }
     showAccount(customer);
     if (place.space) await spacePage(main, navigation, customer, place.space);
+    else if (place.queue) await queuePage(main, navigation, customer);
+    else if (place.batch) await batchPage(main, navigation, customer, place.batch);
     else await spacesPage(main, navigation, customer);
     main.focus();
   } catch (error) {

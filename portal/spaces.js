@@ -18,10 +18,11 @@ export async function navigate(navigation, customer, current) {
   const spaces = data.customer.spaces.nodes;
   fill(
     navigation,
-    h('h2', {}, 'Spaces'),
+    h('h2', {}, 'Vitrine'),
     h(
       'ul',
       {},
+      h('li', {}, h('a', { href: `#/customers/${encodeURIComponent(customer)}/queue`, 'aria-current': current === 'queue' ? 'page' : null }, 'Queue')),
       h('li', {}, h('a', { href: `#/customers/${encodeURIComponent(customer)}/spaces`, 'aria-current': current === undefined ? 'page' : null }, 'All spaces')),
       spaces.map((space) =>
         h(

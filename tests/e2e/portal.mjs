@@ -1,12 +1,14 @@
 // The portal in headless Chromium against a real `vitrine serve`: sign in with a key, create
 // a space, refuse an 11th file without sending anything, upload 3 images with their metadata
-// and see them READY with thumbnails; the page's security headers hold (no policy violation),
+// and see them READY with thumbnails; import a CSV (a bad row highlighted in the preview and
+// nothing imported, then a clean file confirmed and started), watch the queue, and retry the
+// member whose origin was missing once it is there; the security headers hold (no violation),
 // and axe-core finds no serious or critical accessibility violation on any page visited.
 //
 // Usage: node portal.mjs <path-to-vitrine-binary>   (CHROMIUM: the browser, /usr/bin/chromium)
 // Exit status 0 when every check passes.
 
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,7 +97,7 @@ async function main() {
     await page.getByRole('button', { name: 'Create space' }).click();
     await page.getByRole('heading', { name: 'Upload' }).waitFor();
     check(page.url().endsWith('#/customers/acme/spaces/1'), `after creating: ${page.url()}`);
-    await page.getByRole('navigation', { name: 'Spaces' }).getByRole('link', { name: 'Book of hours' }).waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Book of hours' }).waitFor();
     console.log('portal: space created and listed in the navigation');
 
     // an 11th file is refused, and nothing is sent
@@ -131,6 +133,47 @@ async function main() {
     await page.getByLabel('Reference 1', { exact: true }).fill('folio 2r');
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.getByText('Assets 1–1 of 1').waitFor();
+
+    // the queue: a CSV with a bad row is previewed with that row highlighted, and not imported
+    const masters = join(work, 'masters');
+    const origin = (name) => `file://${join(masters, name)}`;
+    for (const n of [1, 2, 3]) writeFileSync(join(masters, `leaf${n}.png`), png(120, 90, n * 70));
+    const header = 'Line,ID,MediaType,Space,Origin,Reference1,Reference2,Reference3,Number1,Number2,Number3,MaxUnauthorised,Tags,Roles';
+    const csvRow = (line, id, file) => `${line},${id},image/png,1,${origin(file)},leaves,,,${line},,,-1,,`;
+    const bad = [header, csvRow(1, 'leaf-1', 'leaf1.png'), csvRow(2, 'leaf/2', 'leaf2.png'), csvRow(3, 'leaf-3', 'leaf3.png')].join('\r\n');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Queue' }).click();
+    await page.getByRole('heading', { name: 'Queue', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Add new batch' }).click();
+    await page.getByRole('heading', { name: 'Import assets via CSV' }).waitFor();
+    await page.getByLabel('CSV file').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
+    await page.locator('table.preview tr.invalid').first().waitFor();
+    const invalid = await page.locator('table.preview tr.invalid').evaluateAll((rows) => rows.map((row) => row.textContent));
+    check(invalid.length === 1 && invalid[0].includes('leaf/2'), `highlighted rows: ${JSON.stringify(invalid)}`);
+    check(await page.locator('td.invalid-cell').count() === 1, 'the bad cell is highlighted');
+    check(await page.getByRole('button', { name: 'Confirm import' }).isDisabled(), 'a file with problems cannot be confirmed');
+    await accessible(page, 'the CSV preview');
+    console.log('portal: CSV preview highlights the bad row and cell; confirm stays disabled');
+
+    // a clean file whose third origin is missing: confirm, start, watch the queue
+    const clean = [header, csvRow(1, 'leaf-1', 'leaf1.png'), csvRow(2, 'leaf-2', 'leaf2.png'), csvRow(3, 'leaf-4', 'leaf4.png')].join('\r\n');
+    await page.getByLabel('CSV file').setInputFiles({ name: 'clean.csv', mimeType: 'text/csv', buffer: Buffer.from(clean) });
+    await page.getByText('All 3 rows are valid.').waitFor();
+    await page.getByRole('button', { name: 'Confirm import' }).click();
+    await page.getByRole('button', { name: 'Start ingest' }).click();
+    await page.getByRole('link', { name: 'View queue' }).click();
+    const batchRow = page.locator('tr[data-batch]').first();
+    await batchRow.getByText('2 completed, 1 failed, of 3').waitFor({ timeout: 60000 });
+    console.log('portal: batch started from the CSV; the queue shows 2 completed, 1 failed');
+
+    // the batch view: the failed member, then "Retry failed" once its origin exists
+    await batchRow.getByRole('link').click();
+    await page.locator('tr[data-asset="leaf-4"] td.status-error').waitFor();
+    writeFileSync(join(masters, 'leaf4.png'), png(120, 90, 250));
+    await accessible(page, 'the batch view');
+    await page.getByRole('button', { name: 'Retry failed' }).click();
+    await page.getByText('3 completed, 0 failed, of 3').waitFor({ timeout: 60000 });
+    await page.locator('tr[data-asset="leaf-4"] td.status-ready').waitFor({ timeout: 30000 });
+    console.log('portal: "Retry failed" brought the fixed member to READY');
 
     check(problems.length === 0, `console errors (policy violations included):\n  ${problems.join('\n  ')}`);
     console.log('portal: sign-in, spaces, upload and the asset list work in Chromium');

@@ -410,50 +410,7 @@ async fn batch_progress_streams_over_websocket_until_the_batch_finishes() {
         .await;
     let id = created.data()["createBatch"]["id"].as_i64().unwrap();
 
-    let ws_url = app.base_url.replacen("http", "ws", 1) + "/graphql/ws";
-    let mut request = ws_url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let Auth::Basic { key, secret } = &auth else {
-        panic!("basic auth expected")
-    };
-    let basic = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        format!("{key}:{secret}"),
-    );
-    let send = |value: Value| Message::Text(value.to_string().into());
-    socket
-        .send(send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Basic {basic}") } })))
-        .await
-        .unwrap();
-    socket
-        .send(send(json!({ "id": "1", "type": "subscribe", "payload": {
-            "query": "subscription($id: Int!) { batchProgress(customer: \"acme\", id: $id) { completed errors finished } }",
-            "variables": { "id": id } } })))
-        .await
-        .unwrap();
-    let mut updates = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let message = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .expect("progress arrives")
-            .expect("socket open")
-            .unwrap();
-        let Message::Text(text) = message else {
-            continue;
-        };
-        let value: Value = serde_json::from_str(&text).unwrap();
-        match value["type"].as_str() {
-            Some("next") => updates.push(value["payload"]["data"]["batchProgress"].clone()),
-            Some("complete") => break,
-            Some("error") => panic!("subscription failed: {value}"),
-            _ => {}
-        }
-    }
+    let updates = progress_until_finished(&app, &auth, id).await;
     assert!(!updates.is_empty());
     let last = updates.last().unwrap();
     assert_eq!(last["completed"], 4, "{updates:?}");
@@ -481,6 +438,7 @@ async fn batch_progress_streams_over_websocket_until_the_batch_finishes() {
         "graphql-transport-ws".parse().unwrap(),
     );
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let send = |value: Value| Message::Text(value.to_string().into());
     socket
         .send(send(json!({ "type": "connection_init" })))
         .await
