@@ -132,6 +132,25 @@ fn cells_of(
         .collect()
 }
 
+/// The line of the file (from 1) where a record starts, counted from its byte offset. With
+/// CRLF line ends (as Excel writes them) the csv crate ends a record at the CR and starts the
+/// next at the LF, so its own line count is one short: the line ending is skipped first.
+fn line_at(content: &[u8], position: Option<&csv::Position>) -> u64 {
+    let Some(position) = position else {
+        return 0;
+    };
+    let mut start = usize::try_from(position.byte())
+        .unwrap_or(usize::MAX)
+        .min(content.len());
+    while matches!(content.get(start), Some(b'\r' | b'\n')) {
+        start += 1;
+    }
+    1 + content[..start]
+        .iter()
+        .filter(|&&byte| byte == b'\n')
+        .count() as u64
+}
+
 /// Reads the rows of a CSV and the problems it has on its own (before any database check).
 /// Every data row is returned, in file order, with its own problems; the problems list holds
 /// them all, and the header's.
@@ -199,7 +218,7 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
         let record = match record {
             Ok(record) => record,
             Err(error) => {
-                let file_line = error.position().map_or(0, |p| p.line());
+                let file_line = line_at(content, error.position());
                 let problem = CsvProblem {
                     line: file_line as i64,
                     column: None,
@@ -217,7 +236,7 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
                 continue;
             }
         };
-        let file_line = record.position().map_or(0, |p| p.line());
+        let file_line = line_at(content, record.position());
         let cells = cells_of(&record, &header, &columns);
         let value = |column: &str| {
             positions
@@ -448,6 +467,22 @@ mod tests {
             Some(vec!["x".to_owned(), "y".to_owned()])
         );
         assert_eq!(member.line, Some(1));
+    }
+
+    #[test]
+    fn file_lines_count_every_line_ending() {
+        for ending in ["\n", "\r\n"] {
+            let content = [
+                "Line,ID,MediaType,Space,Origin",
+                "1,a,image/png,1,https://example.org/a.png",
+                "2,b,image/png,1,https://example.org/b.png",
+                "3,c/d,image/png,1,https://example.org/c.png",
+            ]
+            .join(ending);
+            let (rows, _, _) = parse_csv(content.as_bytes()).unwrap();
+            let lines: Vec<u64> = rows.iter().map(|row| row.file_line).collect();
+            assert_eq!(lines, [2, 3, 4], "line ending {ending:?}");
+        }
     }
 
     #[test]

@@ -147,8 +147,8 @@ async function main() {
     await page.getByRole('heading', { name: 'Import assets via CSV' }).waitFor();
     await page.getByLabel('CSV file').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
     await page.locator('table.preview tr.invalid').first().waitFor();
-    const invalid = await page.locator('table.preview tr.invalid').evaluateAll((rows) => rows.map((row) => row.textContent));
-    check(invalid.length === 1 && invalid[0].includes('leaf/2'), `highlighted rows: ${JSON.stringify(invalid)}`);
+    const invalid = await page.locator('table.preview tr.invalid').evaluateAll((rows) => rows.map((row) => [row.dataset.line, row.textContent]));
+    check(invalid.length === 1 && invalid[0][0] === '3' && invalid[0][1].includes('leaf/2'), `highlighted rows (file line, text): ${JSON.stringify(invalid)}`);
     check(await page.locator('td.invalid-cell').count() === 1, 'the bad cell is highlighted');
     check(await page.getByRole('button', { name: 'Confirm import' }).isDisabled(), 'a file with problems cannot be confirmed');
     await accessible(page, 'the CSV preview');
