@@ -29,8 +29,12 @@ function progress(batch) {
 /** Follows a batch's progress over the GraphQL WebSocket; polls when the socket fails. */
 function follow(customer, id, onUpdate) {
   let stopped = false;
+  let polling = false;
   let socket = null;
   const poll = async () => {
+    // a failing socket reports both "error" and "close": poll once
+    if (polling) return;
+    polling = true;
     while (!stopped) {
       try {
         const data = await gql(`query($c: String!, $id: Int!) { batch(customer: $c, id: $id) { ${BATCH_FIELDS} } }`, { c: customer, id });
@@ -167,15 +171,15 @@ async function showStaged(preview, customer, id) {
       'table',
       { class: 'preview' },
       h('caption', {}, `Rows ${(page - 1) * PAGE + 1}–${(page - 1) * PAGE + staged.rows.nodes.length} of ${staged.totalRows}`),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'File line'), headers.map((header) => h('th', { scope: 'col' }, header)), h('th', { scope: 'col' }, 'Problems'))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'File line'), h('th', { scope: 'col' }, 'Problems'), headers.map((header) => h('th', { scope: 'col' }, header)))),
       h('tbody', {}, staged.rows.nodes.map((row) => {
         const bad = new Set(row.errors.map((error) => error.column));
         return h(
           'tr',
           { class: row.valid ? null : 'invalid', 'data-line': row.fileLine },
           h('th', { scope: 'row' }, row.fileLine),
-          row.cells.map((cell) => h('td', { class: bad.has(cell.column) ? 'invalid-cell' : null }, cell.value)),
           h('td', { class: 'problems' }, row.errors.map((error) => h('div', {}, error.message))),
+          row.cells.map((cell) => h('td', { class: bad.has(cell.column) ? 'invalid-cell' : null }, cell.value)),
         );
       })),
     );

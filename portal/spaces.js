@@ -18,7 +18,7 @@ export async function navigate(navigation, customer, current) {
   const spaces = data.customer.spaces.nodes;
   fill(
     navigation,
-    h('h2', {}, 'Vitrine'),
+    h('h2', {}, customer),
     h(
       'ul',
       {},
@@ -76,7 +76,7 @@ function newSpaceForm(customer, onCreated) {
 }
 
 function spaceRow(customer, space, refresh) {
-  const message = h('td', { class: 'row-message' });
+  const message = h('div', { class: 'row-message' });
   const rename = async () => {
     const cell = row.querySelector('.name');
     const input = h('input', { value: space.name, 'aria-label': `New name for ${space.name}` });
@@ -115,8 +115,8 @@ function spaceRow(customer, space, refresh) {
       { class: 'actions' },
       h('button', { type: 'button', onclick: rename }, 'Rename'),
       h('button', { type: 'button', onclick: remove, disabled: !empty, title: empty ? null : 'Only empty spaces can be deleted' }, 'Delete'),
+      message,
     ),
-    message,
   );
   return row;
 }
@@ -130,7 +130,7 @@ export async function spacesPage(main, navigation, customer) {
         'table',
         {},
         h('caption', {}, `${spaces.length} space${spaces.length === 1 ? '' : 's'} of ${customer}`),
-        h('thead', {}, h('tr', {}, ['Number', 'Name', 'Assets', 'Created', 'Actions', ''].map((label) => h('th', { scope: 'col' }, label)))),
+        h('thead', {}, h('tr', {}, ['Number', 'Name', 'Assets', 'Created', 'Actions'].map((label) => h('th', { scope: 'col' }, label)))),
         h('tbody', {}, spaces.map((space) => spaceRow(customer, space, refresh))),
       )
     : h('p', {}, 'No spaces yet: create the first one below.');
