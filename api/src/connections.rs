@@ -147,6 +147,13 @@ impl<Io> GuardedIo<Io> {
     }
 }
 
+fn head_too_slow() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the request head did not arrive in time",
+    )
+}
+
 impl<Io: AsyncRead + Unpin> AsyncRead for GuardedIo<Io> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -157,10 +164,7 @@ impl<Io: AsyncRead + Unpin> AsyncRead for GuardedIo<Io> {
         if let Some(deadline) = this.deadline.as_mut()
             && deadline.as_mut().poll(cx).is_ready()
         {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the request head did not arrive in time",
-            )));
+            return Poll::Ready(Err(head_too_slow()));
         }
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.io).poll_read(cx, buf);
@@ -172,10 +176,7 @@ impl<Io: AsyncRead + Unpin> AsyncRead for GuardedIo<Io> {
                 && let Some(deadline) = this.deadline.as_mut()
                 && deadline.as_mut().poll(cx).is_ready()
             {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the request head did not arrive in time",
-                )));
+                return Poll::Ready(Err(head_too_slow()));
             }
         }
         polled

@@ -21,7 +21,6 @@ use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::{GraphiQLSource, MultipartOptions};
 use async_graphql::{MergedObject, Schema};
 use async_graphql_poem::{GraphQLProtocol, GraphQLWebSocket};
-use futures::io::AllowStdIo;
 use poem::http::{HeaderMap, StatusCode, header};
 use poem::web::websocket::WebSocket;
 use poem::web::{Data, Html, RemoteAddr};
@@ -205,40 +204,18 @@ pub async fn execute(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok());
-    let request = if is_multipart {
-        let (reader, overflowed) = bounded_reader(body, limit);
-        let options = MultipartOptions::default()
-            .max_num_files(assets::MAX_UPLOAD_FILES)
-            .max_file_size(limit);
-        match async_graphql::http::receive_body(content_type, reader, options).await {
-            Ok(request) => request,
-            Err(_) if overflowed.load(Ordering::Relaxed) => return too_large(),
-            Err(error) => {
-                return RestError::new("bad-request", format!("not a GraphQL request: {error}"))
-                    .into_response();
-            }
-        }
-    } else {
-        let bytes = match body.into_bytes_limit(limit).await {
-            Ok(bytes) => bytes,
-            Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(),
-            Err(error) => {
-                return RestError::new("bad-request", format!("cannot read request body: {error}"))
-                    .into_response();
-            }
-        };
-        match async_graphql::http::receive_body(
-            content_type,
-            AllowStdIo::new(&bytes[..]),
-            MultipartOptions::default(),
-        )
-        .await
-        {
-            Ok(request) => request,
-            Err(error) => {
-                return RestError::new("bad-request", format!("not a GraphQL request: {error}"))
-                    .into_response();
-            }
+    // one reader for both kinds: JSON is read whole (within the limit), file parts stream to
+    // temporary files
+    let (reader, overflowed) = bounded_reader(body, limit);
+    let options = MultipartOptions::default()
+        .max_num_files(assets::MAX_UPLOAD_FILES)
+        .max_file_size(limit);
+    let request = match async_graphql::http::receive_body(content_type, reader, options).await {
+        Ok(request) => request,
+        Err(_) if overflowed.load(Ordering::Relaxed) => return too_large(),
+        Err(error) => {
+            return RestError::new("bad-request", format!("not a GraphQL request: {error}"))
+                .into_response();
         }
     };
     let mut response = state
