@@ -281,6 +281,17 @@ impl Ingestor {
         }
     }
 
+    /// Whether a customer's origin could be fetched now (see [`Fetcher::check_with`]), with
+    /// the credentials of the customer's matching origin rule, as ingest would fetch it.
+    pub async fn check_origin(&self, customer_id: i32, origin: &str) -> Result<()> {
+        let credentials = self
+            .domain
+            .origin_credentials(customer_id, origin)
+            .await
+            .map_err(|error| Error::new(ErrorKind::Database, error.to_string()))?;
+        self.fetcher.check_with(origin, credentials.as_ref()).await
+    }
+
     async fn build(&self, job: &ClaimedJob) -> Result<AssetFacts> {
         let master = self.master(job).await?;
         check_media_type(&job.asset, &master)?;

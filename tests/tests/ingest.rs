@@ -1093,6 +1093,108 @@ async fn staged_csv_imports_page_every_row_and_confirm_once() {
 }
 
 #[tokio::test]
+async fn staged_rows_warn_of_origins_that_cannot_be_fetched_now() {
+    let app = app_with_workers().await;
+    let origin = Origin::start().await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "books").await;
+    let here = origin.add("here.png", "image/png", grid_png(30, 30));
+    let gone = origin.url("gone.png");
+    let locked = origin.add("locked-page.png", "image/png", grid_png(30, 30));
+    let file = app.add_master("present.png", &grid_png(30, 30));
+    let absent = file.replace("present.png", "absent.png");
+    let csv = format!(
+        "Line,ID,MediaType,Space,Origin\n\
+         1,here,image/png,{space},{here}\n\
+         2,gone,image/png,{space},{gone}\n\
+         3,locked,image/png,{space},{locked}\n\
+         4,present,image/png,{space},{file}\n\
+         5,absent,image/png,{space},{absent}\n\
+         6,bad/id,image/png,{space},{gone}\n"
+    );
+    let staged = with_csv_upload(&app, &auth, STAGE_CSV, csv.into_bytes()).await;
+    let id = staged.data()["stageCsvImport"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rows = |check: bool| {
+        let app = &app;
+        let auth = &auth;
+        let id = id.clone();
+        async move {
+            let response = app
+                .graphql(
+                    auth,
+                    "query($id: String!, $check: Boolean!) { csvImport(customer: \"acme\", id: $id) {
+                        rows(checkOrigins: $check) { nodes { line valid warnings { line column code message } } } } }",
+                    json!({ "id": id, "check": check }),
+                )
+                .await;
+            response.data()["csvImport"]["rows"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| (row["line"].as_i64().unwrap(), row["warnings"].clone()))
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // not asked: nothing is checked
+    assert!(
+        rows(false)
+            .await
+            .iter()
+            .all(|(_, warnings)| warnings == &json!([]))
+    );
+    let checked = rows(true).await;
+    let warned: Vec<i64> = checked
+        .iter()
+        .filter(|(_, warnings)| warnings != &json!([]))
+        .map(|(line, _)| *line)
+        .collect();
+    // the 404, the origin wanting credentials no rule gives, the missing file; the row with a
+    // problem is not checked (it cannot be imported anyway)
+    assert_eq!(warned, vec![2, 3, 5], "{checked:?}");
+    let warning = &checked[1].1[0];
+    assert_eq!(
+        (&warning["line"], &warning["column"], &warning["code"]),
+        (&json!(2), &json!("Origin"), &json!("ORIGIN_UNREACHABLE"))
+    );
+    assert!(
+        warning["message"].as_str().unwrap().contains("404"),
+        "{warning}"
+    );
+    assert!(
+        checked[4].1[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("absent.png"),
+        "{checked:?}"
+    );
+
+    // warnings do not stop a confirmation: a clean file with a missing origin imports, and
+    // that member fails at ingest as the warning said
+    let clean = format!(
+        "Line,ID,MediaType,Space,Origin\n1,here,image/png,{space},{here}\n2,gone,image/png,{space},{gone}\n"
+    );
+    let clean = with_csv_upload(&app, &auth, STAGE_CSV, clean.into_bytes()).await;
+    let clean_id = clean.data()["stageCsvImport"]["id"].clone();
+    let confirmed = app
+        .graphql(&auth, CONFIRM_CSV, json!({ "id": clean_id }))
+        .await;
+    let batch_id = confirmed.data()["confirmCsvImport"]["batch"]["id"]
+        .as_i64()
+        .unwrap();
+    let done = finished_batch(&app, &auth, batch_id).await;
+    assert_eq!(
+        (&done["completed"], &done["errors"]),
+        (&json!(1), &json!(1)),
+        "{done}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn staging_refuses_files_that_are_not_csv_imports_and_serves_a_sample() {
     let app = TestApp::start().await;
     let auth = app.customer_with_key("acme").await;

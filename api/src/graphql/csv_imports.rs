@@ -65,6 +65,10 @@ pub struct CsvRowObject {
     pub cells: Vec<CsvCell>,
     /// Its problems, each with the column at fault when there is one.
     pub errors: Vec<CsvError>,
+    /// What may go wrong once it is imported without stopping the import: an origin that
+    /// cannot be fetched now (code ORIGIN_UNREACHABLE, column Origin). Filled only when the
+    /// rows are asked for with `checkOrigins: true`.
+    pub warnings: Vec<CsvError>,
     /// The space's number as read (0 when the Space cell cannot be read; see `cells`).
     pub space: i32,
     /// The ID as read (empty when missing).
@@ -103,6 +107,7 @@ impl From<&domain::CsvRow> for CsvRowObject {
                 })
                 .collect(),
             errors: row.problems.iter().map(CsvError::from).collect(),
+            warnings: Vec::new(),
             space: row.member.space,
             id: asset.id.clone(),
             media_type: asset.media_type.clone(),
@@ -172,6 +177,7 @@ impl StagedCsvImportObject {
     )]
     async fn rows(
         &self,
+        ctx: &Context<'_>,
         #[graphql(desc = "How many rows to return (at most 100; default 100).")] first: Option<i32>,
         #[graphql(desc = "Return the rows after this cursor.")] after: Option<String>,
         #[graphql(
@@ -179,13 +185,31 @@ impl StagedCsvImportObject {
             desc = "Only the rows with a problem (cursors then count in that list)."
         )]
         with_errors: bool,
+        #[graphql(
+            default = false,
+            desc = "Also check that the origin of each row of the page without problems can be \
+                    fetched now, as ingest would fetch it (a file under an import root, an \
+                    http(s) HEAD, an S3 object with the customer's rule), without reading it; \
+                    what fails is in the row's `warnings`."
+        )]
+        check_origins: bool,
     ) -> Result<PagedConnection<CsvRowObject>> {
         let request = domain::PageRequest::new(first, after);
         let page = self
             .0
             .rows_page(&request, with_errors)
             .map_err(graphql_error)?;
-        Ok(connection(page, CsvRowObject::from))
+        let mut rows = connection(page, CsvRowObject::from);
+        if check_origins {
+            let customer = self.0.customer.clone();
+            let customer = call(ctx, |domain, principal| async move {
+                domain.customer(&principal, &customer).await
+            })
+            .await?;
+            let processing = ctx.data::<crate::processing::Processing>()?;
+            check_origins_of(&processing.ingestor, customer.id, &mut rows).await;
+        }
+        Ok(rows)
     }
 
     /// The batch it was confirmed into, once confirmed.
@@ -199,6 +223,48 @@ impl StagedCsvImportObject {
         })
         .await?;
         Ok(Some(batch.into()))
+    }
+}
+
+/// Origins checked at once when a page of rows is checked.
+const ORIGIN_CHECKS_AT_ONCE: usize = 16;
+
+/// Fills the warnings of the page's rows without problems whose origin cannot be fetched now.
+/// A page holds at most 100 rows, and each check is bounded by the origin timeouts.
+async fn check_origins_of(
+    ingestor: &ingest::Ingestor,
+    customer_id: i32,
+    rows: &mut PagedConnection<CsvRowObject>,
+) {
+    use futures::StreamExt;
+    let checks: Vec<(usize, String)> = rows
+        .edges
+        .iter()
+        .enumerate()
+        .filter(|(_, edge)| edge.node.valid)
+        .filter_map(|(index, edge)| Some((index, edge.node.origin.clone()?)))
+        .collect();
+    let failures: Vec<(usize, ingest::Error)> = futures::stream::iter(checks)
+        .map(|(index, origin)| async move {
+            let outcome = ingestor.check_origin(customer_id, &origin).await;
+            (index, outcome)
+        })
+        .buffer_unordered(ORIGIN_CHECKS_AT_ONCE)
+        .filter_map(|(index, outcome)| async move { outcome.err().map(|error| (index, error)) })
+        .collect()
+        .await;
+    for (index, error) in failures {
+        let row = &mut rows.edges[index].node;
+        row.warnings.push(CsvError {
+            line: row.line,
+            column: Some("Origin".to_owned()),
+            code: "ORIGIN_UNREACHABLE".to_owned(),
+            message: format!(
+                "the origin cannot be fetched now ({}: {}); the row will fail unless it is fixed before ingest",
+                error.code(),
+                error.message
+            ),
+        });
     }
 }
 
