@@ -642,7 +642,7 @@ async fn assets_show_every_field_and_their_urls() {
             "mutation($input: AssetInput!) { registerAsset(customer: \"acme\", space: 1, input: $input) {
                 customer space id mediaType family origin string1 string2 string3 number1 number2 number3 tags roles
                 maxUnauthorised width height duration status error batch created finished pyramidLevels tileSize
-                bytesStored imageService manifest thumbnails { width height url } } }",
+                bytesStored imageService imageService2 manifest manifest2 thumbnails { width height url } } }",
             json!({ "input": {
                 "id": "page 1", "mediaType": "image/tiff", "origin": "s3://bucket/page1.tif",
                 "string1": "book", "string2": "vol", "string3": "shelf", "number1": 1, "number2": 2, "number3": 3,
@@ -672,6 +672,15 @@ async fn assets_show_every_field_and_their_urls() {
     assert_eq!(
         asset["manifest"],
         "https://iiif.example.org/base/iiif/manifest/3/acme/1/page%201"
+    );
+    // the 2.1 links for viewers that speak only the older versions
+    assert_eq!(
+        asset["imageService2"],
+        "https://iiif.example.org/base/iiif/2/acme/1/page%201"
+    );
+    assert_eq!(
+        asset["manifest2"],
+        "https://iiif.example.org/base/iiif/manifest/2/acme/1/page%201"
     );
     assert_eq!(asset["thumbnails"], json!([]));
 

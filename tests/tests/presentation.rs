@@ -646,7 +646,7 @@ async fn a_book_of_300_pages_from_one_batch_is_one_paged_manifest_in_page_order(
             &auth,
             "mutation { createNamedQuery(customer: \"acme\", input: {name: \"book\",
                 template: \"space=p1&s1=p2&canvas=n1&label=Book {p2}&behavior=paged\"}) {
-                name parameters manifest } }",
+                name parameters manifest manifest2 } }",
             json!({}),
         )
         .await;
@@ -655,6 +655,10 @@ async fn a_book_of_300_pages_from_one_batch_is_one_paged_manifest_in_page_order(
     assert_eq!(
         query["manifest"],
         app.url("/iiif/query/3/acme/book/{p1}/{p2}")
+    );
+    assert_eq!(
+        query["manifest2"],
+        app.url("/iiif/query/2/acme/book/{p1}/{p2}")
     );
 
     let path = format!("/iiif/query/3/acme/book/{space}/b1");

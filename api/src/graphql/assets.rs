@@ -304,9 +304,10 @@ impl AssetObject {
         crate::public_url::asset_path(&self.asset.customer, self.asset.space, &self.asset.id)
     }
 
-    fn image_service_url(&self) -> Option<String> {
+    /// The Image API service of an image asset, in version 3 or 2 (2.1).
+    fn image_service_url(&self, version: u8) -> Option<String> {
         (self.asset.family == domain::AssetFamily::Image)
-            .then(|| format!("{}/iiif/3/{}", self.base_url, self.path()))
+            .then(|| format!("{}/iiif/{version}/{}", self.base_url, self.path()))
     }
 }
 
@@ -419,9 +420,12 @@ impl AssetObject {
     }
     /// The IIIF Image API 3 service of an image asset.
     async fn image_service(&self) -> Option<String> {
-        self.image_service_url()
+        self.image_service_url(3)
     }
-    /// The IIIF Presentation 3 manifest of the asset.
+    /// The IIIF Image API 2.1 service of an image asset.
+    async fn image_service2(&self) -> Option<String> {
+        self.image_service_url(2)
+    }
     /// Where audio, video and other files are served as registered (HTTP ranges supported);
     /// null for images, which the Image API serves.
     async fn media_url(&self) -> Option<String> {
@@ -435,8 +439,14 @@ impl AssetObject {
         })
     }
 
+    /// The IIIF Presentation 3 manifest of the asset.
     async fn manifest(&self) -> String {
         format!("{}/iiif/manifest/3/{}", self.base_url, self.path())
+    }
+
+    /// The IIIF Presentation 2.1 manifest of the asset.
+    async fn manifest2(&self) -> String {
+        format!("{}/iiif/manifest/2/{}", self.base_url, self.path())
     }
 
     /// Its annotation page (IIIF Presentation 3.0), published once it is READY.
@@ -476,7 +486,7 @@ impl AssetObject {
     #[graphql(complexity = "super::limits::unpaged_complexity(child_complexity)")]
     async fn thumbnails(&self) -> Vec<Thumbnail> {
         let (Some(service), Some(width), Some(height)) = (
-            self.image_service_url(),
+            self.image_service_url(3),
             self.asset.width,
             self.asset.height,
         ) else {
@@ -838,7 +848,7 @@ mod tests {
         };
         let object = AssetObject::new(asset, "http://example.org");
         assert_eq!(
-            object.image_service_url().unwrap(),
+            object.image_service_url(3).unwrap(),
             "http://example.org/iiif/3/acme/2/page%201%3F%23%25"
         );
     }

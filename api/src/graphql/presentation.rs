@@ -185,22 +185,30 @@ impl NamedQueryObject {
     }
 }
 
-#[ComplexObject]
 impl NamedQueryObject {
-    /// The Presentation 3.0 manifest URL, with `{p1}`..`{pN}` where the parameters go.
-    async fn manifest(&self) -> String {
+    fn manifest_url(&self, version: iiif::presentation::Version) -> String {
         let placeholders: Vec<String> =
             (1..=self.parameters).map(|n| format!("{{p{n}}}")).collect();
-        let base = domain::Links::new(&self.base_url, iiif::presentation::Version::V3).query(
-            &self.customer,
-            &self.name,
-            &[],
-        );
+        let base =
+            domain::Links::new(&self.base_url, version).query(&self.customer, &self.name, &[]);
         // the placeholders are written as they are, not encoded like real parameters
         std::iter::once(base)
             .chain(placeholders)
             .collect::<Vec<_>>()
             .join("/")
+    }
+}
+
+#[ComplexObject]
+impl NamedQueryObject {
+    /// The Presentation 3.0 manifest URL, with `{p1}`..`{pN}` where the parameters go.
+    async fn manifest(&self) -> String {
+        self.manifest_url(iiif::presentation::Version::V3)
+    }
+
+    /// The Presentation 2.1 manifest URL, with `{p1}`..`{pN}` where the parameters go.
+    async fn manifest2(&self) -> String {
+        self.manifest_url(iiif::presentation::Version::V2)
     }
 
     /// The first READY assets the manifest would show with these parameters, in canvas order.
