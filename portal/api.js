@@ -3,6 +3,13 @@
 
 const TOKEN = 'vitrine.token';
 
+/** Marks a GraphQL document: graphql`query { ... }`. Every document the portal sends is
+ * written this way, without interpolation, so CI can check each one against schema.graphql
+ * (tests/e2e/portal-documents.mjs). */
+export function graphql(strings) {
+  return strings.join('');
+}
+
 /** What each stable error code means to a person using the portal. */
 const MESSAGES = {
   UNAUTHENTICATED: 'Your sign-in has ended or the key and secret do not match.',
@@ -17,7 +24,12 @@ const MESSAGES = {
   QUOTA_EXCEEDED: 'The customer has reached its quota.',
   TOO_MANY_ATTEMPTS: 'Too many failed attempts: wait a few minutes and try again.',
   PAYLOAD_TOO_LARGE: 'That is larger than the server accepts.',
+  INVALID_ANNOTATIONS: 'That annotation file cannot be read in the format chosen.',
+  INVALID_BATCH: 'Some rows are not acceptable: nothing was imported.',
+  UNSUPPORTED: 'Vitrine cannot do that with this kind of asset.',
+  EXPIRED: 'That has expired: start again.',
   BAD_REQUEST: 'The server could not read that request.',
+  INTERNAL: 'The server failed to do that; try again, and tell its administrator if it persists.',
 };
 
 /** An API error: `code` is the stable code, `message` the plain-words text. */
@@ -89,7 +101,7 @@ export async function gql(query, variables = {}) {
 /** Exchanges a key and secret for a token, kept for this tab only. */
 export async function signIn(key, secret) {
   forget();
-  const data = await gql('mutation($k: String!, $s: String!) { login(key: $k, secret: $s) }', {
+  const data = await gql(graphql`mutation($k: String!, $s: String!) { login(key: $k, secret: $s) }`, {
     k: key,
     s: secret,
   });

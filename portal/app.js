@@ -1,11 +1,14 @@
 // The portal's entry: sign-in, the customer in view, the left-hand navigation and the router
-// (#/customers/{name}/spaces, #/customers/{name}/spaces/{id}).
+// (#/customers/{name}/spaces[/{id}[/assets/{asset}]], …/queue, …/batches/{id},
+// …/queries[/{name}]).
 
-import { ApiError, forget, gql, signIn, token, whenSignedOut } from './api.js';
+import { ApiError, forget, gql, graphql, signIn, token, whenSignedOut } from './api.js';
 import { announce, field, fill, h, problem } from './dom.js';
 import { spacesPage } from './spaces.js';
 import { spacePage } from './space.js';
 import { batchPage, queuePage } from './queue.js';
+import { assetPage } from './asset.js';
+import { queriesPage, queryPage } from './queries.js';
 
 const main = document.getElementById('main');
 const navigation = document.getElementById('navigation');
@@ -62,10 +65,10 @@ function signInAgain() {
 }
 
 async function loadSession() {
-  const data = await gql('{ me { key admin customer } }');
+  const data = await gql(graphql`{ me { key admin customer } }`);
   session.me = data.me;
   if (session.me.admin) {
-    const list = await gql('{ customers(first: 1000) { nodes { name displayName } } }');
+    const list = await gql(graphql`{ customers(first: 1000) { nodes { name displayName } } }`);
     session.customers = list.customers.nodes;
   } else {
     session.customers = [{ name: session.me.customer, displayName: session.me.customer }];
@@ -106,7 +109,10 @@ function signOut() {
 function where() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   if (parts[0] === 'customers' && parts[1]) {
+    if (parts[2] === 'spaces' && parts[3] && parts[4] === 'assets' && parts[5]) return { customer: parts[1], space: Number(parts[3]), asset: parts[5] };
     if (parts[2] === 'spaces' && parts[3]) return { customer: parts[1], space: Number(parts[3]) };
+    if (parts[2] === 'queries' && parts[3]) return { customer: parts[1], query: parts[3] };
+    if (parts[2] === 'queries') return { customer: parts[1], queries: true };
     if (parts[2] === 'queue') return { customer: parts[1], queue: true };
     if (parts[2] === 'batches' && parts[3]) return { customer: parts[1], batch: Number(parts[3]) };
     return { customer: parts[1] };
@@ -136,9 +142,14 @@ async function route() {
       return;
     }
     showAccount(customer);
-    if (place.space) await spacePage(main, navigation, customer, place.space);
+    // a page may mark the main area for its own layout; each starts without
+    main.className = '';
+    if (place.asset) await assetPage(main, navigation, customer, place.space, place.asset);
+    else if (place.space) await spacePage(main, navigation, customer, place.space);
     else if (place.queue) await queuePage(main, navigation, customer);
     else if (place.batch) await batchPage(main, navigation, customer, place.batch);
+    else if (place.query) await queryPage(main, navigation, customer, place.query);
+    else if (place.queries) await queriesPage(main, navigation, customer);
     else await spacesPage(main, navigation, customer);
     main.focus();
   } catch (error) {

@@ -1,12 +1,24 @@
 // The queue: every batch with live progress, the CSV import (stage, preview by pages of 100,
 // confirm, start) and one batch's members with "Retry failed" and "Cancel".
 
-import { gql, token, upload } from './api.js';
+import { gql, graphql, token, upload } from './api.js';
 import { announce, fill, h, problem } from './dom.js';
 import { navigate } from './spaces.js';
 
 const PAGE = 100;
-const BATCH_FIELDS = 'id count completed errors finished submitted';
+
+// The page size of the lists below is written into the documents (100).
+const BATCH = graphql`query($c: String!, $id: Int!) { batch(customer: $c, id: $id) {
+  id count completed errors finished submitted } }`;
+const PROGRESS = graphql`subscription($c: String!, $id: Int!) { batchProgress(customer: $c, id: $id) {
+  id count completed errors finished submitted } }`;
+const BATCHES = graphql`query($c: String!) { customer(name: $c) { batches(first: 100) { nodes {
+  id count completed errors finished submitted } } } }`;
+const MEMBERS = graphql`query($c: String!, $id: Int!, $after: String) { batch(customer: $c, id: $id) {
+  id count completed errors finished submitted
+  members(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { line space assetId status error } } } }`;
+const RETRY = graphql`mutation($c: String!, $id: Int!) { retryFailedBatch(customer: $c, batch: $id) { id } }`;
+const CANCEL = graphql`mutation($c: String!, $id: Int!) { cancelBatch(customer: $c, batch: $id) { id } }`;
 
 export function queueUrl(customer) {
   return `#/customers/${encodeURIComponent(customer)}/queue`;
@@ -37,7 +49,7 @@ function follow(customer, id, onUpdate) {
     polling = true;
     while (!stopped) {
       try {
-        const data = await gql(`query($c: String!, $id: Int!) { batch(customer: $c, id: $id) { ${BATCH_FIELDS} } }`, { c: customer, id });
+        const data = await gql(BATCH, { c: customer, id });
         onUpdate(data.batch);
         if (data.batch.finished) return;
       } catch {
@@ -60,7 +72,7 @@ function follow(customer, id, onUpdate) {
         socket.send(JSON.stringify({
           id: '1',
           type: 'subscribe',
-          payload: { query: `subscription($c: String!, $id: Int!) { batchProgress(customer: $c, id: $id) { ${BATCH_FIELDS} } }`, variables: { c: customer, id } },
+          payload: { query: PROGRESS, variables: { c: customer, id } },
         }));
       } else if (message.type === 'next' && message.payload?.data?.batchProgress) {
         onUpdate(message.payload.data.batchProgress);
@@ -94,7 +106,7 @@ window.addEventListener('hashchange', stopFollowing);
 export async function queuePage(main, navigation, customer) {
   document.title = `Queue · ${customer} · Vitrine`;
   await navigate(navigation, customer, 'queue');
-  const data = await gql(`query($c: String!) { customer(name: $c) { batches(first: 100) { nodes { ${BATCH_FIELDS} } } } }`, { c: customer });
+  const data = await gql(BATCHES, { c: customer });
   const batches = data.customer.batches.nodes;
   const importArea = h('div');
   const rows = batches.map((batch) => {
@@ -118,10 +130,10 @@ export async function queuePage(main, navigation, customer) {
   );
 }
 
-const STAGED = `query($c: String!, $id: String!, $after: String) { csvImport(customer: $c, id: $id) {
+const STAGED = graphql`query($c: String!, $id: String!, $after: String) { csvImport(customer: $c, id: $id) {
   id expires totalRows validRows errorCount pagesWithErrors
-  rows(first: ${PAGE}, after: $after) { pageInfo { hasNextPage endCursor }
-    nodes { fileLine valid cells { header column value } errors { column code message } } } } }`;
+  rows(first: 100, after: $after, checkOrigins: true) { pageInfo { hasNextPage endCursor }
+    nodes { fileLine valid cells { header column value } errors { column code message } warnings { column code message } } } } }`;
 
 /** "Import assets via CSV": pick a file, stage it, page its preview, confirm, start. */
 async function csvImport(area, customer) {
@@ -129,7 +141,7 @@ async function csvImport(area, customer) {
   const chooser = h('input', { type: 'file', accept: '.csv,text/csv', id: 'csv-file' });
   const sample = h('a', { href: '#', onclick: async (event) => {
     event.preventDefault();
-    const data = await gql('{ csvSample }');
+    const data = await gql(graphql`{ csvSample }`);
     const link = h('a', { href: URL.createObjectURL(new Blob([data.csvSample], { type: 'text/csv' })), download: 'vitrine-sample.csv' });
     link.click();
     URL.revokeObjectURL(link.href);
@@ -141,7 +153,7 @@ async function csvImport(area, customer) {
     const file = chooser.files[0];
     if (!file) return;
     try {
-      const staged = await upload('mutation($c: String!, $f: Upload!) { stageCsvImport(customer: $c, file: $f) { id } }', { c: customer, f: null }, [{ path: 'f', file }]);
+      const staged = await upload(graphql`mutation($c: String!, $f: Upload!) { stageCsvImport(customer: $c, file: $f) { id } }`, { c: customer, f: null }, [{ path: 'f', file }]);
       await showStaged(preview, customer, staged.stageCsvImport.id);
     } catch (error) {
       fill(message, problem(error.message));
@@ -174,22 +186,28 @@ async function showStaged(preview, customer, id) {
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'File line'), h('th', { scope: 'col' }, 'Problems'), headers.map((header) => h('th', { scope: 'col' }, header)))),
       h('tbody', {}, staged.rows.nodes.map((row) => {
         const bad = new Set(row.errors.map((error) => error.column));
+        const doubtful = new Set(row.warnings.map((warning) => warning.column));
+        const cellClass = (column) => (bad.has(column) ? 'invalid-cell' : doubtful.has(column) ? 'warning-cell' : null);
         return h(
           'tr',
-          { class: row.valid ? null : 'invalid', 'data-line': row.fileLine },
+          { class: !row.valid ? 'invalid' : row.warnings.length ? 'warning' : null, 'data-line': row.fileLine },
           h('th', { scope: 'row' }, row.fileLine),
-          h('td', { class: 'problems' }, row.errors.map((error) => h('div', {}, error.message))),
-          row.cells.map((cell) => h('td', { class: bad.has(cell.column) ? 'invalid-cell' : null }, cell.value)),
+          h('td', { class: 'problems' }, row.errors.map((error) => h('div', {}, error.message)), row.warnings.map((warning) => h('div', { class: 'warning-text' }, `Warning: ${warning.message}`))),
+          row.cells.map((cell) => h('td', { class: cellClass(cell.column) }, cell.value)),
         );
       })),
     );
+    const warned = staged.rows.nodes.filter((row) => row.warnings.length).length;
+    const warning = warned
+      ? h('p', { class: 'warning-text', role: 'status' }, `${warned} row${warned === 1 ? '' : 's'} on this page ${warned === 1 ? 'has an origin' : 'have origins'} that cannot be fetched now: ${warned === 1 ? 'it' : 'they'} will fail unless fixed before ingest, and can be retried from the batch once fixed.`)
+      : null;
     const summary = staged.errorCount
       ? problem(`${staged.errorCount} problem${staged.errorCount === 1 ? '' : 's'} on page${staged.pagesWithErrors.length === 1 ? '' : 's'} ${staged.pagesWithErrors.join(', ')}: fix the file and choose it again. Nothing is imported while there is one.`)
       : h('p', { class: 'ok' }, `All ${staged.validRows} rows are valid.`);
     const outcome = h('div');
     const start = async () => {
       try {
-        const done = await gql('mutation($c: String!, $id: String!) { confirmCsvImport(customer: $c, id: $id) { batch { id count } } }', { c: customer, id });
+        const done = await gql(graphql`mutation($c: String!, $id: String!) { confirmCsvImport(customer: $c, id: $id) { batch { id count } } }`, { c: customer, id });
         const batch = done.confirmCsvImport.batch;
         announce(`Batch ${batch.id} started`);
         fill(outcome, h('p', { class: 'ok' }, `Batch ${batch.id} started with ${batch.count} assets. `, h('a', { href: queueUrl(customer), onclick: (event) => {
@@ -208,6 +226,7 @@ async function showStaged(preview, customer, id) {
         h('button', { type: 'button', disabled: page === 1, onclick: () => { cursors.pop(); draw(); } }, 'Previous page'),
         h('span', {}, ` Page ${page} of ${pages} `),
         h('button', { type: 'button', disabled: !staged.rows.pageInfo.hasNextPage, onclick: () => { cursors.push(staged.rows.pageInfo.endCursor); draw(); } }, 'Next page')),
+      warning,
       h('div', { class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Rows of the file' }, table),
       h('button', { type: 'button', disabled: staged.errorCount > 0, onclick: confirm }, 'Confirm import'),
       outcome,
@@ -224,8 +243,7 @@ export async function batchPage(main, navigation, customer, id) {
   const list = h('div');
   const head = h('div');
   const draw = async () => {
-    const data = await gql(`query($c: String!, $id: Int!, $after: String) { batch(customer: $c, id: $id) { ${BATCH_FIELDS}
-      members(first: ${PAGE}, after: $after) { pageInfo { hasNextPage endCursor } nodes { line space assetId status error } } } }`, { c: customer, id, after: cursors[cursors.length - 1] });
+    const data = await gql(MEMBERS, { c: customer, id, after: cursors[cursors.length - 1] });
     const batch = data.batch;
     fill(head, progress(batch));
     fill(
@@ -259,7 +277,7 @@ export async function batchPage(main, navigation, customer, id) {
   const act = (mutation, done) => async () => {
     fill(message);
     try {
-      await gql(`mutation($c: String!, $id: Int!) { ${mutation}(customer: $c, batch: $id) { id } }`, { c: customer, id });
+      await gql(mutation, { c: customer, id });
       announce(done);
       watch(await draw());
     } catch (error) {
@@ -271,8 +289,8 @@ export async function batchPage(main, navigation, customer, id) {
     h('h1', {}, `Batch ${id}`),
     head,
     h('div', { class: 'buttons' },
-      h('button', { type: 'button', onclick: act('retryFailedBatch', 'Failed members queued again') }, 'Retry failed'),
-      h('button', { type: 'button', onclick: act('cancelBatch', 'Waiting members cancelled') }, 'Cancel'),
+      h('button', { type: 'button', onclick: act(RETRY, 'Failed members queued again') }, 'Retry failed'),
+      h('button', { type: 'button', onclick: act(CANCEL, 'Waiting members cancelled') }, 'Cancel'),
       h('button', { type: 'button', onclick: () => draw() }, 'Refresh')),
     message,
     list,

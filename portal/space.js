@@ -1,21 +1,22 @@
 // One space: its assets (a page of 100, filtered and sorted), and the upload of up to 10 files
 // with their metadata.
 
-import { gql, upload } from './api.js';
+import { gql, graphql, upload } from './api.js';
 import { announce, field, fill, h, list, problem } from './dom.js';
 import { navigate } from './spaces.js';
+import { assetUrl } from './asset.js';
 
 export const MAX_FILES = 10;
 const PAGE = 100;
 
-const ASSETS = `query($c: String!, $s: Int!, $f: AssetFilterInput, $o: AssetOrderInput, $first: Int, $after: String) {
+const ASSETS = graphql`query($c: String!, $s: Int!, $f: AssetFilterInput, $o: AssetOrderInput, $first: Int, $after: String) {
   space(customer: $c, id: $s) { id name
     assets(filter: $f, orderBy: $o, first: $first, after: $after) {
       totalCount pageInfo { hasNextPage endCursor }
       nodes { id status error mediaType width height string1 string2 string3 number1 number2 number3 tags
               thumbnails { width url } } } } }`;
 
-const UPLOAD = `mutation($c: String!, $s: Int!, $inputs: [AssetInput!]!, $files: [Upload!]!) {
+const UPLOAD = graphql`mutation($c: String!, $s: Int!, $inputs: [AssetInput!]!, $files: [Upload!]!) {
   uploadAssets(customer: $c, space: $s, inputs: $inputs, files: $files) {
     id code message asset { id status } } }`;
 
@@ -31,7 +32,7 @@ function thumbnail(asset) {
   return h('img', { src: small.url, alt: `Thumbnail of ${asset.id}`, loading: 'lazy', width: Math.min(small.width, 100) });
 }
 
-function assetTable(assets) {
+function assetTable(customer, space, assets) {
   const columns = ['Thumbnail', 'ID', 'Status', 'Reference 1', 'Reference 2', 'Reference 3', 'Number 1', 'Number 2', 'Number 3', 'Tags'];
   return h(
     'table',
@@ -45,7 +46,7 @@ function assetTable(assets) {
           'tr',
           { 'data-asset': asset.id },
           h('td', {}, thumbnail(asset)),
-          h('td', {}, asset.id),
+          h('td', {}, h('a', { href: assetUrl(customer, space, asset.id) }, asset.id)),
           h('td', { class: `status status-${asset.status.toLowerCase()}`, title: asset.error ?? null }, asset.status),
           [asset.string1, asset.string2, asset.string3].map((value) => h('td', {}, value ?? '')),
           [asset.number1, asset.number2, asset.number3].map((value) => h('td', { class: 'number' }, value ?? '')),
@@ -241,7 +242,7 @@ export async function spacePage(main, navigation, customer, spaceId) {
     fill(
       listing,
       h('p', { class: 'summary' }, assets.totalCount === 0 ? 'No assets match.' : `Assets ${first}–${first + assets.nodes.length - 1} of ${assets.totalCount}`),
-      assets.nodes.length ? assetTable(assets.nodes) : null,
+      assets.nodes.length ? assetTable(customer, spaceId, assets.nodes) : null,
       h(
         'div',
         { class: 'pager' },

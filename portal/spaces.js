@@ -1,10 +1,10 @@
 // The customer's spaces: the left-hand navigation, and the page that lists, creates, renames
 // and deletes them.
 
-import { gql } from './api.js';
+import { gql, graphql } from './api.js';
 import { announce, field, fill, h, list, problem } from './dom.js';
 
-const SPACES = `query($c: String!) { customer(name: $c) { spaces(first: 500) {
+const SPACES = graphql`query($c: String!) { customer(name: $c) { spaces(first: 500) {
   nodes { id name created defaultTags defaultRoles defaultMaxUnauthorised thumbnailSizes
           assets(first: 1) { totalCount } } } } }`;
 
@@ -23,6 +23,7 @@ export async function navigate(navigation, customer, current) {
       'ul',
       {},
       h('li', {}, h('a', { href: `#/customers/${encodeURIComponent(customer)}/queue`, 'aria-current': current === 'queue' ? 'page' : null }, 'Queue')),
+      h('li', {}, h('a', { href: `#/customers/${encodeURIComponent(customer)}/queries`, 'aria-current': current === 'queries' ? 'page' : null }, 'Named queries')),
       h('li', {}, h('a', { href: `#/customers/${encodeURIComponent(customer)}/spaces`, 'aria-current': current === undefined ? 'page' : null }, 'All spaces')),
       spaces.map((space) =>
         h(
@@ -56,7 +57,7 @@ function newSpaceForm(customer, onCreated) {
         if (open.value !== '') input.defaultMaxUnauthorised = Number(open.value);
         if (sizes.value.trim() !== '') input.thumbnailSizes = list(sizes.value).map(Number);
         try {
-          const data = await gql('mutation($c: String!, $i: SpaceInput!) { createSpace(customer: $c, input: $i) { id name } }', { c: customer, i: input });
+          const data = await gql(graphql`mutation($c: String!, $i: SpaceInput!) { createSpace(customer: $c, input: $i) { id name } }`, { c: customer, i: input });
           announce(`Space ${data.createSpace.name} created`);
           onCreated(data.createSpace);
         } catch (error) {
@@ -83,7 +84,7 @@ function spaceRow(customer, space, refresh) {
     const save = async (event) => {
       event.preventDefault();
       try {
-        await gql('mutation($c: String!, $id: Int!, $p: SpacePatch!) { updateSpace(customer: $c, id: $id, patch: $p) { id } }', { c: customer, id: space.id, p: { name: input.value.trim() } });
+        await gql(graphql`mutation($c: String!, $id: Int!, $p: SpacePatch!) { updateSpace(customer: $c, id: $id, patch: $p) { id } }`, { c: customer, id: space.id, p: { name: input.value.trim() } });
         refresh();
       } catch (error) {
         fill(message, problem(error.message));
@@ -95,7 +96,7 @@ function spaceRow(customer, space, refresh) {
   const remove = async () => {
     if (!window.confirm(`Delete the space ${space.name}? Only an empty space can be deleted.`)) return;
     try {
-      await gql('mutation($c: String!, $id: Int!) { deleteSpace(customer: $c, id: $id) }', { c: customer, id: space.id });
+      await gql(graphql`mutation($c: String!, $id: Int!) { deleteSpace(customer: $c, id: $id) }`, { c: customer, id: space.id });
       announce(`Space ${space.name} deleted`);
       refresh();
     } catch (error) {

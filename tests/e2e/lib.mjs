@@ -46,6 +46,39 @@ export function png(width, height, seed) {
   ]);
 }
 
+/** An ALTO v4 page of words: [text, x, y, width, height]. */
+export function alto(width, height, words) {
+  const strings = words
+    .map(([text, x, y, w, h]) => `<String CONTENT="${text}" HPOS="${x}" VPOS="${y}" WIDTH="${w}" HEIGHT="${h}"/><SP/>`)
+    .join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<alto xmlns="http://www.loc.gov/standards/alto/ns-v4#"><Layout>
+<Page WIDTH="${width}" HEIGHT="${height}"><PrintSpace><TextBlock><TextLine>${strings}</TextLine></TextBlock></PrintSpace></Page>
+</Layout></alto>`;
+}
+
+/** A loopback http origin serving `files` (a Map of name to bytes) at `/{name}`; 404 for the
+ * rest. HEAD is answered as GET without the body. Resolves to { server, url(name) }. */
+export function serveOrigin(files) {
+  const server = createServer((request, response) => {
+    const name = decodeURIComponent(new URL(request.url, 'http://origin').pathname.slice(1));
+    const body = files.get(name);
+    if (!body) {
+      response.writeHead(404, { 'content-type': 'text/plain' });
+      response.end('no such master');
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+    response.end(request.method === 'HEAD' ? undefined : body);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const base = `http://127.0.0.1:${server.address().port}`;
+      resolve({ server, url: (name) => `${base}/${encodeURIComponent(name)}` });
+    });
+  });
+}
+
 export function startVitrine(binary, work, environment = {}) {
   const server = spawn(binary, ['serve'], {
     env: {

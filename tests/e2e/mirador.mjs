@@ -9,7 +9,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { graphql, png, serveViewer, startVitrine, waitFor } from './lib.mjs';
+import { alto, graphql, png, serveViewer, startVitrine, waitFor } from './lib.mjs';
 
 const binary = process.argv[2];
 if (!binary) {
@@ -17,16 +17,6 @@ if (!binary) {
   process.exit(2);
 }
 const WORD = 'Vitrine';
-
-function alto(width, height, words) {
-  const strings = words
-    .map(([text, x, y, w, h]) => `<String CONTENT="${text}" HPOS="${x}" VPOS="${y}" WIDTH="${w}" HEIGHT="${h}"/><SP/>`)
-    .join('');
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<alto xmlns="http://www.loc.gov/standards/alto/ns-v4#"><Layout>
-<Page WIDTH="${width}" HEIGHT="${height}"><PrintSpace><TextBlock><TextLine>${strings}</TextLine></TextBlock></PrintSpace></Page>
-</Layout></alto>`;
-}
 
 async function main() {
   const work = mkdtempSync(join(tmpdir(), 'vitrine-mirador-'));
