@@ -1,6 +1,6 @@
 // The portal's entry: sign-in, the customer in view, the left-hand navigation and the router
 // (#/customers/{name}/spaces[/{id}[/assets/{asset}]], …/queue, …/batches/{id},
-// …/queries[/{name}]).
+// …/queries[/{name}], …/keys; #/customers for the admin key).
 
 import { ApiError, forget, gql, graphql, signIn, token, whenSignedOut } from './api.js';
 import { announce, field, fill, h, problem } from './dom.js';
@@ -9,6 +9,7 @@ import { spacePage } from './space.js';
 import { batchPage, queuePage } from './queue.js';
 import { assetPage } from './asset.js';
 import { queriesPage, queryPage } from './queries.js';
+import { CUSTOMERS_URL, customersPage, keysPage } from './keys.js';
 
 const main = document.getElementById('main');
 const navigation = document.getElementById('navigation');
@@ -90,9 +91,11 @@ function showAccount(customer) {
         ),
       )
     : h('span', {}, customer);
+  const customers = session.me.admin ? h('a', { href: CUSTOMERS_URL, class: 'on-dark', 'aria-current': customer === null ? 'page' : null }, 'Customers') : null;
   fill(
     account,
-    switcher,
+    customers,
+    customer === null ? null : switcher,
     h('span', { class: 'who' }, session.me.admin ? `admin key ${session.me.key}` : `key ${session.me.key}`),
     h('button', { type: 'button', class: 'link', onclick: signOut }, 'Sign out'),
   );
@@ -113,10 +116,12 @@ function where() {
     if (parts[2] === 'spaces' && parts[3]) return { customer: parts[1], space: Number(parts[3]) };
     if (parts[2] === 'queries' && parts[3]) return { customer: parts[1], query: parts[3] };
     if (parts[2] === 'queries') return { customer: parts[1], queries: true };
+    if (parts[2] === 'keys') return { customer: parts[1], keys: true };
     if (parts[2] === 'queue') return { customer: parts[1], queue: true };
     if (parts[2] === 'batches' && parts[3]) return { customer: parts[1], batch: Number(parts[3]) };
     return { customer: parts[1] };
   }
+  if (parts[0] === 'customers') return { customers: true };
   return {};
 }
 
@@ -133,8 +138,16 @@ async function route() {
     if (!session.me) await loadSession();
     const place = where();
     const customer = place.customer ?? session.me.customer ?? session.customers[0]?.name;
+    if (session.me.admin && (place.customers || !customer)) {
+      showAccount(null);
+      main.className = '';
+      await customersPage(main, navigation, loadSession);
+      main.focus();
+      announce(document.title);
+      return;
+    }
     if (!customer) {
-      fill(main, h('h1', {}, 'No customers yet'), h('p', {}, 'Create a customer through the GraphQL API first.'));
+      fill(main, h('h1', {}, 'No customer'), h('p', {}, 'This key acts for no customer.'));
       return;
     }
     if (!place.customer) {
@@ -150,6 +163,7 @@ async function route() {
     else if (place.batch) await batchPage(main, navigation, customer, place.batch);
     else if (place.query) await queryPage(main, navigation, customer, place.query);
     else if (place.queries) await queriesPage(main, navigation, customer);
+    else if (place.keys) await keysPage(main, navigation, customer, session.me);
     else await spacesPage(main, navigation, customer);
     main.focus();
   } catch (error) {

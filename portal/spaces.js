@@ -24,6 +24,7 @@ export async function navigate(navigation, customer, current) {
       {},
       h('li', {}, h('a', { href: `#/customers/${encodeURIComponent(customer)}/queue`, 'aria-current': current === 'queue' ? 'page' : null }, 'Queue')),
       h('li', {}, h('a', { href: `#/customers/${encodeURIComponent(customer)}/queries`, 'aria-current': current === 'queries' ? 'page' : null }, 'Named queries')),
+      h('li', {}, h('a', { href: `#/customers/${encodeURIComponent(customer)}/keys`, 'aria-current': current === 'keys' ? 'page' : null }, 'API keys')),
       h('li', {}, h('a', { href: `#/customers/${encodeURIComponent(customer)}/spaces`, 'aria-current': current === undefined ? 'page' : null }, 'All spaces')),
       spaces.map((space) =>
         h(

@@ -1,6 +1,6 @@
 // The portal in headless Chromium against a real `vitrine serve`, masters served by a loopback
 // http origin, every flow a digitisation team uses:
-// - sign in (a wrong secret refused), create a space, refuse an 11th file without sending
+// - sign in (a wrong secret refused), the admin key creates the customer, create a space, refuse an 11th file without sending
 //   anything, upload 3 images with their metadata and see them READY with thumbnails;
 // - download the sample CSV; a CSV with a bad row is previewed with that row and cell
 //   highlighted and cannot be confirmed; a 250-row CSV whose 3 origins are missing shows 3
@@ -11,7 +11,8 @@
 //   imported, "Reingest", "Delete" with a confirmation; a video plays and its time advances;
 // - a named query created, its manifest URL fetched, its images opened in the viewer;
 // - an expired sign-in asks again over the page and keeps the form being filled in;
-// - "Sign out"; and at phone width (390 px) no page is wider than the screen.
+// - "New API key" shows its secret once; "Sign out"; the customer's own key sees only its
+//   customer, without a switcher; and at phone width (390 px) no page is wider than the screen.
 // The security headers hold (no console error, so no policy violation), and axe-core finds no
 // serious or critical accessibility violation on any page. Screenshots of every page at 1366
 // and 390 px go to PORTAL_SCREENSHOTS (default tests/e2e/screenshots).
@@ -25,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { KEY, alto, graphql, png, serveOrigin, startVitrine } from './lib.mjs';
+import { KEY, alto, png, serveOrigin, startVitrine } from './lib.mjs';
 
 const binary = process.argv[2];
 if (!binary) {
@@ -122,8 +123,6 @@ async function main() {
   let browser;
   try {
     const base = await vitrine.listening;
-    await graphql(base, 'mutation { createCustomer(input: {name: "acme", displayName: "Acme Library"}) { name } }');
-
     const front = await fetch(`${base}/`);
     const policy = front.headers.get('content-security-policy') ?? '';
     check(front.status === 200, `/ answered ${front.status}`);
@@ -163,10 +162,19 @@ async function main() {
     await page.getByRole('alert').filter({ hasText: 'do not match' }).waitFor();
     await page.getByLabel('Secret').fill(SECRET);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Spaces', level: 1 }).waitFor();
-    check(page.url().endsWith('#/customers/acme/spaces'), `after sign-in: ${page.url()}`);
+    // the admin key with no customer yet lands on "Customers" and creates one
+    await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
     check(await page.evaluate(() => localStorage.length === 0 && sessionStorage.getItem('vitrine.token') !== null), 'the token is kept in sessionStorage only');
     step('signed in with the admin key; a wrong secret is refused in plain words');
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill('acme');
+    await page.getByLabel('Display name').fill('Acme Library');
+    await accessible(page, 'the customers page');
+    await shot(page, '01-customers');
+    await page.getByRole('button', { name: 'Create customer' }).click();
+    await page.getByRole('heading', { name: 'Spaces', level: 1 }).waitFor();
+    check(page.url().endsWith('#/customers/acme/spaces'), `after creating the customer: ${page.url()}`);
+    check(await page.getByLabel('Customer', { exact: true }).inputValue() === 'acme', 'the new customer is in the switcher');
+    step('the admin key created the customer acme; it is in the switcher');
 
     // create a space
     await page.getByRole('button', { name: 'New space' }).click();
@@ -420,11 +428,33 @@ async function main() {
     await shot(page, '13-query');
     step('a named query created; its manifest has 250 canvases; its images open in the viewer');
 
-    // sign out
+    // a key for the customer: its secret shown once
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'New API key' }).click();
+    await page.getByRole('heading', { name: 'New API key' }).waitFor();
+    const customerKey = await page.getByLabel('Key', { exact: true }).inputValue();
+    const customerSecret = await page.getByLabel('Secret', { exact: true }).inputValue();
+    check(customerKey && customerSecret.length > 16, 'the new key and its secret are shown');
+    await page.locator(`tr[data-key="${customerKey}"]`).waitFor();
+    await accessible(page, 'the API keys page');
+    await shot(page, '14-keys');
+    step('"New API key" showed the key and its secret once');
+
+    // sign out; the customer's key sees its own customer only
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     check(await page.evaluate(() => sessionStorage.getItem('vitrine.token') === null), 'signing out forgets the token');
-    step('"Sign out" forgets the token and shows the sign-in');
+    await page.getByLabel('API key').fill(customerKey);
+    await page.getByLabel('Secret').fill(customerSecret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Spaces', level: 1 }).waitFor();
+    check(await page.getByLabel('Customer', { exact: true }).count() === 0, 'a customer key has no customer switcher');
+    check(await page.getByRole('link', { name: 'Customers' }).count() === 0, 'a customer key has no customers page');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Book of hours' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    step('"Sign out" forgets the token; the customer\'s own key sees only acme, without a switcher');
 
     // phone width: every page fits the screen
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
