@@ -108,7 +108,13 @@ function uploader(customer, space, onUploaded) {
         chooser.value = '';
         return;
       }
-      if (picked.length > 0) describe(picked);
+      if (picked.length === 0) return;
+      fill(
+        message,
+        h('p', {}, `${picked.length} file${picked.length === 1 ? '' : 's'} chosen:`),
+        h('ul', { class: 'chosen' }, picked.map((file) => h('li', {}, `${file.name} (${Math.ceil(file.size / 1024)} KB)`))),
+        h('button', { type: 'button', onclick: () => describe(picked) }, 'Next'),
+      );
     };
     chooser.addEventListener('change', () => chosen(chooser.files));
     const zone = h(
@@ -210,7 +216,6 @@ function uploader(customer, space, onUploaded) {
     );
     rows[0].id.focus();
   };
-  // "Next" leads from the chosen files to their metadata; choosing files already does that
   pick();
   return area;
 }

@@ -198,6 +198,8 @@ async function main() {
     // three files with their metadata
     const three = [0, 1, 2].map((n) => ({ name: `page ${n + 1}.png`, mimeType: 'image/png', buffer: png(1200 + n * 10, 900, 60 + n * 60) }));
     await page.locator('#upload-files').setInputFiles(three);
+    await page.getByText('3 files chosen:').waitFor();
+    await page.getByRole('button', { name: 'Next', exact: true }).click();
     await page.getByRole('heading', { name: 'Upload 3 files' }).waitFor();
     check(await page.getByLabel('ID of page 1.png').inputValue() === 'page-1', 'ids default from file names');
     await page.getByLabel('Reference 1 of page 2.png').fill('folio 2r');
@@ -379,6 +381,7 @@ async function main() {
     await page.getByRole('link', { name: 'Book of hours' }).first().click();
     await page.getByRole('heading', { name: 'Upload' }).waitFor();
     await page.locator('#upload-files').setInputFiles({ name: 'film.webm', mimeType: 'video/webm', buffer: video });
+    await page.getByRole('button', { name: 'Next', exact: true }).click();
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     await page.getByText('uploaded:').waitFor();
     await page.locator('tr[data-asset="film"] td.status-ready').waitFor({ timeout: 60000 });
