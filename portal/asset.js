@@ -3,7 +3,7 @@
 // "Reingest", "Delete", and annotation files to import.
 
 import { gql, graphql, upload } from './api.js';
-import { announce, field, fill, h, list, problem } from './dom.js';
+import { announce, copyButton, field, fill, h, list, problem } from './dom.js';
 import { navigate, spaceUrl } from './spaces.js';
 import { batchUrl } from './queue.js';
 import { viewer } from './viewer.js';
@@ -78,22 +78,13 @@ function thumbnails(asset) {
     open.href = chosen.url;
     message.textContent = '';
   };
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(address.value);
-      message.textContent = 'Copied.';
-    } catch {
-      address.select();
-      message.textContent = 'Copying was refused: the URL is selected, press Ctrl+C.';
-    }
-  };
   show(0);
   return h(
     'section',
     { class: 'card', 'aria-labelledby': 'thumbnail-title' },
     h('h2', { id: 'thumbnail-title' }, 'Thumbnail preview'),
     h('div', { class: 'inline wrap' }, field('Thumbnail size', size), field('Thumbnail URL', address)),
-    h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: copy }, 'Copy URL'), ' ', open, ' ', message),
+    h('div', { class: 'buttons' }, copyButton('Copy URL', address, message), ' ', open, ' ', message),
     h('div', { class: 'thumbnail-frame' }, preview),
   );
 }

@@ -60,3 +60,21 @@ export function problem(message) {
 export function list(text) {
   return text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
 }
+
+/** "Copy": puts `text()` on the clipboard and says so in `status`; when the browser refuses,
+ * selects `input` so the person can copy it themselves. */
+export function copyButton(label, input, status, attributes = {}) {
+  return h('button', {
+    type: 'button',
+    ...attributes,
+    onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(input.value);
+        status.textContent = 'Copied.';
+      } catch {
+        input.select();
+        status.textContent = 'Copying was refused: the text is selected, press Ctrl+C.';
+      }
+    },
+  }, label);
+}

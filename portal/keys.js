@@ -2,7 +2,7 @@
 // and for the admin key the customers ("New customer").
 
 import { gql, graphql } from './api.js';
-import { announce, field, fill, h, problem } from './dom.js';
+import { announce, copyButton, field, fill, h, problem } from './dom.js';
 import { navigate } from './spaces.js';
 
 const KEYS = graphql`query($c: String!) { customer(name: $c) { apiKeys { key created } } }`;
@@ -21,20 +21,8 @@ export const CUSTOMERS_URL = '#/customers';
 function once(label, value) {
   const input = h('input', { readonly: true, value, class: 'url' });
   const copied = h('span', { class: 'copied', role: 'status' });
-  return h('div', { class: 'inline wrap' }, field(label, input), h('button', {
-    type: 'button',
-    class: 'align-end',
-    'aria-label': `Copy ${label.toLowerCase()}`,
-    onclick: async () => {
-      try {
-        await navigator.clipboard.writeText(value);
-        copied.textContent = 'Copied.';
-      } catch {
-        input.select();
-        copied.textContent = 'Copying was refused: the text is selected, press Ctrl+C.';
-      }
-    },
-  }, 'Copy'), copied);
+  const button = copyButton('Copy', input, copied, { class: 'align-end', 'aria-label': `Copy ${label.toLowerCase()}` });
+  return h('div', { class: 'inline wrap' }, field(label, input), button, copied);
 }
 
 export async function keysPage(main, navigation, customer, me) {

@@ -271,11 +271,7 @@ impl Ingestor {
                 let origin = asset.origin.as_deref().ok_or_else(|| {
                     Error::new(ErrorKind::OriginRefused, "the asset has no origin")
                 })?;
-                let credentials = self
-                    .domain
-                    .origin_credentials(asset.customer_id, origin)
-                    .await
-                    .map_err(|error| Error::new(ErrorKind::Database, error.to_string()))?;
+                let credentials = self.credentials(asset.customer_id, origin).await?;
                 self.fetcher.fetch_with(origin, credentials.as_ref()).await
             }
         }
@@ -284,12 +280,20 @@ impl Ingestor {
     /// Whether a customer's origin could be fetched now (see [`Fetcher::check_with`]), with
     /// the credentials of the customer's matching origin rule, as ingest would fetch it.
     pub async fn check_origin(&self, customer_id: i32, origin: &str) -> Result<()> {
-        let credentials = self
-            .domain
+        let credentials = self.credentials(customer_id, origin).await?;
+        self.fetcher.check_with(origin, credentials.as_ref()).await
+    }
+
+    /// The credentials of the customer's origin rule that matches an origin, if any.
+    async fn credentials(
+        &self,
+        customer_id: i32,
+        origin: &str,
+    ) -> Result<Option<domain::OriginCredentials>> {
+        self.domain
             .origin_credentials(customer_id, origin)
             .await
-            .map_err(|error| Error::new(ErrorKind::Database, error.to_string()))?;
-        self.fetcher.check_with(origin, credentials.as_ref()).await
+            .map_err(|error| Error::new(ErrorKind::Database, error.to_string()))
     }
 
     async fn build(&self, job: &ClaimedJob) -> Result<AssetFacts> {
