@@ -174,6 +174,13 @@ function annotations(customer, asset, onImported) {
   const message = h('div');
   const format = h('select', { name: 'format' }, [['ALTO', 'ALTO XML'], ['HOCR', 'hOCR'], ['WEBVTT', 'WebVTT captions']].map(([value, label]) => h('option', { value, selected: value === (asset.family === 'IMAGE' ? 'ALTO' : 'WEBVTT') }, label)));
   const granularity = h('select', { name: 'granularity' }, [['WORD', 'a word'], ['LINE', 'a line']].map(([value, label]) => h('option', { value }, label)));
+  const granularityField = field('One annotation per', granularity, 'For ALTO and hOCR.');
+  // WebVTT has one annotation per cue: the choice is only shown for ALTO and hOCR
+  const showGranularity = () => {
+    granularityField.hidden = format.value === 'WEBVTT';
+  };
+  format.addEventListener('change', showGranularity);
+  showGranularity();
   const language = h('input', { name: 'language', placeholder: 'e.g. en, fr, la' });
   const file = h('input', { type: 'file', name: 'file', required: true, accept: '.xml,.html,.hocr,.vtt,text/xml,text/html,text/vtt' });
   const send = async (event) => {
@@ -205,7 +212,7 @@ function annotations(customer, asset, onImported) {
       { onsubmit: send },
       h('div', { class: 'inline wrap' },
         field('Format', format),
-        field('One annotation per', granularity, 'For ALTO and hOCR.'),
+        granularityField,
         field('Language', language, 'Optional, overrides the file.'),
         field('Annotation file', file)),
       message,
