@@ -1,12 +1,15 @@
 //! Presentation: the settings customers and spaces give their manifests, named queries, and
 //! the assembly of manifests and collections from assets.
 
+mod collections;
+mod links;
 mod manifests;
 mod named_queries;
 mod settings;
 mod template;
 
-pub use manifests::{Links, Part, SearchScope};
+pub use collections::Part;
+pub use links::{Links, SearchScope};
 pub(crate) use manifests::{asset_label, query_label};
 pub(crate) use named_queries::Member;
 pub use named_queries::{MAX_QUERY_CANVASES, NamedQuery, NamedQueryInput, NamedQueryPatch};

@@ -56,7 +56,14 @@ pub enum ApiVersion {
 }
 
 impl ApiVersion {
-    /// The version's compliance-level URI for level 2, as profiles and Link headers name it.
+    /// The version's segment in URLs: `/iiif/3/...`, `/iiif/2/...`.
+    pub fn path(self) -> &'static str {
+        match self {
+            ApiVersion::V2 => "2",
+            ApiVersion::V3 => "3",
+        }
+    }
+
     /// The compliance level 0 profile of the version (degraded services).
     pub fn level0_profile(self) -> &'static str {
         match self {
@@ -65,6 +72,7 @@ impl ApiVersion {
         }
     }
 
+    /// The version's compliance-level URI for level 2, as profiles and Link headers name it.
     pub fn level2_profile(self) -> &'static str {
         match self {
             ApiVersion::V2 => "http://iiif.io/api/image/2/level2.json",
