@@ -22,6 +22,7 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("data_dir", ValueKind::Text),
     ("listen", ValueKind::Text),
     ("public_url", ValueKind::Text),
+    ("rest_api_prefix", ValueKind::Text),
     ("database_url", ValueKind::Text),
     ("storage_url", ValueKind::Text),
     ("admin_key", ValueKind::Text),
@@ -90,6 +91,7 @@ struct RawConfig {
     data_dir: Option<PathBuf>,
     listen: Option<String>,
     public_url: Option<String>,
+    rest_api_prefix: Option<String>,
     database_url: Option<String>,
     storage_url: Option<String>,
     admin_key: Option<String>,
@@ -176,6 +178,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Base of every URL in JSON; from the request's Host when unset.
     pub public_url: Option<String>,
+    /// Where the DLCS-compatible REST API is mounted: `/api`, or another path.
+    pub rest_api_prefix: String,
     pub database_url: String,
     pub storage_url: String,
     pub admin_key: Option<auth::ApiKeyCredential>,
@@ -277,6 +281,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("listen", &self.listen)
             .field("public_url", &self.public_url)
+            .field("rest_api_prefix", &self.rest_api_prefix)
             .field("database_url", &mask_url_password(&self.database_url))
             .field("storage_url", &mask_url_password(&self.storage_url))
             .field("admin_key", &self.admin_key)
@@ -524,6 +529,31 @@ impl RawConfig {
             }
             None => None,
         };
+        let rest_api_prefix = self.rest_api_prefix.unwrap_or_else(|| "/api".to_owned());
+        let prefix_segments = rest_api_prefix
+            .strip_prefix('/')
+            .map(|rest| rest.split('/'));
+        let valid_prefix = prefix_segments.is_some_and(|mut segments| {
+            segments.all(|segment| {
+                !segment.is_empty()
+                    && segment
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                    && segment != "."
+                    && segment != ".."
+            })
+        });
+        let taken = ["/iiif", "/auth", "/media", "/graphql", "/portal"];
+        if !valid_prefix
+            || taken.iter().any(|route| {
+                rest_api_prefix == *route || rest_api_prefix.starts_with(&format!("{route}/"))
+            })
+        {
+            bail!(
+                "rest_api_prefix must be a path such as /api, of letters, digits, -, _ and ., \
+                 outside the IIIF, auth, media, GraphQL and portal routes; got {rest_api_prefix:?}"
+            );
+        }
         // without a public URL, ids and redirects would be built from the request's Host
         // header, which anyone reaching a public address can forge
         if public_url.is_none() && !listen.ip().is_loopback() {
@@ -614,6 +644,7 @@ impl RawConfig {
             data_dir,
             listen,
             public_url,
+            rest_api_prefix,
             database_url,
             storage_url,
             admin_key,

@@ -7,7 +7,7 @@ use serde::Serialize;
 /// The HTTP status for a stable kebab-case error code.
 pub fn http_status(code: &str) -> StatusCode {
     match code {
-        "unauthenticated" | "invalid-credential" => StatusCode::UNAUTHORIZED,
+        "unauthenticated" | "invalid-credential" | "login-required" => StatusCode::UNAUTHORIZED,
         "forbidden" | "quota-exceeded" => StatusCode::FORBIDDEN,
         "not-found" | "object-not-found" => StatusCode::NOT_FOUND,
         "conflict" => StatusCode::CONFLICT,
@@ -18,12 +18,17 @@ pub fn http_status(code: &str) -> StatusCode {
         | "invalid-input"
         | "invalid-annotations"
         | "bad-request"
-        | "invalid-storage-location" => StatusCode::BAD_REQUEST,
+        | "invalid-storage-location"
+        | "invalid-image-request" => StatusCode::BAD_REQUEST,
         "payload-too-large" => StatusCode::PAYLOAD_TOO_LARGE,
         "expired" => StatusCode::GONE,
         "too-many-attempts" => StatusCode::TOO_MANY_REQUESTS,
-        "unsupported" => StatusCode::NOT_IMPLEMENTED,
-        "database-unavailable" | "storage-unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        "unsupported" | "unsupported-image-request" => StatusCode::NOT_IMPLEMENTED,
+        "database-unavailable"
+        | "storage-unavailable"
+        | "render-timeout"
+        | "render-busy"
+        | "shutting-down" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -42,11 +47,15 @@ pub fn graphql_error(error: domain::Error) -> async_graphql::Error {
     graphql
 }
 
-/// A REST error: `{"code": ..., "message": ...}` with the status its code maps to.
+/// Every HTTP error the server answers outside GraphQL: a stable code, a message for the
+/// caller, and (for a 503) how long to wait. Its status always comes from [`http_status`].
 #[derive(Debug, Clone, Serialize)]
 pub struct RestError {
     pub code: &'static str,
     pub message: String,
+    /// Seconds the client should wait before trying again (`Retry-After`).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl RestError {
@@ -54,18 +63,74 @@ impl RestError {
         Self {
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new("not-found", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new("internal", message)
+    }
+
+    /// The same error, telling the client to try again after `seconds`.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        http_status(self.code)
+    }
+
+    /// A domain error where a lookup failed for a reason other than absence: the database.
+    pub fn unavailable(error: domain::Error) -> Self {
+        match error.kind {
+            domain::ErrorKind::NotFound => Self::not_found(error.message),
+            _ => Self::new("database-unavailable", error.message),
+        }
+    }
+}
+
+impl From<domain::Error> for RestError {
+    fn from(error: domain::Error) -> Self {
+        if error.kind == domain::ErrorKind::Internal {
+            tracing::error!(%error, "request failed");
+        }
+        Self::new(error.code(), error.message)
+    }
+}
+
+impl From<iiif::image::ImageError> for RestError {
+    fn from(error: iiif::image::ImageError) -> Self {
+        Self::new(error.code(), error.message)
+    }
+}
+
+impl From<storage::Error> for RestError {
+    fn from(error: storage::Error) -> Self {
+        tracing::error!(%error, "stored object read failed");
+        match error.kind {
+            storage::ErrorKind::NotFound => {
+                Self::internal("a derivative of this image is missing; re-ingest it")
+            }
+            _ => Self::new("storage-unavailable", "storage is unavailable; try again"),
         }
     }
 }
 
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
-        let status = http_status(self.code);
         let body = serde_json::to_string(&self).unwrap_or_else(|_| String::from("{}"));
-        Response::builder()
-            .status(status)
-            .content_type("application/json")
-            .body(body)
+        let mut response = Response::builder()
+            .status(self.status())
+            .content_type("application/json");
+        if let Some(seconds) = self.retry_after {
+            response = response.header(poem::http::header::RETRY_AFTER, seconds.to_string());
+        }
+        response.body(body)
     }
 }
 

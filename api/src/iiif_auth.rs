@@ -23,10 +23,11 @@ use poem::web::{Data, Path, RemoteAddr};
 use poem::{Body, Endpoint, Response, Route, get, handler};
 use serde_json::{Value, json};
 
-use crate::iiif_image::{DeliveryError, degraded_service_id, parse_space, preflight, with_cors};
-use crate::public_url::public_base;
-use crate::server::AppState;
-use crate::visitor_access::{cookie, session_cookie_name, unavailable};
+use crate::error::RestError;
+use crate::http::{parse_space, preflight, with_cors};
+use crate::public_url::{degraded_service_id, public_base};
+use crate::state::AppState;
+use crate::visitor_access::{cookie, session_cookie_name};
 
 const CSRF_COOKIE: &str = "vitrine-csrf";
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -233,7 +234,7 @@ async fn probe_page(
 ) -> Response {
     let result = match probe_document(&state, &customer, &space, &id, headers).await {
         Ok(result) => result,
-        Err(error) if error.status == StatusCode::NOT_FOUND => {
+        Err(error) if error.status() == StatusCode::NOT_FOUND => {
             probe_result(404, None, Some("Not found"), Some(&error.message))
         }
         Err(error) => probe_result(503, None, Some("Unavailable"), Some(&error.message)),
@@ -255,13 +256,13 @@ async fn probe_document(
     space: &str,
     id: &str,
     headers: &HeaderMap,
-) -> Result<Value, DeliveryError> {
+) -> Result<Value, RestError> {
     let space = parse_space(space)?;
     let asset = state
         .domain
         .delivered_asset(customer, space, id)
         .await
-        .map_err(unavailable)?;
+        .map_err(RestError::unavailable)?;
     if asset.status != AssetStatus::Ready {
         return Ok(probe_result(
             404,

@@ -6,7 +6,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use domain::{Links, Part};
+use domain::Part;
 use iiif::presentation::{Version, v2, v3};
 use percent_encoding::percent_decode_str;
 use poem::http::{HeaderMap, header};
@@ -16,13 +16,13 @@ use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use serde_json::Value;
 
-use crate::error::http_status;
-use crate::iiif_image::{
-    DeliveryError, error_response, etag, json_media_type, not_modified, preflight, unchanged,
-    validators, with_cors,
+use crate::error::RestError;
+use crate::http::{
+    error_response, etag, json_media_type, not_modified, preflight, unchanged, validators,
+    with_cors,
 };
-use crate::public_url::public_base;
-use crate::server::AppState;
+use crate::public_url::links;
+use crate::state::AppState;
 
 /// Manifests are rebuilt from the database on each request; caches may keep them this long.
 const PRESENTATION_CACHE_CONTROL: &str = "public, max-age=60";
@@ -164,19 +164,8 @@ pub fn collection_routes(version: Version) -> impl Endpoint {
         .data(version)
 }
 
-fn links(state: &AppState, headers: &HeaderMap, version: Version) -> Links {
-    Links::new(public_base(state, headers), version)
-}
-
 pub(crate) fn failure(error: domain::Error) -> Response {
-    if error.kind == domain::ErrorKind::Internal {
-        tracing::error!(%error, "presentation request failed");
-    }
-    error_response(DeliveryError::new(
-        http_status(error.code()),
-        error.code(),
-        error.message,
-    ))
+    error_response(RestError::from(error))
 }
 
 /// A JSON document written from `model` (or taken from the cache), with its media type,
@@ -339,7 +328,7 @@ async fn annotation_document(
     if restricted {
         response.headers_mut().insert(
             header::CACHE_CONTROL,
-            poem::http::HeaderValue::from_static(crate::iiif_image::RESTRICTED_CACHE_CONTROL),
+            poem::http::HeaderValue::from_static(crate::http::RESTRICTED_CACHE_CONTROL),
         );
     }
     response

@@ -3,7 +3,7 @@
 //! or a named query's manifest (`/{customer}/query/{name}/{p1}/...`).
 
 use chrono::DateTime;
-use domain::{Links, SearchRequest, SearchScope};
+use domain::{SearchRequest, SearchScope};
 use iiif::presentation::Version;
 use iiif::search::{self as documents, ResultPage, Term, TermPage};
 use poem::http::{HeaderMap, StatusCode, header};
@@ -11,10 +11,10 @@ use poem::web::{Data, Path};
 use poem::{Endpoint, EndpointExt, Request, Response, Route, get, handler};
 use search::Filters;
 
-use crate::iiif_image::{json_media_type, preflight, with_cors};
+use crate::http::{json_media_type, preflight, with_cors};
 use crate::iiif_presentation::{failure, path_parameters};
-use crate::public_url::public_base;
-use crate::server::AppState;
+use crate::public_url::links;
+use crate::state::AppState;
 
 /// Which service a route answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,10 +326,6 @@ async fn answer(
     }
 }
 
-fn links(state: &AppState, headers: &HeaderMap, api: Api) -> Links {
-    Links::new(public_base(state, headers), api.presentation)
-}
-
 async fn search(
     api: Api,
     customer: &str,
@@ -339,7 +335,7 @@ async fn search(
     state: &AppState,
     roles: Vec<String>,
 ) -> Result<serde_json::Value, domain::Error> {
-    let links = links(state, headers, api);
+    let links = links(state, headers, api.presentation);
     let page: usize = number(found.page.as_deref(), "page", 1)?;
     let request = SearchRequest {
         q: found.q.clone().unwrap_or_default(),
@@ -382,7 +378,7 @@ async fn autocomplete(
     state: &AppState,
     roles: &[String],
 ) -> Result<serde_json::Value, domain::Error> {
-    let links = links(state, headers, api);
+    let links = links(state, headers, api.presentation);
     let q = found
         .q
         .as_deref()

@@ -5,8 +5,10 @@
 
 pub mod config;
 mod connections;
+mod dlcs;
 pub mod error;
 pub mod graphql;
+mod http;
 mod iiif_auth;
 mod iiif_image;
 mod iiif_presentation;
@@ -17,6 +19,7 @@ mod portal;
 pub mod processing;
 pub mod public_url;
 pub mod server;
+pub mod state;
 pub mod telemetry;
 mod visitor_access;
 

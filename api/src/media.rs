@@ -12,12 +12,13 @@ use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
 use poem::web::{Data, Path, RemoteAddr};
 use poem::{Body, Endpoint, EndpointExt, Response, Route, get, handler};
 
-use crate::iiif_image::RESTRICTED_CACHE_CONTROL;
-use crate::iiif_image::{
-    DeliveryError, ImageDelivery, error_response, etag, not_modified, parse_space, preflight,
+use crate::error::RestError;
+use crate::http::{
+    RESTRICTED_CACHE_CONTROL, error_response, etag, not_modified, parse_space, preflight,
     unchanged, validators, with_cors,
 };
-use crate::server::AppState;
+use crate::iiif_image::ImageDelivery;
+use crate::state::AppState;
 use crate::visitor_access::refusal;
 
 const MEDIA_CACHE_CONTROL: &str = "public, max-age=86400";
@@ -129,13 +130,7 @@ async fn media(
     headers: &HeaderMap,
     remote: &RemoteAddr,
 ) -> Response {
-    let not_found = |message: String| {
-        error_response(DeliveryError::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            message,
-        ))
-    };
+    let not_found = |message: String| error_response(RestError::new("not-found", message));
     let space = match parse_space(&space) {
         Ok(space) => space,
         Err(error) => return error_response(error),
@@ -149,11 +144,7 @@ async fn media(
         Ok(asset) => asset,
         Err(error) if error.kind == domain::ErrorKind::NotFound => return not_found(error.message),
         Err(error) => {
-            return error_response(DeliveryError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database-unavailable",
-                error.message,
-            ));
+            return error_response(RestError::new("database-unavailable", error.message));
         }
     };
     if asset.family == domain::AssetFamily::Image {
@@ -259,11 +250,11 @@ fn streamed(storage: storage::BlobStore, key: String, range: std::ops::Range<u64
 }
 
 fn storage_error(error: storage::Error) -> Response {
-    let (status, code) = match error.kind {
-        storage::ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not-found"),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable"),
+    let code = match error.kind {
+        storage::ErrorKind::NotFound => "not-found",
+        _ => "storage-unavailable",
     };
-    error_response(DeliveryError::new(status, code, error.to_string()))
+    error_response(RestError::new(code, error.to_string()))
 }
 
 #[cfg(test)]

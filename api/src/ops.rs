@@ -4,7 +4,7 @@ use poem::web::Data;
 use poem::{IntoResponse, Response, handler};
 
 use crate::error::RestError;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Alive: the process answers.
 #[handler]

@@ -47,6 +47,30 @@ impl Processing {
         )
     }
 
+    /// After a registration queued its job: processes it in this request when the caller
+    /// waits, otherwise wakes this node's workers and returns the asset as it is (WAITING).
+    pub async fn after_registration(
+        &self,
+        asset: domain::Asset,
+        wait: bool,
+    ) -> domain::Result<domain::Asset> {
+        if wait {
+            let worker = self.request_worker();
+            return self.ingestor.process_now(&asset, &worker).await;
+        }
+        self.job_queued();
+        Ok(asset)
+    }
+
+    /// Removes the stored objects of an asset whose record was just deleted.
+    pub async fn remove_stored(&self, deleted: &domain::Asset) -> domain::Result<()> {
+        self.ingestor.remove_stored(deleted).await.map_err(|error| {
+            domain::Error::internal(format!(
+                "the asset's record is deleted, but not all of its stored objects: {error}"
+            ))
+        })
+    }
+
     /// Stops the workers; jobs in progress go back to the queue.
     pub async fn shutdown(&self) {
         if let Some(workers) = self.workers.lock().await.take() {

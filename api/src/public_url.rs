@@ -2,9 +2,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use iiif::image::ApiVersion;
+use iiif::presentation::Version;
 use poem::http::{HeaderMap, header};
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The configured public URL, or (on a loopback listener, the only one allowed without a
 /// public URL) `http://{Host}` of this request when that names this machine: any other Host
@@ -53,6 +55,38 @@ fn names_loopback(host: &str) -> bool {
 }
 
 pub use iiif::url::{asset_path, segment};
+
+/// The public URLs of IIIF resources for this request's base, in one Presentation version.
+pub fn links(state: &AppState, headers: &HeaderMap, version: Version) -> domain::Links {
+    domain::Links::new(public_base(state, headers), version)
+}
+
+/// An image's service: `{base}/iiif/{v}/{customer}/{space}/{asset}`.
+pub fn image_service_id(
+    state: &AppState,
+    headers: &HeaderMap,
+    version: ApiVersion,
+    customer: &str,
+    space: i32,
+    asset: &str,
+) -> String {
+    links(state, headers, Version::V3).image_service_id(version, customer, space, asset)
+}
+
+/// The degraded variant of an image service: the sizes a restricted image leaves open.
+pub fn degraded_service_id(
+    state: &AppState,
+    headers: &HeaderMap,
+    version: ApiVersion,
+    customer: &str,
+    space: i32,
+    asset: &str,
+) -> String {
+    format!(
+        "{}/degraded",
+        image_service_id(state, headers, version, customer, space, asset)
+    )
+}
 
 #[cfg(test)]
 mod tests {

@@ -13,42 +13,14 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::graphql::{self, QueryLimits, VitrineSchema};
+use crate::graphql::{self, QueryLimits};
 use crate::iiif_image::{self, DeliverySettings, ImageDelivery};
 use crate::iiif_presentation;
 use crate::iiif_search::{self, Service};
 use crate::ops;
+pub use crate::state::AppState;
 use crate::telemetry::{self, Metrics};
 use iiif::presentation::Version;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub domain: domain::Domain,
-    pub images: Arc<ImageDelivery>,
-    /// Written Presentation documents, by a digest of their model.
-    pub documents: Arc<iiif_presentation::DocumentCache>,
-    /// Object storage, for media served as stored.
-    pub storage: storage::BlobStore,
-    pub processing: crate::processing::Processing,
-    /// This node's search index over annotations.
-    pub search: domain::Searcher,
-    /// Access decisions for restricted assets, access tokens and failure throttles.
-    pub access: Arc<crate::visitor_access::VisitorAccess>,
-    pub schema: VitrineSchema,
-    pub metrics: Arc<Metrics>,
-    pub local_addr: SocketAddr,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("config", &self.config)
-            .field("local_addr", &self.local_addr)
-            .finish_non_exhaustive()
-    }
-}
 
 /// A running server.
 #[derive(Debug)]
@@ -423,6 +395,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 .with(Cors::new().allow_credentials(false)),
         )
         .at("/graphql/ws", get(graphql::subscriptions))
+        .nest(state.config.rest_api_prefix.clone(), crate::dlcs::routes())
         .nest("/iiif/3", iiif_image::routes(iiif::image::ApiVersion::V3))
         .nest("/iiif/2", iiif_image::routes(iiif::image::ApiVersion::V2))
         .nest("/media", crate::media::routes())

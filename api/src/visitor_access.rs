@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use auth::{AccessTokens, Decision, IpRanges, Requested, Throttle};
 use domain::{AccessProfile, Asset, AuthService, SessionLookup};
-use poem::http::{HeaderMap, StatusCode, header};
+use poem::http::{HeaderMap, header};
 use quick_cache::sync::Cache;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::iiif_image::DeliveryError;
+use crate::error::RestError;
 
 /// How long a session or a service list is reused before it is read again. A logout on this
 /// node takes effect at once; on other nodes within this time.
@@ -64,31 +64,17 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|value| !value.is_empty())
 }
 
-/// The database failed: a 503, never a 500.
-pub fn unavailable(error: domain::Error) -> DeliveryError {
-    if error.kind == domain::ErrorKind::NotFound {
-        return DeliveryError::new(StatusCode::NOT_FOUND, "not-found", error.message);
-    }
-    DeliveryError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "database-unavailable",
-        error.message,
-    )
-}
-
 /// The refusal a decision makes: 401 when logging in could help, 403 when nothing can.
-pub fn refusal(decision: Decision, what: &str) -> Option<DeliveryError> {
+pub fn refusal(decision: Decision, what: &str) -> Option<RestError> {
     match decision {
         Decision::Allowed => None,
-        Decision::LoginRequired => Some(DeliveryError::new(
-            StatusCode::UNAUTHORIZED,
+        Decision::LoginRequired => Some(RestError::new(
             "login-required",
             format!(
                 "{what} is restricted: gain access through the auth service in its info.json or manifest"
             ),
         )),
-        Decision::Forbidden => Some(DeliveryError::new(
-            StatusCode::FORBIDDEN,
+        Decision::Forbidden => Some(RestError::new(
             "forbidden",
             format!("{what} is restricted and no access service grants it"),
         )),
@@ -170,7 +156,7 @@ impl VisitorAccess {
         domain: &domain::Domain,
         customer_id: i32,
         roles: &[String],
-    ) -> Result<GrantingServices, DeliveryError> {
+    ) -> Result<GrantingServices, RestError> {
         let key = (customer_id, roles.to_vec());
         if let Some((read, services)) = self.services.get(&key)
             && read.elapsed() < LOOKUP_TTL
@@ -181,7 +167,7 @@ impl VisitorAccess {
             domain
                 .services_granting(customer_id, roles)
                 .await
-                .map_err(unavailable)?,
+                .map_err(RestError::unavailable)?,
         );
         self.services
             .insert(key, (Instant::now(), services.clone()));
@@ -195,7 +181,7 @@ impl VisitorAccess {
         customer_id: i32,
         customer: &str,
         headers: &HeaderMap,
-    ) -> Result<Option<Arc<SessionLookup>>, DeliveryError> {
+    ) -> Result<Option<Arc<SessionLookup>>, RestError> {
         let Some(secret) = cookie(headers, &session_cookie_name(customer)) else {
             return Ok(None);
         };
@@ -209,7 +195,7 @@ impl VisitorAccess {
             domain
                 .visitor_session(customer_id, secret)
                 .await
-                .map_err(unavailable)?,
+                .map_err(RestError::unavailable)?,
         );
         self.sessions.insert(key, (Instant::now(), lookup.clone()));
         Ok(Some(lookup))
@@ -261,7 +247,7 @@ impl VisitorAccess {
         requested: Requested,
         headers: &HeaderMap,
         peer: Option<IpAddr>,
-    ) -> Result<Decision, DeliveryError> {
+    ) -> Result<Decision, RestError> {
         if auth::is_open(&asset.roles, asset.max_unauthorised) {
             return Ok(Decision::Allowed);
         }
@@ -335,7 +321,7 @@ impl VisitorAccess {
         customer_id: i32,
         customer: &str,
         headers: &HeaderMap,
-    ) -> Result<Option<Vec<String>>, DeliveryError> {
+    ) -> Result<Option<Vec<String>>, RestError> {
         let Some(token) = bearer(headers) else {
             return Ok(None);
         };
@@ -348,7 +334,7 @@ impl VisitorAccess {
         match domain
             .visitor_session_by_id(customer_id, claims.sid)
             .await
-            .map_err(unavailable)?
+            .map_err(RestError::unavailable)?
         {
             // a token carries the roles granted for the origin it was issued to
             SessionLookup::Live(session) => Ok(Some(match claims.ori.as_str() {

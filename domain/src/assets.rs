@@ -59,6 +59,8 @@ pub struct AssetFilter {
     pub number2: Option<i64>,
     pub number3: Option<i64>,
     pub tag: Option<String>,
+    /// Assets carrying every one of these tags (as well as `tag`).
+    pub tags: Vec<String>,
     pub status: Option<AssetStatus>,
     pub media_type: Option<String>,
 }
@@ -75,6 +77,7 @@ impl AssetFilter {
         if texts
             .into_iter()
             .flatten()
+            .chain(&self.tags)
             .any(|text| !validate::storable(text))
         {
             return Err(Error::invalid_input(
@@ -209,6 +212,45 @@ impl Domain {
         .await?;
         txn.commit().await?;
         Asset::from_row(inserted, &owner.name)
+    }
+
+    /// Registers an asset, or when the space has one with its id already, replaces every field
+    /// of it with the input's and processes it again (a PUT of a whole asset). Says whether it
+    /// was created. What the last processing made stays served until the new one ends.
+    pub async fn put_asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        input: AssetInput,
+    ) -> Result<(Asset, bool)> {
+        let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
+        if input.origin.is_none() {
+            let message = "origin is required to register an asset";
+            return Err(Error::new(crate::ErrorKind::InvalidOrigin, message));
+        }
+        let txn = self.begin_write().await?;
+        let Some(current) = self.find_asset(&txn, owner.id, space, &input.id).await? else {
+            drop(txn);
+            let created = self
+                .record_asset(principal, customer, space, input, JobKind::Ingest)
+                .await?;
+            return Ok((created, true));
+        };
+        let (mut row, tags) = prepared_row(&space_row, input, Utc::now())?;
+        row.created = current.created;
+        let replaced = replace_row(&txn, row).await?;
+        write_tags(&txn, &replaced, &tags).await?;
+        queue::enqueue(
+            &txn,
+            &replaced,
+            JobKind::Ingest,
+            None,
+            self.queue_settings().max_attempts,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok((Asset::from_row(replaced, &owner.name)?, false))
     }
 
     /// Changes only the fields the patch names.
@@ -407,6 +449,31 @@ impl Domain {
         Page::new(window, rows, total).try_map(|row| Asset::from_row(row, &owner.name))
     }
 
+    /// Records the media type read from the bytes of an asset registered without one (a
+    /// worker's call); a media type set meanwhile by its owner is kept.
+    pub async fn record_inferred_media_type(
+        &self,
+        customer_id: i32,
+        space: i32,
+        id: &str,
+        media_type: &str,
+    ) -> Result<()> {
+        validate::media_type(media_type)?;
+        asset::Entity::update_many()
+            .col_expr(asset::Column::MediaType, media_type.into())
+            .col_expr(
+                asset::Column::Family,
+                AssetFamily::of_media_type(media_type).as_str().into(),
+            )
+            .filter(asset::Column::CustomerId.eq(customer_id))
+            .filter(asset::Column::SpaceId.eq(space))
+            .filter(asset::Column::Id.eq(id))
+            .filter(asset::Column::MediaType.eq(""))
+            .exec(self.db())
+            .await?;
+        Ok(())
+    }
+
     /// Queues an existing asset's processing again (from its origin, or its stored upload).
     async fn queue_again(
         &self,
@@ -468,7 +535,7 @@ fn filtered(
     if let Some(status) = filter.status {
         query = query.filter(asset::Column::Status.eq(status.as_str()));
     }
-    if let Some(tag) = &filter.tag {
+    for tag in filter.tag.iter().chain(&filter.tags) {
         let tagged = Query::select()
             .column(asset_tag::Column::AssetId)
             .from(asset_tag::Entity)
@@ -515,7 +582,7 @@ pub(crate) fn prepared_row(
     now: chrono::DateTime<Utc>,
 ) -> Result<(asset::Model, Vec<String>)> {
     validate::asset_id(&input.id)?;
-    validate::media_type(&input.media_type)?;
+    validate::declared_media_type(&input.media_type)?;
     if let Some(origin) = &input.origin {
         validate::origin(origin)?;
     }
@@ -572,6 +639,27 @@ pub(crate) fn prepared_row(
 
 /// Assets with an origin are fetched from it again; uploaded ones without one are rebuilt from
 /// their stored master.
+/// Writes every field of an existing asset's row but what its last processing made, which
+/// stays served until the new processing ends.
+pub(crate) async fn replace_row(
+    connection: &impl ConnectionTrait,
+    row: asset::Model,
+) -> Result<asset::Model> {
+    use sea_orm::ActiveValue::{NotSet, Unchanged};
+    let mut update = row.clone().into_active_model().reset_all();
+    update.customer_id = Unchanged(row.customer_id);
+    update.space_id = Unchanged(row.space_id);
+    update.id = Unchanged(row.id);
+    update.width = NotSet;
+    update.height = NotSet;
+    update.duration = NotSet;
+    update.pyramid_levels = NotSet;
+    update.tile_size = NotSet;
+    update.thumbnail_sizes = NotSet;
+    update.bytes_stored = NotSet;
+    Ok(update.update(connection).await?)
+}
+
 pub(crate) fn ingest_kind(row: &asset::Model) -> JobKind {
     if row.origin.is_some() {
         JobKind::Ingest

@@ -9,7 +9,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use crate::assets::{AssetInput, prepared_row, write_tags};
+use crate::assets::{AssetInput, prepared_row, replace_row, write_tags};
 use crate::entities::{asset, asset_tag, batch, batch_member, customer, job, space};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::AssetStatus;
@@ -74,6 +74,26 @@ impl Batch {
     }
 }
 
+/// Which of a customer's batches a listing holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchListing {
+    /// Every batch, newest first.
+    All,
+    /// Batches not finished yet, newest first.
+    Active,
+    /// Finished batches, the most recently finished first.
+    Recent,
+}
+
+/// What a customer's queue holds now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// Batches not finished yet.
+    pub batches_waiting: u64,
+    /// Assets waiting for processing or being processed.
+    pub images_waiting: u64,
+}
+
 /// A member as it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchMember {
@@ -99,7 +119,10 @@ fn member_field_problems(index: usize, input: &AssetInput) -> Vec<MemberProblem>
         }
     };
     check("id", validate::asset_id(&input.id));
-    check("mediaType", validate::media_type(&input.media_type));
+    check(
+        "mediaType",
+        validate::declared_media_type(&input.media_type),
+    );
     check(
         "origin",
         match &input.origin {
@@ -270,19 +293,7 @@ impl Domain {
             if let Some(created_at) = existing.get(&key) {
                 // an existing asset takes the member's fields and is processed again
                 row.created = *created_at;
-                let mut update = row.clone().into_active_model().reset_all();
-                update.customer_id = sea_orm::ActiveValue::Unchanged(row.customer_id);
-                update.space_id = sea_orm::ActiveValue::Unchanged(row.space_id);
-                update.id = sea_orm::ActiveValue::Unchanged(row.id.clone());
-                // what the last processing made stays served until the new one ends
-                update.width = sea_orm::ActiveValue::NotSet;
-                update.height = sea_orm::ActiveValue::NotSet;
-                update.duration = sea_orm::ActiveValue::NotSet;
-                update.pyramid_levels = sea_orm::ActiveValue::NotSet;
-                update.tile_size = sea_orm::ActiveValue::NotSet;
-                update.thumbnail_sizes = sea_orm::ActiveValue::NotSet;
-                update.bytes_stored = sea_orm::ActiveValue::NotSet;
-                let updated = update.update(&txn).await?;
+                let updated = replace_row(&txn, row).await?;
                 write_tags(&txn, &updated, &tags).await?;
                 queue::enqueue(
                     &txn,
@@ -324,20 +335,24 @@ impl Domain {
         Ok(Batch::from_row(row, &owner.name))
     }
 
-    /// A customer's batches, newest first; `active` keeps only unfinished ones.
+    /// A customer's batches: all, the unfinished or the finished ones.
     pub async fn batches(
         &self,
         principal: &Principal,
         customer: &str,
-        active: bool,
+        listing: BatchListing,
         page: &PageRequest,
     ) -> Result<Page<Batch>> {
         let owner = self.customer_in_scope(principal, customer).await?;
         let window = page.window()?;
         let mut query = batch::Entity::find().filter(batch::Column::CustomerId.eq(owner.id));
-        if active {
-            query = query.filter(batch::Column::Finished.is_null());
-        }
+        query = match listing {
+            BatchListing::All => query,
+            BatchListing::Active => query.filter(batch::Column::Finished.is_null()),
+            BatchListing::Recent => query
+                .filter(batch::Column::Finished.is_not_null())
+                .order_by_desc(batch::Column::Finished),
+        };
         let total = query.clone().count(self.db()).await?;
         let rows = query
             .order_by_desc(batch::Column::Id)
@@ -380,6 +395,70 @@ impl Domain {
                 status: AssetStatus::parse(&row.status)?,
                 error: row.error,
             })
+        })
+    }
+
+    /// How many of the customer's batches and assets are waiting to be processed.
+    pub async fn queue_counts(&self, principal: &Principal, customer: &str) -> Result<QueueCounts> {
+        let owner = self.customer_in_scope(principal, customer).await?;
+        let batches_waiting = batch::Entity::find()
+            .filter(batch::Column::CustomerId.eq(owner.id))
+            .filter(batch::Column::Finished.is_null())
+            .count(self.db())
+            .await?;
+        let images_waiting = asset::Entity::find()
+            .filter(asset::Column::CustomerId.eq(owner.id))
+            .filter(asset::Column::Status.is_in([
+                AssetStatus::Waiting.as_str(),
+                AssetStatus::Ingesting.as_str(),
+            ]))
+            .count(self.db())
+            .await?;
+        Ok(QueueCounts {
+            batches_waiting,
+            images_waiting,
+        })
+    }
+
+    /// A page of a batch's members with their assets as they stand now (`None` for a member
+    /// whose asset was deleted since), in submission order, optionally only those in one state.
+    pub async fn batch_assets(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        batch_id: i64,
+        status: Option<AssetStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<(BatchMember, Option<crate::Asset>)>> {
+        let owner = self.customer_in_scope(principal, customer).await?;
+        let members = self
+            .batch_members(principal, customer, batch_id, status, page)
+            .await?;
+        let mut assets = HashMap::new();
+        for chunk in members.items.chunks(CHUNK) {
+            let mut matching = sea_orm::Condition::any();
+            for (_, member) in chunk {
+                matching = matching.add(
+                    sea_orm::Condition::all()
+                        .add(asset::Column::SpaceId.eq(member.space))
+                        .add(asset::Column::Id.eq(member.asset_id.as_str())),
+                );
+            }
+            let rows = asset::Entity::find()
+                .filter(asset::Column::CustomerId.eq(owner.id))
+                .filter(matching)
+                .all(self.db())
+                .await?;
+            for row in rows {
+                assets.insert((row.space_id, row.id.clone()), row);
+            }
+        }
+        members.try_map(|member| {
+            let asset = assets
+                .remove(&(member.space, member.asset_id.clone()))
+                .map(|row| crate::Asset::from_row(row, &owner.name))
+                .transpose()?;
+            Ok((member, asset))
         })
     }
 

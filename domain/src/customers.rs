@@ -84,6 +84,22 @@ impl Domain {
         Customer::from_row(self.customer_in_scope(principal, name).await?)
     }
 
+    /// A customer named in a URL by its number or its name: admin keys, or that customer's
+    /// own keys. A number that no customer has is taken as a name.
+    pub async fn customer_by_reference(
+        &self,
+        principal: &Principal,
+        reference: &str,
+    ) -> Result<Customer> {
+        if let Ok(number) = reference.parse::<i32>()
+            && let Some(row) = customer::Entity::find_by_id(number).one(self.db()).await?
+        {
+            require_customer(principal, &row.name)?;
+            return Customer::from_row(row);
+        }
+        self.customer(principal, reference).await
+    }
+
     /// Every customer, by name (admin only).
     pub async fn customers(
         &self,

@@ -45,7 +45,10 @@ pub use annotations::{
 pub use assets::{AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, SortDirection};
 pub use auth::Principal;
 pub use batch_control::CANCELLED_REASON;
-pub use batches::{Batch, BatchMember, BatchMemberInput, MAX_BATCH_MEMBERS, MemberProblem};
+pub use batches::{
+    Batch, BatchListing, BatchMember, BatchMemberInput, MAX_BATCH_MEMBERS, MemberProblem,
+    QueueCounts,
+};
 pub use credentials::CredentialSettings;
 pub use csv_import::{CSV_SAMPLE, CsvCell, CsvImport, CsvProblem, CsvRow, parse_csv};
 pub use customers::{CustomerInput, CustomerPatch};

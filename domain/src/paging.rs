@@ -27,6 +27,17 @@ impl PageRequest {
         Self { first, after }
     }
 
+    /// Page `page` (from 1) of `page_size` items, as numbered pages address them.
+    pub fn numbered(page: u64, page_size: i32) -> Self {
+        let skipped = page
+            .saturating_sub(1)
+            .saturating_mul(page_size.max(0) as u64);
+        Self {
+            first: Some(page_size),
+            after: skipped.checked_sub(1).map(encode_cursor),
+        }
+    }
+
     /// The window of rows this request names, or BAD_REQUEST.
     pub(crate) fn window(&self) -> Result<Window> {
         let limit = match self.first {

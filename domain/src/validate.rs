@@ -110,6 +110,15 @@ pub fn media_type(media_type: &str) -> Result<()> {
     }
 }
 
+/// The media type of a registration: a valid one, or empty for "read it from the bytes"
+/// (the worker records what it finds before processing).
+pub fn declared_media_type(media_type: &str) -> Result<()> {
+    if media_type.is_empty() {
+        return Ok(());
+    }
+    self::media_type(media_type)
+}
+
 /// An origin: an absolute URL whose scheme is http, https, s3 or file.
 pub fn origin(origin: &str) -> Result<()> {
     let invalid = |why: &str| Error::new(ErrorKind::InvalidOrigin, format!("origin {why}"));

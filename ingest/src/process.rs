@@ -298,6 +298,13 @@ impl Ingestor {
 
     async fn build(&self, job: &ClaimedJob) -> Result<AssetFacts> {
         let master = self.master(job).await?;
+        let inferred;
+        let job = if job.asset.media_type.is_empty() {
+            inferred = self.infer_media_type(job, &master).await?;
+            &inferred
+        } else {
+            job
+        };
         check_media_type(&job.asset, &master)?;
         match job.asset.family {
             AssetFamily::Image => self.build_image(job, master).await,
@@ -425,6 +432,29 @@ impl Ingestor {
             thumbnail_sizes: longest_edges,
             bytes_stored,
         })
+    }
+}
+
+impl Ingestor {
+    /// An asset registered without a media type takes the one its bytes have, recorded before
+    /// it is processed as what it turned out to be.
+    async fn infer_media_type(&self, job: &ClaimedJob, master: &[u8]) -> Result<ClaimedJob> {
+        let Some(sniffed) = probe::sniff(master) else {
+            return Err(Error::new(
+                ErrorKind::WrongMediaType,
+                "no mediaType was given and the bytes are no format this server recognises; \
+                 register the asset with its mediaType",
+            ));
+        };
+        let asset = &job.asset;
+        self.domain
+            .record_inferred_media_type(asset.customer_id, asset.space, &asset.id, sniffed)
+            .await
+            .map_err(|error| Error::new(ErrorKind::Database, error.to_string()))?;
+        let mut inferred = job.clone();
+        inferred.asset.media_type = sniffed.to_owned();
+        inferred.asset.family = AssetFamily::of_media_type(sniffed);
+        Ok(inferred)
     }
 }
 

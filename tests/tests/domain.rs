@@ -58,6 +58,7 @@ domain_suite!(
     expired_staged_imports_are_refused_and_removed,
     staged_imports_confirm_once_and_only_without_problems,
     staged_imports_refuse_files_that_are_not_csv_imports,
+    the_rest_api_operations_hold_on_every_database,
 );
 
 fn admin() -> Principal {
@@ -3375,4 +3376,166 @@ async fn staged_imports_refuse_files_that_are_not_csv_imports(domain: Domain) {
             .unwrap_err();
         assert_eq!(error.kind, ErrorKind::InvalidInput, "{what}: {error}");
     }
+}
+
+/// What the DLCS-compatible REST API adds to the domain: customers by number, a PUT that
+/// registers or replaces, numbered pages, several tags at once, batch listings, queue counts,
+/// a batch's assets, and media types read from the bytes.
+async fn the_rest_api_operations_hold_on_every_database(domain: Domain) {
+    let (acme, space) = customer_with_space(&domain, "acme").await;
+    let rival = new_customer(&domain, "rival").await;
+    let number = domain.customer(&acme, "acme").await.unwrap().id;
+    let by_number = domain
+        .customer_by_reference(&acme, &number.to_string())
+        .await
+        .unwrap();
+    assert_eq!(by_number.name, "acme");
+    let refused = domain
+        .customer_by_reference(&rival, &number.to_string())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Forbidden);
+
+    let (created, was_created) = domain
+        .put_asset(
+            &acme,
+            "acme",
+            space,
+            AssetInput {
+                string1: Some("first".into()),
+                tags: Some(vec!["a".into(), "b".into()]),
+                ..image("p1")
+            },
+        )
+        .await
+        .unwrap();
+    assert!(was_created);
+    let (replaced, was_created) = domain
+        .put_asset(
+            &acme,
+            "acme",
+            space,
+            AssetInput {
+                string2: Some("second".into()),
+                tags: Some(vec!["b".into()]),
+                ..image("p1")
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!was_created);
+    assert_eq!(replaced.created, created.created);
+    assert_eq!(
+        (replaced.string1, replaced.string2.as_deref()),
+        (None, Some("second"))
+    );
+    let no_origin = domain
+        .put_asset(
+            &acme,
+            "acme",
+            space,
+            AssetInput {
+                origin: None,
+                ..image("p2")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(no_origin.kind, ErrorKind::InvalidOrigin);
+
+    for id in ["p2", "p3", "p4"] {
+        domain
+            .register_asset(
+                &acme,
+                "acme",
+                space,
+                AssetInput {
+                    tags: Some(vec!["a".into(), "b".into()]),
+                    ..image(id)
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let both = AssetFilter {
+        tags: vec!["a".into(), "b".into()],
+        ..AssetFilter::default()
+    };
+    let second_page = domain
+        .assets(
+            &acme,
+            "acme",
+            space,
+            &both,
+            AssetOrder::default(),
+            &PageRequest::numbered(2, 2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second_page.total_count, 3, "p1 has only b now");
+    assert_eq!(ids(&second_page), vec!["p4"]);
+
+    let unknown = AssetInput {
+        media_type: String::new(),
+        ..image("sniffed")
+    };
+    let batch = domain
+        .create_batch(
+            &acme,
+            "acme",
+            vec![domain::BatchMemberInput {
+                space,
+                asset: unknown,
+                line: None,
+            }],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let counts = domain.queue_counts(&acme, "acme").await.unwrap();
+    assert_eq!((counts.batches_waiting, counts.images_waiting), (1, 5));
+    let active = domain
+        .batches(
+            &acme,
+            "acme",
+            domain::BatchListing::Active,
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(active.total_count, 1);
+    while let Some(job) = domain.claim_job("w").await.unwrap() {
+        if job.asset.id == "sniffed" {
+            assert_eq!(job.asset.media_type, "");
+            domain
+                .record_inferred_media_type(job.asset.customer_id, space, "sniffed", "image/png")
+                .await
+                .unwrap();
+        }
+        domain
+            .finish_job(&job, domain::JobOutcome::Done(facts(3)))
+            .await
+            .unwrap();
+    }
+    let recent = domain
+        .batches(
+            &acme,
+            "acme",
+            domain::BatchListing::Recent,
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(recent.total_count, 1);
+    let members = domain
+        .batch_assets(&acme, "acme", batch.id, None, &PageRequest::default())
+        .await
+        .unwrap();
+    let (member, asset) = &members.items[0].1;
+    assert_eq!(member.asset_id, "sniffed");
+    let asset = asset.as_ref().expect("the member's asset");
+    assert_eq!(asset.media_type, "image/png");
+    assert_eq!(asset.family, domain::AssetFamily::Image);
+    let counts = domain.queue_counts(&acme, "acme").await.unwrap();
+    assert_eq!((counts.batches_waiting, counts.images_waiting), (0, 0));
 }

@@ -162,6 +162,7 @@ impl From<AssetFilterInput> for domain::AssetFilter {
             number2: filter.number2,
             number3: filter.number3,
             tag: filter.tag,
+            tags: Vec::new(),
             status: filter.status.map(Into::into),
             media_type: filter.media_type,
         }
@@ -300,14 +301,24 @@ impl AssetObject {
         }
     }
 
-    fn path(&self) -> String {
-        crate::public_url::asset_path(&self.asset.customer, self.asset.space, &self.asset.id)
+    /// The public URLs of the asset's documents in one Presentation version.
+    fn links(&self, version: iiif::presentation::Version) -> domain::Links {
+        domain::Links::new(self.base_url.as_str(), version)
+    }
+
+    fn manifest_url(&self, version: iiif::presentation::Version) -> String {
+        let asset = &self.asset;
+        self.links(version)
+            .manifest(&asset.customer, asset.space, &asset.id)
     }
 
     /// The Image API service of an image asset, in version 3 or 2 (2.1).
-    fn image_service_url(&self, version: u8) -> Option<String> {
-        (self.asset.family == domain::AssetFamily::Image)
-            .then(|| format!("{}/iiif/{version}/{}", self.base_url, self.path()))
+    fn image_service_url(&self, version: iiif::image::ApiVersion) -> Option<String> {
+        let asset = &self.asset;
+        (asset.family == domain::AssetFamily::Image).then(|| {
+            self.links(iiif::presentation::Version::V3)
+                .image_service_id(version, &asset.customer, asset.space, &asset.id)
+        })
     }
 }
 
@@ -420,38 +431,39 @@ impl AssetObject {
     }
     /// The IIIF Image API 3 service of an image asset.
     async fn image_service(&self) -> Option<String> {
-        self.image_service_url(3)
+        self.image_service_url(iiif::image::ApiVersion::V3)
     }
     /// The IIIF Image API 2.1 service of an image asset.
     async fn image_service2(&self) -> Option<String> {
-        self.image_service_url(2)
+        self.image_service_url(iiif::image::ApiVersion::V2)
     }
     /// Where audio, video and other files are served as registered (HTTP ranges supported);
     /// null for images, which the Image API serves.
     async fn media_url(&self) -> Option<String> {
         (self.asset.family != domain::AssetFamily::Image).then(|| {
-            format!(
-                "{}/media/{}/{}",
-                self.base_url,
-                self.path(),
-                crate::media::file_name(&self.asset.media_type)
-            )
+            self.links(iiif::presentation::Version::V3)
+                .media(&self.asset)
         })
     }
 
     /// The IIIF Presentation 3 manifest of the asset.
     async fn manifest(&self) -> String {
-        format!("{}/iiif/manifest/3/{}", self.base_url, self.path())
+        self.manifest_url(iiif::presentation::Version::V3)
     }
 
     /// The IIIF Presentation 2.1 manifest of the asset.
     async fn manifest2(&self) -> String {
-        format!("{}/iiif/manifest/2/{}", self.base_url, self.path())
+        self.manifest_url(iiif::presentation::Version::V2)
     }
 
     /// Its annotation page (IIIF Presentation 3.0), published once it is READY.
     async fn annotation_page(&self) -> String {
-        format!("{}/iiif/annotations/3/{}", self.base_url, self.path())
+        let asset = &self.asset;
+        self.links(iiif::presentation::Version::V3).annotations(
+            &asset.customer,
+            asset.space,
+            &asset.id,
+        )
     }
 
     /// Its annotations in the order they were made, optionally of one motivation.
@@ -486,7 +498,7 @@ impl AssetObject {
     #[graphql(complexity = "super::limits::unpaged_complexity(child_complexity)")]
     async fn thumbnails(&self) -> Vec<Thumbnail> {
         let (Some(service), Some(width), Some(height)) = (
-            self.image_service_url(3),
+            self.image_service_url(iiif::image::ApiVersion::V3),
             self.asset.width,
             self.asset.height,
         ) else {
@@ -539,16 +551,10 @@ impl AssetQuery {
 /// otherwise wakes this node's workers and returns the asset as it is (WAITING).
 async fn process(ctx: &Context<'_>, asset: domain::Asset, wait: bool) -> Result<domain::Asset> {
     let processing = ctx.data::<crate::processing::Processing>()?;
-    if wait {
-        let worker = processing.request_worker();
-        return processing
-            .ingestor
-            .process_now(&asset, &worker)
-            .await
-            .map_err(graphql_error);
-    }
-    processing.job_queued();
-    Ok(asset)
+    processing
+        .after_registration(asset, wait)
+        .await
+        .map_err(graphql_error)
 }
 
 /// Most files `uploadAssets` takes in one request.
@@ -798,14 +804,9 @@ impl AssetMutation {
         .await?;
         let processing = ctx.data::<crate::processing::Processing>()?;
         processing
-            .ingestor
             .remove_stored(&deleted)
             .await
-            .map_err(|error| {
-                graphql_error(domain::Error::internal(format!(
-                    "the asset's record is deleted, but not all of its stored objects: {error}"
-                )))
-            })?;
+            .map_err(graphql_error)?;
         Ok(true)
     }
 }
@@ -848,7 +849,9 @@ mod tests {
         };
         let object = AssetObject::new(asset, "http://example.org");
         assert_eq!(
-            object.image_service_url(3).unwrap(),
+            object
+                .image_service_url(iiif::image::ApiVersion::V3)
+                .unwrap(),
             "http://example.org/iiif/3/acme/2/page%201%3F%23%25"
         );
     }

@@ -5,7 +5,7 @@ use auth::{ApiKeyCredential, Principal};
 use poem::http::{HeaderMap, header};
 
 use crate::error::graphql_error;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::visitor_access::VisitorAccess;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -47,6 +47,11 @@ impl RequestContext {
             client,
             access: state.access.clone(),
         }
+    }
+
+    /// Who the request's credential names (anonymous without one), or why it was refused.
+    pub(crate) fn authentication(&self) -> Result<Principal, domain::Error> {
+        self.authentication.clone()
     }
 
     /// Whether the request presented a credential that holds.

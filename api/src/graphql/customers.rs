@@ -135,7 +135,12 @@ impl CustomerObject {
     ) -> Result<PagedConnection<BatchObject>> {
         let page = domain::PageRequest::new(first, after);
         let batches = call(ctx, |domain, principal| async move {
-            domain.batches(&principal, &self.name, active, &page).await
+            let listing = if active {
+                domain::BatchListing::Active
+            } else {
+                domain::BatchListing::All
+            };
+            domain.batches(&principal, &self.name, listing, &page).await
         })
         .await?;
         Ok(connection(batches, BatchObject::from))

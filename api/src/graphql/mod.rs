@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::RestError;
-use crate::server::AppState;
+use crate::state::AppState;
 pub(crate) use context::RequestContext;
 
 /// Every query, merged.

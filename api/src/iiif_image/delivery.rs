@@ -8,12 +8,12 @@ use bytes::Bytes;
 use domain::{Asset, AssetFamily, AssetStatus};
 use iiif::image::{Format, Limits, Quality, ResolvedRequest};
 use imaging::{PyramidLayout, Raster, TileRequest};
-use poem::http::StatusCode;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use storage::{BlobStore, keys};
 
 use super::pools::{RenderLimits, RenderPools, timed_out};
+use crate::error::RestError;
 
 /// How long an asset record is reused before it is read again (changes show after this).
 const ASSET_TTL: Duration = Duration::from_secs(2);
@@ -21,64 +21,7 @@ const ASSET_TTL: Duration = Duration::from_secs(2);
 /// A decoded 256-px RGB tile's bytes: sizes the decoded-tile cache's table.
 const DECODED_TILE_ESTIMATE: u64 = 256 * 256 * 3;
 
-/// A refusal or failure, as an HTTP status, a stable code and a message.
-#[derive(Debug, Clone)]
-pub struct DeliveryError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    /// Seconds the client should wait before trying again (`Retry-After`), for a 503.
-    pub retry_after: Option<u64>,
-}
-
-impl DeliveryError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    /// The same error, telling the client to try again after `seconds`.
-    pub fn retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
-        self
-    }
-
-    fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
-    }
-}
-
-impl From<iiif::image::ImageError> for DeliveryError {
-    fn from(error: iiif::image::ImageError) -> Self {
-        let status = match error.kind {
-            iiif::image::ImageErrorKind::BadRequest => StatusCode::BAD_REQUEST,
-            iiif::image::ImageErrorKind::NotImplemented => StatusCode::NOT_IMPLEMENTED,
-        };
-        Self::new(status, error.code(), error.message)
-    }
-}
-
-impl From<storage::Error> for DeliveryError {
-    fn from(error: storage::Error) -> Self {
-        tracing::error!(%error, "derivative read failed");
-        match error.kind {
-            storage::ErrorKind::NotFound => {
-                Self::internal("a derivative of this image is missing; re-ingest it")
-            }
-            _ => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage-unavailable",
-                "storage is unavailable; try again",
-            ),
-        }
-    }
-}
-
-impl From<imaging::Error> for DeliveryError {
+impl From<imaging::Error> for RestError {
     fn from(error: imaging::Error) -> Self {
         if error.kind == imaging::ErrorKind::TimedOut {
             tracing::warn!("render stopped at its deadline");
@@ -184,39 +127,22 @@ impl ImageDelivery {
         customer: &str,
         space: i32,
         id: &str,
-    ) -> Result<Arc<Asset>, DeliveryError> {
+    ) -> Result<Arc<Asset>, RestError> {
         let address = (customer.to_owned(), space, id.to_owned());
         let asset = match self.assets.get(&address) {
             Some((read, asset)) if read.elapsed() < ASSET_TTL => asset,
             _ => {
-                let asset = match self.domain.delivered_asset(customer, space, id).await {
-                    Ok(asset) => Arc::new(asset),
-                    Err(error) if error.kind == domain::ErrorKind::NotFound => {
-                        return Err(DeliveryError::new(
-                            StatusCode::NOT_FOUND,
-                            "not-found",
-                            error.message,
-                        ));
-                    }
-                    Err(error) => {
-                        return Err(DeliveryError::new(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "database-unavailable",
-                            error.message,
-                        ));
-                    }
-                };
+                let asset = self
+                    .domain
+                    .delivered_asset(customer, space, id)
+                    .await
+                    .map(Arc::new)
+                    .map_err(RestError::unavailable)?;
                 self.assets.insert(address, (Instant::now(), asset.clone()));
                 asset
             }
         };
-        let not_found = |message: String| {
-            Err(DeliveryError::new(
-                StatusCode::NOT_FOUND,
-                "not-found",
-                message,
-            ))
-        };
+        let not_found = |message: String| Err(RestError::new("not-found", message));
         if asset.family != AssetFamily::Image {
             return not_found(format!("{customer}/{space}/{id} is not an image"));
         }
@@ -249,7 +175,7 @@ impl ImageDelivery {
     }
 
     /// The pyramid layout, read from the TIFF's header and IFDs once and then remembered.
-    pub async fn layout(&self, asset: &Asset) -> Result<Arc<PyramidLayout>, DeliveryError> {
+    pub async fn layout(&self, asset: &Asset) -> Result<Arc<PyramidLayout>, RestError> {
         let cache_key = Self::derivative_key(asset);
         if let Some(layout) = self.layouts.get(&cache_key) {
             return Ok(layout);
@@ -259,7 +185,7 @@ impl ImageDelivery {
         let first_ifd = PyramidLayout::first_ifd_offset(&header)?;
         let size = self.storage.size(&key).await?;
         if first_ifd >= size {
-            return Err(DeliveryError::internal(
+            return Err(RestError::internal(
                 "the pyramid file is truncated; re-ingest it",
             ));
         }
@@ -275,7 +201,7 @@ impl ImageDelivery {
         &self,
         asset: &Asset,
         request: &ResolvedRequest,
-    ) -> Result<Bytes, DeliveryError> {
+    ) -> Result<Bytes, RestError> {
         if let Some((width, height)) = self.stored_thumbnail(asset, request) {
             return Ok(self
                 .storage
@@ -361,7 +287,7 @@ impl ImageDelivery {
         let (bytes, decoded) = tokio::time::timeout_at(deadline.into(), rendering)
             .await
             .map_err(|_| timed_out())?
-            .map_err(|error| DeliveryError::internal(format!("render task failed: {error}")))??;
+            .map_err(|error| RestError::internal(format!("render task failed: {error}")))??;
         if let Some(cache) = &self.decoded {
             for (tile, raster) in decoded {
                 cache.insert(tile_key(&tile), raster);

@@ -4,25 +4,23 @@
 mod delivery;
 mod pools;
 
-use chrono::{DateTime, Utc};
 use iiif::image::{
     ApiVersion, ImageInfo, ImageRequest, ResolvedRequest, TileSpec, info_v2, info_v3,
 };
-use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
+use poem::http::{HeaderMap, StatusCode, header};
 use poem::web::{Data, Path, RemoteAddr};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, get, handler};
-use sha2::{Digest, Sha256};
 
-pub use delivery::{DeliveryError, DeliverySettings, ImageDelivery};
+pub use delivery::{DeliverySettings, ImageDelivery};
 
-use crate::public_url::{asset_path, public_base};
-use crate::server::AppState;
+use crate::error::RestError;
+use crate::http::{
+    IMAGE_CACHE_CONTROL, INFO_CACHE_CONTROL, RESTRICTED_CACHE_CONTROL, error_response, etag,
+    json_media_type, not_modified, parse_space, preflight, unchanged, validators, with_cors,
+};
+use crate::public_url::{degraded_service_id, image_service_id, links};
+use crate::state::AppState;
 use crate::visitor_access::{refusal, requested_image};
-
-const IMAGE_CACHE_CONTROL: &str = "public, max-age=86400";
-const INFO_CACHE_CONTROL: &str = "public, max-age=3600";
-/// Restricted images and descriptions: the visitor's browser may keep them, shared caches not.
-pub(crate) const RESTRICTED_CACHE_CONTROL: &str = "private, max-age=300";
 
 /// The routes of one version, to mount under `/iiif/3` or `/iiif/2`.
 pub fn routes(version: ApiVersion) -> impl Endpoint {
@@ -54,65 +52,6 @@ pub fn routes(version: ApiVersion) -> impl Endpoint {
         .data(version)
 }
 
-/// Every IIIF response carries `Access-Control-Allow-Origin: *`, errors included.
-pub(crate) fn with_cors(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    response
-}
-
-pub(crate) fn error_response(error: DeliveryError) -> Response {
-    let body = serde_json::json!({ "code": error.code, "message": error.message }).to_string();
-    let mut response = Response::builder()
-        .status(error.status)
-        .content_type("application/json");
-    if let Some(seconds) = error.retry_after {
-        response = response.header(header::RETRY_AFTER, seconds.to_string());
-    }
-    with_cors(response.body(body))
-}
-
-fn version_path(version: ApiVersion) -> &'static str {
-    match version {
-        ApiVersion::V2 => "2",
-        ApiVersion::V3 => "3",
-    }
-}
-
-/// The service's id: `{base}/iiif/{v}/{customer}/{space}/{asset}`.
-fn service_id(
-    state: &AppState,
-    headers: &HeaderMap,
-    version: ApiVersion,
-    customer: &str,
-    space: i32,
-    asset: &str,
-) -> String {
-    format!(
-        "{}/iiif/{}/{}",
-        public_base(state, headers),
-        version_path(version),
-        asset_path(customer, space, asset)
-    )
-}
-
-/// The degraded variant of an image service: the sizes a restricted image leaves open.
-pub(crate) fn degraded_service_id(
-    state: &AppState,
-    headers: &HeaderMap,
-    version: ApiVersion,
-    customer: &str,
-    space: i32,
-    asset: &str,
-) -> String {
-    format!(
-        "{}/degraded",
-        service_id(state, headers, version, customer, space, asset)
-    )
-}
-
 /// Which of an image's two services a request addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Variant {
@@ -131,22 +70,12 @@ impl Variant {
         asset: &str,
     ) -> String {
         match self {
-            Variant::Full => service_id(state, headers, version, customer, space, asset),
+            Variant::Full => image_service_id(state, headers, version, customer, space, asset),
             Variant::Degraded => {
                 degraded_service_id(state, headers, version, customer, space, asset)
             }
         }
     }
-}
-
-pub(crate) fn parse_space(space: &str) -> Result<i32, DeliveryError> {
-    space.parse::<i32>().map_err(|_| {
-        DeliveryError::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            format!("no space {space:?}"),
-        )
-    })
 }
 
 /// `{base}` redirects to its info.json (baseUriRedirect).
@@ -211,119 +140,6 @@ fn redirect_to_info(
     )
 }
 
-/// CORS preflight and plain OPTIONS.
-#[handler]
-pub(crate) async fn preflight(headers: &HeaderMap) -> Response {
-    let mut response = Response::builder()
-        .status(StatusCode::NO_CONTENT)
-        .header(header::ALLOW, "GET, HEAD, OPTIONS")
-        .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS")
-        .header(header::ACCESS_CONTROL_MAX_AGE, "86400")
-        .finish();
-    let requested = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
-    let allowed = requested.unwrap_or_else(|| HeaderValue::from_static("authorization"));
-    response
-        .headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allowed);
-    with_cors(response)
-}
-
-/// A strong validator for a response: the derivatives' version and what was asked of them.
-pub(crate) fn etag(stamp: &str, what: &str) -> String {
-    let digest = Sha256::digest(format!("{stamp}|{what}").as_bytes());
-    let hex: String = digest[..12]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    format!("\"{hex}\"")
-}
-
-/// Whether the client's copy is current (If-None-Match wins over If-Modified-Since).
-pub(crate) fn not_modified(
-    headers: &HeaderMap,
-    etag: &str,
-    modified: Option<DateTime<Utc>>,
-) -> bool {
-    if let Some(candidates) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-    {
-        return candidates.split(',').map(str::trim).any(|candidate| {
-            candidate == "*" || candidate == etag || candidate.strip_prefix("W/") == Some(etag)
-        });
-    }
-    let since = headers
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| httpdate::parse_http_date(value).ok());
-    match (since, modified) {
-        (Some(since), Some(modified)) => {
-            let modified_seconds = modified.timestamp();
-            let since_seconds = since
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0);
-            modified_seconds <= since_seconds
-        }
-        _ => false,
-    }
-}
-
-pub(crate) fn validators(
-    response: poem::ResponseBuilder,
-    etag: &str,
-    modified: Option<DateTime<Utc>>,
-    cache_control: &str,
-) -> poem::ResponseBuilder {
-    let mut response = response
-        .header(header::ETAG, etag)
-        .header(header::CACHE_CONTROL, cache_control);
-    if let Some(modified) = modified {
-        let system_time = std::time::UNIX_EPOCH
-            + std::time::Duration::from_secs(modified.timestamp().max(0) as u64);
-        response = response.header(header::LAST_MODIFIED, httpdate::fmt_http_date(system_time));
-    }
-    response
-}
-
-/// A 304 with the validators the full response would carry.
-pub(crate) fn unchanged(
-    etag: &str,
-    modified: Option<DateTime<Utc>>,
-    cache_control: &str,
-) -> poem::ResponseBuilder {
-    validators(
-        Response::builder().status(StatusCode::NOT_MODIFIED),
-        etag,
-        modified,
-        cache_control,
-    )
-}
-
-/// A JSON-LD document's media type: `application/ld+json` with the context as profile, or
-/// plain `application/json`. `ld_by_default` says which one a client that asks for neither
-/// gets (3.0 documents: JSON-LD; 2.1 documents: plain JSON).
-pub(crate) fn json_media_type(context: &str, ld_by_default: bool, headers: &HeaderMap) -> String {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    let wants_ld = accept.contains("application/ld+json");
-    let wants_json = accept
-        .split(',')
-        .any(|part| part.trim().starts_with("application/json"));
-    let ld = if ld_by_default {
-        wants_ld || !wants_json
-    } else {
-        wants_ld
-    };
-    if ld {
-        format!("application/ld+json;profile=\"{context}\"")
-    } else {
-        "application/json".to_owned()
-    }
-}
-
 #[handler]
 async fn info(
     version: Data<&ApiVersion>,
@@ -385,9 +201,8 @@ fn degraded_limits(
     })
 }
 
-fn no_degraded(customer: &str, space: i32, id: &str) -> DeliveryError {
-    DeliveryError::new(
-        StatusCode::NOT_FOUND,
+fn no_degraded(customer: &str, space: i32, id: &str) -> RestError {
+    RestError::new(
         "not-found",
         format!("{customer}/{space}/{id} has no degraded service: no sizes of it are open"),
     )
@@ -406,7 +221,7 @@ async fn info_response(
     (version, variant, customer, space, id): (ApiVersion, Variant, &str, &str, &str),
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<Response, DeliveryError> {
+) -> Result<Response, RestError> {
     let space = parse_space(space)?;
     let delivery = &state.images;
     let asset = delivery.image_asset(customer, space, id).await?;
@@ -470,7 +285,7 @@ async fn info_response(
     }
     let tag = etag(
         &ImageDelivery::stamp(&asset),
-        &format!("info/{}/{service}", version_path(version)),
+        &format!("info/{}/{service}", version.path()),
     );
     if services.is_none() && not_modified(headers, &tag, asset.finished) {
         return Ok(with_cors(
@@ -505,7 +320,7 @@ async fn info_response(
         }
         description.limits = degraded_limits(&asset, &delivery.limits).unwrap_or(delivery.limits);
     }
-    let links = domain::Links::new(public_base(state, headers), iiif::presentation::Version::V3);
+    let links = links(state, headers, iiif::presentation::Version::V3);
     let auth_2_context = match (&services, version, variant) {
         (Some(services), ApiVersion::V3, Variant::Full) => {
             let offered = links.access_services(customer, services);
@@ -592,7 +407,7 @@ async fn image_response(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<std::net::IpAddr>,
-) -> Result<Response, DeliveryError> {
+) -> Result<Response, RestError> {
     let space = parse_space(space)?;
     let delivery = &state.images;
     let asset = delivery.image_asset(customer, space, id).await?;

@@ -7,10 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use iiif::image::{Format, ResolvedRequest};
-use poem::http::StatusCode;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::delivery::DeliveryError;
+use crate::error::RestError;
 
 /// What a client is told to wait before trying again, in seconds.
 const RETRY_AFTER_SECONDS: u64 = 5;
@@ -49,12 +48,11 @@ impl Drop for Waiting<'_> {
 }
 
 /// 503 with `Retry-After`: the render could not be done in time, or not now.
-pub(crate) fn overloaded(code: &'static str, message: &str) -> DeliveryError {
-    DeliveryError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
-        .retry_after(RETRY_AFTER_SECONDS)
+pub(crate) fn overloaded(code: &'static str, message: &str) -> RestError {
+    RestError::new(code, message).retry_after(RETRY_AFTER_SECONDS)
 }
 
-pub(crate) fn timed_out() -> DeliveryError {
+pub(crate) fn timed_out() -> RestError {
     overloaded(
         "render-timeout",
         "the image could not be rendered in time; try again shortly",
@@ -91,7 +89,7 @@ impl RenderPools {
         &self,
         heavy: bool,
         deadline: Instant,
-    ) -> Result<OwnedSemaphorePermit, DeliveryError> {
+    ) -> Result<OwnedSemaphorePermit, RestError> {
         let pool = if heavy { &self.heavy } else { &self.ordinary };
         if let Ok(permit) = pool.clone().try_acquire_owned() {
             return Ok(permit);
@@ -107,8 +105,7 @@ impl RenderPools {
         let acquired = tokio::time::timeout_at(deadline.into(), pool.clone().acquire_owned()).await;
         match acquired {
             Ok(Ok(permit)) => Ok(permit),
-            Ok(Err(_)) => Err(DeliveryError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            Ok(Err(_)) => Err(RestError::new(
                 "shutting-down",
                 "the server is shutting down",
             )),
@@ -172,7 +169,7 @@ mod tests {
         let started = Instant::now();
         let error = pools.slot(false, soon()).await.unwrap_err();
         assert!(started.elapsed() >= Duration::from_millis(50));
-        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.status(), poem::http::StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(error.code, "render-timeout");
         assert_eq!(error.retry_after, Some(RETRY_AFTER_SECONDS));
         assert_eq!(pools.waiting.load(Ordering::SeqCst), 0);
@@ -188,8 +185,8 @@ mod tests {
         let error = pools.slot(false, far).await.unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(
-            (error.status, error.code),
-            (StatusCode::SERVICE_UNAVAILABLE, "render-busy")
+            (error.status(), error.code),
+            (poem::http::StatusCode::SERVICE_UNAVAILABLE, "render-busy")
         );
         assert!(error.retry_after.is_some());
     }
