@@ -11,6 +11,35 @@ use serde_json::{Value, json};
 use vitrine_tests::images::grid_png;
 use vitrine_tests::{Auth, TestApp};
 
+/// The fields of an Image resource, as the DLCS reference names them.
+const IMAGE_FIELDS: [&str; 25] = [
+    "@context",
+    "@id",
+    "@type",
+    "id",
+    "space",
+    "infoJson",
+    "origin",
+    "tags",
+    "roles",
+    "string1",
+    "string2",
+    "string3",
+    "number1",
+    "number2",
+    "number3",
+    "width",
+    "height",
+    "maxUnauthorised",
+    "mediaType",
+    "family",
+    "ingesting",
+    "error",
+    "batch",
+    "created",
+    "finished",
+];
+
 /// A JSON answer: its status, headers and body.
 struct Answer {
     status: u16,
@@ -172,29 +201,7 @@ async fn the_entry_point_and_the_openapi_description_name_every_route() {
     assert_eq!(operations.len(), described, "operationIds are unique");
     assert_eq!(described, 24);
     let image = &description.body["components"]["schemas"]["Image"]["properties"];
-    for field in [
-        "@context",
-        "@id",
-        "@type",
-        "id",
-        "space",
-        "infoJson",
-        "origin",
-        "tags",
-        "roles",
-        "string1",
-        "number3",
-        "width",
-        "height",
-        "maxUnauthorised",
-        "mediaType",
-        "family",
-        "ingesting",
-        "error",
-        "batch",
-        "created",
-        "finished",
-    ] {
+    for field in IMAGE_FIELDS {
         assert!(image[field].is_object(), "Image.{field} is not described");
     }
     assert_eq!(
@@ -401,32 +408,7 @@ async fn images_are_registered_filtered_changed_and_deleted() {
         "{image:#}"
     );
     assert_eq!(named.headers["location"], image["@id"].as_str().unwrap());
-    for field in [
-        "@context",
-        "@type",
-        "id",
-        "space",
-        "infoJson",
-        "origin",
-        "tags",
-        "roles",
-        "string1",
-        "string2",
-        "string3",
-        "number1",
-        "number2",
-        "number3",
-        "width",
-        "height",
-        "maxUnauthorised",
-        "mediaType",
-        "family",
-        "ingesting",
-        "error",
-        "batch",
-        "created",
-        "finished",
-    ] {
+    for field in IMAGE_FIELDS {
         assert!(image.get(field).is_some(), "no {field} in {image:#}");
     }
     assert_eq!(image["@type"], "vocab:Image");
@@ -689,6 +671,24 @@ async fn a_250_image_collection_is_one_batch_polled_to_finished_with_exact_count
         .collect();
     failed.sort();
     assert_eq!(failed, missing);
+    // a member deleted since is still listed, with what the batch knows of it
+    let deleted = call(
+        &app,
+        &auth,
+        Method::DELETE,
+        &format!("/customers/{number}/spaces/{space}/images/{}", missing[0]),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, 204);
+    let errors = get(&app, &auth, finished["errorImages"].as_str().unwrap()).await;
+    assert_eq!(errors.body["totalItems"], 10);
+    let gone = &errors.body["member"][0];
+    assert_eq!(gone["id"], missing[0].as_str());
+    assert!(gone.get("width").is_none(), "{gone:#}");
+    assert!(!gone["error"].as_str().unwrap_or("").is_empty(), "{gone:#}");
+    assert_eq!(gone["batch"], batch.as_str());
 
     let completed = get(&app, &auth, finished["completedImages"].as_str().unwrap()).await;
     assert_eq!(completed.body["totalItems"], 240);
@@ -942,5 +942,29 @@ async fn the_prefix_is_configurable() {
     assert_eq!(status, 200);
     assert_eq!(description["servers"][0]["url"], app.url("/dlcs/v2"));
     assert_eq!(app.get("/api/customers").await.status().as_u16(), 404);
+    app.stop().await;
+}
+
+/// A body over `max_request_bytes` is refused (413) without being parsed, and writes nothing.
+#[tokio::test]
+async fn bodies_over_the_request_limit_are_refused() {
+    let app = TestApp::builder().max_request_bytes(2048).start().await;
+    let (auth, number, space) = acme(&app).await;
+    let member: Vec<Value> = (0..100)
+        .map(|index| json!({"id": format!("n{index}"), "space": space, "origin": "https://example.org/a.jpg"}))
+        .collect();
+    let queue = format!("/customers/{number}/queue");
+    let refused = call(
+        &app,
+        &auth,
+        Method::POST,
+        &queue,
+        Some(&json!({"member": member})),
+        None,
+    )
+    .await;
+    assert_status(&refused, 413, "payload-too-large");
+    let batches = get(&app, &auth, &format!("{queue}/batches")).await;
+    assert_eq!(batches.body["totalItems"], 0);
     app.stop().await;
 }

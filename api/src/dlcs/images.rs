@@ -8,7 +8,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::resources::{Collection, Image, ImageBody, ImageCollectionBody, Status};
-use super::{ApiError, Caller, Paging, json, json_body, respond, space_number};
+use super::{
+    ApiError, Caller, ImagePath, Paging, SpacePath, json, json_body, respond, space_number,
+};
 use crate::state::AppState;
 
 /// Filters and paging of a space's images.
@@ -88,8 +90,7 @@ impl ImageQuery {
 /// A space's images by id, filtered by string1-3, number1-3 and tags.
 #[utoipa::path(
     operation_id = "listImages",get, path = "/customers/{customer}/spaces/{space}/images", tag = "images",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("space" = i32, Path, description = "The space's number"), ImageQuery),
+    params(SpacePath, ImageQuery),
     responses((status = 200, body = Collection<Image>), (status = 400, body = Status),
         (status = 401, body = Status), (status = 403, body = Status),
         (status = 404, body = Status)))]
@@ -97,7 +98,7 @@ impl ImageQuery {
 pub async fn list(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, space)): Path<(String, String)>,
+    Path(SpacePath { customer, space }): Path<SpacePath>,
     Query(query): Query<ImageQuery>,
 ) -> Response {
     respond(
@@ -140,8 +141,7 @@ pub async fn list(
 /// `id` the server assigns one (a UUID).
 #[utoipa::path(
     operation_id = "createImage",post, path = "/customers/{customer}/spaces/{space}/images", tag = "images",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("space" = i32, Path, description = "The space's number")),
+    params(SpacePath),
     request_body = ImageBody,
     responses((status = 201, body = Image), (status = 400, body = Status),
         (status = 401, body = Status), (status = 403, body = Status),
@@ -150,14 +150,14 @@ pub async fn list(
 pub async fn create(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, space)): Path<(String, String)>,
+    Path(SpacePath { customer, space }): Path<SpacePath>,
     body: Body,
 ) -> Response {
     respond(
         async {
             let caller = Caller::of(&state, request, &customer).await?;
             let number = space_number(&space)?;
-            let body: ImageBody = json_body(body).await?;
+            let body: ImageBody = json_body(&state, body).await?;
             let id = match body.id.clone().filter(|id| !id.is_empty()) {
                 Some(id) => id,
                 None => uuid::Uuid::new_v4().to_string(),
@@ -190,16 +190,18 @@ fn created(image: Image) -> Response {
 /// One image.
 #[utoipa::path(
     operation_id = "getImage",get, path = "/customers/{customer}/spaces/{space}/images/{image}", tag = "images",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("space" = i32, Path, description = "The space's number"),
-        ("image" = String, Path, description = "The image's id")),
+    params(ImagePath),
     responses((status = 200, body = Image), (status = 401, body = Status),
         (status = 403, body = Status), (status = 404, body = Status)))]
 #[handler]
 pub async fn get(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, space, image)): Path<(String, String, String)>,
+    Path(ImagePath {
+        customer,
+        space,
+        image,
+    }): Path<ImagePath>,
 ) -> Response {
     respond(
         async {
@@ -220,9 +222,7 @@ pub async fn get(
 /// `error` saying why): 201 when it was created, 200 when it replaced one.
 #[utoipa::path(
     operation_id = "putImage",put, path = "/customers/{customer}/spaces/{space}/images/{image}", tag = "images",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("space" = i32, Path, description = "The space's number"),
-        ("image" = String, Path, description = "The image's id")),
+    params(ImagePath),
     request_body = ImageBody,
     responses((status = 201, body = Image), (status = 200, body = Image),
         (status = 400, body = Status), (status = 401, body = Status),
@@ -231,14 +231,18 @@ pub async fn get(
 pub async fn put(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, space, image)): Path<(String, String, String)>,
+    Path(ImagePath {
+        customer,
+        space,
+        image,
+    }): Path<ImagePath>,
     body: Body,
 ) -> Response {
     respond(
         async {
             let caller = Caller::of(&state, request, &customer).await?;
             let number = space_number(&space)?;
-            let body: ImageBody = json_body(body).await?;
+            let body: ImageBody = json_body(&state, body).await?;
             let (asset, was_created) = state
                 .domain
                 .put_asset(
@@ -264,9 +268,7 @@ pub async fn put(
 /// queues processing again.
 #[utoipa::path(
     operation_id = "patchImage",patch, path = "/customers/{customer}/spaces/{space}/images/{image}", tag = "images",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("space" = i32, Path, description = "The space's number"),
-        ("image" = String, Path, description = "The image's id")),
+    params(ImagePath),
     request_body = ImageBody,
     responses((status = 200, body = Image), (status = 400, body = Status),
         (status = 401, body = Status), (status = 403, body = Status),
@@ -275,14 +277,18 @@ pub async fn put(
 pub async fn patch(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, space, image)): Path<(String, String, String)>,
+    Path(ImagePath {
+        customer,
+        space,
+        image,
+    }): Path<ImagePath>,
     body: Body,
 ) -> Response {
     respond(
         async {
             let caller = Caller::of(&state, request, &customer).await?;
             let number = space_number(&space)?;
-            let body: ImageBody = json_body(body).await?;
+            let body: ImageBody = json_body(&state, body).await?;
             let asset = change(&state, &caller, number, &image, body).await?;
             Ok(json(StatusCode::OK, &Image::new(&caller, asset)))
         }
@@ -311,8 +317,7 @@ async fn change(
 /// and the properties to change. Every member is checked before any is changed.
 #[utoipa::path(
     operation_id = "patchImages",patch, path = "/customers/{customer}/spaces/{space}/images", tag = "images",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("space" = i32, Path, description = "The space's number")),
+    params(SpacePath),
     request_body = ImageCollectionBody,
     responses((status = 200, body = Collection<Image>), (status = 400, body = Status),
         (status = 401, body = Status), (status = 403, body = Status),
@@ -321,14 +326,14 @@ async fn change(
 pub async fn patch_many(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, space)): Path<(String, String)>,
+    Path(SpacePath { customer, space }): Path<SpacePath>,
     body: Body,
 ) -> Response {
     respond(
         async {
             let caller = Caller::of(&state, request, &customer).await?;
             let number = space_number(&space)?;
-            let body: ImageCollectionBody = json_body(body).await?;
+            let body: ImageCollectionBody = json_body(&state, body).await?;
             let limit = domain::paging::MAX_PAGE_SIZE as usize;
             if body.member.len() > limit {
                 return Err(ApiError::new(
@@ -391,16 +396,18 @@ pub async fn patch_many(
 /// Deletes an image and everything stored for it (204).
 #[utoipa::path(
     operation_id = "deleteImage",delete, path = "/customers/{customer}/spaces/{space}/images/{image}", tag = "images",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("space" = i32, Path, description = "The space's number"),
-        ("image" = String, Path, description = "The image's id")),
+    params(ImagePath),
     responses((status = 204), (status = 401, body = Status), (status = 403, body = Status),
         (status = 404, body = Status)))]
 #[handler]
 pub async fn delete(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, space, image)): Path<(String, String, String)>,
+    Path(ImagePath {
+        customer,
+        space,
+        image,
+    }): Path<ImagePath>,
 ) -> Response {
     respond(
         async {

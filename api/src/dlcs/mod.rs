@@ -17,14 +17,13 @@ use auth::Principal;
 use poem::http::{HeaderMap, StatusCode, header};
 use poem::web::Data;
 use poem::{Body, Endpoint, IntoResponse, Request, Response, Route, get, handler};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
 
 use crate::error::RestError;
 use crate::graphql::RequestContext;
 use crate::state::AppState;
-
-/// The largest JSON body taken: a queue submission of the most members a batch may have.
-const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// Page size when the client names none, as in the DLCS.
 const DEFAULT_PAGE_SIZE: i32 = 100;
@@ -168,6 +167,49 @@ async fn authenticate(state: &AppState, request: &Request) -> Result<Principal, 
     }
 }
 
+/// `{customer}` in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct CustomerPath {
+    /// The customer's number or name.
+    pub customer: String,
+}
+
+/// `{customer}` and `{space}` in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct SpacePath {
+    /// The customer's number or name.
+    pub customer: String,
+    /// The space's number.
+    #[param(value_type = i32)]
+    pub space: String,
+}
+
+/// `{customer}`, `{space}` and `{image}` in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct ImagePath {
+    /// The customer's number or name.
+    pub customer: String,
+    /// The space's number.
+    #[param(value_type = i32)]
+    pub space: String,
+    /// The image's id.
+    pub image: String,
+}
+
+/// `{customer}` and `{batch}` in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct BatchPath {
+    /// The customer's number or name.
+    pub customer: String,
+    /// The batch's number.
+    #[param(value_type = i64)]
+    pub batch: String,
+}
+
 /// An error in the hydra `Status` shape, carrying Vitrine's stable code, and for a refused
 /// batch every problem of its members.
 #[derive(Debug)]
@@ -253,15 +295,19 @@ pub(crate) fn respond(result: ApiResult) -> Response {
 
 /// The request body as JSON of type `T`, whatever its `Content-Type` says: clients in the
 /// wild send JSON as `text/plain` or with no type at all. Properties `T` does not name are
-/// ignored.
-pub(crate) async fn json_body<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
+/// ignored. Bodies are read only once the caller is authenticated, up to `max_request_bytes`.
+pub(crate) async fn json_body<T: DeserializeOwned>(
+    state: &AppState,
+    body: Body,
+) -> Result<T, ApiError> {
+    let limit = state.config.max_request_bytes;
     let bytes = body
-        .into_bytes_limit(MAX_BODY_BYTES)
+        .into_bytes_limit(limit)
         .await
         .map_err(|error| match error {
             poem::error::ReadBodyError::PayloadTooLarge => ApiError::new(
                 "payload-too-large",
-                format!("the body is over {MAX_BODY_BYTES} bytes"),
+                format!("the body is over {limit} bytes (max_request_bytes)"),
             ),
             other => ApiError::new("bad-request", format!("cannot read the body: {other}")),
         })?;

@@ -5,22 +5,22 @@ use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
 use poem::{Body, Request, Response, handler};
 
-use super::resources::{Batch, Collection, Image, ImageCollectionBody, Queue, Status};
+use super::resources::{Batch, BatchImage, Collection, ImageCollectionBody, Queue, Status};
 use super::spaces::PageQuery;
-use super::{ApiError, ApiResult, Caller, json, json_body, respond};
+use super::{ApiError, ApiResult, BatchPath, Caller, CustomerPath, json, json_body, respond};
 use crate::state::AppState;
 
 /// What the customer's queue holds now.
 #[utoipa::path(
     operation_id = "getQueue",get, path = "/customers/{customer}/queue", tag = "queue",
-    params(("customer" = String, Path, description = "The customer's number or name")),
+    params(CustomerPath),
     responses((status = 200, body = Queue), (status = 401, body = Status),
         (status = 403, body = Status)))]
 #[handler]
 pub async fn counts(
     state: Data<&AppState>,
     request: &Request,
-    Path(customer): Path<String>,
+    Path(CustomerPath { customer }): Path<CustomerPath>,
 ) -> Response {
     respond(
         async {
@@ -41,7 +41,7 @@ pub async fn counts(
 /// processed again.
 #[utoipa::path(
     operation_id = "postQueue",post, path = "/customers/{customer}/queue", tag = "queue",
-    params(("customer" = String, Path, description = "The customer's number or name")),
+    params(CustomerPath),
     request_body = ImageCollectionBody,
     responses((status = 201, body = Batch), (status = 400, body = Status),
         (status = 401, body = Status), (status = 403, body = Status)))]
@@ -49,13 +49,13 @@ pub async fn counts(
 pub async fn submit(
     state: Data<&AppState>,
     request: &Request,
-    Path(customer): Path<String>,
+    Path(CustomerPath { customer }): Path<CustomerPath>,
     body: Body,
 ) -> Response {
     respond(
         async {
             let caller = Caller::of(&state, request, &customer).await?;
-            let body: ImageCollectionBody = json_body(body).await?;
+            let body: ImageCollectionBody = json_body(&state, body).await?;
             let mut unplaced = Vec::new();
             let members = body
                 .member
@@ -119,14 +119,14 @@ fn refused() -> ApiError {
 /// Every batch of the customer, newest first.
 #[utoipa::path(
     operation_id = "listBatches",get, path = "/customers/{customer}/queue/batches", tag = "queue",
-    params(("customer" = String, Path, description = "The customer's number or name"), PageQuery),
+    params(CustomerPath, PageQuery),
     responses((status = 200, body = Collection<Batch>), (status = 401, body = Status),
         (status = 403, body = Status)))]
 #[handler]
 pub async fn batches(
     state: Data<&AppState>,
     request: &Request,
-    Path(customer): Path<String>,
+    Path(CustomerPath { customer }): Path<CustomerPath>,
     Query(query): Query<PageQuery>,
 ) -> Response {
     let listing = domain::BatchListing::All;
@@ -136,14 +136,14 @@ pub async fn batches(
 /// The batches not finished yet, newest first.
 #[utoipa::path(
     operation_id = "listActiveBatches",get, path = "/customers/{customer}/queue/active", tag = "queue",
-    params(("customer" = String, Path, description = "The customer's number or name"), PageQuery),
+    params(CustomerPath, PageQuery),
     responses((status = 200, body = Collection<Batch>), (status = 401, body = Status),
         (status = 403, body = Status)))]
 #[handler]
 pub async fn active(
     state: Data<&AppState>,
     request: &Request,
-    Path(customer): Path<String>,
+    Path(CustomerPath { customer }): Path<CustomerPath>,
     Query(query): Query<PageQuery>,
 ) -> Response {
     let listing = domain::BatchListing::Active;
@@ -153,14 +153,14 @@ pub async fn active(
 /// The finished batches, the most recently finished first.
 #[utoipa::path(
     operation_id = "listRecentBatches",get, path = "/customers/{customer}/queue/recent", tag = "queue",
-    params(("customer" = String, Path, description = "The customer's number or name"), PageQuery),
+    params(CustomerPath, PageQuery),
     responses((status = 200, body = Collection<Batch>), (status = 401, body = Status),
         (status = 403, body = Status)))]
 #[handler]
 pub async fn recent(
     state: Data<&AppState>,
     request: &Request,
-    Path(customer): Path<String>,
+    Path(CustomerPath { customer }): Path<CustomerPath>,
     Query(query): Query<PageQuery>,
 ) -> Response {
     let listing = domain::BatchListing::Recent;
@@ -196,15 +196,14 @@ async fn listed(
 /// One batch and its counters.
 #[utoipa::path(
     operation_id = "getBatch",get, path = "/customers/{customer}/queue/batches/{batch}", tag = "queue",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("batch" = i64, Path, description = "The batch's number")),
+    params(BatchPath),
     responses((status = 200, body = Batch), (status = 401, body = Status),
         (status = 403, body = Status), (status = 404, body = Status)))]
 #[handler]
 pub async fn one_batch(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, batch)): Path<(String, String)>,
+    Path(BatchPath { customer, batch }): Path<BatchPath>,
 ) -> Response {
     respond(
         async {
@@ -229,15 +228,14 @@ fn batch_number(batch: &str) -> Result<i64, ApiError> {
 /// Every image of a batch, in submission order, whatever its state.
 #[utoipa::path(
     operation_id = "listBatchImages",get, path = "/customers/{customer}/queue/batches/{batch}/images", tag = "queue",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("batch" = i64, Path, description = "The batch's number"), PageQuery),
-    responses((status = 200, body = Collection<Image>), (status = 401, body = Status),
+    params(BatchPath, PageQuery),
+    responses((status = 200, body = Collection<BatchImage>), (status = 401, body = Status),
         (status = 403, body = Status), (status = 404, body = Status)))]
 #[handler]
 pub async fn batch_images(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, batch)): Path<(String, String)>,
+    Path(BatchPath { customer, batch }): Path<BatchPath>,
     Query(query): Query<PageQuery>,
 ) -> Response {
     respond(members(&state, request, (&customer, &batch), &query, None, "images").await)
@@ -247,15 +245,14 @@ pub async fn batch_images(
 #[utoipa::path(
     operation_id = "listBatchCompletedImages",get, path = "/customers/{customer}/queue/batches/{batch}/completedImages",
     tag = "queue",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("batch" = i64, Path, description = "The batch's number"), PageQuery),
-    responses((status = 200, body = Collection<Image>), (status = 401, body = Status),
+    params(BatchPath, PageQuery),
+    responses((status = 200, body = Collection<BatchImage>), (status = 401, body = Status),
         (status = 403, body = Status), (status = 404, body = Status)))]
 #[handler]
 pub async fn completed_images(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, batch)): Path<(String, String)>,
+    Path(BatchPath { customer, batch }): Path<BatchPath>,
     Query(query): Query<PageQuery>,
 ) -> Response {
     let ready = Some(domain::AssetStatus::Ready);
@@ -276,15 +273,14 @@ pub async fn completed_images(
 #[utoipa::path(
     operation_id = "listBatchErrorImages",get, path = "/customers/{customer}/queue/batches/{batch}/errorImages",
     tag = "queue",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("batch" = i64, Path, description = "The batch's number"), PageQuery),
-    responses((status = 200, body = Collection<Image>), (status = 401, body = Status),
+    params(BatchPath, PageQuery),
+    responses((status = 200, body = Collection<BatchImage>), (status = 401, body = Status),
         (status = 403, body = Status), (status = 404, body = Status)))]
 #[handler]
 pub async fn error_images(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, batch)): Path<(String, String)>,
+    Path(BatchPath { customer, batch }): Path<BatchPath>,
     Query(query): Query<PageQuery>,
 ) -> Response {
     let failed = Some(domain::AssetStatus::Error);
@@ -325,10 +321,7 @@ async fn members(
     let member = page
         .items
         .into_iter()
-        .map(|(_, (member, asset))| match asset {
-            Some(asset) => Image::new(&caller, asset),
-            None => Image::deleted(&caller, &member, number),
-        })
+        .map(|(_, (member, asset))| BatchImage::new(&caller, member, asset, number))
         .collect();
     let url = format!("{}/{path}", caller.batch_url(number));
     Ok(json(

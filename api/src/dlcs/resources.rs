@@ -310,45 +310,58 @@ impl Image {
             id: asset.id,
         }
     }
+}
 
-    /// A batch member whose asset was deleted after the batch: what the batch knows of it.
-    pub fn deleted(caller: &Caller, member: &domain::BatchMember, batch: i64) -> Self {
-        Self {
-            context: HYDRA_CONTEXT,
-            at_id: format!(
-                "{}/images/{}",
-                caller.space_url(member.space),
-                crate::public_url::segment(&member.asset_id)
-            ),
-            kind: "vocab:Image",
-            id: member.asset_id.clone(),
-            space: member.space,
-            info_json: None,
-            image_service: None,
-            manifest: String::new(),
-            origin: None,
-            tags: Vec::new(),
-            roles: Vec::new(),
-            string1: None,
-            string2: None,
-            string3: None,
-            number1: None,
-            number2: None,
-            number3: None,
-            width: None,
-            height: None,
-            duration: None,
-            max_unauthorised: -1,
-            media_type: String::new(),
-            family: "F",
-            ingesting: false,
-            error: member
-                .error
-                .clone()
-                .unwrap_or_else(|| "the image was deleted".to_owned()),
-            batch: Some(caller.batch_url(batch)),
-            created: DateTime::<Utc>::UNIX_EPOCH,
-            finished: None,
+/// A member of a batch's image collections: the image as it stands, or what the batch knows of
+/// one deleted since.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchImage {
+    Image(Box<Image>),
+    Deleted(DeletedImage),
+}
+
+/// A batch member whose image was deleted after the batch ran.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletedImage {
+    #[serde(rename = "@context")]
+    pub context: &'static str,
+    #[serde(rename = "@id")]
+    pub at_id: String,
+    #[serde(rename = "@type")]
+    pub kind: &'static str,
+    pub id: String,
+    pub space: i32,
+    pub ingesting: bool,
+    pub error: String,
+    pub batch: String,
+}
+
+impl BatchImage {
+    pub fn new(
+        caller: &Caller,
+        member: domain::BatchMember,
+        asset: Option<domain::Asset>,
+        batch: i64,
+    ) -> Self {
+        match asset {
+            Some(asset) => Self::Image(Box::new(Image::new(caller, asset))),
+            None => Self::Deleted(DeletedImage {
+                context: HYDRA_CONTEXT,
+                at_id: format!(
+                    "{}/images/{}",
+                    caller.space_url(member.space),
+                    crate::public_url::segment(&member.asset_id)
+                ),
+                kind: "vocab:Image",
+                id: member.asset_id,
+                space: member.space,
+                ingesting: false,
+                error: member
+                    .error
+                    .unwrap_or_else(|| "the image was deleted".to_owned()),
+                batch: caller.batch_url(batch),
+            }),
         }
     }
 }

@@ -7,7 +7,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::resources::{Collection, Customer, Space, SpaceBody, Status};
-use super::{ApiError, ApiResult, Caller, Paging, json, json_body, respond, space_number};
+use super::{
+    ApiError, ApiResult, Caller, CustomerPath, Paging, SpacePath, json, json_body, respond,
+    space_number,
+};
 use crate::state::AppState;
 
 /// `?page=` and `?pageSize=`.
@@ -84,14 +87,14 @@ async fn list_customers(state: &AppState, request: &Request, query: &PageQuery) 
 /// One customer, by its number or its name.
 #[utoipa::path(
     operation_id = "getCustomer",get, path = "/customers/{customer}", tag = "customers",
-    params(("customer" = String, Path, description = "The customer's number or name")),
+    params(CustomerPath),
     responses((status = 200, body = Customer), (status = 401, body = Status),
         (status = 403, body = Status), (status = 404, body = Status)))]
 #[handler]
 pub async fn get_customer(
     state: Data<&AppState>,
     request: &Request,
-    Path(customer): Path<String>,
+    Path(CustomerPath { customer }): Path<CustomerPath>,
 ) -> Response {
     respond(
         async {
@@ -135,14 +138,14 @@ async fn counted(
 /// The customer's spaces, by number.
 #[utoipa::path(
     operation_id = "listSpaces",get, path = "/customers/{customer}/spaces", tag = "spaces",
-    params(("customer" = String, Path, description = "The customer's number or name"), PageQuery),
+    params(CustomerPath, PageQuery),
     responses((status = 200, body = Collection<Space>), (status = 401, body = Status),
         (status = 403, body = Status)))]
 #[handler]
 pub async fn list(
     state: Data<&AppState>,
     request: &Request,
-    Path(customer): Path<String>,
+    Path(CustomerPath { customer }): Path<CustomerPath>,
     Query(query): Query<PageQuery>,
 ) -> Response {
     respond(
@@ -170,7 +173,7 @@ pub async fn list(
 /// Creates a space with the customer's next number (201, with its URL in `Location`).
 #[utoipa::path(
     operation_id = "createSpace",post, path = "/customers/{customer}/spaces", tag = "spaces",
-    params(("customer" = String, Path, description = "The customer's number or name")),
+    params(CustomerPath),
     request_body = SpaceBody,
     responses((status = 201, body = Space), (status = 400, body = Status),
         (status = 401, body = Status), (status = 403, body = Status),
@@ -179,13 +182,13 @@ pub async fn list(
 pub async fn create(
     state: Data<&AppState>,
     request: &Request,
-    Path(customer): Path<String>,
+    Path(CustomerPath { customer }): Path<CustomerPath>,
     body: Body,
 ) -> Response {
     respond(
         async {
             let caller = Caller::of(&state, request, &customer).await?;
-            let body: SpaceBody = json_body(body).await?;
+            let body: SpaceBody = json_body(&state, body).await?;
             let name = body
                 .name
                 .ok_or_else(|| ApiError::new("invalid-name", "a space needs a name"))?;
@@ -216,15 +219,14 @@ pub async fn create(
 /// One space.
 #[utoipa::path(
     operation_id = "getSpace",get, path = "/customers/{customer}/spaces/{space}", tag = "spaces",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("space" = i32, Path, description = "The space's number")),
+    params(SpacePath),
     responses((status = 200, body = Space), (status = 401, body = Status),
         (status = 403, body = Status), (status = 404, body = Status)))]
 #[handler]
 pub async fn get(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, space)): Path<(String, String)>,
+    Path(SpacePath { customer, space }): Path<SpacePath>,
 ) -> Response {
     respond(
         async {
@@ -245,8 +247,7 @@ pub async fn get(
 /// the spaces collection creates one).
 #[utoipa::path(
     operation_id = "putSpace",put, path = "/customers/{customer}/spaces/{space}", tag = "spaces",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("space" = i32, Path, description = "The space's number")),
+    params(SpacePath),
     request_body = SpaceBody,
     responses((status = 200, body = Space), (status = 400, body = Status),
         (status = 401, body = Status), (status = 403, body = Status),
@@ -255,7 +256,7 @@ pub async fn get(
 pub async fn put(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, space)): Path<(String, String)>,
+    Path(SpacePath { customer, space }): Path<SpacePath>,
     body: Body,
 ) -> Response {
     respond(change(&state, request, &customer, &space, body, true).await)
@@ -264,8 +265,7 @@ pub async fn put(
 /// Changes the properties a body names and leaves the others.
 #[utoipa::path(
     operation_id = "patchSpace",patch, path = "/customers/{customer}/spaces/{space}", tag = "spaces",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("space" = i32, Path, description = "The space's number")),
+    params(SpacePath),
     request_body = SpaceBody,
     responses((status = 200, body = Space), (status = 400, body = Status),
         (status = 401, body = Status), (status = 403, body = Status),
@@ -274,7 +274,7 @@ pub async fn put(
 pub async fn patch(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, space)): Path<(String, String)>,
+    Path(SpacePath { customer, space }): Path<SpacePath>,
     body: Body,
 ) -> Response {
     respond(change(&state, request, &customer, &space, body, false).await)
@@ -290,7 +290,7 @@ async fn change(
 ) -> ApiResult {
     let caller = Caller::of(state, request, customer).await?;
     let number = space_number(space)?;
-    let body: SpaceBody = json_body(body).await?;
+    let body: SpaceBody = json_body(state, body).await?;
     if replace && body.name.is_none() {
         return Err(ApiError::new("invalid-name", "a space needs a name"));
     }
@@ -321,15 +321,14 @@ async fn change(
 /// Deletes an empty space (204); a space that still holds images is refused (409).
 #[utoipa::path(
     operation_id = "deleteSpace",delete, path = "/customers/{customer}/spaces/{space}", tag = "spaces",
-    params(("customer" = String, Path, description = "The customer's number or name"),
-        ("space" = i32, Path, description = "The space's number")),
+    params(SpacePath),
     responses((status = 204), (status = 401, body = Status), (status = 403, body = Status),
         (status = 404, body = Status), (status = 409, body = Status)))]
 #[handler]
 pub async fn delete(
     state: Data<&AppState>,
     request: &Request,
-    Path((customer, space)): Path<(String, String)>,
+    Path(SpacePath { customer, space }): Path<SpacePath>,
 ) -> Response {
     respond(
         async {

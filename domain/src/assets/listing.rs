@@ -1,0 +1,191 @@
+//! Reading assets: one by id, and pages of a space's assets with exact-match filters and
+//! orderings (ties, and missing values, fall back to the id).
+
+use sea_orm::sea_query::{NullOrdering, Query};
+use sea_orm::{
+    ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::asset_missing;
+use crate::entities::{asset, asset_tag, customer};
+use crate::error::{Error, Result};
+use crate::model::{Asset, AssetStatus};
+use crate::paging::{Page, PageRequest};
+use crate::{Domain, Principal, validate};
+
+/// Exact-match filters on a space's assets; every filter given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssetFilter {
+    pub string1: Option<String>,
+    pub string2: Option<String>,
+    pub string3: Option<String>,
+    pub number1: Option<i64>,
+    pub number2: Option<i64>,
+    pub number3: Option<i64>,
+    pub tag: Option<String>,
+    /// Assets carrying every one of these tags (as well as `tag`).
+    pub tags: Vec<String>,
+    pub status: Option<AssetStatus>,
+    pub media_type: Option<String>,
+}
+
+impl AssetFilter {
+    fn validate(&self) -> Result<()> {
+        let texts = [
+            &self.string1,
+            &self.string2,
+            &self.string3,
+            &self.tag,
+            &self.media_type,
+        ];
+        if texts
+            .into_iter()
+            .flatten()
+            .chain(&self.tags)
+            .any(|text| !validate::storable(text))
+        {
+            return Err(Error::invalid_input(
+                "filters must not contain NUL characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What to order a listing by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AssetOrderField {
+    #[default]
+    Id,
+    Created,
+    String1,
+    String2,
+    String3,
+    Number1,
+    Number2,
+    Number3,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// An ordering; ties (and missing values, which sort last) fall back to the id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssetOrder {
+    pub field: AssetOrderField,
+    pub direction: SortDirection,
+}
+
+impl AssetOrderField {
+    fn column(self) -> asset::Column {
+        match self {
+            AssetOrderField::Id => asset::Column::Id,
+            AssetOrderField::Created => asset::Column::Created,
+            AssetOrderField::String1 => asset::Column::String1,
+            AssetOrderField::String2 => asset::Column::String2,
+            AssetOrderField::String3 => asset::Column::String3,
+            AssetOrderField::Number1 => asset::Column::Number1,
+            AssetOrderField::Number2 => asset::Column::Number2,
+            AssetOrderField::Number3 => asset::Column::Number3,
+        }
+    }
+}
+
+impl Domain {
+    /// One asset.
+    pub async fn asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        id: &str,
+    ) -> Result<Asset> {
+        let (owner, _) = self.space_in_scope(principal, customer, space).await?;
+        let row = self
+            .find_asset(self.db(), owner.id, space, id)
+            .await?
+            .ok_or_else(|| asset_missing(customer, space, id))?;
+        Asset::from_row(row, &owner.name)
+    }
+
+    /// A page of a space's assets matching a filter, in an order.
+    pub async fn assets(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        filter: &AssetFilter,
+        order: AssetOrder,
+        page: &PageRequest,
+    ) -> Result<Page<Asset>> {
+        let (owner, _) = self.space_in_scope(principal, customer, space).await?;
+        let window = page.window()?;
+        filter.validate()?;
+        let query = filtered(&owner, space, filter);
+        let total = query.clone().count(self.db()).await?;
+        let direction = match order.direction {
+            SortDirection::Asc => Order::Asc,
+            SortDirection::Desc => Order::Desc,
+        };
+        let mut ordered =
+            query.order_by_with_nulls(order.field.column(), direction, NullOrdering::Last);
+        if order.field != AssetOrderField::Id {
+            ordered = ordered.order_by_asc(asset::Column::Id);
+        }
+        let rows = ordered
+            .offset(window.offset)
+            .limit(window.limit)
+            .all(self.db())
+            .await?;
+        Page::new(window, rows, total).try_map(|row| Asset::from_row(row, &owner.name))
+    }
+}
+
+fn filtered(
+    owner: &customer::Model,
+    space: i32,
+    filter: &AssetFilter,
+) -> sea_orm::Select<asset::Entity> {
+    let mut query = asset::Entity::find()
+        .filter(asset::Column::CustomerId.eq(owner.id))
+        .filter(asset::Column::SpaceId.eq(space));
+    let text_filters = [
+        (asset::Column::String1, &filter.string1),
+        (asset::Column::String2, &filter.string2),
+        (asset::Column::String3, &filter.string3),
+        (asset::Column::MediaType, &filter.media_type),
+    ];
+    for (column, value) in text_filters {
+        if let Some(value) = value {
+            query = query.filter(column.eq(value.as_str()));
+        }
+    }
+    let number_filters = [
+        (asset::Column::Number1, filter.number1),
+        (asset::Column::Number2, filter.number2),
+        (asset::Column::Number3, filter.number3),
+    ];
+    for (column, value) in number_filters {
+        if let Some(value) = value {
+            query = query.filter(column.eq(value));
+        }
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(asset::Column::Status.eq(status.as_str()));
+    }
+    for tag in filter.tag.iter().chain(&filter.tags) {
+        let tagged = Query::select()
+            .column(asset_tag::Column::AssetId)
+            .from(asset_tag::Entity)
+            .and_where(asset_tag::Column::CustomerId.eq(owner.id))
+            .and_where(asset_tag::Column::SpaceId.eq(space))
+            .and_where(asset_tag::Column::Tag.eq(tag.as_str()))
+            .to_owned();
+        query = query.filter(asset::Column::Id.in_subquery(tagged));
+    }
+    query
+}

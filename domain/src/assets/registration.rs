@@ -1,0 +1,233 @@
+//! Registering assets: from an origin, with an uploaded master, or put whole over an existing
+//! one; and the checked record a registration becomes, with the space's defaults applied.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel};
+
+use super::{validate_references, write_tags};
+use crate::entities::{asset, space};
+use crate::error::{Error, Result};
+use crate::model::{Asset, AssetFamily, AssetStatus, decode_list, encode_list};
+use crate::queue::{self, JobKind};
+use crate::{Domain, Principal, validate};
+
+/// A registration: what the user says about a master. Unset list and access fields take the
+/// space's defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssetInput {
+    pub id: String,
+    pub media_type: String,
+    pub origin: Option<String>,
+    pub string1: Option<String>,
+    pub string2: Option<String>,
+    pub string3: Option<String>,
+    pub number1: Option<i64>,
+    pub number2: Option<i64>,
+    pub number3: Option<i64>,
+    pub tags: Option<Vec<String>>,
+    pub roles: Option<Vec<String>>,
+    pub max_unauthorised: Option<i32>,
+}
+
+impl Domain {
+    /// Records a new asset in a space with status WAITING.
+    pub async fn register_asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        input: AssetInput,
+    ) -> Result<Asset> {
+        if input.origin.is_none() {
+            // checked after access, so a refused caller learns nothing
+            self.space_in_scope(principal, customer, space).await?;
+            let message = "origin is required to register an asset";
+            return Err(Error::new(crate::ErrorKind::InvalidOrigin, message));
+        }
+        self.record_asset(principal, customer, space, input, JobKind::Ingest)
+            .await
+    }
+
+    /// Records an asset whose master arrives with the call (an upload): the origin is optional
+    /// and only noted. Its job reads the master from storage, where the caller puts it.
+    pub async fn register_uploaded_asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        input: AssetInput,
+    ) -> Result<Asset> {
+        self.record_asset(
+            principal,
+            customer,
+            space,
+            input,
+            JobKind::IngestStoredMaster,
+        )
+        .await
+    }
+
+    async fn record_asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        input: AssetInput,
+        kind: JobKind,
+    ) -> Result<Asset> {
+        let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
+        let (row, tags) = prepared_row(&space_row, input, Utc::now())?;
+        let id = row.id.clone();
+        let txn = self.begin_write().await?;
+        self.check_quota(&txn, owner.id, 1).await?;
+        if self.find_asset(&txn, owner.id, space, &id).await?.is_some() {
+            return Err(asset_exists(&id));
+        }
+        let inserted = match row.into_active_model().insert(&txn).await {
+            Ok(inserted) => inserted,
+            Err(error) if Error::is_unique_violation(&error) => {
+                return Err(asset_exists(&id));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        write_tags(&txn, &inserted, &tags).await?;
+        queue::enqueue(
+            &txn,
+            &inserted,
+            kind,
+            None,
+            self.queue_settings().max_attempts,
+        )
+        .await?;
+        txn.commit().await?;
+        Asset::from_row(inserted, &owner.name)
+    }
+
+    /// Registers an asset, or when the space has one with its id already, replaces every field
+    /// of it with the input's and processes it again (a PUT of a whole asset). Says whether it
+    /// was created. What the last processing made stays served until the new one ends.
+    pub async fn put_asset(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        input: AssetInput,
+    ) -> Result<(Asset, bool)> {
+        let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
+        if input.origin.is_none() {
+            let message = "origin is required to register an asset";
+            return Err(Error::new(crate::ErrorKind::InvalidOrigin, message));
+        }
+        let txn = self.begin_write().await?;
+        let Some(current) = self.find_asset(&txn, owner.id, space, &input.id).await? else {
+            drop(txn);
+            let created = self
+                .record_asset(principal, customer, space, input, JobKind::Ingest)
+                .await?;
+            return Ok((created, true));
+        };
+        let (mut row, tags) = prepared_row(&space_row, input, Utc::now())?;
+        row.created = current.created;
+        let replaced = replace_row(&txn, row).await?;
+        write_tags(&txn, &replaced, &tags).await?;
+        queue::enqueue(
+            &txn,
+            &replaced,
+            JobKind::Ingest,
+            None,
+            self.queue_settings().max_attempts,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok((Asset::from_row(replaced, &owner.name)?, false))
+    }
+}
+
+/// The record of a registration, checked, with the space's defaults applied, and its tags.
+pub(crate) fn prepared_row(
+    space_row: &space::Model,
+    input: AssetInput,
+    now: chrono::DateTime<Utc>,
+) -> Result<(asset::Model, Vec<String>)> {
+    validate::asset_id(&input.id)?;
+    validate::declared_media_type(&input.media_type)?;
+    if let Some(origin) = &input.origin {
+        validate::origin(origin)?;
+    }
+    validate_references([
+        ("string1", input.string1.as_ref()),
+        ("string2", input.string2.as_ref()),
+        ("string3", input.string3.as_ref()),
+    ])?;
+    let tags = match input.tags {
+        Some(tags) => validate::labels("tags", &tags)?,
+        None => decode_list(&space_row.default_tags)?,
+    };
+    let roles = match input.roles {
+        Some(roles) => validate::labels("roles", &roles)?,
+        None => decode_list(&space_row.default_roles)?,
+    };
+    let max_unauthorised = input
+        .max_unauthorised
+        .unwrap_or(space_row.default_max_unauthorised);
+    validate::max_unauthorised(max_unauthorised)?;
+    let row = asset::Model {
+        customer_id: space_row.customer_id,
+        space_id: space_row.id,
+        id: input.id,
+        family: AssetFamily::of_media_type(&input.media_type)
+            .as_str()
+            .to_owned(),
+        media_type: input.media_type,
+        origin: input.origin,
+        string1: input.string1,
+        string2: input.string2,
+        string3: input.string3,
+        number1: input.number1,
+        number2: input.number2,
+        number3: input.number3,
+        tags: encode_list(&tags),
+        roles: encode_list(&roles),
+        max_unauthorised,
+        width: None,
+        height: None,
+        duration: None,
+        status: AssetStatus::Waiting.as_str().to_owned(),
+        error: None,
+        batch_id: None,
+        created: now,
+        finished: None,
+        pyramid_levels: None,
+        tile_size: None,
+        thumbnail_sizes: None,
+        bytes_stored: None,
+    };
+    Ok((row, tags))
+}
+
+/// Writes every field of an existing asset's row but what its last processing made, which
+/// stays served until the new processing ends.
+pub(crate) async fn replace_row(
+    connection: &impl ConnectionTrait,
+    row: asset::Model,
+) -> Result<asset::Model> {
+    use sea_orm::ActiveValue::{NotSet, Unchanged};
+    let mut update = row.clone().into_active_model().reset_all();
+    update.customer_id = Unchanged(row.customer_id);
+    update.space_id = Unchanged(row.space_id);
+    update.id = Unchanged(row.id);
+    update.width = NotSet;
+    update.height = NotSet;
+    update.duration = NotSet;
+    update.pyramid_levels = NotSet;
+    update.tile_size = NotSet;
+    update.thumbnail_sizes = NotSet;
+    update.bytes_stored = NotSet;
+    Ok(update.update(connection).await?)
+}
+
+fn asset_exists(id: &str) -> Error {
+    Error::conflict(format!(
+        "an asset with id {id:?} already exists in this space"
+    ))
+}
