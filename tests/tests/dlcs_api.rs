@@ -945,7 +945,8 @@ async fn the_prefix_is_configurable() {
     app.stop().await;
 }
 
-/// A body over `max_request_bytes` is refused (413) without being parsed, and writes nothing.
+/// A body over `max_request_bytes` is refused (413) without being parsed, and writes nothing;
+/// an anonymous one is refused (401) before it is read.
 #[tokio::test]
 async fn bodies_over_the_request_limit_are_refused() {
     let app = TestApp::builder().max_request_bytes(2048).start().await;
@@ -964,6 +965,17 @@ async fn bodies_over_the_request_limit_are_refused() {
     )
     .await;
     assert_status(&refused, 413, "payload-too-large");
+    // without a credential the body is never read: 401, not 413
+    let anonymous = call(
+        &app,
+        &Auth::None,
+        Method::POST,
+        &queue,
+        Some(&json!({"member": member})),
+        None,
+    )
+    .await;
+    assert_status(&anonymous, 401, "unauthenticated");
     let batches = get(&app, &auth, &format!("{queue}/batches")).await;
     assert_eq!(batches.body["totalItems"], 0);
     app.stop().await;
