@@ -609,6 +609,28 @@ async fn a_250_image_collection_is_one_batch_polled_to_finished_with_exact_count
         .config(|config| config.ingest_max_attempts = 1)
         .start()
         .await;
+    a_250_image_collection(app).await;
+}
+
+/// The same submission on PostgreSQL, where two workers claim its jobs with `SKIP LOCKED`.
+#[tokio::test]
+async fn a_250_image_collection_on_postgresql() {
+    let Some(database) =
+        vitrine_tests::TestDatabase::create(vitrine_tests::Backend::Postgres).await
+    else {
+        return;
+    };
+    let app = TestApp::builder()
+        .database_url(database.url.clone())
+        .workers(2)
+        .config(|config| config.ingest_max_attempts = 1)
+        .start()
+        .await;
+    a_250_image_collection(app).await;
+    database.drop_database().await;
+}
+
+async fn a_250_image_collection(app: TestApp) {
     let (auth, number, space) = acme(&app).await;
     let png = grid_png(48, 32);
     let mut missing = Vec::new();

@@ -111,7 +111,8 @@ pub struct AssetInput {
     /// The asset's id within its space: 1 to 255 bytes, no '/', no control characters, no
     /// surrounding whitespace.
     pub id: String,
-    /// The master's media type, e.g. image/jpeg.
+    /// The master's media type, e.g. image/jpeg; empty to take it from the master's bytes when
+    /// it is processed (a format it does not recognise ends the asset in ERROR, wrong-media-type).
     pub media_type: String,
     /// Where the master is fetched from: an http, https, s3 or file URL.
     pub origin: Option<String>,
