@@ -84,14 +84,22 @@ impl Domain {
         Customer::from_row(self.customer_in_scope(principal, name).await?)
     }
 
-    /// A customer named in a URL by its number or its name: admin keys, or that customer's
-    /// own keys. A number that no customer has is taken as a name.
+    /// A customer named in a URL by its name or its number: admin keys, or that customer's
+    /// own keys. A name wins over a number (names may be digits), and only a canonical
+    /// number (no sign, no leading zero) is taken as one.
     pub async fn customer_by_reference(
         &self,
         principal: &Principal,
         reference: &str,
     ) -> Result<Customer> {
-        if let Ok(number) = reference.parse::<i32>()
+        if let Some(row) = self.find_customer(reference).await? {
+            require_customer(principal, &row.name)?;
+            return Customer::from_row(row);
+        }
+        let canonical = !reference.is_empty()
+            && reference.bytes().all(|b| b.is_ascii_digit())
+            && (reference == "0" || !reference.starts_with('0'));
+        if let Some(number) = reference.parse::<i32>().ok().filter(|_| canonical)
             && let Some(row) = customer::Entity::find_by_id(number).one(self.db()).await?
         {
             require_customer(principal, &row.name)?;

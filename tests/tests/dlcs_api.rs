@@ -234,10 +234,23 @@ async fn customers_are_addressed_by_number_or_name() {
         app.url(&format!("/api/customers/{number}/queue"))
     );
 
+    // a name wins over a number, and only canonical numbers are numbers
+    let numeric = app.customer_with_key(&number.to_string()).await;
+    let named = get(&app, &numeric, &format!("/customers/{number}")).await;
+    assert_eq!(named.status, 200, "{:#}", named.body);
+    assert_eq!(named.body["name"], number.to_string());
+    let own_number = named.body["id"].as_i64().unwrap();
+    assert_ne!(own_number, number);
+    let by_admin = get(&app, &Auth::admin(), &format!("/customers/{number}")).await;
+    assert_eq!(by_admin.body["id"], own_number);
+    let padded = get(&app, &Auth::admin(), &format!("/customers/0{own_number}")).await;
+    assert_status(&padded, 404, "not-found");
+    let foreign = get(&app, &numeric, "/customers/acme").await;
+    assert_status(&foreign, 403, "forbidden");
     let all = get(&app, &Auth::admin(), "/customers").await;
     assert_eq!(all.status, 200);
     assert_eq!(all.body["@type"], "Collection");
-    assert_eq!(all.body["totalItems"], 2);
+    assert_eq!(all.body["totalItems"], 3);
     let own = get(&app, &auth, "/customers").await;
     assert_eq!(own.body["totalItems"], 1);
     assert_eq!(own.body["member"][0]["name"], "acme");
@@ -490,6 +503,50 @@ async fn images_are_registered_filtered_changed_and_deleted() {
     assert_eq!(patched.body["number1"], Value::Null);
     assert_eq!(patched.body["roles"], json!(["staff"]));
 
+    let half_bad = call(
+        &app,
+        &auth,
+        Method::PATCH,
+        &images,
+        Some(&json!({"member": [
+            {"id": "page-1", "string3": "never"},
+            {"id": assigned, "origin": "ftp://example.org/x.png"},
+            {"id": "no-such-image", "string3": "never"}
+        ]})),
+        None,
+    )
+    .await;
+    assert_status(&half_bad, 400, "invalid-input");
+    let problems: Vec<(u64, &str)> = half_bad.body["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|problem| {
+            (
+                problem["index"].as_u64().unwrap(),
+                problem["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(problems, vec![(1, "invalid-origin"), (2, "not-found")]);
+    let untouched = get(&app, &auth, &format!("{images}/page-1")).await;
+    assert_eq!(
+        untouched.body["string3"],
+        Value::Null,
+        "nothing was changed"
+    );
+    let read_back = call(
+        &app,
+        &auth,
+        Method::PATCH,
+        &format!("{images}/page-1"),
+        Some(&json!({"mediaType": "", "string3": "shelf 8"})),
+        None,
+    )
+    .await;
+    assert_eq!(read_back.status, 200, "{:#}", read_back.body);
+    assert_eq!(read_back.body["mediaType"], "image/png");
+
     let many = call(
         &app,
         &auth,
@@ -667,8 +724,8 @@ async fn a_250_image_collection(app: TestApp) {
     assert!(submitted.body["submitted"].is_string());
     assert_eq!(submitted.body["superseded"], false);
 
-    let active = get(&app, &auth, &format!("{queue}/active")).await;
-    assert!(active.body["totalItems"].as_u64().is_some());
+    let listed = get(&app, &auth, &format!("{queue}/batches")).await;
+    assert_eq!(listed.body["member"][0]["@id"], batch.as_str());
 
     let finished = finished_batch(&app, &auth, &batch).await;
     assert_eq!(finished["count"], 250);
@@ -921,11 +978,19 @@ async fn bad_input_answers_4xx_with_a_code_and_writes_nothing() {
     );
     let unplaced = post(
         queue.clone(),
-        json!({"member": [{"id": "a", "origin": origin}]}),
+        json!({"member": [
+            {"id": "a", "origin": origin},
+            {"id": "x/y", "space": space, "origin": origin}
+        ]}),
     )
     .await;
     assert_status(&unplaced, 400, "invalid-input");
-    assert_eq!(unplaced.body["problems"][0]["field"], "space");
+    let problems = unplaced.body["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert_eq!(problems[0]["index"], 0);
+    assert_eq!(problems[0]["field"], "space");
+    assert_eq!(problems[1]["index"], 1);
+    assert_eq!(problems[1]["code"], "invalid-id");
 
     let over: Vec<Value> = (0..domain::MAX_BATCH_MEMBERS + 1)
         .map(|index| json!({"id": format!("n{index}"), "space": space, "origin": origin}))

@@ -3538,4 +3538,65 @@ async fn the_rest_api_operations_hold_on_every_database(domain: Domain) {
     assert_eq!(asset.family, domain::AssetFamily::Image);
     let counts = domain.queue_counts(&acme, "acme").await.unwrap();
     assert_eq!((counts.batches_waiting, counts.images_waiting), (0, 0));
+
+    // two PUTs of a new id at once: one creates, the other replaces, neither conflicts
+    for round in 0..5 {
+        let id = format!("raced-{round}");
+        let puts = [0, 1].map(|_| {
+            let (domain, acme, id) = (domain.clone(), acme.clone(), id.clone());
+            tokio::spawn(async move { domain.put_asset(&acme, "acme", space, image(&id)).await })
+        });
+        let mut created = Vec::new();
+        for put in puts {
+            created.push(put.await.unwrap().expect("no conflict").1);
+        }
+        created.sort_unstable();
+        assert_eq!(created, vec![false, true], "round {round}");
+    }
+
+    // several patches are all or none
+    let patch = |string3: &str| AssetPatch {
+        string3: Some(Some(string3.into())),
+        ..AssetPatch::default()
+    };
+    let bad_origin = AssetPatch {
+        origin: Some("ftp://example.org/x".into()),
+        ..AssetPatch::default()
+    };
+    let refused = domain
+        .update_assets(
+            &acme,
+            "acme",
+            space,
+            vec![
+                ("p2".into(), patch("never")),
+                ("p3".into(), bad_origin),
+                ("nowhere".into(), patch("never")),
+            ],
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+    let problems: Vec<(usize, ErrorKind)> = refused
+        .iter()
+        .map(|problem| (problem.index, problem.error.kind))
+        .collect();
+    assert_eq!(
+        problems,
+        vec![(1, ErrorKind::InvalidOrigin), (2, ErrorKind::NotFound)]
+    );
+    let p2 = domain.asset(&acme, "acme", space, "p2").await.unwrap();
+    assert_eq!(p2.string3, None, "nothing was written");
+    let changed = domain
+        .update_assets(
+            &acme,
+            "acme",
+            space,
+            vec![("p2".into(), patch("shelf")), ("p3".into(), patch("shelf"))],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.len(), 2);
+    assert_eq!(changed[1].string3.as_deref(), Some("shelf"));
 }

@@ -7,7 +7,7 @@ use poem::{Body, Request, Response, handler};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::resources::{Collection, Image, ImageBody, ImageCollectionBody, Status};
+use super::resources::{Collection, Image, ImageBody, ImageCollectionBody, MemberProblem, Status};
 use super::{
     ApiError, Caller, ImagePath, Paging, SpacePath, json, json_body, respond, space_number,
 };
@@ -103,9 +103,9 @@ pub async fn list(
 ) -> Response {
     respond(
         async {
+            let caller = Caller::of(&state, request, &customer).await?;
             let paging = Paging::from_query(query.page.as_deref(), query.page_size.as_deref())?;
             let filter = query.filter()?;
-            let caller = Caller::of(&state, request, &customer).await?;
             let number = space_number(&space)?;
             let page = state
                 .domain
@@ -176,6 +176,15 @@ pub async fn create(
         }
         .await,
     )
+}
+
+fn problem(index: usize, field: &'static str, error: domain::Error) -> MemberProblem {
+    domain::MemberProblem {
+        index,
+        field: Some(field),
+        error,
+    }
+    .into()
 }
 
 /// 201 with the image, and its URL in `Location`.
@@ -314,7 +323,8 @@ async fn change(
 }
 
 /// Changes several images at once: a hydra Collection whose members each carry their `id`
-/// and the properties to change. Every member is checked before any is changed.
+/// and the properties to change. All or none: when any member names no image of the space or
+/// holds a bad value, nothing is changed and every problem is listed.
 #[utoipa::path(
     operation_id = "patchImages",patch, path = "/customers/{customer}/spaces/{space}/images", tag = "images",
     params(SpacePath),
@@ -341,44 +351,47 @@ pub async fn patch_many(
                     format!("at most {limit} images can be changed at once"),
                 ));
             }
-            let mut problems = Vec::new();
-            for (index, member) in body.member.iter().enumerate() {
-                let found = match member.id.as_deref() {
-                    None => Err(domain::Error::new(
-                        domain::ErrorKind::InvalidId,
-                        "each member needs the id of the image it changes",
+            let mut unnamed = Vec::new();
+            let mut patches = Vec::with_capacity(body.member.len());
+            for (index, member) in body.member.into_iter().enumerate() {
+                match member.id.clone().filter(|id| !id.is_empty()) {
+                    Some(id) => patches.push((id, member.patch())),
+                    None => unnamed.push(problem(
+                        index,
+                        "id",
+                        domain::Error::new(
+                            domain::ErrorKind::InvalidId,
+                            "each member needs the id of the image it changes",
+                        ),
                     )),
-                    Some(id) => state
-                        .domain
-                        .asset(&caller.principal, caller.name(), number, id)
-                        .await
-                        .map(drop),
-                };
-                if let Err(error) = found {
-                    problems.push(
-                        domain::MemberProblem {
-                            index,
-                            field: Some("id"),
-                            error,
-                        }
-                        .into(),
-                    );
                 }
             }
-            if !problems.is_empty() {
-                return Err(ApiError::new(
+            let refused = |problems| {
+                ApiError::new(
                     "invalid-input",
-                    "no image was changed: some members name no image of this space",
+                    "no image was changed: some members name no image of this space or hold a bad value",
                 )
-                .with_problems(problems));
+                .with_problems(problems)
+            };
+            if !unnamed.is_empty() {
+                return Err(refused(unnamed));
             }
-            let total = body.member.len();
-            let mut member = Vec::with_capacity(total);
-            for body in body.member {
-                let id = body.id.clone().unwrap_or_default();
-                let asset = change(&state, &caller, number, &id, body).await?;
-                member.push(Image::new(&caller, asset));
+            let total = patches.len();
+            let changed = state
+                .domain
+                .update_assets(&caller.principal, caller.name(), number, patches)
+                .await?
+                .map_err(|problems| refused(problems.into_iter().map(Into::into).collect()))?;
+            if changed
+                .iter()
+                .any(|asset| asset.status == domain::AssetStatus::Waiting)
+            {
+                state.processing.job_queued();
             }
+            let member = changed
+                .into_iter()
+                .map(|asset| Image::new(&caller, asset))
+                .collect();
             let url = format!("{}/images", caller.space_url(number));
             let paging = Paging {
                 page: 1,

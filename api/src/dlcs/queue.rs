@@ -5,7 +5,9 @@ use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
 use poem::{Body, Request, Response, handler};
 
-use super::resources::{Batch, BatchImage, Collection, ImageCollectionBody, Queue, Status};
+use super::resources::{
+    Batch, BatchImage, Collection, ImageCollectionBody, MemberProblem, Queue, Status,
+};
 use super::spaces::PageQuery;
 use super::{ApiError, ApiResult, BatchPath, Caller, CustomerPath, json, json_body, respond};
 use crate::state::AppState;
@@ -56,7 +58,7 @@ pub async fn submit(
         async {
             let caller = Caller::of(&state, request, &customer).await?;
             let body: ImageCollectionBody = json_body(&state, body).await?;
-            let mut unplaced = Vec::new();
+            let mut unplaced: Vec<MemberProblem> = Vec::new();
             let members = body
                 .member
                 .into_iter()
@@ -88,7 +90,23 @@ pub async fn submit(
                 })
                 .collect::<Vec<_>>();
             if !unplaced.is_empty() {
-                return Err(refused().with_problems(unplaced));
+                // every other problem too, but not "no space 0" for a member that gave none
+                let placeless: Vec<usize> = unplaced.iter().map(|problem| problem.index).collect();
+                let mut problems = unplaced;
+                let others = state
+                    .domain
+                    .check_batch(&caller.principal, caller.name(), &members)
+                    .await?;
+                problems.extend(
+                    others
+                        .into_iter()
+                        .filter(|problem| {
+                            !(placeless.contains(&problem.index) && problem.field == Some("space"))
+                        })
+                        .map(Into::into),
+                );
+                problems.sort_by_key(|problem| problem.index);
+                return Err(refused().with_problems(problems));
             }
             let batch = state
                 .domain
@@ -175,8 +193,8 @@ async fn listed(
     listing: domain::BatchListing,
     path: &str,
 ) -> ApiResult {
-    let paging = query.paging()?;
     let caller = Caller::of(state, request, customer).await?;
+    let paging = query.paging()?;
     let page = state
         .domain
         .batches(&caller.principal, caller.name(), listing, &paging.request())
@@ -305,8 +323,8 @@ async fn members(
     status: Option<domain::AssetStatus>,
     path: &str,
 ) -> ApiResult {
-    let paging = query.paging()?;
     let caller = Caller::of(state, request, customer).await?;
+    let paging = query.paging()?;
     let number = batch_number(batch)?;
     let page = state
         .domain

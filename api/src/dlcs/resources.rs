@@ -441,7 +441,8 @@ impl ImageBody {
             value.map(|value| value.filter(|text| !text.is_empty()))
         };
         domain::AssetPatch {
-            media_type: self.media_type,
+            // an empty media type (as an image registered without one reads back) changes nothing
+            media_type: self.media_type.filter(|media_type| !media_type.is_empty()),
             origin: self.origin,
             string1: clearable(self.string1),
             string2: clearable(self.string2),

@@ -47,8 +47,8 @@ pub async fn get_customers(
 }
 
 async fn list_customers(state: &AppState, request: &Request, query: &PageQuery) -> ApiResult {
-    let paging = query.paging()?;
     let principal = super::authenticate(state, request).await?;
+    let paging = query.paging()?;
     let api = super::api_base(state, request.headers());
     let public = crate::public_url::public_base(state, request.headers());
     let (customers, total) = match &principal {
@@ -150,8 +150,8 @@ pub async fn list(
 ) -> Response {
     respond(
         async {
-            let paging = query.paging()?;
             let caller = Caller::of(&state, request, &customer).await?;
+            let paging = query.paging()?;
             let page = state
                 .domain
                 .spaces(&caller.principal, caller.name(), &paging.request())

@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use super::{asset_missing, validate_references, write_tags};
-use crate::entities::asset;
+use crate::entities::{asset, customer};
 use crate::error::Result;
 use crate::model::{Asset, AssetFamily, AssetStatus, encode_list};
 use crate::queue::{self, JobKind};
@@ -42,10 +42,60 @@ impl Domain {
     ) -> Result<Asset> {
         let (owner, _) = self.space_in_scope(principal, customer, space).await?;
         let txn = self.begin_write().await?;
+        let updated = self.patch_row(&txn, &owner, space, id, patch).await?;
+        txn.commit().await?;
+        Asset::from_row(updated, &owner.name)
+    }
+
+    /// Changes several assets of a space, all or none: when any patch names no asset or
+    /// holds a bad value, nothing is written and every problem is returned, by index.
+    pub async fn update_assets(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        space: i32,
+        patches: Vec<(String, AssetPatch)>,
+    ) -> Result<std::result::Result<Vec<Asset>, Vec<crate::MemberProblem>>> {
+        let (owner, _) = self.space_in_scope(principal, customer, space).await?;
+        let txn = self.begin_write().await?;
+        let mut updated = Vec::with_capacity(patches.len());
+        let mut problems = Vec::new();
+        for (index, (id, patch)) in patches.into_iter().enumerate() {
+            match self.patch_row(&txn, &owner, space, &id, patch).await {
+                Ok(row) => updated.push(row),
+                Err(error) => problems.push(crate::MemberProblem {
+                    index,
+                    field: None,
+                    error,
+                }),
+            }
+        }
+        if !problems.is_empty() {
+            // dropped without a commit: nothing of this call is written
+            return Ok(Err(problems));
+        }
+        txn.commit().await?;
+        let assets = updated
+            .into_iter()
+            .map(|row| Asset::from_row(row, &owner.name))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Ok(assets))
+    }
+
+    /// Applies a patch to one asset inside a transaction, queueing it again when what its
+    /// derivatives are made from changes.
+    async fn patch_row(
+        &self,
+        txn: &impl ConnectionTrait,
+        owner: &customer::Model,
+        space: i32,
+        id: &str,
+        patch: AssetPatch,
+    ) -> Result<asset::Model> {
         let current = self
-            .find_asset(&txn, owner.id, space, id)
+            .find_asset(txn, owner.id, space, id)
             .await?
-            .ok_or_else(|| asset_missing(customer, space, id))?;
+            .ok_or_else(|| asset_missing(&owner.name, space, id))?;
         // only what the derivatives are made from needs them made again; roles and open sizes
         // are decided when content is requested
         let reprocess = patch
@@ -108,15 +158,14 @@ impl Domain {
             row.error = Set(None);
             row.finished = Set(None);
         }
-        let updated = row.update(&txn).await?;
+        let updated = row.update(txn).await?;
         if let Some(tags) = &new_tags {
-            write_tags(&txn, &updated, tags).await?;
+            write_tags(txn, &updated, tags).await?;
         }
         if reprocess {
-            self.queue_again(&txn, &updated).await?;
+            self.queue_again(txn, &updated).await?;
         }
-        txn.commit().await?;
-        Asset::from_row(updated, &owner.name)
+        Ok(updated)
     }
 
     /// Processes an asset again from its master: WAITING until a worker takes it.

@@ -5,7 +5,7 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel};
 
 use super::{validate_references, write_tags};
-use crate::entities::{asset, space};
+use crate::entities::{asset, customer, space};
 use crate::error::{Error, Result};
 use crate::model::{Asset, AssetFamily, AssetStatus, decode_list, encode_list};
 use crate::queue::{self, JobKind};
@@ -77,30 +77,48 @@ impl Domain {
     ) -> Result<Asset> {
         let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
         let (row, tags) = prepared_row(&space_row, input, Utc::now())?;
-        let id = row.id.clone();
         let txn = self.begin_write().await?;
-        self.check_quota(&txn, owner.id, 1).await?;
-        if self.find_asset(&txn, owner.id, space, &id).await?.is_some() {
+        let inserted = self.insert_asset(&txn, &owner, row, &tags, kind).await?;
+        txn.commit().await?;
+        Asset::from_row(inserted, &owner.name)
+    }
+
+    /// Inserts a new asset's row, its tags and its job inside a transaction; CONFLICT when the
+    /// space has an asset with its id.
+    async fn insert_asset(
+        &self,
+        txn: &impl ConnectionTrait,
+        owner: &customer::Model,
+        row: asset::Model,
+        tags: &[String],
+        kind: JobKind,
+    ) -> Result<asset::Model> {
+        let id = row.id.clone();
+        self.check_quota(txn, owner.id, 1).await?;
+        if self
+            .find_asset(txn, owner.id, row.space_id, &id)
+            .await?
+            .is_some()
+        {
             return Err(asset_exists(&id));
         }
-        let inserted = match row.into_active_model().insert(&txn).await {
+        let inserted = match row.into_active_model().insert(txn).await {
             Ok(inserted) => inserted,
             Err(error) if Error::is_unique_violation(&error) => {
                 return Err(asset_exists(&id));
             }
             Err(error) => return Err(error.into()),
         };
-        write_tags(&txn, &inserted, &tags).await?;
+        write_tags(txn, &inserted, tags).await?;
         queue::enqueue(
-            &txn,
+            txn,
             &inserted,
             kind,
             None,
             self.queue_settings().max_attempts,
         )
         .await?;
-        txn.commit().await?;
-        Asset::from_row(inserted, &owner.name)
+        Ok(inserted)
     }
 
     /// Registers an asset, or when the space has one with its id already, replaces every field
@@ -118,28 +136,43 @@ impl Domain {
             let message = "origin is required to register an asset";
             return Err(Error::new(crate::ErrorKind::InvalidOrigin, message));
         }
-        let txn = self.begin_write().await?;
-        let Some(current) = self.find_asset(&txn, owner.id, space, &input.id).await? else {
-            drop(txn);
-            let created = self
-                .record_asset(principal, customer, space, input, JobKind::Ingest)
-                .await?;
-            return Ok((created, true));
-        };
-        let (mut row, tags) = prepared_row(&space_row, input, Utc::now())?;
-        row.created = current.created;
-        let replaced = replace_row(&txn, row).await?;
-        write_tags(&txn, &replaced, &tags).await?;
-        queue::enqueue(
-            &txn,
-            &replaced,
-            JobKind::Ingest,
-            None,
-            self.queue_settings().max_attempts,
-        )
-        .await?;
-        txn.commit().await?;
-        Ok((Asset::from_row(replaced, &owner.name)?, false))
+        let (row, tags) = prepared_row(&space_row, input, Utc::now())?;
+        // a PUT that finds no asset may lose the insert to a concurrent PUT of the same id
+        // (PostgreSQL reads committed rows only): it then replaces what that one created
+        let mut lost_race = false;
+        loop {
+            let txn = self.begin_write().await?;
+            let Some(current) = self.find_asset(&txn, owner.id, space, &row.id).await? else {
+                let inserted = self
+                    .insert_asset(&txn, &owner, row.clone(), &tags, JobKind::Ingest)
+                    .await;
+                match inserted {
+                    Ok(inserted) => {
+                        txn.commit().await?;
+                        return Ok((Asset::from_row(inserted, &owner.name)?, true));
+                    }
+                    Err(error) if error.kind == crate::ErrorKind::Conflict && !lost_race => {
+                        lost_race = true;
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                }
+            };
+            let mut row = row;
+            row.created = current.created;
+            let replaced = replace_row(&txn, row).await?;
+            write_tags(&txn, &replaced, &tags).await?;
+            queue::enqueue(
+                &txn,
+                &replaced,
+                JobKind::Ingest,
+                None,
+                self.queue_settings().max_attempts,
+            )
+            .await?;
+            txn.commit().await?;
+            return Ok((Asset::from_row(replaced, &owner.name)?, false));
+        }
     }
 }
 
@@ -223,7 +256,14 @@ pub(crate) async fn replace_row(
     update.tile_size = NotSet;
     update.thumbnail_sizes = NotSet;
     update.bytes_stored = NotSet;
-    Ok(update.update(connection).await?)
+    match update.update(connection).await {
+        Ok(row) => Ok(row),
+        // deleted by another request since it was read
+        Err(sea_orm::DbErr::RecordNotUpdated) => Err(Error::not_found(
+            "the asset was deleted while it was being replaced",
+        )),
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn asset_exists(id: &str) -> Error {
