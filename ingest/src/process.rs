@@ -446,6 +446,8 @@ impl Ingestor {
                  register the asset with its mediaType",
             ));
         };
+        // a job taken from this worker (its asset changed meanwhile) records nothing
+        self.ensure_still_held(job).await?;
         let asset = &job.asset;
         self.domain
             .record_inferred_media_type(asset.customer_id, asset.space, &asset.id, sniffed)

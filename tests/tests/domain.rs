@@ -3539,6 +3539,13 @@ async fn the_rest_api_operations_hold_on_every_database(domain: Domain) {
     let counts = domain.queue_counts(&acme, "acme").await.unwrap();
     assert_eq!((counts.batches_waiting, counts.images_waiting), (0, 0));
 
+    // a PUT replacing a batch's asset keeps its link to the batch
+    let (put_again, _) = domain
+        .put_asset(&acme, "acme", space, image("sniffed"))
+        .await
+        .unwrap();
+    assert_eq!(put_again.batch, Some(batch.id));
+
     // two PUTs of a new id at once: one creates, the other replaces, neither conflicts
     for round in 0..5 {
         let id = format!("raced-{round}");

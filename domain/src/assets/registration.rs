@@ -160,6 +160,9 @@ impl Domain {
             };
             let mut row = row;
             row.created = current.created;
+            // a job still running for a batch stays that batch's (see queue::enqueue): so
+            // does the asset's link to it
+            row.batch_id = current.batch_id;
             let replaced = replace_row(&txn, row).await?;
             write_tags(&txn, &replaced, &tags).await?;
             queue::enqueue(
