@@ -11,7 +11,7 @@ use sea_orm::{
 
 use crate::assets::{AssetInput, prepared_row, replace_row, write_tags};
 use crate::entities::{asset, asset_tag, batch, batch_member, customer, job, space};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::model::AssetStatus;
 use crate::paging::{Page, PageRequest};
 use crate::queue::{self, JobKind};
@@ -127,10 +127,7 @@ fn member_field_problems(index: usize, input: &AssetInput) -> Vec<MemberProblem>
         "origin",
         match &input.origin {
             Some(origin) => validate::origin(origin),
-            None => Err(Error::new(
-                ErrorKind::InvalidOrigin,
-                "origin is required to register an asset",
-            )),
+            None => Err(crate::assets::origin_required()),
         },
     );
     for (field, value) in [

@@ -158,17 +158,13 @@ pub async fn create(
             let caller = Caller::of(&state, request, &customer).await?;
             let number = space_number(&space)?;
             let body: ImageBody = json_body(&state, body).await?;
-            let id = match body.id.clone().filter(|id| !id.is_empty()) {
-                Some(id) => id,
-                None => uuid::Uuid::new_v4().to_string(),
-            };
             let asset = state
                 .domain
                 .register_asset(
                     &caller.principal,
                     caller.name(),
                     number,
-                    body.registration(id),
+                    body.registration_under_own_id(),
                 )
                 .await?;
             let asset = state.processing.after_registration(asset, false).await?;
@@ -354,7 +350,7 @@ pub async fn patch_many(
             let mut unnamed = Vec::new();
             let mut patches = Vec::with_capacity(body.member.len());
             for (index, member) in body.member.into_iter().enumerate() {
-                match member.id.clone().filter(|id| !id.is_empty()) {
+                match member.given_id() {
                     Some(id) => patches.push((id, member.patch())),
                     None => unnamed.push(problem(
                         index,

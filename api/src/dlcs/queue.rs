@@ -77,14 +77,9 @@ pub async fn submit(
                         );
                         0
                     });
-                    let id = member
-                        .id
-                        .clone()
-                        .filter(|id| !id.is_empty())
-                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
                     domain::BatchMemberInput {
                         space,
-                        asset: member.registration(id),
+                        asset: member.registration_under_own_id(),
                         line: None,
                     }
                 })

@@ -138,8 +138,9 @@ pub struct Customer {
 }
 
 impl Customer {
-    pub fn new(caller: &Caller, customer: &domain::Customer) -> Self {
-        let url = format!("{}/customers/{}", caller.api, customer.id);
+    /// The customer as found under `api`, the API's base URL.
+    pub fn new(api: &str, customer: &domain::Customer) -> Self {
+        let url = format!("{api}/customers/{}", customer.id);
         Self {
             context: HYDRA_CONTEXT,
             kind: "vocab:Customer",
@@ -417,6 +418,19 @@ fn text(value: Option<Option<String>>) -> Option<String> {
 }
 
 impl ImageBody {
+    /// The id the body names, if it names one (DLCS clients send `""` for none).
+    pub fn given_id(&self) -> Option<String> {
+        self.id.clone().filter(|id| !id.is_empty())
+    }
+
+    /// The registration this body asks for, under its own id or a new one (a UUID).
+    pub fn registration_under_own_id(self) -> domain::AssetInput {
+        let id = self
+            .given_id()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        self.registration(id)
+    }
+
     /// The registration this body asks for, under `id`.
     pub fn registration(self, id: String) -> domain::AssetInput {
         domain::AssetInput {

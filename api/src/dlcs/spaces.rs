@@ -50,7 +50,6 @@ async fn list_customers(state: &AppState, request: &Request, query: &PageQuery) 
     let principal = super::authenticate(state, request).await?;
     let paging = query.paging()?;
     let api = super::api_base(state, request.headers());
-    let public = crate::public_url::public_base(state, request.headers());
     let (customers, total) = match &principal {
         auth::Principal::Customer { customer, .. } => {
             let own = state.domain.customer(&principal, customer).await?;
@@ -66,16 +65,8 @@ async fn list_customers(state: &AppState, request: &Request, query: &PageQuery) 
         }
     };
     let member = customers
-        .into_iter()
-        .map(|customer| {
-            let caller = Caller {
-                principal: principal.clone(),
-                customer,
-                api: api.clone(),
-                public: public.clone(),
-            };
-            Customer::new(&caller, &caller.customer)
-        })
+        .iter()
+        .map(|customer| Customer::new(&api, customer))
         .collect();
     let url = format!("{api}/customers");
     Ok(json(
@@ -101,7 +92,7 @@ pub async fn get_customer(
             let caller = Caller::of(&state, request, &customer).await?;
             Ok(json(
                 StatusCode::OK,
-                &Customer::new(&caller, &caller.customer),
+                &Customer::new(&caller.api, &caller.customer),
             ))
         }
         .await,

@@ -23,7 +23,7 @@ pub use changes::AssetPatch;
 pub(crate) use changes::ingest_kind;
 pub use listing::{AssetFilter, AssetOrder, AssetOrderField, SortDirection};
 pub use registration::AssetInput;
-pub(crate) use registration::{prepared_row, replace_row};
+pub(crate) use registration::{origin_required, prepared_row, replace_row};
 
 fn validate_references(fields: [(&str, Option<&String>); 3]) -> Result<()> {
     for (name, value) in fields {

@@ -41,8 +41,7 @@ impl Domain {
         if input.origin.is_none() {
             // checked after access, so a refused caller learns nothing
             self.space_in_scope(principal, customer, space).await?;
-            let message = "origin is required to register an asset";
-            return Err(Error::new(crate::ErrorKind::InvalidOrigin, message));
+            return Err(origin_required());
         }
         self.record_asset(principal, customer, space, input, JobKind::Ingest)
             .await
@@ -133,8 +132,7 @@ impl Domain {
     ) -> Result<(Asset, bool)> {
         let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
         if input.origin.is_none() {
-            let message = "origin is required to register an asset";
-            return Err(Error::new(crate::ErrorKind::InvalidOrigin, message));
+            return Err(origin_required());
         }
         let (row, tags) = prepared_row(&space_row, input, Utc::now())?;
         // a PUT that finds no asset may lose the insert to a concurrent PUT of the same id
@@ -177,6 +175,14 @@ impl Domain {
             return Ok((Asset::from_row(replaced, &owner.name)?, false));
         }
     }
+}
+
+/// A registration from an origin that names none.
+pub(crate) fn origin_required() -> Error {
+    Error::new(
+        crate::ErrorKind::InvalidOrigin,
+        "origin is required to register an asset",
+    )
 }
 
 /// The record of a registration, checked, with the space's defaults applied, and its tags.
