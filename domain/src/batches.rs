@@ -130,14 +130,8 @@ fn member_field_problems(index: usize, input: &AssetInput) -> Vec<MemberProblem>
             None => Err(crate::assets::origin_required()),
         },
     );
-    for (field, value) in [
-        ("string1", &input.string1),
-        ("string2", &input.string2),
-        ("string3", &input.string3),
-    ] {
-        if let Some(value) = value {
-            check(field, validate::reference(field, value));
-        }
+    for (field, error) in input.references.problems() {
+        check(field, Err(error));
     }
     if let Some(tags) = &input.tags {
         check("tags", validate::labels("tags", tags).map(drop));

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::assets::AssetInput;
+use crate::assets::{AssetInput, References};
 use crate::batches::{Batch, BatchMemberInput, MAX_BATCH_MEMBERS, MemberProblem};
 use crate::error::{Error, Result};
 use crate::{Domain, Principal};
@@ -357,12 +357,14 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
                     id: owned("ID").unwrap_or_default(),
                     media_type: owned("MediaType").unwrap_or_default(),
                     origin: owned("Origin"),
-                    string1: owned("Reference1"),
-                    string2: owned("Reference2"),
-                    string3: owned("Reference3"),
-                    number1,
-                    number2,
-                    number3,
+                    references: References {
+                        string1: owned("Reference1"),
+                        string2: owned("Reference2"),
+                        string3: owned("Reference3"),
+                        number1,
+                        number2,
+                        number3,
+                    },
                     tags: value("Tags").map(list),
                     roles: value("Roles").map(list),
                     max_unauthorised,
@@ -460,8 +462,11 @@ mod tests {
         assert_eq!(total, 1);
         let member = &rows[0].member;
         assert_eq!(member.asset.id, "a");
-        assert_eq!(member.asset.string1.as_deref(), Some("Smith, J."));
-        assert_eq!(member.asset.number1, Some(3));
+        assert_eq!(
+            member.asset.references.string1.as_deref(),
+            Some("Smith, J.")
+        );
+        assert_eq!(member.asset.references.number1, Some(3));
         assert_eq!(
             member.asset.tags,
             Some(vec!["x".to_owned(), "y".to_owned()])
@@ -522,7 +527,7 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(total, 2);
         assert!(rows.iter().all(CsvRow::is_valid));
-        assert_eq!(rows[1].member.asset.number1, Some(2));
+        assert_eq!(rows[1].member.asset.references.number1, Some(2));
         for (column, _) in COLUMNS {
             assert!(
                 rows[0].cells.iter().any(|cell| cell.column == Some(column)),

@@ -42,7 +42,10 @@ pub use annotations::{
     Annotation, AnnotationInput, AnnotationPatch, BODY_FORMATS, Granularity, ImportFormat,
     MAX_IMPORT_ANNOTATIONS, MOTIVATIONS, Region, TimeRange,
 };
-pub use assets::{AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, SortDirection};
+pub use assets::{
+    AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, Change, NUMBER_NAMES,
+    References, ReferencesPatch, STRING_NAMES, SortDirection,
+};
 pub use auth::Principal;
 pub use batch_control::CANCELLED_REASON;
 pub use batches::{

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::assets::References;
 use crate::entities::{api_key, asset, customer, space};
 use crate::error::{Error, Result};
 use crate::presentation::PresentationSettings;
@@ -176,12 +177,7 @@ pub struct Asset {
     pub media_type: String,
     pub family: AssetFamily,
     pub origin: Option<String>,
-    pub string1: Option<String>,
-    pub string2: Option<String>,
-    pub string3: Option<String>,
-    pub number1: Option<i64>,
-    pub number2: Option<i64>,
-    pub number3: Option<i64>,
+    pub references: References,
     pub tags: Vec<String>,
     pub roles: Vec<String>,
     pub max_unauthorised: i32,
@@ -219,6 +215,7 @@ impl Asset {
 
     pub(crate) fn from_row(row: asset::Model, customer: &str) -> Result<Self> {
         Ok(Self {
+            references: References::of_row(&row),
             customer: customer.to_owned(),
             customer_id: row.customer_id,
             space: row.space_id,
@@ -235,12 +232,6 @@ impl Asset {
             id: row.id,
             media_type: row.media_type,
             origin: row.origin,
-            string1: row.string1,
-            string2: row.string2,
-            string3: row.string3,
-            number1: row.number1,
-            number2: row.number2,
-            number3: row.number3,
             max_unauthorised: row.max_unauthorised,
             width: row.width,
             height: row.height,

@@ -3,8 +3,9 @@
 
 use auth::ApiKeyCredential;
 use domain::{
-    AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, AssetStatus, CustomerInput,
-    Domain, ErrorKind, PageRequest, Principal, SortDirection, SpaceInput, SpacePatch,
+    AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, AssetStatus, Change,
+    CustomerInput, Domain, ErrorKind, PageRequest, Principal, References, ReferencesPatch,
+    SortDirection, SpaceInput, SpacePatch,
 };
 use vitrine_tests::{Backend, with_database};
 
@@ -303,7 +304,10 @@ async fn tenancy_is_enforced_on_every_operation(domain: Domain) {
                     space,
                     "a1",
                     AssetPatch {
-                        string1: Some(Some("x".into())),
+                        references: ReferencesPatch {
+                            string1: Change::Set("x".into()),
+                            ..Default::default()
+                        },
                         ..AssetPatch::default()
                     },
                 )
@@ -393,7 +397,7 @@ async fn tenancy_is_enforced_on_every_operation(domain: Domain) {
     assert_eq!(spaces.total_count, 1);
     assert_eq!(spaces.items[0].1.name, "main");
     let asset = domain.asset(&owner, "acme", space, "a1").await.unwrap();
-    assert_eq!(asset.string1, None);
+    assert_eq!(asset.references.string1, None);
     assert_eq!(
         domain
             .assets(
@@ -652,7 +656,10 @@ async fn values_the_database_cannot_store_are_refused_cleanly(domain: Domain) {
         ErrorKind::NotFound
     );
     let patch = AssetPatch {
-        number1: Some(Some(1)),
+        references: ReferencesPatch {
+            number1: Change::Set(1),
+            ..Default::default()
+        },
         ..AssetPatch::default()
     };
     assert_eq!(
@@ -677,7 +684,10 @@ async fn values_the_database_cannot_store_are_refused_cleanly(domain: Domain) {
     );
     for filter in [
         AssetFilter {
-            string1: Some(nul.into()),
+            references: References {
+                string1: Some(nul.into()),
+                ..Default::default()
+            },
             ..AssetFilter::default()
         },
         AssetFilter {
@@ -734,7 +744,10 @@ async fn values_the_database_cannot_store_are_refused_cleanly(domain: Domain) {
         ErrorKind::InvalidOrigin
     );
     let reference = AssetInput {
-        string2: Some(nul.into()),
+        references: References {
+            string2: Some(nul.into()),
+            ..Default::default()
+        },
         ..image("x")
     };
     assert_eq!(
@@ -788,8 +801,11 @@ async fn registration_applies_space_defaults(domain: Domain) {
 
     let explicit = AssetInput {
         media_type: "audio/mpeg".into(),
-        string1: Some("book-1".into()),
-        number1: Some(7),
+        references: References {
+            string1: Some("book-1".into()),
+            number1: Some(7),
+            ..Default::default()
+        },
         tags: Some(vec![]),
         roles: Some(vec![]),
         max_unauthorised: Some(-1),
@@ -886,7 +902,10 @@ async fn bad_registrations_write_nothing(domain: Domain) {
         ),
         (
             AssetInput {
-                string1: Some("x".repeat(2000)),
+                references: References {
+                    string1: Some("x".repeat(2000)),
+                    ..Default::default()
+                },
                 ..image("x")
             },
             ErrorKind::InvalidInput,
@@ -938,7 +957,10 @@ async fn duplicate_asset_id_conflicts(domain: Domain) {
             "acme",
             space,
             AssetInput {
-                string1: Some("first".into()),
+                references: References {
+                    string1: Some("first".into()),
+                    ..Default::default()
+                },
                 ..image("dup")
             },
         )
@@ -950,7 +972,10 @@ async fn duplicate_asset_id_conflicts(domain: Domain) {
             "acme",
             space,
             AssetInput {
-                string1: Some("second".into()),
+                references: References {
+                    string1: Some("second".into()),
+                    ..Default::default()
+                },
                 ..image("dup")
             },
         )
@@ -961,6 +986,7 @@ async fn duplicate_asset_id_conflicts(domain: Domain) {
             .asset(&acme, "acme", space, "dup")
             .await
             .unwrap()
+            .references
             .string1
             .as_deref(),
         Some("first")
@@ -980,10 +1006,13 @@ async fn duplicate_asset_id_conflicts(domain: Domain) {
 async fn asset_patch_changes_only_named_fields(domain: Domain) {
     let (acme, space) = customer_with_space(&domain, "acme").await;
     let input = AssetInput {
-        string1: Some("book".into()),
-        string2: Some("vol-1".into()),
-        number1: Some(3),
-        number2: Some(9),
+        references: References {
+            string1: Some("book".into()),
+            string2: Some("vol-1".into()),
+            number1: Some(3),
+            number2: Some(9),
+            ..Default::default()
+        },
         tags: Some(vec!["a".into(), "b".into()]),
         roles: Some(vec!["staff".into()]),
         max_unauthorised: Some(100),
@@ -995,18 +1024,21 @@ async fn asset_patch_changes_only_named_fields(domain: Domain) {
         .unwrap();
 
     let patch = AssetPatch {
-        number1: Some(Some(4)),
-        string2: Some(None),
+        references: ReferencesPatch {
+            number1: Change::Set(4),
+            string2: Change::Clear,
+            ..Default::default()
+        },
         ..AssetPatch::default()
     };
     let patched = domain
         .update_asset(&acme, "acme", space, "page", patch)
         .await
         .unwrap();
-    assert_eq!(patched.number1, Some(4));
-    assert_eq!(patched.string2, None);
-    assert_eq!(patched.string1.as_deref(), Some("book"));
-    assert_eq!(patched.number2, Some(9));
+    assert_eq!(patched.references.number1, Some(4));
+    assert_eq!(patched.references.string2, None);
+    assert_eq!(patched.references.string1.as_deref(), Some("book"));
+    assert_eq!(patched.references.number2, Some(9));
     assert_eq!(patched.tags, original.tags);
     assert_eq!(patched.roles, original.roles);
     assert_eq!(patched.max_unauthorised, 100);
@@ -1082,7 +1114,10 @@ async fn asset_patch_changes_only_named_fields(domain: Domain) {
         (
             AssetPatch {
                 max_unauthorised: Some(-9),
-                number1: Some(Some(1)),
+                references: ReferencesPatch {
+                    number1: Change::Set(1),
+                    ..Default::default()
+                },
                 ..AssetPatch::default()
             },
             ErrorKind::InvalidInput,
@@ -1106,7 +1141,7 @@ async fn asset_patch_changes_only_named_fields(domain: Domain) {
     }
     let unchanged = domain.asset(&acme, "acme", space, "page").await.unwrap();
     assert_eq!(
-        unchanged.number1,
+        unchanged.references.number1,
         Some(4),
         "a refused patch changes nothing"
     );
@@ -1125,8 +1160,11 @@ async fn assets_are_filtered(domain: Domain) {
         ("song", "s", 1, vec![], "audio/mpeg"),
     ] {
         let input = AssetInput {
-            string1: Some(book.into()),
-            number1: Some(page),
+            references: References {
+                string1: Some(book.into()),
+                number1: Some(page),
+                ..Default::default()
+            },
             tags: Some(tags.into_iter().map(String::from).collect()),
             media_type: media_type.into(),
             ..image(id)
@@ -1154,7 +1192,10 @@ async fn assets_are_filtered(domain: Domain) {
     };
     assert_eq!(
         query(AssetFilter {
-            string1: Some("b1".into()),
+            references: References {
+                string1: Some("b1".into()),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .await,
@@ -1162,7 +1203,10 @@ async fn assets_are_filtered(domain: Domain) {
     );
     assert_eq!(
         query(AssetFilter {
-            number1: Some(1),
+            references: References {
+                number1: Some(1),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .await,
@@ -1170,8 +1214,11 @@ async fn assets_are_filtered(domain: Domain) {
     );
     assert_eq!(
         query(AssetFilter {
-            string1: Some("b1".into()),
-            number1: Some(2),
+            references: References {
+                string1: Some("b1".into()),
+                number1: Some(2),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .await,
@@ -1220,7 +1267,10 @@ async fn assets_are_filtered(domain: Domain) {
     );
     assert!(
         query(AssetFilter {
-            string2: Some("b1".into()),
+            references: References {
+                string2: Some("b1".into()),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .await
@@ -1263,8 +1313,11 @@ async fn assets_are_ordered_with_missing_values_last(domain: Domain) {
         ("d", Some(2), Some("alpha")),
     ] {
         let input = AssetInput {
-            number1: number,
-            string1: text.map(String::from),
+            references: References {
+                number1: number,
+                string1: text.map(String::from),
+                ..Default::default()
+            },
             ..image(id)
         };
         domain
@@ -2176,9 +2229,12 @@ async fn named_queries_select_ready_assets_in_canvas_order(domain: Domain) {
         ("q1", other_space, "b1", 9, 1, vec!["scan"]),
     ] {
         let input = AssetInput {
-            string1: Some(book.into()),
-            number1: Some(page),
-            number2: Some(part),
+            references: References {
+                string1: Some(book.into()),
+                number1: Some(page),
+                number2: Some(part),
+                ..Default::default()
+            },
             tags: Some(tags.into_iter().map(String::from).collect()),
             ..image(id)
         };
@@ -2190,8 +2246,11 @@ async fn named_queries_select_ready_assets_in_canvas_order(domain: Domain) {
     process_all(&domain).await;
     // one more that is still waiting: never listed
     let waiting = AssetInput {
-        string1: Some("b1".into()),
-        number1: Some(0),
+        references: References {
+            string1: Some("b1".into()),
+            number1: Some(0),
+            ..Default::default()
+        },
         ..image("p0")
     };
     domain
@@ -3402,7 +3461,10 @@ async fn the_rest_api_operations_hold_on_every_database(domain: Domain) {
             "acme",
             space,
             AssetInput {
-                string1: Some("first".into()),
+                references: References {
+                    string1: Some("first".into()),
+                    ..Default::default()
+                },
                 tags: Some(vec!["a".into(), "b".into()]),
                 ..image("p1")
             },
@@ -3416,7 +3478,10 @@ async fn the_rest_api_operations_hold_on_every_database(domain: Domain) {
             "acme",
             space,
             AssetInput {
-                string2: Some("second".into()),
+                references: References {
+                    string2: Some("second".into()),
+                    ..Default::default()
+                },
                 tags: Some(vec!["b".into()]),
                 ..image("p1")
             },
@@ -3426,7 +3491,10 @@ async fn the_rest_api_operations_hold_on_every_database(domain: Domain) {
     assert!(!was_created);
     assert_eq!(replaced.created, created.created);
     assert_eq!(
-        (replaced.string1, replaced.string2.as_deref()),
+        (
+            replaced.references.string1,
+            replaced.references.string2.as_deref()
+        ),
         (None, Some("second"))
     );
     let no_origin = domain
@@ -3563,7 +3631,10 @@ async fn the_rest_api_operations_hold_on_every_database(domain: Domain) {
 
     // several patches are all or none
     let patch = |string3: &str| AssetPatch {
-        string3: Some(Some(string3.into())),
+        references: ReferencesPatch {
+            string3: Change::Set(string3.into()),
+            ..Default::default()
+        },
         ..AssetPatch::default()
     };
     let bad_origin = AssetPatch {
@@ -3593,7 +3664,7 @@ async fn the_rest_api_operations_hold_on_every_database(domain: Domain) {
         vec![(1, ErrorKind::InvalidOrigin), (2, ErrorKind::NotFound)]
     );
     let p2 = domain.asset(&acme, "acme", space, "p2").await.unwrap();
-    assert_eq!(p2.string3, None, "nothing was written");
+    assert_eq!(p2.references.string3, None, "nothing was written");
     let changed = domain
         .update_assets(
             &acme,
@@ -3605,5 +3676,5 @@ async fn the_rest_api_operations_hold_on_every_database(domain: Domain) {
         .unwrap()
         .unwrap();
     assert_eq!(changed.len(), 2);
-    assert_eq!(changed[1].string3.as_deref(), Some("shelf"));
+    assert_eq!(changed[1].references.string3.as_deref(), Some("shelf"));
 }

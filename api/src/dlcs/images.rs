@@ -13,7 +13,8 @@ use super::{
 };
 use crate::state::AppState;
 
-/// Filters and paging of a space's images.
+/// Paging and tags of a space's images; their reference filters (string1-3, number1-3) are
+/// read by [`ImageQuery::filter`] as the domain names them.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ImageQuery {
@@ -23,37 +24,19 @@ pub struct ImageQuery {
     #[serde(rename = "pageSize")]
     #[param(rename = "pageSize")]
     pub page_size: Option<String>,
-    /// Images whose string1 is exactly this.
-    pub string1: Option<String>,
-    pub string2: Option<String>,
-    pub string3: Option<String>,
-    /// Images whose number1 is exactly this.
-    pub number1: Option<String>,
-    pub number2: Option<String>,
-    pub number3: Option<String>,
     /// Images carrying every one of these comma-separated tags.
     pub tags: Option<String>,
 }
 
 impl ImageQuery {
-    fn filter(&self) -> Result<domain::AssetFilter, ApiError> {
-        let number = |name: &str, value: &Option<String>| -> Result<Option<i64>, ApiError> {
-            value
-                .as_deref()
-                .map(|text| {
-                    text.parse::<i64>().map_err(|_| {
-                        ApiError::new("bad-request", format!("{name} must be a whole number"))
-                    })
-                })
-                .transpose()
-        };
+    /// The filter the request's query string asks for: these tags, and each reference it names.
+    fn filter(&self, query_string: &str) -> Result<domain::AssetFilter, ApiError> {
+        let mut references = domain::References::default();
+        for (name, value) in url::form_urlencoded::parse(query_string.as_bytes()) {
+            references.set_from_text(&name, &value)?;
+        }
         Ok(domain::AssetFilter {
-            string1: self.string1.clone(),
-            string2: self.string2.clone(),
-            string3: self.string3.clone(),
-            number1: number("number1", &self.number1)?,
-            number2: number("number2", &self.number2)?,
-            number3: number("number3", &self.number3)?,
+            references,
             tags: self
                 .tags
                 .iter()
@@ -67,21 +50,13 @@ impl ImageQuery {
     }
 
     /// The filters as a query string, so that paging links keep them.
-    fn filters_query(&self) -> String {
-        let pairs = [
-            ("string1", &self.string1),
-            ("string2", &self.string2),
-            ("string3", &self.string3),
-            ("number1", &self.number1),
-            ("number2", &self.number2),
-            ("number3", &self.number3),
-            ("tags", &self.tags),
-        ];
+    fn filters_query(&self, filter: &domain::AssetFilter) -> String {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in pairs {
-            if let Some(value) = value {
-                query.append_pair(name, value);
-            }
+        for (name, value) in filter.references.named_values() {
+            query.append_pair(name, &value);
+        }
+        if let Some(tags) = &self.tags {
+            query.append_pair("tags", tags);
         }
         query.finish()
     }
@@ -90,7 +65,7 @@ impl ImageQuery {
 /// A space's images by id, filtered by string1-3, number1-3 and tags.
 #[utoipa::path(
     operation_id = "listImages",get, path = "/customers/{customer}/spaces/{space}/images", tag = "images",
-    params(SpacePath, ImageQuery),
+    params(SpacePath, ImageQuery, domain::References),
     responses((status = 200, body = Collection<Image>), (status = 400, body = Status),
         (status = 401, body = Status), (status = 403, body = Status),
         (status = 404, body = Status)))]
@@ -105,7 +80,7 @@ pub async fn list(
         async {
             let caller = Caller::of(&state, request, &customer).await?;
             let paging = Paging::from_query(query.page.as_deref(), query.page_size.as_deref())?;
-            let filter = query.filter()?;
+            let filter = query.filter(request.uri().query().unwrap_or_default())?;
             let number = space_number(&space)?;
             let page = state
                 .domain
@@ -124,7 +99,7 @@ pub async fn list(
                 .map(|(_, asset)| Image::new(&caller, asset))
                 .collect();
             let mut url = format!("{}/images", caller.space_url(number));
-            let filters = query.filters_query();
+            let filters = query.filters_query(&filter);
             if !filters.is_empty() {
                 url = format!("{url}?{filters}");
             }

@@ -2,7 +2,7 @@
 //! names, and the conversions from and to the domain's values.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Caller, Paging};
@@ -232,12 +232,9 @@ pub struct Image {
     pub origin: Option<String>,
     pub tags: Vec<String>,
     pub roles: Vec<String>,
-    pub string1: Option<String>,
-    pub string2: Option<String>,
-    pub string3: Option<String>,
-    pub number1: Option<i64>,
-    pub number2: Option<i64>,
-    pub number3: Option<i64>,
+    /// string1-3 and number1-3.
+    #[serde(flatten)]
+    pub references: domain::References,
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub duration: Option<f64>,
@@ -287,12 +284,7 @@ impl Image {
             origin: asset.origin,
             tags: asset.tags,
             roles: asset.roles,
-            string1: asset.string1,
-            string2: asset.string2,
-            string3: asset.string3,
-            number1: asset.number1,
-            number2: asset.number2,
-            number3: asset.number3,
+            references: asset.references,
             width: asset.width,
             height: asset.height,
             duration: asset.duration,
@@ -382,39 +374,11 @@ pub struct ImageBody {
     pub origin: Option<String>,
     pub tags: Option<Vec<String>>,
     pub roles: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub string1: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub string2: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub string3: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub number1: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub number2: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
-    pub number3: Option<Option<i64>>,
+    /// string1-3 and number1-3; on a PATCH `null` (or `""`) clears one.
+    #[serde(flatten)]
+    pub references: domain::ReferencesPatch,
     #[serde(rename = "maxUnauthorised")]
     pub max_unauthorised: Option<i32>,
-}
-
-/// A property that is present, `null` or not: `Some(None)` for `null`, `None` (by the field's
-/// default) when left out.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
-/// DLCS clients send `""` for a string they do not set.
-fn text(value: Option<Option<String>>) -> Option<String> {
-    value.flatten().filter(|text| !text.is_empty())
 }
 
 impl ImageBody {
@@ -437,12 +401,8 @@ impl ImageBody {
             id,
             media_type: self.media_type.unwrap_or_default(),
             origin: self.origin,
-            string1: text(self.string1),
-            string2: text(self.string2),
-            string3: text(self.string3),
-            number1: self.number1.flatten(),
-            number2: self.number2.flatten(),
-            number3: self.number3.flatten(),
+            // DLCS clients send `""` for a string they do not set
+            references: self.references.into_values().without_empty_strings(),
             tags: self.tags,
             roles: self.roles,
             max_unauthorised: self.max_unauthorised,
@@ -451,19 +411,11 @@ impl ImageBody {
 
     /// The changes this body asks for.
     pub fn patch(self) -> domain::AssetPatch {
-        let clearable = |value: Option<Option<String>>| {
-            value.map(|value| value.filter(|text| !text.is_empty()))
-        };
         domain::AssetPatch {
             // an empty media type (as an image registered without one reads back) changes nothing
             media_type: self.media_type.filter(|media_type| !media_type.is_empty()),
             origin: self.origin,
-            string1: clearable(self.string1),
-            string2: clearable(self.string2),
-            string3: clearable(self.string3),
-            number1: self.number1,
-            number2: self.number2,
-            number3: self.number3,
+            references: self.references.with_empty_strings_clearing(),
             tags: self.tags,
             roles: self.roles,
             max_unauthorised: self.max_unauthorised,

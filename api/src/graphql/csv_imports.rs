@@ -76,15 +76,9 @@ pub struct CsvRowObject {
     /// The MediaType as read (empty when missing).
     pub media_type: String,
     pub origin: Option<String>,
-    pub string1: Option<String>,
-    pub string2: Option<String>,
-    pub string3: Option<String>,
-    /// Number1, when it reads as a whole number.
-    pub number1: Option<i64>,
-    /// Number2, when it reads as a whole number.
-    pub number2: Option<i64>,
-    /// Number3, when it reads as a whole number.
-    pub number3: Option<i64>,
+    /// Reference1-3 and Number1-3 as read (a number only when it reads as a whole number).
+    #[graphql(flatten)]
+    pub references: domain::References,
     pub max_unauthorised: Option<i32>,
     pub tags: Option<Vec<String>>,
     pub roles: Option<Vec<String>>,
@@ -112,12 +106,7 @@ impl From<&domain::CsvRow> for CsvRowObject {
             id: asset.id.clone(),
             media_type: asset.media_type.clone(),
             origin: asset.origin.clone(),
-            string1: asset.string1.clone(),
-            string2: asset.string2.clone(),
-            string3: asset.string3.clone(),
-            number1: asset.number1,
-            number2: asset.number2,
-            number3: asset.number3,
+            references: asset.references.clone(),
             max_unauthorised: asset.max_unauthorised,
             tags: asset.tags.clone(),
             roles: asset.roles.clone(),

@@ -6,25 +6,19 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
 };
 
-use super::{asset_missing, validate_references, write_tags};
+use super::{References, ReferencesPatch, asset_missing, write_tags};
 use crate::entities::{asset, customer};
 use crate::error::Result;
 use crate::model::{Asset, AssetFamily, AssetStatus, encode_list};
 use crate::queue::{self, JobKind};
 use crate::{Domain, Principal, validate};
 
-/// Changes to an asset. Outer `None` leaves a field alone; for the optional fields
-/// `Some(None)` clears it.
+/// Changes to an asset: `None` leaves a field alone; each reference is kept, cleared or set.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssetPatch {
     pub media_type: Option<String>,
     pub origin: Option<String>,
-    pub string1: Option<Option<String>>,
-    pub string2: Option<Option<String>>,
-    pub string3: Option<Option<String>>,
-    pub number1: Option<Option<i64>>,
-    pub number2: Option<Option<i64>>,
-    pub number3: Option<Option<i64>>,
+    pub references: ReferencesPatch,
     pub tags: Option<Vec<String>>,
     pub roles: Option<Vec<String>>,
     pub max_unauthorised: Option<i32>,
@@ -106,7 +100,10 @@ impl Domain {
                 .origin
                 .as_ref()
                 .is_some_and(|origin| Some(origin) != current.origin.as_ref());
+        patch.references.validate()?;
+        let references = patch.references.applied_to(References::of_row(&current));
         let mut row = current.into_active_model();
+        references.set_on(&mut row);
         if let Some(media_type) = patch.media_type {
             validate::media_type(&media_type)?;
             row.family = Set(AssetFamily::of_media_type(&media_type).as_str().to_owned());
@@ -115,29 +112,6 @@ impl Domain {
         if let Some(origin) = patch.origin {
             validate::origin(&origin)?;
             row.origin = Set(Some(origin));
-        }
-        validate_references([
-            ("string1", patch.string1.as_ref().and_then(Option::as_ref)),
-            ("string2", patch.string2.as_ref().and_then(Option::as_ref)),
-            ("string3", patch.string3.as_ref().and_then(Option::as_ref)),
-        ])?;
-        if let Some(value) = patch.string1 {
-            row.string1 = Set(value);
-        }
-        if let Some(value) = patch.string2 {
-            row.string2 = Set(value);
-        }
-        if let Some(value) = patch.string3 {
-            row.string3 = Set(value);
-        }
-        if let Some(value) = patch.number1 {
-            row.number1 = Set(value);
-        }
-        if let Some(value) = patch.number2 {
-            row.number2 = Set(value);
-        }
-        if let Some(value) = patch.number3 {
-            row.number3 = Set(value);
         }
         if let Some(roles) = patch.roles {
             row.roles = Set(encode_list(&validate::labels("roles", &roles)?));

@@ -6,7 +6,7 @@ use sea_orm::{
     ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::asset_missing;
+use super::{References, asset_missing};
 use crate::entities::{asset, asset_tag, customer};
 use crate::error::{Error, Result};
 use crate::model::{Asset, AssetStatus};
@@ -16,12 +16,8 @@ use crate::{Domain, Principal, validate};
 /// Exact-match filters on a space's assets; every filter given must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AssetFilter {
-    pub string1: Option<String>,
-    pub string2: Option<String>,
-    pub string3: Option<String>,
-    pub number1: Option<i64>,
-    pub number2: Option<i64>,
-    pub number3: Option<i64>,
+    /// Assets holding exactly each reference given.
+    pub references: References,
     pub tag: Option<String>,
     /// Assets carrying every one of these tags (as well as `tag`).
     pub tags: Vec<String>,
@@ -31,18 +27,13 @@ pub struct AssetFilter {
 
 impl AssetFilter {
     fn validate(&self) -> Result<()> {
-        let texts = [
-            &self.string1,
-            &self.string2,
-            &self.string3,
-            &self.tag,
-            &self.media_type,
-        ];
-        if texts
-            .into_iter()
-            .flatten()
-            .chain(&self.tags)
-            .any(|text| !validate::storable(text))
+        let texts = [&self.tag, &self.media_type];
+        if !self.references.filterable()
+            || texts
+                .into_iter()
+                .flatten()
+                .chain(&self.tags)
+                .any(|text| !validate::storable(text))
         {
             return Err(Error::invalid_input(
                 "filters must not contain NUL characters",
@@ -52,21 +43,32 @@ impl AssetFilter {
     }
 }
 
-/// What to order a listing by.
+/// Fields assets can be ordered by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum AssetOrderField {
+    /// The asset's id, byte-wise.
     #[default]
     Id,
+    /// When the asset was registered.
     Created,
+    #[cfg_attr(feature = "graphql", graphql(name = "STRING1"))]
     String1,
+    #[cfg_attr(feature = "graphql", graphql(name = "STRING2"))]
     String2,
+    #[cfg_attr(feature = "graphql", graphql(name = "STRING3"))]
     String3,
+    #[cfg_attr(feature = "graphql", graphql(name = "NUMBER1"))]
     Number1,
+    #[cfg_attr(feature = "graphql", graphql(name = "NUMBER2"))]
     Number2,
+    #[cfg_attr(feature = "graphql", graphql(name = "NUMBER3"))]
     Number3,
 }
 
+/// Ascending or descending.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum SortDirection {
     #[default]
     Asc,
@@ -82,15 +84,16 @@ pub struct AssetOrder {
 
 impl AssetOrderField {
     fn column(self) -> asset::Column {
+        use super::{NUMBER_COLUMNS, STRING_COLUMNS};
         match self {
             AssetOrderField::Id => asset::Column::Id,
             AssetOrderField::Created => asset::Column::Created,
-            AssetOrderField::String1 => asset::Column::String1,
-            AssetOrderField::String2 => asset::Column::String2,
-            AssetOrderField::String3 => asset::Column::String3,
-            AssetOrderField::Number1 => asset::Column::Number1,
-            AssetOrderField::Number2 => asset::Column::Number2,
-            AssetOrderField::Number3 => asset::Column::Number3,
+            AssetOrderField::String1 => STRING_COLUMNS[0],
+            AssetOrderField::String2 => STRING_COLUMNS[1],
+            AssetOrderField::String3 => STRING_COLUMNS[2],
+            AssetOrderField::Number1 => NUMBER_COLUMNS[0],
+            AssetOrderField::Number2 => NUMBER_COLUMNS[1],
+            AssetOrderField::Number3 => NUMBER_COLUMNS[2],
         }
     }
 }
@@ -153,26 +156,9 @@ fn filtered(
     let mut query = asset::Entity::find()
         .filter(asset::Column::CustomerId.eq(owner.id))
         .filter(asset::Column::SpaceId.eq(space));
-    let text_filters = [
-        (asset::Column::String1, &filter.string1),
-        (asset::Column::String2, &filter.string2),
-        (asset::Column::String3, &filter.string3),
-        (asset::Column::MediaType, &filter.media_type),
-    ];
-    for (column, value) in text_filters {
-        if let Some(value) = value {
-            query = query.filter(column.eq(value.as_str()));
-        }
-    }
-    let number_filters = [
-        (asset::Column::Number1, filter.number1),
-        (asset::Column::Number2, filter.number2),
-        (asset::Column::Number3, filter.number3),
-    ];
-    for (column, value) in number_filters {
-        if let Some(value) = value {
-            query = query.filter(column.eq(value));
-        }
+    query = filter.references.filter(query);
+    if let Some(media_type) = &filter.media_type {
+        query = query.filter(asset::Column::MediaType.eq(media_type.as_str()));
     }
     if let Some(status) = filter.status {
         query = query.filter(asset::Column::Status.eq(status.as_str()));

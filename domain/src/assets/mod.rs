@@ -1,16 +1,18 @@
 //! Assets: registration, changes, deletion, and listing with filters and orderings.
 //!
 //! - this file: what every asset service shares: finding an asset's row, the error for a
-//!   missing one, the check of its free references, and its rows in the tag index
+//!   missing one, and its rows in the tag index
 //! - `registration`: registering assets (from an origin, uploaded, or put whole), and the
 //!   checked record a registration becomes
 //! - `changes`: patches, reprocessing, and the media type a worker infers
 //! - `deletion`: deleting an asset's records
 //! - `listing`: one asset, and pages of a space's assets with filters and orderings
+//! - `references`: the free references (string1-3, number1-3), the one list of them
 
 mod changes;
 mod deletion;
 mod listing;
+mod references;
 mod registration;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -22,17 +24,10 @@ use crate::{Domain, validate};
 pub use changes::AssetPatch;
 pub(crate) use changes::ingest_kind;
 pub use listing::{AssetFilter, AssetOrder, AssetOrderField, SortDirection};
+pub use references::{Change, NUMBER_NAMES, References, ReferencesPatch, STRING_NAMES};
+pub(crate) use references::{NUMBER_COLUMNS, STRING_COLUMNS};
 pub use registration::AssetInput;
 pub(crate) use registration::{origin_required, prepared_row, replace_row};
-
-fn validate_references(fields: [(&str, Option<&String>); 3]) -> Result<()> {
-    for (name, value) in fields {
-        if let Some(value) = value {
-            validate::reference(name, value)?;
-        }
-    }
-    Ok(())
-}
 
 impl Domain {
     async fn find_asset(

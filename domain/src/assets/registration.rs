@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel};
 
-use super::{validate_references, write_tags};
+use super::{References, write_tags};
 use crate::entities::{asset, customer, space};
 use crate::error::{Error, Result};
 use crate::model::{Asset, AssetFamily, AssetStatus, decode_list, encode_list};
@@ -18,12 +18,7 @@ pub struct AssetInput {
     pub id: String,
     pub media_type: String,
     pub origin: Option<String>,
-    pub string1: Option<String>,
-    pub string2: Option<String>,
-    pub string3: Option<String>,
-    pub number1: Option<i64>,
-    pub number2: Option<i64>,
-    pub number3: Option<i64>,
+    pub references: References,
     pub tags: Option<Vec<String>>,
     pub roles: Option<Vec<String>>,
     pub max_unauthorised: Option<i32>,
@@ -196,11 +191,7 @@ pub(crate) fn prepared_row(
     if let Some(origin) = &input.origin {
         validate::origin(origin)?;
     }
-    validate_references([
-        ("string1", input.string1.as_ref()),
-        ("string2", input.string2.as_ref()),
-        ("string3", input.string3.as_ref()),
-    ])?;
+    input.references.validate()?;
     let tags = match input.tags {
         Some(tags) => validate::labels("tags", &tags)?,
         None => decode_list(&space_row.default_tags)?,
@@ -213,6 +204,7 @@ pub(crate) fn prepared_row(
         .max_unauthorised
         .unwrap_or(space_row.default_max_unauthorised);
     validate::max_unauthorised(max_unauthorised)?;
+    let references = input.references;
     let row = asset::Model {
         customer_id: space_row.customer_id,
         space_id: space_row.id,
@@ -222,12 +214,12 @@ pub(crate) fn prepared_row(
             .to_owned(),
         media_type: input.media_type,
         origin: input.origin,
-        string1: input.string1,
-        string2: input.string2,
-        string3: input.string3,
-        number1: input.number1,
-        number2: input.number2,
-        number3: input.number3,
+        string1: references.string1,
+        string2: references.string2,
+        string3: references.string3,
+        number1: references.number1,
+        number2: references.number2,
+        number3: references.number3,
         tags: encode_list(&tags),
         roles: encode_list(&roles),
         max_unauthorised,

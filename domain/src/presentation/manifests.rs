@@ -137,18 +137,12 @@ fn asset_metadata(asset: &Asset, settings: &PresentationSettings) -> Vec<Entry> 
             value: Text::plain(value),
         })
     };
-    for (index, value) in [&asset.string1, &asset.string2, &asset.string3]
-        .into_iter()
-        .enumerate()
-    {
-        if let Some(value) = value.as_ref().filter(|value| !value.is_empty()) {
-            add(&format!("Reference {}", index + 1), value.clone());
+    for (index, value) in asset.references.strings().into_iter().enumerate() {
+        if let Some(value) = value.filter(|value| !value.is_empty()) {
+            add(&format!("Reference {}", index + 1), value.to_owned());
         }
     }
-    for (index, value) in [asset.number1, asset.number2, asset.number3]
-        .into_iter()
-        .enumerate()
-    {
+    for (index, value) in asset.references.numbers().into_iter().enumerate() {
         if let Some(value) = value {
             add(&format!("Number {}", index + 1), value.to_string());
         }
@@ -181,18 +175,20 @@ fn required_statement(settings: &PresentationSettings) -> Option<Entry> {
 
 /// What a label template placeholder stands for, for one asset.
 fn asset_field(asset: &Asset, name: &str) -> String {
-    let text = |value: &Option<String>| value.clone().unwrap_or_default();
-    let number = |value: Option<i64>| value.map(|n| n.to_string()).unwrap_or_default();
+    let strings = asset.references.strings();
+    let numbers = asset.references.numbers();
+    let text = |index: usize| strings[index].unwrap_or_default().to_owned();
+    let number = |index: usize| numbers[index].map(|n| n.to_string()).unwrap_or_default();
     match name {
         "id" => asset.id.clone(),
         "space" => asset.space.to_string(),
         "customer" => asset.customer.clone(),
-        "s1" => text(&asset.string1),
-        "s2" => text(&asset.string2),
-        "s3" => text(&asset.string3),
-        "n1" => number(asset.number1),
-        "n2" => number(asset.number2),
-        "n3" => number(asset.number3),
+        "s1" => text(0),
+        "s2" => text(1),
+        "s3" => text(2),
+        "n1" => number(0),
+        "n2" => number(1),
+        "n3" => number(2),
         _ => String::new(),
     }
 }
@@ -232,13 +228,13 @@ fn ranges(
         }
     }
     for (asset, canvas) in assets.iter().zip(canvases) {
+        let strings = asset.references.strings();
         let value = match field {
-            RangeField::String1 => &asset.string1,
-            RangeField::String2 => &asset.string2,
-            RangeField::String3 => &asset.string3,
+            RangeField::String1 => strings[0],
+            RangeField::String2 => strings[1],
+            RangeField::String3 => strings[2],
         };
         let path: Vec<&str> = value
-            .as_deref()
             .unwrap_or_default()
             .split(RANGE_SEPARATOR)
             .map(str::trim)

@@ -372,11 +372,7 @@ impl Domain {
             select = select.filter(asset::Column::SpaceId.eq(found.id));
             chosen_space = Some(found);
         }
-        let string_columns = [
-            asset::Column::String1,
-            asset::Column::String2,
-            asset::Column::String3,
-        ];
+        let string_columns = crate::assets::STRING_COLUMNS;
         for (column, value) in string_columns.into_iter().zip(&selection.strings) {
             if let Some(value) = value {
                 if !crate::validate::storable(value) {
@@ -385,11 +381,7 @@ impl Domain {
                 select = select.filter(column.eq(value.as_str()));
             }
         }
-        let number_columns = [
-            asset::Column::Number1,
-            asset::Column::Number2,
-            asset::Column::Number3,
-        ];
+        let number_columns = crate::assets::NUMBER_COLUMNS;
         for (column, value) in number_columns.into_iter().zip(selection.numbers) {
             if let Some(value) = value {
                 select = select.filter(column.eq(value));

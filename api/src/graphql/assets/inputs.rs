@@ -1,85 +1,36 @@
 //! What callers send about assets: registrations, patches (where `null` clears a field),
 //! exact-match filters and orderings, each with its domain form.
 
-use async_graphql::{Enum, InputObject, MaybeUndefined, Result};
+use async_graphql::{InputObject, MaybeUndefined, Result};
 
 use super::object::AssetStatusValue;
 use crate::graphql::spaces::keep_or_set;
-
-/// Fields assets can be ordered by.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AssetOrderField {
-    /// The asset's id, byte-wise.
-    Id,
-    /// When the asset was registered.
-    Created,
-    #[graphql(name = "STRING1")]
-    String1,
-    #[graphql(name = "STRING2")]
-    String2,
-    #[graphql(name = "STRING3")]
-    String3,
-    #[graphql(name = "NUMBER1")]
-    Number1,
-    #[graphql(name = "NUMBER2")]
-    Number2,
-    #[graphql(name = "NUMBER3")]
-    Number3,
-}
-
-/// Ascending or descending.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SortDirection {
-    #[default]
-    Asc,
-    Desc,
-}
 
 /// An ordering of assets.
 #[derive(InputObject, Debug)]
 pub struct AssetOrderInput {
     /// The field to order by.
-    pub field: AssetOrderField,
+    pub field: domain::AssetOrderField,
     /// The direction (default ASC).
     #[graphql(default)]
-    pub direction: SortDirection,
+    pub direction: domain::SortDirection,
 }
 
 impl From<AssetOrderInput> for domain::AssetOrder {
     fn from(order: AssetOrderInput) -> Self {
-        let field = match order.field {
-            AssetOrderField::Id => domain::AssetOrderField::Id,
-            AssetOrderField::Created => domain::AssetOrderField::Created,
-            AssetOrderField::String1 => domain::AssetOrderField::String1,
-            AssetOrderField::String2 => domain::AssetOrderField::String2,
-            AssetOrderField::String3 => domain::AssetOrderField::String3,
-            AssetOrderField::Number1 => domain::AssetOrderField::Number1,
-            AssetOrderField::Number2 => domain::AssetOrderField::Number2,
-            AssetOrderField::Number3 => domain::AssetOrderField::Number3,
-        };
-        let direction = match order.direction {
-            SortDirection::Asc => domain::SortDirection::Asc,
-            SortDirection::Desc => domain::SortDirection::Desc,
-        };
-        Self { field, direction }
+        Self {
+            field: order.field,
+            direction: order.direction,
+        }
     }
 }
 
-/// Exact-match filters on assets.
+/// Exact-match filters on assets: each given must match (string1-3 and number1-3 exactly).
 #[derive(InputObject, Debug, Default)]
 pub struct AssetFilterInput {
-    /// Assets whose string1 is exactly this.
-    pub string1: Option<String>,
-    /// Assets whose string2 is exactly this.
-    pub string2: Option<String>,
-    /// Assets whose string3 is exactly this.
-    pub string3: Option<String>,
-    /// Assets whose number1 is this.
-    pub number1: Option<i64>,
-    /// Assets whose number2 is this.
-    pub number2: Option<i64>,
-    /// Assets whose number3 is this.
-    pub number3: Option<i64>,
+    /// Assets holding exactly each of these references.
+    #[graphql(flatten)]
+    pub references: domain::References,
     /// Assets carrying this tag.
     pub tag: Option<String>,
     /// Assets in this state.
@@ -91,12 +42,7 @@ pub struct AssetFilterInput {
 impl From<AssetFilterInput> for domain::AssetFilter {
     fn from(filter: AssetFilterInput) -> Self {
         Self {
-            string1: filter.string1,
-            string2: filter.string2,
-            string3: filter.string3,
-            number1: filter.number1,
-            number2: filter.number2,
-            number3: filter.number3,
+            references: filter.references,
             tag: filter.tag,
             tags: Vec::new(),
             status: filter.status.map(Into::into),
@@ -116,18 +62,9 @@ pub struct AssetInput {
     pub media_type: String,
     /// Where the master is fetched from: an http, https, s3 or file URL.
     pub origin: Option<String>,
-    /// Free reference (the CSV's Reference1).
-    pub string1: Option<String>,
-    /// Free reference (the CSV's Reference2).
-    pub string2: Option<String>,
-    /// Free reference (the CSV's Reference3).
-    pub string3: Option<String>,
-    /// Free number (the CSV's Number1), e.g. a page number.
-    pub number1: Option<i64>,
-    /// Free number (the CSV's Number2).
-    pub number2: Option<i64>,
-    /// Free number (the CSV's Number3).
-    pub number3: Option<i64>,
+    /// Free references, string1-3 and number1-3.
+    #[graphql(flatten)]
+    pub references: domain::References,
     /// Tags; the space's default tags when left out.
     pub tags: Option<Vec<String>>,
     /// Roles a visitor needs; the space's default roles when left out.
@@ -143,12 +80,7 @@ impl From<AssetInput> for domain::AssetInput {
             id: input.id,
             media_type: input.media_type,
             origin: input.origin,
-            string1: input.string1,
-            string2: input.string2,
-            string3: input.string3,
-            number1: input.number1,
-            number2: input.number2,
-            number3: input.number3,
+            references: input.references,
             tags: input.tags,
             roles: input.roles,
             max_unauthorised: input.max_unauthorised,
@@ -163,18 +95,9 @@ pub struct AssetPatch {
     pub media_type: MaybeUndefined<String>,
     /// New origin (cannot be null).
     pub origin: MaybeUndefined<String>,
-    /// New string1; null clears it.
-    pub string1: MaybeUndefined<String>,
-    /// New string2; null clears it.
-    pub string2: MaybeUndefined<String>,
-    /// New string3; null clears it.
-    pub string3: MaybeUndefined<String>,
-    /// New number1; null clears it.
-    pub number1: MaybeUndefined<i64>,
-    /// New number2; null clears it.
-    pub number2: MaybeUndefined<i64>,
-    /// New number3; null clears it.
-    pub number3: MaybeUndefined<i64>,
+    /// New string1-3 and number1-3; null clears one.
+    #[graphql(flatten)]
+    pub references: domain::ReferencesPatch,
     /// New tags, replacing the old ones (cannot be null; [] removes all).
     pub tags: MaybeUndefined<Vec<String>>,
     /// New roles, replacing the old ones (cannot be null; [] removes all).
@@ -199,12 +122,7 @@ impl TryFrom<AssetPatch> for domain::AssetPatch {
         Ok(Self {
             media_type: keep_or_set("mediaType", patch.media_type)?,
             origin: keep_or_set("origin", patch.origin)?,
-            string1: keep_set_or_clear(patch.string1),
-            string2: keep_set_or_clear(patch.string2),
-            string3: keep_set_or_clear(patch.string3),
-            number1: keep_set_or_clear(patch.number1),
-            number2: keep_set_or_clear(patch.number2),
-            number3: keep_set_or_clear(patch.number3),
+            references: patch.references,
             tags: keep_or_set("tags", patch.tags)?,
             roles: keep_or_set("roles", patch.roles)?,
             max_unauthorised: keep_or_set("maxUnauthorised", patch.max_unauthorised)?,

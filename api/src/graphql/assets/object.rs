@@ -1,7 +1,7 @@
 //! How assets are shown: the `Asset` object (its fields, links, annotations and thumbnails),
 //! the status and family enums it reports, and the query that finds one asset.
 
-use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::graphql::annotations::AnnotationObject;
@@ -82,15 +82,22 @@ pub struct Thumbnail {
 }
 
 /// A registered master and what has been made of it.
-#[derive(Debug, Clone)]
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "Asset", complex)]
 pub struct AssetObject {
+    /// The free references, shown as the domain defines them.
+    #[graphql(flatten)]
+    references: domain::References,
+    #[graphql(skip)]
     asset: domain::Asset,
+    #[graphql(skip)]
     base_url: String,
 }
 
 impl AssetObject {
     pub fn new(asset: domain::Asset, base_url: &str) -> Self {
         Self {
+            references: asset.references.clone(),
             asset,
             base_url: base_url.to_owned(),
         }
@@ -117,8 +124,7 @@ impl AssetObject {
     }
 }
 
-/// A registered master and what has been made of it.
-#[Object(name = "Asset")]
+#[ComplexObject]
 impl AssetObject {
     /// The customer the asset belongs to.
     async fn customer(&self) -> &str {
@@ -143,30 +149,6 @@ impl AssetObject {
     /// Where the master is fetched from.
     async fn origin(&self) -> Option<&str> {
         self.asset.origin.as_deref()
-    }
-    /// Free reference (the CSV's Reference1).
-    async fn string1(&self) -> Option<&str> {
-        self.asset.string1.as_deref()
-    }
-    /// Free reference (the CSV's Reference2).
-    async fn string2(&self) -> Option<&str> {
-        self.asset.string2.as_deref()
-    }
-    /// Free reference (the CSV's Reference3).
-    async fn string3(&self) -> Option<&str> {
-        self.asset.string3.as_deref()
-    }
-    /// Free number (the CSV's Number1), e.g. a page number.
-    async fn number1(&self) -> Option<i64> {
-        self.asset.number1
-    }
-    /// Free number (the CSV's Number2).
-    async fn number2(&self) -> Option<i64> {
-        self.asset.number2
-    }
-    /// Free number (the CSV's Number3).
-    async fn number3(&self) -> Option<i64> {
-        self.asset.number3
     }
     /// Tags, for grouping and filtering.
     async fn tags(&self) -> &[String] {
@@ -356,12 +338,7 @@ mod tests {
             media_type: "image/jpeg".into(),
             family: domain::AssetFamily::Image,
             origin: None,
-            string1: None,
-            string2: None,
-            string3: None,
-            number1: None,
-            number2: None,
-            number3: None,
+            references: Default::default(),
             tags: vec![],
             roles: vec![],
             max_unauthorised: -1,
