@@ -47,6 +47,9 @@ pub fn graphql_error(error: domain::Error) -> async_graphql::Error {
     graphql
 }
 
+/// What a client is told to wait when object storage fails.
+pub const STORAGE_RETRY_AFTER_SECONDS: u64 = 5;
+
 /// Every HTTP error the server answers outside GraphQL: a stable code, a message for the
 /// caller, and (for a 503) how long to wait. Its status always comes from [`http_status`].
 #[derive(Debug, Clone, Serialize)]
@@ -116,7 +119,8 @@ impl From<storage::Error> for RestError {
             storage::ErrorKind::NotFound => {
                 Self::internal("a derivative of this image is missing; re-ingest it")
             }
-            _ => Self::new("storage-unavailable", "storage is unavailable; try again"),
+            _ => Self::new("storage-unavailable", "storage is unavailable; try again")
+                .retry_after(STORAGE_RETRY_AFTER_SECONDS),
         }
     }
 }

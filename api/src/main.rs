@@ -177,8 +177,7 @@ fn job_process(config_file: Option<&std::path::Path>) -> Option<ingest::Isolatio
 /// job is not (or no longer) held by that worker.
 async fn run_job(config: Config, id: i64, worker: &str) -> anyhow::Result<()> {
     let domain = server::open_domain(&config).await?;
-    let storage = storage::BlobStore::open(&storage::StorageLocation::parse(&config.storage_url)?)
-        .context("cannot open object storage")?;
+    let storage = config.open_storage()?;
     let Some(job) = domain
         .held_job(worker, id)
         .await
@@ -238,8 +237,7 @@ async fn import(
     if !wait {
         return Ok(());
     }
-    let storage = storage::BlobStore::open(&storage::StorageLocation::parse(&config.storage_url)?)
-        .context("cannot open object storage")?;
+    let storage = config.open_storage()?;
     let ingestor = ingest::Ingestor::new(domain.clone(), storage, server::ingest_options(&config))
         .context("cannot set up ingest")?;
     if config.workers == 0 {

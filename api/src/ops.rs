@@ -12,17 +12,36 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready: the database answers.
+/// Ready: the database and the object store answer. A 503 names what does not.
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> Response {
-    match state.domain.ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(error) => RestError::new(
+    let (database, storage) = tokio::join!(state.domain.ping(), state.storage.check());
+    if let Err(error) = database {
+        return RestError::new(
             "database-unavailable",
             format!("database unreachable: {error}"),
         )
-        .into_response(),
+        .retry_after(crate::error::STORAGE_RETRY_AFTER_SECONDS)
+        .into_response();
     }
+    if let Err(error) = storage {
+        let problem = match error.kind {
+            storage::ErrorKind::Denied => "refuses the credentials",
+            storage::ErrorKind::NotFound => "has no such bucket",
+            storage::ErrorKind::InvalidLocation => "is not a usable location",
+            storage::ErrorKind::Backend => "cannot be reached",
+        };
+        return RestError::new(
+            "storage-unavailable",
+            format!(
+                "object storage {} {problem}: {error}",
+                state.config.storage_url_shown()
+            ),
+        )
+        .retry_after(crate::error::STORAGE_RETRY_AFTER_SECONDS)
+        .into_response();
+    }
+    "ready".into_response()
 }
 
 /// Prometheus text exposition.

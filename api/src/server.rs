@@ -324,8 +324,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     config.check_import_roots()?;
     let domain = open_domain(&config).await?;
     let created_admin_key = bootstrap_admin_key(&config, &domain).await?;
-    let location = storage::StorageLocation::parse(&config.storage_url)?;
-    let storage = storage::BlobStore::open(&location).context("cannot open object storage")?;
+    let storage = config.open_storage()?;
 
     let acceptor = TcpListener::bind(config.listen)
         .into_acceptor()

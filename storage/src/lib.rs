@@ -61,12 +61,29 @@ impl Error {
     }
 }
 
+/// S3 error codes object_store reports only inside a generic error's text.
+const S3_DENIED_CODES: &[&str] = &[
+    "<Code>AccessDenied</Code>",
+    "<Code>InvalidAccessKeyId</Code>",
+    "<Code>SignatureDoesNotMatch</Code>",
+];
+
 impl From<object_store::Error> for Error {
     fn from(error: object_store::Error) -> Self {
-        let kind = match error {
+        let kind = match &error {
             object_store::Error::NotFound { .. } => ErrorKind::NotFound,
             object_store::Error::PermissionDenied { .. }
             | object_store::Error::Unauthenticated { .. } => ErrorKind::Denied,
+            object_store::Error::Generic { source, .. } => {
+                let text = source.to_string();
+                if text.contains("<Code>NoSuchBucket</Code>") {
+                    ErrorKind::NotFound
+                } else if S3_DENIED_CODES.iter().any(|code| text.contains(code)) {
+                    ErrorKind::Denied
+                } else {
+                    ErrorKind::Backend
+                }
+            }
             _ => ErrorKind::Backend,
         };
         Self {
@@ -124,6 +141,72 @@ impl StorageLocation {
                 "storage scheme {other:?} is not supported; use file://, memory://, s3://, gs:// or az://"
             ))),
         }
+    }
+}
+
+/// How the server reaches its own S3-compatible store (`s3://` storage). What is unset comes
+/// from the standard `AWS_*` variables (`AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+/// ...), then object_store's defaults.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct S3Settings {
+    /// An S3-compatible endpoint (`http://127.0.0.1:9000`, `https://s3.example.org`); AWS
+    /// when unset. `http://` endpoints are allowed.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Virtual-hosted-style requests (`bucket.host/key`). Off by default: path-style requests
+    /// (`host/bucket/key`) are what MinIO, Ceph, Garage and R2 accept, and AWS too.
+    pub virtual_hosted: bool,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "***"),
+            )
+            .field("virtual_hosted", &self.virtual_hosted)
+            .finish()
+    }
+}
+
+/// How a store is opened: its S3 settings, and how long one request to a remote store may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    pub s3: S3Settings,
+    /// A request to a remote store, retries included, gives up after this long: a store that
+    /// is down makes callers fail within this bound instead of hanging.
+    pub request_timeout: std::time::Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            s3: S3Settings::default(),
+            request_timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+impl StoreOptions {
+    /// Bounded retries and timeouts for a remote store.
+    fn retry(&self) -> object_store::RetryConfig {
+        object_store::RetryConfig {
+            max_retries: 3,
+            retry_timeout: self.request_timeout,
+            ..Default::default()
+        }
+    }
+
+    fn client(&self) -> object_store::ClientOptions {
+        object_store::ClientOptions::new()
+            .with_connect_timeout(self.request_timeout.min(std::time::Duration::from_secs(3)))
+            .with_timeout(self.request_timeout)
     }
 }
 
@@ -201,8 +284,13 @@ impl std::fmt::Debug for BlobStore {
 }
 
 impl BlobStore {
-    /// Opens a store, creating a folder store's folder when it is missing.
+    /// Opens a store with the default options (S3 settings from the environment).
     pub fn open(location: &StorageLocation) -> Result<Self> {
+        Self::open_with(location, &StoreOptions::default())
+    }
+
+    /// Opens a store, creating a folder store's folder when it is missing.
+    pub fn open_with(location: &StorageLocation, options: &StoreOptions) -> Result<Self> {
         let store: Arc<dyn ObjectStore> = match location {
             StorageLocation::Folder(path) => {
                 create_private_dir(path).map_err(|error| Error {
@@ -216,20 +304,42 @@ impl BlobStore {
             }
             StorageLocation::Memory => Arc::new(InMemory::new()),
             StorageLocation::S3 { bucket, prefix } => {
-                let s3 = object_store::aws::AmazonS3Builder::from_env()
+                let settings = &options.s3;
+                let mut builder = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
-                    .build()?;
+                    .with_virtual_hosted_style_request(settings.virtual_hosted)
+                    .with_retry(options.retry())
+                    .with_client_options(options.client());
+                if let Some(endpoint) = &settings.endpoint {
+                    builder = builder
+                        .with_allow_http(endpoint.starts_with("http://"))
+                        .with_endpoint(endpoint);
+                }
+                if let Some(region) = &settings.region {
+                    builder = builder.with_region(region);
+                }
+                if let Some(key) = &settings.access_key_id {
+                    builder = builder.with_access_key_id(key);
+                }
+                if let Some(secret) = &settings.secret_access_key {
+                    builder = builder.with_secret_access_key(secret);
+                }
+                let s3 = builder.build()?;
                 with_prefix(s3, prefix)
             }
             StorageLocation::Gcs { bucket, prefix } => {
                 let gcs = object_store::gcp::GoogleCloudStorageBuilder::from_env()
                     .with_bucket_name(bucket)
+                    .with_retry(options.retry())
+                    .with_client_options(options.client())
                     .build()?;
                 with_prefix(gcs, prefix)
             }
             StorageLocation::Azure { container, prefix } => {
                 let azure = object_store::azure::MicrosoftAzureBuilder::from_env()
                     .with_container_name(container)
+                    .with_retry(options.retry())
+                    .with_client_options(options.client())
                     .build()?;
                 with_prefix(azure, prefix)
             }
@@ -348,6 +458,14 @@ impl BlobStore {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Whether the store answers with these credentials: one listing of a key nobody writes,
+    /// which a missing bucket, a refused credential or an unreachable endpoint fails.
+    pub async fn check(&self) -> Result<()> {
+        let probe = ObjectPath::from("vitrine-readiness-probe");
+        self.store.list_with_delimiter(Some(&probe)).await?;
+        Ok(())
     }
 
     /// Every key under a prefix (`a/b` lists `a/b/...`), sorted.

@@ -5,12 +5,14 @@
 mod app;
 pub mod conformance;
 mod database;
+mod fault_proxy;
 pub mod images;
 mod origin;
 mod s3;
 
 pub use app::{ADMIN_KEY, ADMIN_SECRET, Auth, GraphqlResponse, TestApp, TestAppBuilder};
 pub use database::{Backend, TestDatabase, with_database};
+pub use fault_proxy::FaultProxy;
 pub use origin::Origin;
 pub use s3::S3Server;
 

@@ -37,20 +37,65 @@ fn field<'a>(xml: &'a str, name: &str) -> &'a str {
 }
 
 impl S3Server {
+    /// Settings that reach this server with its access key (path-style requests).
+    pub fn settings(&self) -> storage::S3Settings {
+        storage::S3Settings {
+            endpoint: Some(self.endpoint.clone()),
+            region: Some("us-east-1".into()),
+            access_key_id: Some(self.access_key_id.clone()),
+            secret_access_key: Some(self.secret_access_key.clone()),
+            virtual_hosted: false,
+        }
+    }
+
+    /// The server's address, for a proxy in front of it.
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.endpoint
+            .trim_start_matches("http://")
+            .parse()
+            .expect("a loopback address")
+    }
+
     /// Starts moto with `bucket` holding `key`. Without `moto_server` on the PATH the test is
     /// skipped (`None`), except under CI, where that is a failure.
     pub async fn start(bucket: &str, key: &str, bytes: Vec<u8>) -> Option<S3Server> {
+        let mut server = Self::spawn(Some(SETUP_REQUESTS)).await?;
+        server.setup(bucket, key, bytes).await;
+        Some(server)
+    }
+
+    /// Starts moto with an empty `bucket` and no signature checks: any credential is
+    /// accepted. For the server's own storage: moto's signature check fails requests with a
+    /// query string (listings; getmoto/moto#5948), which a store needs.
+    pub async fn start_open(bucket: &str) -> Option<S3Server> {
+        let mut server = Self::spawn(None).await?;
+        let http = reqwest::Client::new();
+        let created = http
+            .put(format!("{}/{bucket}", server.endpoint))
+            .send()
+            .await
+            .expect("moto answers");
+        assert!(
+            created.status().is_success(),
+            "create bucket: {}",
+            created.status()
+        );
+        server.access_key_id = "vitrine".into();
+        server.secret_access_key = "vitrine-secret".into();
+        Some(server)
+    }
+
+    async fn spawn(unsigned_requests: Option<usize>) -> Option<S3Server> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
-        let child = match Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", SETUP_REQUESTS.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        {
+        let mut command = Command::new("moto_server");
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some(count) = unsigned_requests {
+            command.env("INITIAL_NO_AUTH_ACTION_COUNT", count.to_string());
+        }
+        let child = match command.stdout(Stdio::null()).stderr(Stdio::null()).spawn() {
             Ok(child) => child,
             Err(error) if std::env::var_os("CI").is_none() => {
                 eprintln!("skipped: moto_server cannot run ({error}); pip install 'moto[server]'");
@@ -72,6 +117,13 @@ impl S3Server {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        Some(server)
+    }
+
+    /// Creates the bucket with its object, and a user whose key may read it; from then on
+    /// requests must be signed.
+    async fn setup(&mut self, bucket: &str, key: &str, bytes: Vec<u8>) {
+        let server = self;
         let http = reqwest::Client::new();
         let object = format!("{}/{bucket}/{key}", server.endpoint);
         for (url, body) in [
@@ -142,6 +194,5 @@ impl S3Server {
             .await
             .expect("moto answers");
         assert_eq!(anonymous.status(), 403, "moto checks signatures now");
-        Some(server)
     }
 }

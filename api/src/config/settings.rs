@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,9 @@ pub struct Config {
     pub rest_api_prefix: String,
     pub database_url: String,
     pub storage_url: String,
+    /// How `s3://` storage is reached (endpoint, region, credentials, path style) and how long
+    /// a request to a remote store may take.
+    pub storage: storage::StoreOptions,
     pub admin_key: Option<auth::ApiKeyCredential>,
     pub import_roots: Vec<PathBuf>,
     pub allow_private_origins: bool,
@@ -147,6 +150,7 @@ impl std::fmt::Debug for Config {
             .field("rest_api_prefix", &self.rest_api_prefix)
             .field("database_url", &mask_url_password(&self.database_url))
             .field("storage_url", &mask_url_password(&self.storage_url))
+            .field("storage", &self.storage)
             .field("admin_key", &self.admin_key)
             .field("import_roots", &self.import_roots)
             .field("allow_private_origins", &self.allow_private_origins)
@@ -230,6 +234,18 @@ impl Config {
     /// Where the first start writes the generated admin key.
     pub fn admin_key_file(&self) -> PathBuf {
         self.data_dir.join("admin-key")
+    }
+
+    /// The storage URL with any password masked, to show in messages.
+    pub fn storage_url_shown(&self) -> String {
+        mask_url_password(&self.storage_url)
+    }
+
+    /// Opens the object store the configuration names.
+    pub fn open_storage(&self) -> anyhow::Result<storage::BlobStore> {
+        let location = storage::StorageLocation::parse(&self.storage_url)?;
+        storage::BlobStore::open_with(&location, &self.storage)
+            .with_context(|| format!("cannot open object storage {}", self.storage_url_shown()))
     }
 
     /// Where the generated token-signing secret lives.
@@ -339,13 +355,21 @@ mod tests {
                     "VITRINE_DATABASE_URL",
                     "postgres://user:dbpassword@localhost/db",
                 ),
+                ("VITRINE_STORAGE_S3_SECRET_ACCESS_KEY", "s3secretvalue"),
+                ("VITRINE_STORAGE_S3_ACCESS_KEY_ID", "s3keyid"),
             ]),
         )
         .unwrap();
         let printed = format!("{config:?}");
-        for secret in ["supersecretvalue123", "jwtsecretjwtsecret", "dbpassword"] {
+        for secret in [
+            "supersecretvalue123",
+            "jwtsecretjwtsecret",
+            "dbpassword",
+            "s3secretvalue",
+        ] {
             assert!(!printed.contains(secret), "{secret} leaked in {printed}");
         }
         assert!(printed.contains("admin"));
+        assert!(printed.contains("s3keyid"), "{printed}");
     }
 }

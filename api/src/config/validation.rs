@@ -20,6 +20,12 @@ pub(super) struct RawConfig {
     rest_api_prefix: Option<String>,
     database_url: Option<String>,
     storage_url: Option<String>,
+    storage_s3_endpoint: Option<String>,
+    storage_s3_region: Option<String>,
+    storage_s3_access_key_id: Option<String>,
+    storage_s3_secret_access_key: Option<String>,
+    storage_s3_virtual_hosted: Option<bool>,
+    storage_timeout_seconds: Option<i64>,
     admin_key: Option<String>,
     import_roots: Option<Vec<PathBuf>>,
     allow_private_origins: Option<bool>,
@@ -165,6 +171,27 @@ impl RawConfig {
             .unwrap_or_else(|| format!("file://{}", absolute(&data_dir.join("objects")).display()));
         storage::StorageLocation::parse(&storage_url)
             .map_err(|error| anyhow::anyhow!("storage_url: {error}"))?;
+        let non_empty = |value: Option<String>| value.filter(|value| !value.is_empty());
+        let storage_s3_endpoint = non_empty(self.storage_s3_endpoint);
+        if let Some(endpoint) = &storage_s3_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            bail!("storage_s3_endpoint must be an http:// or https:// URL, got {endpoint:?}");
+        }
+        let storage = storage::StoreOptions {
+            s3: storage::S3Settings {
+                endpoint: storage_s3_endpoint,
+                region: non_empty(self.storage_s3_region),
+                access_key_id: non_empty(self.storage_s3_access_key_id),
+                secret_access_key: non_empty(self.storage_s3_secret_access_key),
+                virtual_hosted: self.storage_s3_virtual_hosted.unwrap_or(false),
+            },
+            request_timeout: std::time::Duration::from_secs(in_range(
+                "storage_timeout_seconds",
+                self.storage_timeout_seconds.unwrap_or(10),
+                1..=600,
+            )? as u64),
+        };
 
         let admin_key = self
             .admin_key
@@ -234,6 +261,7 @@ impl RawConfig {
             rest_api_prefix,
             database_url,
             storage_url,
+            storage,
             admin_key,
             import_roots,
             allow_private_origins: self.allow_private_origins.unwrap_or(false),
