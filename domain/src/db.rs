@@ -96,7 +96,35 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
-/// Applies every pending migration.
+/// The PostgreSQL advisory lock nodes take while they migrate ("vitrine" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0076_6974_7269_6e65;
+
+/// Applies every pending migration. On PostgreSQL, nodes starting together take turns (an
+/// advisory lock held on one connection while the migrations run on others): the first
+/// migrates, the others then find nothing left to do.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let to_db = |error: sea_orm::sqlx::Error| DbErr::Custom(format!("migration lock: {error}"));
+    let mut holder = db
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .map_err(to_db)?;
+    sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *holder)
+        .await
+        .map_err(to_db)?;
+    let migrated = Migrator::up(db, None).await;
+    let unlocked = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *holder)
+        .await;
+    if unlocked.is_err() {
+        // a lock that cannot be released goes with its connection
+        holder.detach();
+    }
+    migrated
 }

@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 /// The admin credential every TestApp is configured with.
 pub const ADMIN_KEY: &str = "test-admin";
 pub const ADMIN_SECRET: &str = "test-admin-secret-0123456789";
+/// The signing secret of servers on a shared (PostgreSQL) database: the same on every node.
+pub const TEST_SIGNING_SECRET: &str = "test-signing-secret-0123456789abcdef";
 
 /// How a request authenticates.
 #[derive(Debug, Clone)]
@@ -151,6 +153,8 @@ impl TestAppBuilder {
         });
         if let Some(url) = self.database_url {
             config.database_url = url;
+            // as every node over one PostgreSQL database must (see the config's check)
+            config.jwt_secret = Some(api::config::Secret::new(TEST_SIGNING_SECRET));
         }
         config.public_url = self.public_url;
         if let Some(depth) = self.max_depth {
@@ -210,6 +214,11 @@ impl TestApp {
         self.data_dir.path().join("data")
     }
 
+    /// The import root masters are put in ([`TestApp::add_master`]).
+    pub fn masters_dir(&self) -> PathBuf {
+        self.data_dir.path().join("masters")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
@@ -225,9 +234,21 @@ impl TestApp {
 
     /// POSTs a GraphQL request.
     pub async fn graphql(&self, auth: &Auth, query: &str, variables: Value) -> GraphqlResponse {
+        self.graphql_at(&self.base_url, auth, query, variables)
+            .await
+    }
+
+    /// POSTs a GraphQL request to another node at `base_url` (`http://host:port`).
+    pub async fn graphql_at(
+        &self,
+        base_url: &str,
+        auth: &Auth,
+        query: &str,
+        variables: Value,
+    ) -> GraphqlResponse {
         let request = self
             .client
-            .post(self.url("/graphql"))
+            .post(format!("{base_url}/graphql"))
             .json(&json!({ "query": query, "variables": variables }));
         let response = self
             .authorize(request, auth)
@@ -304,7 +325,7 @@ impl TestApp {
 
     /// Puts a master under the import root and returns its `file://` origin.
     pub fn add_master(&self, name: &str, bytes: &[u8]) -> String {
-        let path = self.data_dir.path().join("masters").join(name);
+        let path = self.masters_dir().join(name);
         std::fs::write(&path, bytes).expect("write master");
         url::Url::from_file_path(&path)
             .expect("absolute path")

@@ -7,12 +7,16 @@ pub mod conformance;
 mod database;
 mod fault_proxy;
 pub mod images;
+mod node;
 mod origin;
 mod s3;
 
-pub use app::{ADMIN_KEY, ADMIN_SECRET, Auth, GraphqlResponse, TestApp, TestAppBuilder};
+pub use app::{
+    ADMIN_KEY, ADMIN_SECRET, Auth, GraphqlResponse, TEST_SIGNING_SECRET, TestApp, TestAppBuilder,
+};
 pub use database::{Backend, TestDatabase, with_database};
 pub use fault_proxy::FaultProxy;
+pub use node::NodeProcess;
 pub use origin::Origin;
 pub use s3::S3Server;
 

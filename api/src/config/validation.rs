@@ -232,6 +232,18 @@ impl RawConfig {
         {
             bail!("jwt_secret must be at least 32 characters");
         }
+        // nodes sharing a PostgreSQL database must sign tokens and seal origin secrets alike;
+        // a secret generated into each node's data dir would differ from node to node
+        if jwt_secret.is_none()
+            && domain::DatabaseKind::of_url(&database_url) == Some(domain::DatabaseKind::Postgres)
+        {
+            bail!(
+                "jwt_secret (VITRINE_JWT_SECRET) is required with a postgres:// database: every \
+                 node sharing it must use the same signing secret (32+ characters). A node that \
+                 ran with a generated one keeps its tokens valid with the contents of {}",
+                data_dir.join("jwt-secret").display()
+            );
+        }
         let jwt_ttl_seconds = in_range(
             "jwt_ttl_seconds",
             self.jwt_ttl_seconds.unwrap_or(3600),
@@ -558,12 +570,31 @@ mod tests {
             ("VITRINE_INGEST_MEMORY_BUDGET_BYTES", "1000"),
             ("VITRINE_RENDER_TIMEOUT_MS", "0"),
             ("VITRINE_HEAVY_RENDER_THREADS", "0"),
+            ("VITRINE_STORAGE_S3_ENDPOINT", "127.0.0.1:9000"),
+            ("VITRINE_STORAGE_TIMEOUT_SECONDS", "0"),
         ] {
             assert!(
                 Config::from_sources(None, &env(&[(name, value)])).is_err(),
                 "{name}={value}"
             );
         }
+    }
+
+    /// Nodes sharing a PostgreSQL database sign alike: a generated per-node secret is refused.
+    #[test]
+    fn postgres_needs_a_configured_signing_secret() {
+        let database = (
+            "VITRINE_DATABASE_URL",
+            "postgres://postgres@127.0.0.1/vitrine",
+        );
+        let error = Config::from_sources(None, &env(&[database])).unwrap_err();
+        assert!(error.to_string().contains("VITRINE_JWT_SECRET"), "{error}");
+        let secret = ("VITRINE_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+        assert!(Config::from_sources(None, &env(&[database, secret])).is_ok());
+        assert!(
+            Config::from_sources(None, &env(&[])).is_ok(),
+            "SQLite generates one"
+        );
     }
 
     /// Issue 18, item 15: outside loopback the Host header is never trusted for URLs.

@@ -1,0 +1,253 @@
+//! Several nodes over one PostgreSQL database and one S3 bucket (moto on loopback): nodes
+//! starting together migrate once, and two nodes (one a `vitrine serve` process) share
+//! registration, processing, tiles, manifests, Content Search and credentials, with the
+//! process killed mid-batch and the other node finishing every asset exactly once.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use vitrine_tests::images::grid_png;
+use vitrine_tests::{
+    ADMIN_KEY, ADMIN_SECRET, Auth, Backend, NodeProcess, S3Server, TEST_SIGNING_SECRET, TestApp,
+    TestDatabase,
+};
+
+const BUCKET: &str = "vitrine";
+const MEMBERS: usize = 200;
+
+#[tokio::test]
+async fn nodes_starting_together_migrate_once() {
+    let Some(database) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let mut connections = Vec::new();
+    for _ in 0..4 {
+        connections.push(domain::connect(&database.url).await.unwrap());
+    }
+    let migrations = futures::future::join_all(connections.iter().map(domain::migrate)).await;
+    for migrated in migrations {
+        migrated.expect("every node starts, whichever migrated");
+    }
+    database.drop_database().await;
+}
+
+/// The batch's counters, read through `base_url`.
+async fn batch(app: &TestApp, base_url: &str, auth: &Auth, id: i64) -> Value {
+    let answer = app
+        .graphql_at(
+            base_url,
+            auth,
+            "query($b: Int!) { batch(customer: \"acme\", id: $b) { count completed errors finished } }",
+            json!({ "b": id }),
+        )
+        .await;
+    answer.data()["batch"].clone()
+}
+
+#[tokio::test]
+async fn two_nodes_share_the_work_and_one_finishes_what_a_killed_one_held() {
+    let Some(database) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let Some(s3) = S3Server::start_open(BUCKET).await else {
+        return;
+    };
+    let Some(binary) = NodeProcess::binary() else {
+        return;
+    };
+    let storage_url = format!("s3://{BUCKET}/objects");
+    // node B, in this process: one worker
+    let node_b = TestApp::builder()
+        .database_url(database.url.clone())
+        .workers(1)
+        .config({
+            let settings = s3.settings();
+            let storage_url = storage_url.clone();
+            move |config| {
+                config.storage_url = storage_url;
+                config.storage.s3 = settings;
+            }
+        })
+        .start()
+        .await;
+    // node A, a process: two workers, the same database, bucket, secret and import root
+    let settings = s3.settings();
+    let data_a = tempfile::tempdir().unwrap();
+    let mut node_a = NodeProcess::start(
+        &binary,
+        &[
+            ("VITRINE_DATA_DIR", data_a.path().display().to_string()),
+            ("VITRINE_DATABASE_URL", database.url.clone()),
+            ("VITRINE_STORAGE_URL", storage_url.clone()),
+            ("VITRINE_STORAGE_S3_ENDPOINT", s3.endpoint.clone()),
+            ("VITRINE_STORAGE_S3_REGION", "us-east-1".into()),
+            (
+                "VITRINE_STORAGE_S3_ACCESS_KEY_ID",
+                settings.access_key_id.unwrap(),
+            ),
+            (
+                "VITRINE_STORAGE_S3_SECRET_ACCESS_KEY",
+                settings.secret_access_key.unwrap(),
+            ),
+            ("VITRINE_JWT_SECRET", TEST_SIGNING_SECRET.into()),
+            ("VITRINE_ADMIN_KEY", format!("{ADMIN_KEY}:{ADMIN_SECRET}")),
+            (
+                "VITRINE_IMPORT_ROOTS",
+                node_b.masters_dir().display().to_string(),
+            ),
+            ("VITRINE_WORKERS", "2".into()),
+            ("VITRINE_JOB_TIMEOUT_SECONDS", "2".into()),
+            ("VITRINE_INGEST_RETRY_BASE_MS", "50".into()),
+        ],
+    )
+    .await;
+    let a = node_a.base_url.clone();
+    let b = node_b.base_url.clone();
+
+    let acme = node_b.customer_with_key("acme").await;
+    let space = node_b.create_space(&acme, "acme", "letters").await;
+    let members: Vec<Value> = (0..MEMBERS)
+        .map(|index| {
+            let origin = node_b.add_master(&format!("m{index}.png"), &grid_png(640, 480));
+            json!({ "space": space, "id": format!("m{index}"), "mediaType": "image/png", "origin": origin })
+        })
+        .collect();
+
+    // credentials signed by one node hold on the other
+    let token = node_b
+        .graphql_at(
+            &a,
+            &Auth::None,
+            "mutation($k: String!, $s: String!) { login(key: $k, secret: $s) }",
+            json!({ "k": ADMIN_KEY, "s": ADMIN_SECRET }),
+        )
+        .await;
+    let bearer = Auth::Bearer(token.data()["login"].as_str().unwrap().to_owned());
+    let through_b = node_b
+        .graphql_at(&b, &bearer, "{ customers { totalCount } }", json!({}))
+        .await;
+    assert_eq!(through_b.data()["customers"]["totalCount"], 1);
+
+    // a batch registered through node A
+    let created = node_b
+        .graphql_at(
+            &a,
+            &acme,
+            "mutation($m: [BatchMemberInput!]!) { createBatch(customer: \"acme\", members: $m) { id count } }",
+            json!({ "m": members }),
+        )
+        .await;
+    let batch_id = created.data()["createBatch"]["id"].as_i64().unwrap();
+    assert_eq!(created.data()["createBatch"]["count"], MEMBERS);
+
+    // node A is killed mid-batch
+    let mut seen = Value::Null;
+    for _ in 0..600 {
+        seen = batch(&node_b, &b, &acme, batch_id).await;
+        if seen["completed"].as_i64().unwrap() >= 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    loop {
+        let m0 = node_b
+            .graphql(
+                &acme,
+                "query($s: Int!) { asset(customer: \"acme\", space: $s, id: \"m0\") { status } }",
+                json!({ "s": space }),
+            )
+            .await;
+        if m0.data()["asset"]["status"] == "READY" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // an annotation written through node A on a processed asset, before A is killed
+    let annotated = node_b
+        .graphql_at(
+            &a,
+            &acme,
+            "mutation($s: Int!) { createAnnotation(customer: \"acme\", space: $s, asset: \"m0\", input: {value: \"quokka\"}) { id } }",
+            json!({ "s": space }),
+        )
+        .await;
+    annotated.data();
+    node_a.kill().await;
+    let at_kill = seen["completed"].as_i64().unwrap();
+    assert!(
+        (20..MEMBERS as i64).contains(&at_kill),
+        "the kill comes mid-batch: {seen}"
+    );
+
+    // node B finishes every member: the jobs node A held come back when their lease ends
+    let mut ended = Value::Null;
+    for _ in 0..600 {
+        ended = batch(&node_b, &b, &acme, batch_id).await;
+        if !ended["finished"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(ended["count"], MEMBERS, "{ended}");
+    assert_eq!(ended["completed"], MEMBERS, "exactly once each: {ended}");
+    assert_eq!(ended["errors"], 0, "{ended}");
+    let ready = node_b
+        .graphql(
+            &acme,
+            "query($s: Int!) { space(customer: \"acme\", id: $s) { assets(filter: {status: READY}) { totalCount } } }",
+            json!({ "s": space }),
+        )
+        .await;
+    assert_eq!(
+        ready.data()["space"]["assets"]["totalCount"],
+        MEMBERS,
+        "every asset READY"
+    );
+
+    // no orphan: every stored object belongs to one of the batch's assets, each has its pyramid
+    let store = storage::BlobStore::open_with(
+        &storage::StorageLocation::parse(&storage_url).unwrap(),
+        &storage::StoreOptions {
+            s3: s3.settings(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let keys = store.list("1").await.unwrap();
+    let expected: BTreeSet<String> = (0..MEMBERS).map(|index| format!("m{index}")).collect();
+    let mut with_pyramid = BTreeSet::new();
+    for key in &keys {
+        let asset = key
+            .split('/')
+            .nth(2)
+            .and_then(|folder| folder.strip_prefix("i."))
+            .unwrap_or_else(|| panic!("{key} is no asset's object"));
+        assert!(expected.contains(asset), "{key} belongs to no asset");
+        if key.ends_with("/pyramid.tif") {
+            with_pyramid.insert(asset.to_owned());
+        }
+    }
+    assert_eq!(with_pyramid, expected, "each asset has its pyramid");
+
+    // ... is found by Content Search on node B
+    let search = format!("/iiif/search/2/acme/{space}/m0?q=quokka");
+    let (status, hits) = node_b.get_json(&search).await;
+    assert_eq!(status, 200, "{hits}");
+    assert_eq!(hits["items"].as_array().map(Vec::len), Some(1), "{hits}");
+
+    // tiles and manifests of assets node A made, from node B
+    let tile = node_b
+        .get(&format!(
+            "/iiif/3/acme/{space}/m1/0,0,256,256/256,/0/default.jpg"
+        ))
+        .await;
+    assert_eq!(tile.status(), 200);
+    let (status, manifest) = node_b
+        .get_json(&format!("/iiif/manifest/3/acme/{space}/m1"))
+        .await;
+    assert_eq!(status, 200, "{manifest}");
+    assert_eq!(manifest["type"], "Manifest");
+    node_b.stop().await;
+    database.drop_database().await;
+}
