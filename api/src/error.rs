@@ -47,7 +47,7 @@ pub fn graphql_error(error: domain::Error) -> async_graphql::Error {
     graphql
 }
 
-/// What a client is told to wait when object storage fails.
+/// What a client is told to wait when object storage or the database fails.
 pub const STORAGE_RETRY_AFTER_SECONDS: u64 = 5;
 
 /// Every HTTP error the server answers outside GraphQL: a stable code, a message for the
@@ -102,7 +102,13 @@ impl From<domain::Error> for RestError {
         if error.kind == domain::ErrorKind::Internal {
             tracing::error!(%error, "request failed");
         }
-        Self::new(error.code(), error.message)
+        let unavailable = error.kind == domain::ErrorKind::Unavailable;
+        let rest = Self::new(error.code(), error.message);
+        if unavailable {
+            rest.retry_after(STORAGE_RETRY_AFTER_SECONDS)
+        } else {
+            rest
+        }
     }
 }
 

@@ -83,7 +83,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url);
     options
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
+        // a request waits this long for a connection before it answers 503: a database that
+        // is down or restarting is reported within seconds, not after a client's own timeout
+        .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
     if kind == DatabaseKind::Sqlite {
         // SQLite has one writer; a small pool avoids queuing many writers on its lock

@@ -26,6 +26,8 @@ pub enum ErrorKind {
     TooManyAttempts,
     /// Something kept for a while (a staged import) is past its expiry.
     Expired,
+    /// The database cannot be reached now (down, restarting, out of connections): retry.
+    Unavailable,
     Internal,
 }
 
@@ -48,6 +50,7 @@ impl ErrorKind {
             ErrorKind::QuotaExceeded => "quota-exceeded",
             ErrorKind::TooManyAttempts => "too-many-attempts",
             ErrorKind::Expired => "expired",
+            ErrorKind::Unavailable => "database-unavailable",
             ErrorKind::Internal => "internal",
         }
     }
@@ -126,12 +129,48 @@ impl From<DbErr> for Error {
             }
             _ => {}
         }
+        if database_unreachable(&error) {
+            tracing::warn!(%error, "database unreachable");
+            return Error::new(
+                ErrorKind::Unavailable,
+                "the database cannot be reached now; try again",
+            );
+        }
         if matches!(error, DbErr::RecordNotUpdated | DbErr::RecordNotFound(_)) {
             return Error::not_found("the record was removed by a concurrent change");
         }
         // the caller sees a generic message; the details go to the log, not over the wire
         tracing::error!(%error, "database error");
         Error::internal("database error")
+    }
+}
+
+/// Whether an error says the database could not be reached, rather than that a statement
+/// failed: no connection, a broken one, or the server shutting connections down.
+fn database_unreachable(error: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match error {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return matches!(error, DbErr::Conn(_));
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::Protocol(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed => true,
+        // SQLSTATE classes 08 (connection exception) and 57P (operator intervention: admin
+        // shutdown, crash shutdown, cannot connect now)
+        Sqlx::Database(database) => database
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 

@@ -9,12 +9,14 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use vitrine_tests::images::grid_png;
 use vitrine_tests::{
-    ADMIN_KEY, ADMIN_SECRET, Auth, Backend, NodeProcess, S3Server, TEST_SIGNING_SECRET, TestApp,
-    TestDatabase,
+    ADMIN_KEY, ADMIN_SECRET, Auth, Backend, FaultProxy, NodeProcess, S3Server, TEST_SIGNING_SECRET,
+    TestApp, TestDatabase,
 };
 
 const BUCKET: &str = "vitrine";
 const MEMBERS: usize = 200;
+/// Longer than any request may take while a backend is down: past it, the request hangs.
+const BOUND: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn nodes_starting_together_migrate_once() {
@@ -249,5 +251,62 @@ async fn two_nodes_share_the_work_and_one_finishes_what_a_killed_one_held() {
     assert_eq!(status, 200, "{manifest}");
     assert_eq!(manifest["type"], "Manifest");
     node_b.stop().await;
+    database.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_database_outage_is_a_503_and_the_node_recovers_without_a_restart() {
+    let Some(database) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let mut url = url::Url::parse(&database.url).unwrap();
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let proxy = FaultProxy::start(target.parse().unwrap()).await;
+    url.set_port(Some(proxy.address.port())).unwrap();
+    let app = TestApp::builder()
+        .database_url(url.to_string())
+        .start()
+        .await;
+    let acme = app.customer_with_key("acme").await;
+    let space = app.create_space(&acme, "acme", "letters").await;
+    let page = app
+        .register_image(&acme, "acme", space, "page", &grid_png(300, 200))
+        .await;
+    assert_eq!(page["status"], "READY", "{page}");
+    let info = format!("/iiif/3/acme/{space}/page/info.json");
+    assert_eq!(app.get(&info).await.status(), 200);
+
+    proxy.set_down(true);
+    // past the few seconds an asset's record is kept in memory
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ready = tokio::time::timeout(BOUND, app.get("/readyz"))
+        .await
+        .expect("readyz answers");
+    assert_eq!(ready.status(), 503);
+    let (status, body) = tokio::time::timeout(BOUND, app.get_json(&info))
+        .await
+        .expect("no hang");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "database-unavailable");
+    let answer = tokio::time::timeout(
+        BOUND,
+        app.graphql(&acme, "{ customers { totalCount } }", json!({})),
+    )
+    .await
+    .expect("no hang");
+    assert_eq!(answer.error_code().as_deref(), Some("DATABASE_UNAVAILABLE"));
+
+    proxy.set_down(false);
+    let mut status = 0;
+    for _ in 0..60 {
+        status = app.get("/readyz").await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(status, 200, "ready again without a restart");
+    assert_eq!(app.get(&info).await.status(), 200);
+    app.stop().await;
     database.drop_database().await;
 }
