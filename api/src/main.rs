@@ -38,6 +38,14 @@ enum Command {
         #[arg(long)]
         worker: String,
     },
+    /// Remove stored objects nothing refers to (a deleted asset's, replaced derivatives, a dead
+    /// attempt's) that are older than the grace period; servers with workers do this every
+    /// orphan_sweep_minutes.
+    Sweep {
+        /// Only objects at least this many minutes old.
+        #[arg(long, default_value_t = 60)]
+        grace_minutes: u64,
+    },
     /// Administration from the shell.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -115,6 +123,24 @@ async fn main() -> anyhow::Result<()> {
             wait,
         } => import(config, &file, &customer, dry_run, wait).await,
         Command::RunJob { job, worker } => run_job(config, job, &worker).await,
+        Command::Sweep { grace_minutes } => {
+            let domain = server::open_domain(&config).await?;
+            let ingestor = ingest::Ingestor::new(
+                domain,
+                config.open_storage()?,
+                server::ingest_options(&config),
+            )
+            .context("cannot set up ingest")?;
+            let report = ingestor
+                .sweep_orphans(std::time::Duration::from_secs(grace_minutes * 60))
+                .await
+                .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+            println!(
+                "orphan sweep: {} object(s) examined, {} removed",
+                report.examined, report.removed
+            );
+            Ok(())
+        }
         Command::Reindex => {
             let domain = server::open_domain(&config).await?;
             let searcher = server::open_search(&config, &domain)?;

@@ -33,6 +33,7 @@ pub struct RunningServer {
     task: JoinHandle<std::io::Result<()>>,
     processing: crate::processing::Processing,
     catch_up: JoinHandle<()>,
+    sweep: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -49,6 +50,9 @@ impl RunningServer {
     pub async fn wait(self) -> anyhow::Result<()> {
         let served = self.task.await;
         self.catch_up.abort();
+        if let Some(sweep) = &self.sweep {
+            sweep.abort();
+        }
         self.processing.shutdown().await;
         served
             .context("server task failed")?
@@ -163,6 +167,18 @@ fn keep_caught_up(searcher: domain::Searcher, every: Duration) -> JoinHandle<()>
                 Err(error) => tracing::warn!(%error, "search index could not catch up"),
             }
             tokio::time::sleep(every).await;
+        }
+    })
+}
+
+/// Sweeps the object store of orphans every `every`, the first time one period after the start.
+fn keep_swept(ingestor: ingest::Ingestor, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(error) = ingestor.sweep_orphans(ingest::ORPHAN_GRACE).await {
+                tracing::warn!(%error, "orphan sweep failed; the next one tries again");
+            }
         }
     })
 }
@@ -356,6 +372,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     ));
     let ingestor = ingest::Ingestor::new(domain.clone(), storage.clone(), ingest_options(&config))
         .context("cannot set up ingest")?;
+    let sweep = (config.workers > 0 && config.orphan_sweep_minutes > 0).then(|| {
+        keep_swept(
+            ingestor.clone(),
+            Duration::from_secs(config.orphan_sweep_minutes * 60),
+        )
+    });
     let processing = crate::processing::Processing::start(ingestor, config.workers);
     let documents = Arc::new(iiif_presentation::DocumentCache::new(
         config.manifest_cache_bytes,
@@ -479,5 +501,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         task,
         processing,
         catch_up,
+        sweep,
     })
 }

@@ -193,6 +193,8 @@ pub struct Asset {
     pub tile_size: Option<i32>,
     pub thumbnail_sizes: Vec<i32>,
     pub bytes_stored: Option<i64>,
+    /// The version its stored pyramid and thumbnails carry in their keys (none: unversioned).
+    pub derivatives: Option<String>,
 }
 
 impl Asset {
@@ -243,6 +245,7 @@ impl Asset {
             pyramid_levels: row.pyramid_levels,
             tile_size: row.tile_size,
             bytes_stored: row.bytes_stored,
+            derivatives: row.derivatives,
         })
     }
 }

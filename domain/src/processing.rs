@@ -61,4 +61,24 @@ impl Domain {
             .ok_or_else(|| Error::not_found(format!("space {space} was deleted")))?;
         crate::model::decode_list(&row.thumbnail_sizes)
     }
+
+    /// Every asset of a space with the version of its stored derivatives (a worker's call:
+    /// the orphan sweep tells an asset's objects from those nothing refers to any more).
+    pub async fn stored_asset_versions(
+        &self,
+        customer_id: i32,
+        space: i32,
+    ) -> Result<Vec<(String, Option<String>)>> {
+        use sea_orm::QuerySelect;
+        let rows: Vec<(String, Option<String>)> = asset::Entity::find()
+            .select_only()
+            .column(asset::Column::Id)
+            .column(asset::Column::Derivatives)
+            .filter(asset::Column::CustomerId.eq(customer_id))
+            .filter(asset::Column::SpaceId.eq(space))
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        Ok(rows)
+    }
 }

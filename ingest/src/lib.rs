@@ -7,10 +7,12 @@ mod error;
 mod fetch;
 mod probe;
 mod process;
+mod sweep;
 mod worker;
 
 pub use error::{Error, ErrorKind};
 pub use fetch::{Fetcher, OriginPolicy, OwnBucket, resolve_existing};
 pub use probe::{MediaFacts, probe_av, same_media_type, sniff};
-pub use process::{IngestOptions, Ingestor, Isolation};
+pub use process::{IngestOptions, Ingestor, Isolation, STALE_DERIVATIVES_GRACE};
+pub use sweep::{ORPHAN_GRACE, SweepReport};
 pub use worker::{JobSignal, Workers};

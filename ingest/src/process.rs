@@ -50,6 +50,10 @@ pub struct Isolation {
     pub args: Vec<std::ffi::OsString>,
 }
 
+/// How long the derivatives a processing replaced stay stored: longer than any node keeps an
+/// asset's record (2 s) plus a render's deadline, so no node is left reading a removed object.
+pub const STALE_DERIVATIVES_GRACE: Duration = Duration::from_secs(10);
+
 /// Processes assets: the same code for a registration that waits, an upload, and the queue.
 #[derive(Debug, Clone)]
 pub struct Ingestor {
@@ -71,6 +75,10 @@ impl Ingestor {
             fetcher,
             builds,
         })
+    }
+
+    pub(crate) fn storage(&self) -> &BlobStore {
+        &self.storage
     }
 
     pub fn domain(&self) -> &Domain {
@@ -175,8 +183,12 @@ impl Ingestor {
                 Err(error) => return Err(error),
             }
         };
-        if end == JobEnd::Lost {
-            self.after_lost(asset).await?;
+        match &end {
+            JobEnd::Lost => self.after_lost(asset).await?,
+            JobEnd::Finished(finished) if finished.status == domain::AssetStatus::Ready => {
+                self.remove_older_derivatives_later(finished.clone(), job.clone());
+            }
+            JobEnd::Finished(_) | JobEnd::Retrying(..) => {}
         }
         Ok(end)
     }
@@ -216,15 +228,8 @@ impl Ingestor {
     /// Removes every object stored for an asset.
     pub async fn remove_stored(&self, asset: &Asset) -> Result<()> {
         let prefix = keys::asset_prefix(asset.customer_id, asset.space, &asset.id);
-        self.remove_all(&prefix, None).await
-    }
-
-    /// Removes every object under a prefix but `keep`.
-    async fn remove_all(&self, prefix: &str, keep: Option<&str>) -> Result<()> {
-        for key in self.storage.list(prefix).await? {
-            if Some(key.as_str()) != keep {
-                self.storage.delete(&key).await?;
-            }
+        for key in self.storage.list(&prefix).await? {
+            self.storage.delete(&key).await?;
         }
         Ok(())
     }
@@ -333,7 +338,6 @@ impl Ingestor {
         };
         self.ensure_still_held(job).await?;
         let master_key = keys::master(asset.customer_id, asset.space, &asset.id);
-        self.remove_derivatives(asset, &master_key).await?;
         if job.kind == JobKind::Ingest {
             self.storage.put(&master_key, master.clone()).await?;
         }
@@ -358,10 +362,41 @@ impl Ingestor {
         }
     }
 
-    /// Removes what an earlier processing stored, except the master.
-    async fn remove_derivatives(&self, asset: &Asset, master_key: &str) -> Result<()> {
+    /// Removes the derivatives earlier processings of an asset stored, once the one `job`
+    /// made is recorded: those of older jobs and attempts, and those stored before versions.
+    /// A later job's objects (a reingest already under way) are left alone.
+    pub async fn remove_older_derivatives(&self, asset: &Asset, job: &ClaimedJob) -> Result<()> {
         let prefix = keys::asset_prefix(asset.customer_id, asset.space, &asset.id);
-        self.remove_all(&prefix, Some(master_key)).await
+        let current = asset.derivatives.as_deref();
+        for key in self.storage.list(&prefix).await? {
+            let Some((_, keys::StoredObject::Derivative(version))) = keys::classify(&key) else {
+                continue;
+            };
+            let older = match version {
+                None => true,
+                Some(version) if Some(version) == current => false,
+                Some(version) => {
+                    keys::version_order(version).is_some_and(|order| order < (job.id, job.attempt))
+                }
+            };
+            if older {
+                self.storage.delete(&key).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes older derivatives after [`STALE_DERIVATIVES_GRACE`], in the background: a node
+    /// that read the asset's record just before may still ask for them meanwhile. Objects left
+    /// when the process ends first are the orphan sweep's.
+    fn remove_older_derivatives_later(&self, asset: Asset, job: ClaimedJob) {
+        let ingestor = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(STALE_DERIVATIVES_GRACE).await;
+            if let Err(error) = ingestor.remove_older_derivatives(&asset, &job).await {
+                tracing::warn!(%error, asset = %asset.id, "cannot remove older derivatives yet; the orphan sweep will");
+            }
+        });
     }
 
     async fn build_image(&self, job: &ClaimedJob, master: Bytes) -> Result<AssetFacts> {
@@ -398,8 +433,13 @@ impl Ingestor {
         })??;
 
         self.ensure_still_held(job).await?;
-        let master_key = keys::master(asset.customer_id, asset.space, &asset.id);
-        self.remove_derivatives(asset, &master_key).await?;
+        // this processing's objects go under keys of their own: what an earlier one stored
+        // stays whole for whoever still reads it, and goes once this one is recorded
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.subsec_nanos())
+            .unwrap_or_default();
+        let version = keys::derivative_version(job.id, job.attempt, nonce);
         let (width, height) = (built.layout.width, built.layout.height);
         let levels = built.layout.levels.len();
         let longest_edges = built
@@ -414,12 +454,12 @@ impl Ingestor {
                 asset.customer_id,
                 asset.space,
                 &asset.id,
-                thumbnail.width,
-                thumbnail.height,
+                Some(&version),
+                (thumbnail.width, thumbnail.height),
             );
             self.storage.put(&key, Bytes::from(thumbnail.jpeg)).await?;
         }
-        let pyramid_key = keys::pyramid(asset.customer_id, asset.space, &asset.id);
+        let pyramid_key = keys::pyramid(asset.customer_id, asset.space, &asset.id, Some(&version));
         self.storage
             .put(&pyramid_key, Bytes::from(built.tiff))
             .await?;
@@ -431,6 +471,7 @@ impl Ingestor {
             tile_size: Some(self.options.tile_size as i32),
             thumbnail_sizes: longest_edges,
             bytes_stored,
+            derivatives: Some(version),
         })
     }
 }

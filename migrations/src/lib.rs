@@ -21,6 +21,7 @@ mod m20261203_000012_access;
 mod m20261206_000013_job_crashes;
 mod m20261206_000014_origin_rule_strategies;
 mod m20261206_000015_staged_imports;
+mod m20261206_000016_derivative_versions;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_job_crashes::Migration),
             Box::new(m20261206_000014_origin_rule_strategies::Migration),
             Box::new(m20261206_000015_staged_imports::Migration),
+            Box::new(m20261206_000016_derivative_versions::Migration),
         ]
     }
 }

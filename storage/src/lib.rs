@@ -468,6 +468,16 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Every object of the store with when it was last written, in no particular order.
+    pub async fn list_all(&self) -> Result<Vec<(String, std::time::SystemTime)>> {
+        Ok(self
+            .store
+            .list(None)
+            .map_ok(|meta| (meta.location.to_string(), meta.last_modified.into()))
+            .try_collect()
+            .await?)
+    }
+
     /// Every key under a prefix (`a/b` lists `a/b/...`), sorted.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         let prefix = Self::path(prefix)?;

@@ -378,9 +378,28 @@ impl TestApp {
         response.data()["registerAsset"].clone()
     }
 
-    /// The bytes of a stored object, read from the data dir's object folder.
-    pub fn stored_object(&self, key: &str) -> Vec<u8> {
-        std::fs::read(self.data_dir().join("objects").join(key)).expect("stored object")
+    /// The bytes of the one stored object in `folder` whose name starts with `start`: a
+    /// derivative, whose name carries the version of the processing that made it
+    /// (`pyramid-v3-1-…tif`).
+    pub fn stored_derivative(&self, folder: &str, start: &str) -> Vec<u8> {
+        let dir = self.data_dir().join("objects").join(folder);
+        let found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("the asset's folder")
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with(start))
+            })
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "one {start}* in {}: {found:?}",
+            dir.display()
+        );
+        std::fs::read(&found[0]).expect("stored object")
     }
 
     /// How many objects the server stores (every file under the object folder).

@@ -127,6 +127,8 @@ pub struct Config {
     pub search_index_dir: Option<PathBuf>,
     /// How often the index catches up with annotation changes made through other nodes.
     pub search_catch_up_ms: u64,
+    /// Minutes between orphan sweeps of the object store on a node with workers (0: none).
+    pub orphan_sweep_minutes: u64,
     /// Proxies whose `X-Forwarded-For` (and, for external auth services, trusted cookie or
     /// header) are believed. Empty: the connection's peer is the client.
     pub auth_trusted_proxies: auth::IpRanges,
@@ -207,6 +209,7 @@ impl std::fmt::Debug for Config {
             .field("manifest_cache_bytes", &self.manifest_cache_bytes)
             .field("search_index_dir", &self.search_index_dir)
             .field("search_catch_up_ms", &self.search_catch_up_ms)
+            .field("orphan_sweep_minutes", &self.orphan_sweep_minutes)
             .field("auth_trusted_proxies", &self.auth_trusted_proxies)
             .field("auth_token_ttl_seconds", &self.auth_token_ttl_seconds)
             .field("auth_max_failures", &self.auth_max_failures)

@@ -75,6 +75,7 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("manifest_cache_bytes", ValueKind::Integer),
     ("search_index_dir", ValueKind::Text),
     ("search_catch_up_ms", ValueKind::Integer),
+    ("orphan_sweep_minutes", ValueKind::Integer),
     ("auth_trusted_proxies", ValueKind::List),
     ("auth_token_ttl_seconds", ValueKind::Integer),
     ("auth_max_failures", ValueKind::Integer),

@@ -70,6 +70,7 @@ pub(super) struct RawConfig {
     manifest_cache_bytes: Option<i64>,
     search_index_dir: Option<String>,
     search_catch_up_ms: Option<i64>,
+    orphan_sweep_minutes: Option<i64>,
     auth_trusted_proxies: Option<Vec<String>>,
     auth_token_ttl_seconds: Option<i64>,
     auth_max_failures: Option<i64>,
@@ -459,6 +460,11 @@ impl RawConfig {
                 "search_catch_up_ms",
                 self.search_catch_up_ms.unwrap_or(1000),
                 50..=600_000,
+            )? as u64,
+            orphan_sweep_minutes: in_range(
+                "orphan_sweep_minutes",
+                self.orphan_sweep_minutes.unwrap_or(60),
+                0..=10_080,
             )? as u64,
             auth_trusted_proxies: auth::IpRanges::parse(
                 &self.auth_trusted_proxies.unwrap_or_default(),

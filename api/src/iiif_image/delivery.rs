@@ -174,13 +174,23 @@ impl ImageDelivery {
         )
     }
 
+    /// Where the pyramid the asset's record names is stored.
+    fn pyramid_key(asset: &Asset) -> String {
+        keys::pyramid(
+            asset.customer_id,
+            asset.space,
+            &asset.id,
+            asset.derivatives.as_deref(),
+        )
+    }
+
     /// The pyramid layout, read from the TIFF's header and IFDs once and then remembered.
     pub async fn layout(&self, asset: &Asset) -> Result<Arc<PyramidLayout>, RestError> {
         let cache_key = Self::derivative_key(asset);
         if let Some(layout) = self.layouts.get(&cache_key) {
             return Ok(layout);
         }
-        let key = keys::pyramid(asset.customer_id, asset.space, &asset.id);
+        let key = Self::pyramid_key(asset);
         let header = self.storage.get_range(&key, 0..8).await?;
         let first_ifd = PyramidLayout::first_ifd_offset(&header)?;
         let size = self.storage.size(&key).await?;
@@ -209,13 +219,13 @@ impl ImageDelivery {
                     asset.customer_id,
                     asset.space,
                     &asset.id,
-                    width,
-                    height,
+                    asset.derivatives.as_deref(),
+                    (width, height),
                 ))
                 .await?);
         }
         let layout = self.layout(asset).await?;
-        let pyramid_key = keys::pyramid(asset.customer_id, asset.space, &asset.id);
+        let pyramid_key = Self::pyramid_key(asset);
         if let Some(tile) = imaging::exact_tile(&layout, request) {
             let range = layout.levels[tile.level].tile_range(tile.index);
             return Ok(self.storage.get_range(&pyramid_key, range).await?);

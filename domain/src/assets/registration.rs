@@ -235,6 +235,7 @@ pub(crate) fn prepared_row(
         tile_size: None,
         thumbnail_sizes: None,
         bytes_stored: None,
+        derivatives: None,
     };
     Ok((row, tags))
 }
@@ -257,6 +258,7 @@ pub(crate) async fn replace_row(
     update.tile_size = NotSet;
     update.thumbnail_sizes = NotSet;
     update.bytes_stored = NotSet;
+    update.derivatives = NotSet;
     match update.update(connection).await {
         Ok(row) => Ok(row),
         // deleted by another request since it was read

@@ -35,6 +35,8 @@ pub struct Model {
     pub tile_size: Option<i32>,
     pub thumbnail_sizes: Option<String>,
     pub bytes_stored: Option<i64>,
+    /// The version of the stored pyramid and thumbnails; none for those stored unversioned.
+    pub derivatives: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

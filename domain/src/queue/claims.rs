@@ -304,6 +304,7 @@ impl Domain {
                 asset_row.tile_size = Set(facts.tile_size);
                 asset_row.thumbnail_sizes = Set(Some(encode_list(&facts.thumbnail_sizes)));
                 asset_row.bytes_stored = Set(Some(facts.bytes_stored));
+                asset_row.derivatives = Set(facts.derivatives.clone());
                 let updated = asset_row.update(txn).await?;
                 if let Some(batch_id) = current.batch_id {
                     settle_member(

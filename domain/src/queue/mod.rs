@@ -109,6 +109,8 @@ pub struct AssetFacts {
     /// Longest-edge sizes of the stored thumbnails.
     pub thumbnail_sizes: Vec<i32>,
     pub bytes_stored: i64,
+    /// The version the stored pyramid and thumbnails carry in their keys.
+    pub derivatives: Option<String>,
 }
 
 /// How an attempt ended.

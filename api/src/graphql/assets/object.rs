@@ -354,6 +354,7 @@ mod tests {
             tile_size: None,
             thumbnail_sizes: vec![],
             bytes_stored: None,
+            derivatives: None,
         };
         let object = AssetObject::new(asset, "http://example.org");
         assert_eq!(
