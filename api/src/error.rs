@@ -28,7 +28,8 @@ pub fn http_status(code: &str) -> StatusCode {
         | "storage-unavailable"
         | "render-timeout"
         | "render-busy"
-        | "shutting-down" => StatusCode::SERVICE_UNAVAILABLE,
+        | "shutting-down"
+        | "search-catching-up" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

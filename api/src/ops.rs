@@ -12,7 +12,8 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready: the database and the object store answer. A 503 names what does not.
+/// Ready: the database and the object store answer, and this node's search index has caught
+/// up with the database once since it opened. A 503 names what is not ready.
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> Response {
     let (database, storage) = tokio::join!(state.domain.ping(), state.storage.check());
@@ -41,7 +42,19 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
         .retry_after(crate::error::STORAGE_RETRY_AFTER_SECONDS)
         .into_response();
     }
-    "ready".into_response()
+    match state.search.catching_up().await {
+        Ok(None) => "ready".into_response(),
+        Ok(Some(behind)) => RestError::new(
+            "search-catching-up",
+            format!(
+                "this node's search index is catching up with the database: at change {} of {}",
+                behind.at, behind.latest
+            ),
+        )
+        .retry_after(crate::error::STORAGE_RETRY_AFTER_SECONDS)
+        .into_response(),
+        Err(error) => RestError::from(error).into_response(),
+    }
 }
 
 /// Prometheus text exposition.

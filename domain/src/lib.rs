@@ -73,7 +73,8 @@ pub use queue::{
 };
 pub use quotas::Quotas;
 pub use search::{
-    CompleteRequest, MAX_COMPLETIONS, RESULTS_PER_PAGE, SearchOutcome, SearchRequest, Searcher,
+    CatchingUp, CompleteRequest, MAX_COMPLETIONS, RESULTS_PER_PAGE, SearchOutcome, SearchRequest,
+    Searcher,
 };
 pub use spaces::{SpaceInput, SpacePatch};
 pub use staged_imports::{STAGED_IMPORT_TTL, STAGED_ROWS_PAGE, StagedImport};

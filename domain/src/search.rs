@@ -91,6 +91,17 @@ pub struct Searcher {
     index: Arc<SearchIndex>,
     sync: Arc<tokio::sync::Mutex<()>>,
     scopes: Arc<Cache<ScopeKey, KeptScope>>,
+    /// Whether the index has reached the end of the change log once since it opened.
+    caught_up: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How far a node's index is from the change log while it first catches up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatchingUp {
+    /// The change the index is up to.
+    pub at: u64,
+    /// The latest change in the database.
+    pub latest: u64,
 }
 
 /// What a named query selected, as read at `read`.
@@ -228,7 +239,29 @@ impl Searcher {
             index,
             sync: Arc::new(tokio::sync::Mutex::new(())),
             scopes: Arc::new(Cache::new(SCOPE_CACHE_ENTRIES)),
+            caught_up: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
+    }
+
+    /// `None` once the index has caught up with the change log since it opened (a new node
+    /// with an empty index builds it from the database that way); until then, how far it is.
+    /// Afterwards the index trails other nodes' writes by at most the catch-up period.
+    pub async fn catching_up(&self) -> Result<Option<CatchingUp>> {
+        use std::sync::atomic::Ordering;
+        if self.caught_up.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let latest = annotation_change::Entity::find()
+            .order_by_desc(annotation_change::Column::Seq)
+            .one(self.domain.db())
+            .await?
+            .map_or(0, |change| change.seq as u64);
+        let at = self.index.sequence();
+        if at >= latest {
+            self.caught_up.store(true, Ordering::Release);
+            return Ok(None);
+        }
+        Ok(Some(CatchingUp { at, latest }))
     }
 
     /// The change-log number the index is up to.
@@ -252,6 +285,8 @@ impl Searcher {
                 .all(self.domain.db())
                 .await?;
             let Some(last) = changes.last() else {
+                self.caught_up
+                    .store(true, std::sync::atomic::Ordering::Release);
                 return Ok(applied);
             };
             let upto = last.seq as u64;

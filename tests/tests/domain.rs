@@ -2727,7 +2727,11 @@ async fn search_indexes_follow_the_annotation_log(domain: Domain) {
         Arc::new(SearchIndex::open(folder.path()).unwrap()),
     );
     assert_eq!(node_b.sequence(), before, "the index kept its place");
+    let behind = node_b.catching_up().await.unwrap().expect("B is behind");
+    assert_eq!(behind.at, before);
+    assert!(behind.latest >= before + 2, "{behind:?}");
     assert!(node_b.catch_up().await.unwrap() >= 2);
+    assert_eq!(node_b.catching_up().await.unwrap(), None, "caught up");
     let a = search(node_a.clone(), "gulls").await;
     assert_eq!(found(&a), ["Gulls"]);
     assert_eq!(a.items[0].target.rsplit('#').next(), Some("xywh=5,5,20,10"));
@@ -2735,6 +2739,10 @@ async fn search_indexes_follow_the_annotation_log(domain: Domain) {
 
     // a rebuild from the database gives the same answers
     let rebuilt = Searcher::new(domain.clone(), Arc::new(SearchIndex::in_memory().unwrap()));
+    assert!(
+        rebuilt.catching_up().await.unwrap().is_some(),
+        "a new index is behind"
+    );
     assert_eq!(rebuilt.rebuild().await.unwrap(), 1);
     assert_eq!(rebuilt.sequence(), node_b.sequence());
     assert_eq!(search(rebuilt.clone(), "gulls").await, a);
