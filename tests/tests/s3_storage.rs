@@ -29,6 +29,14 @@ fn bucket_store(settings: storage::S3Settings, prefix: &str) -> storage::BlobSto
     .unwrap()
 }
 
+/// A test server's storage on the bucket, reached with `settings`.
+fn on_bucket(settings: storage::S3Settings) -> impl FnOnce(&mut api::Config) + Send + 'static {
+    move |config| {
+        config.storage_url = format!("s3://{BUCKET}/objects");
+        config.storage.s3 = settings;
+    }
+}
+
 #[tokio::test]
 async fn the_storage_suite_passes_on_s3() {
     let Some(server) = s3_server().await else {
@@ -46,13 +54,7 @@ async fn readiness_names_what_is_wrong_with_the_store() {
     };
     let endpoint = server.endpoint.clone();
     let mut app = TestApp::builder()
-        .config({
-            let settings = server.settings();
-            move |config| {
-                config.storage_url = format!("s3://{BUCKET}/objects");
-                config.storage.s3 = settings;
-            }
-        })
+        .config(on_bucket(server.settings()))
         .start()
         .await;
     let ready = app.get("/readyz").await;
@@ -140,19 +142,14 @@ async fn images_live_on_s3_and_a_store_outage_is_a_503_not_a_hang() {
     let proxy = FaultProxy::start(server.address()).await;
     let app = TestApp::builder()
         .workers(1)
-        .config({
-            let settings = server.settings();
-            let endpoint = proxy.url();
-            move |config| {
-                config.storage_url = format!("s3://{BUCKET}/objects");
-                config.storage.s3 = storage::S3Settings {
-                    endpoint: Some(endpoint),
-                    ..settings
-                };
-                config.storage.request_timeout = Duration::from_secs(2);
-                config.ingest_max_attempts = 50;
-                config.ingest_retry_max_seconds = 1;
-            }
+        .config(on_bucket(storage::S3Settings {
+            endpoint: Some(proxy.url()),
+            ..server.settings()
+        }))
+        .config(|config| {
+            config.storage.request_timeout = Duration::from_secs(2);
+            config.ingest_max_attempts = 50;
+            config.ingest_retry_max_seconds = 1;
         })
         .start()
         .await;
@@ -243,13 +240,7 @@ async fn a_reingest_never_mixes_versions_and_orphans_are_swept() {
         return;
     };
     let app = TestApp::builder()
-        .config({
-            let settings = server.settings();
-            move |config| {
-                config.storage_url = format!("s3://{BUCKET}/objects");
-                config.storage.s3 = settings;
-            }
-        })
+        .config(on_bucket(server.settings()))
         .start()
         .await;
     let acme = app.customer_with_key("acme").await;
