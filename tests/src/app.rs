@@ -2,6 +2,62 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
+/// The variable that puts every [`TestApp`] on another backend: `postgres-s3` runs it on a
+/// fresh PostgreSQL database (from `VITRINE_TEST_DATABASE_URL`) and a bucket of its own on a
+/// moto S3 server; unset or `embedded`, on SQLite and a folder.
+pub const BACKEND_VARIABLE: &str = "VITRINE_TEST_BACKEND";
+
+/// What a scale-out [`TestApp`] runs on besides the server: removed when it is dropped.
+#[derive(Debug)]
+struct ScaleOut {
+    database: Option<crate::TestDatabase>,
+    _s3: crate::S3Server,
+}
+
+impl Drop for ScaleOut {
+    fn drop(&mut self) {
+        if let Some(database) = self.database.take() {
+            // a database is dropped with async calls; a drop cannot await, so a thread of its
+            // own runs them
+            std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime to drop the test database")
+                    .block_on(database.drop_database());
+            })
+            .join()
+            .expect("the test database is dropped");
+        }
+    }
+}
+
+/// Puts `config` on a fresh PostgreSQL database and bucket when [`BACKEND_VARIABLE`] asks for
+/// it (and no database is chosen already).
+async fn scale_out(config: &mut api::Config, database_chosen: bool) -> Option<ScaleOut> {
+    match std::env::var(BACKEND_VARIABLE).as_deref() {
+        Err(_) | Ok("") | Ok("embedded") => return None,
+        Ok("postgres-s3") => {}
+        Ok(other) => panic!("{BACKEND_VARIABLE}={other}: use embedded or postgres-s3"),
+    }
+    let s3 = crate::S3Server::start_open("vitrine")
+        .await
+        .expect("moto_server runs (pip install 'moto[server]')");
+    config.storage_url = "s3://vitrine/objects".into();
+    config.storage.s3 = s3.settings();
+    let database = if database_chosen {
+        None
+    } else {
+        let database = crate::TestDatabase::create(crate::Backend::Postgres)
+            .await
+            .expect("VITRINE_TEST_DATABASE_URL names the PostgreSQL server");
+        config.database_url = database.url.clone();
+        config.jwt_secret = Some(api::config::Secret::new(TEST_SIGNING_SECRET));
+        Some(database)
+    };
+    Some(ScaleOut { database, _s3: s3 })
+}
+
 /// The admin credential every TestApp is configured with.
 pub const ADMIN_KEY: &str = "test-admin";
 pub const ADMIN_SECRET: &str = "test-admin-secret-0123456789";
@@ -151,7 +207,7 @@ impl TestAppBuilder {
             key: ADMIN_KEY.into(),
             secret: ADMIN_SECRET.into(),
         });
-        if let Some(url) = self.database_url {
+        if let Some(url) = self.database_url.clone() {
             config.database_url = url;
             // as every node over one PostgreSQL database must (see the config's check)
             config.jwt_secret = Some(api::config::Secret::new(TEST_SIGNING_SECRET));
@@ -175,6 +231,7 @@ impl TestAppBuilder {
         let masters = data_dir.path().join("masters");
         std::fs::create_dir_all(&masters).expect("masters folder");
         config.import_roots = vec![masters];
+        let scale_out = scale_out(&mut config, self.database_url.is_some()).await;
         for change in self.changes {
             change(&mut config);
         }
@@ -186,6 +243,7 @@ impl TestAppBuilder {
             server: Some(server),
             config,
             data_dir,
+            _scale_out: scale_out,
         }
     }
 }
@@ -198,6 +256,8 @@ pub struct TestApp {
     server: Option<api::RunningServer>,
     config: api::Config,
     data_dir: tempfile::TempDir,
+    /// Dropped after the server (fields drop in order): its database and bucket.
+    _scale_out: Option<ScaleOut>,
 }
 
 impl TestApp {
@@ -378,47 +438,32 @@ impl TestApp {
         response.data()["registerAsset"].clone()
     }
 
-    /// The bytes of the one stored object in `folder` whose name starts with `start`: a
-    /// derivative, whose name carries the version of the processing that made it
-    /// (`pyramid-v3-1-…tif`).
-    pub fn stored_derivative(&self, folder: &str, start: &str) -> Vec<u8> {
-        let dir = self.data_dir().join("objects").join(folder);
-        let found: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .expect("the asset's folder")
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|path| {
-                path.file_name()
-                    .and_then(|name| name.to_str())
+    /// The bytes of the one stored object under the asset prefix `folder` whose name starts
+    /// with `start`: a derivative, whose name carries the version of the processing that made
+    /// it (`pyramid-v3-1-…tif`). Read from whichever store the server uses.
+    pub async fn stored_derivative(&self, folder: &str, start: &str) -> Vec<u8> {
+        let store = self.config.open_storage().expect("the server's store");
+        let found: Vec<String> = store
+            .list(folder)
+            .await
+            .expect("the asset's objects")
+            .into_iter()
+            .filter(|key| {
+                key.rsplit('/')
+                    .next()
                     .is_some_and(|name| name.starts_with(start))
             })
             .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "one {start}* in {}: {found:?}",
-            dir.display()
-        );
-        std::fs::read(&found[0]).expect("stored object")
+        assert_eq!(found.len(), 1, "one {start}* under {folder}: {found:?}");
+        store.get(&found[0]).await.expect("stored object").to_vec()
     }
 
-    /// How many objects the server stores (every file under the object folder).
-    pub fn stored_object_count(&self) -> usize {
-        fn count(dir: &std::path::Path) -> usize {
-            std::fs::read_dir(dir).map_or(0, |entries| {
-                entries
-                    .flatten()
-                    .map(|entry| {
-                        let path = entry.path();
-                        if path.is_dir() { count(&path) } else { 1 }
-                    })
-                    .sum()
-            })
-        }
-        count(&self.data_dir().join("objects"))
+    /// How many objects the server stores.
+    pub async fn stored_object_count(&self) -> usize {
+        let store = self.config.open_storage().expect("the server's store");
+        store.list_all().await.expect("the store lists").len()
     }
 
-    /// Stops the server gracefully.
     /// The configuration the server runs with.
     pub fn configuration(&self) -> &api::Config {
         &self.config

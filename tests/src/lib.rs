@@ -12,7 +12,8 @@ mod origin;
 mod s3;
 
 pub use app::{
-    ADMIN_KEY, ADMIN_SECRET, Auth, GraphqlResponse, TEST_SIGNING_SECRET, TestApp, TestAppBuilder,
+    ADMIN_KEY, ADMIN_SECRET, Auth, BACKEND_VARIABLE, GraphqlResponse, TEST_SIGNING_SECRET, TestApp,
+    TestAppBuilder,
 };
 pub use database::{Backend, TestDatabase, with_database};
 pub use fault_proxy::FaultProxy;

@@ -445,7 +445,7 @@ async fn assets_not_ready_are_404_with_the_reason() {
 #[tokio::test]
 async fn stored_tiles_and_thumbnails_are_served_byte_for_byte() {
     let fixture = ImageFixture::start(W, H).await;
-    let tiff = fixture.app.stored_derivative("1/1/i.grid", "pyramid");
+    let tiff = fixture.app.stored_derivative("1/1/i.grid", "pyramid").await;
     let tile = fixture
         .get(3, "256,256,256,256/256,256/0/default.jpg")
         .await
@@ -471,7 +471,10 @@ async fn stored_tiles_and_thumbnails_are_served_byte_for_byte() {
         .unwrap();
     assert_eq!(
         &thumbnail[..],
-        &fixture.app.stored_derivative("1/1/i.grid", "thumb-200x140")[..]
+        &fixture
+            .app
+            .stored_derivative("1/1/i.grid", "thumb-200x140")
+            .await[..]
     );
     // the same requests through 2.1 URLs are the same bytes
     assert_eq!(
