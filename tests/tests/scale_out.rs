@@ -310,3 +310,82 @@ async fn a_database_outage_is_a_503_and_the_node_recovers_without_a_restart() {
     app.stop().await;
     database.drop_database().await;
 }
+
+/// Within the documented bound (2 s: how long a node keeps an asset's record), a change made
+/// through one node is what every other node serves.
+const COHERENCE_BOUND: Duration = Duration::from_secs(2);
+
+#[tokio::test]
+async fn a_change_through_one_node_reaches_the_other_within_the_bound() {
+    let Some(database) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let Some(s3) = S3Server::start_open(BUCKET).await else {
+        return;
+    };
+    let node = |workers: usize| {
+        let settings = s3.settings();
+        TestApp::builder()
+            .database_url(database.url.clone())
+            .workers(workers)
+            .config(move |config| {
+                config.storage_url = format!("s3://{BUCKET}/objects");
+                config.storage.s3 = settings;
+            })
+            .start()
+    };
+    let node_a = node(1).await;
+    let node_b = node(0).await;
+    let acme = node_a.customer_with_key("acme").await;
+    let space = node_a.create_space(&acme, "acme", "maps").await;
+    // the master is a file node A can read again under the same origin
+    let origin = node_a.add_master("map.png", &grid_png(600, 400));
+    let registered = node_a
+        .graphql(
+            &acme,
+            "mutation($s: Int!, $o: String!) { registerAsset(customer: \"acme\", space: $s, wait: true, input: {id: \"map\", mediaType: \"image/png\", origin: $o}) { status } }",
+            json!({ "s": space, "o": origin }),
+        )
+        .await;
+    assert_eq!(registered.data()["registerAsset"]["status"], "READY");
+    let info = format!("/iiif/3/acme/{space}/map/info.json");
+    let tile = format!("/iiif/3/acme/{space}/map/0,0,256,256/256,/0/default.jpg");
+    let (status, described) = node_b.get_json(&info).await;
+    assert_eq!((status, described["width"].as_i64()), (200, Some(600)));
+    assert_eq!(node_b.get(&tile).await.status(), 200);
+
+    // reingested through A from a new master: B serves the new one once the bound has passed
+    std::fs::write(node_a.masters_dir().join("map.png"), grid_png(400, 300)).unwrap();
+    let again = node_a
+        .graphql(
+            &acme,
+            "mutation($s: Int!) { reingestAsset(customer: \"acme\", space: $s, id: \"map\", wait: true) { status width } }",
+            json!({ "s": space }),
+        )
+        .await;
+    assert_eq!(again.data()["reingestAsset"]["width"], 400);
+    // meanwhile B answers whole images, old or new, never an error
+    assert_eq!(node_b.get(&tile).await.status(), 200);
+    tokio::time::sleep(COHERENCE_BOUND + Duration::from_millis(500)).await;
+    let (status, described) = node_b.get_json(&info).await;
+    assert_eq!((status, described["width"].as_i64()), (200, Some(400)));
+    let from_a = node_a.get(&tile).await.bytes().await.unwrap();
+    let from_b = node_b.get(&tile).await.bytes().await.unwrap();
+    assert_eq!(from_a, from_b, "both nodes serve the new tile");
+
+    // deleted through A: B no longer serves it once the bound has passed
+    let deleted = node_a
+        .graphql(
+            &acme,
+            "mutation($s: Int!) { deleteAsset(customer: \"acme\", space: $s, id: \"map\") }",
+            json!({ "s": space }),
+        )
+        .await;
+    assert_eq!(deleted.data()["deleteAsset"], true);
+    tokio::time::sleep(COHERENCE_BOUND + Duration::from_millis(500)).await;
+    assert_eq!(node_b.get(&info).await.status(), 404);
+    assert_eq!(node_b.get(&tile).await.status(), 404);
+    node_b.stop().await;
+    node_a.stop().await;
+    database.drop_database().await;
+}
