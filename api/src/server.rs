@@ -306,6 +306,10 @@ fn delivery_settings(config: &Config) -> DeliverySettings {
         heavy_render_pixels: config.heavy_render_pixels,
         render_queue_length: config.render_queue_length,
         render_timeout: Duration::from_millis(config.render_timeout_ms),
+        tile_disk_cache: (
+            config.data_dir.join("tile-cache"),
+            config.tile_disk_cache_bytes,
+        ),
     }
 }
 

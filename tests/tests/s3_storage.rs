@@ -314,3 +314,58 @@ async fn a_reingest_never_mixes_versions_and_orphans_are_swept() {
     assert_eq!(app.get(&tile).await.status(), 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn tiles_read_once_come_from_the_disk_cache_while_the_store_is_away() {
+    let Some(server) = s3_server().await else {
+        return;
+    };
+    let proxy = FaultProxy::start(server.address()).await;
+    let app = TestApp::builder()
+        .config(on_bucket(storage::S3Settings {
+            endpoint: Some(proxy.url()),
+            ..server.settings()
+        }))
+        .config(|config| {
+            config.storage.request_timeout = Duration::from_secs(2);
+            config.tile_disk_cache_bytes = 64 * 1024;
+        })
+        .start()
+        .await;
+    let acme = app.customer_with_key("acme").await;
+    let space = app.create_space(&acme, "acme", "scans").await;
+    let page = app
+        .register_image(&acme, "acme", space, "page", &grid_png(1024, 768))
+        .await;
+    assert_eq!(page["status"], "READY", "{page}");
+    let tile = |region: &str| format!("/iiif/3/acme/{space}/page/{region}/256,/0/default.jpg");
+    let mut first = Vec::new();
+    for region in ["0,0,256,256", "256,0,256,256", "512,0,256,256"] {
+        let answer = app.get(&tile(region)).await;
+        assert_eq!(answer.status(), 200);
+        first.push(answer.bytes().await.unwrap());
+    }
+    let cached: u64 = std::fs::read_dir(app.data_dir().join("tile-cache"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.metadata().unwrap().len())
+        .sum();
+    assert!(cached > 0 && cached <= 64 * 1024, "{cached} bytes on disk");
+
+    proxy.set_down(true);
+    for (region, bytes) in ["0,0,256,256", "256,0,256,256", "512,0,256,256"]
+        .into_iter()
+        .zip(&first)
+    {
+        let answer = app.get(&tile(region)).await;
+        assert_eq!(answer.status(), 200, "{region} comes from the disk");
+        assert_eq!(&answer.bytes().await.unwrap(), bytes);
+    }
+    let never_read = app.get(&tile("768,0,256,256")).await;
+    assert_eq!(
+        never_read.status(),
+        503,
+        "a tile never read needs the store"
+    );
+    app.stop().await;
+}

@@ -88,6 +88,9 @@ pub struct Config {
     pub render_cache_bytes: u64,
     /// Memory for decoded pyramid tiles kept for the renders that need them again.
     pub decoded_tile_cache_bytes: u64,
+    /// A cache of stored tiles on this node's disk ({data_dir}/tile-cache), in front of a
+    /// remote store; bytes, 0 for none.
+    pub tile_disk_cache_bytes: u64,
     /// Concurrent renders (decode, resize, encode) on the blocking pool.
     pub render_threads: usize,
     /// Time a render may take, waiting for a render slot included, before it is answered 503.
@@ -187,6 +190,7 @@ impl std::fmt::Debug for Config {
             .field("image_max_area", &self.image_max_area)
             .field("render_cache_bytes", &self.render_cache_bytes)
             .field("decoded_tile_cache_bytes", &self.decoded_tile_cache_bytes)
+            .field("tile_disk_cache_bytes", &self.tile_disk_cache_bytes)
             .field("render_threads", &self.render_threads)
             .field("render_timeout_ms", &self.render_timeout_ms)
             .field("render_queue_length", &self.render_queue_length)

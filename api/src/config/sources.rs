@@ -56,6 +56,7 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("image_max_area", ValueKind::Integer),
     ("render_cache_bytes", ValueKind::Integer),
     ("decoded_tile_cache_bytes", ValueKind::Integer),
+    ("tile_disk_cache_bytes", ValueKind::Integer),
     ("render_threads", ValueKind::Integer),
     ("render_timeout_ms", ValueKind::Integer),
     ("render_queue_length", ValueKind::Integer),

@@ -51,6 +51,7 @@ pub(super) struct RawConfig {
     image_max_area: Option<i64>,
     render_cache_bytes: Option<i64>,
     decoded_tile_cache_bytes: Option<i64>,
+    tile_disk_cache_bytes: Option<i64>,
     render_threads: Option<i64>,
     render_timeout_ms: Option<i64>,
     render_queue_length: Option<i64>,
@@ -367,6 +368,11 @@ impl RawConfig {
             decoded_tile_cache_bytes: in_range(
                 "decoded_tile_cache_bytes",
                 self.decoded_tile_cache_bytes.unwrap_or(128 * 1024 * 1024),
+                0..=i64::MAX,
+            )? as u64,
+            tile_disk_cache_bytes: in_range(
+                "tile_disk_cache_bytes",
+                self.tile_disk_cache_bytes.unwrap_or(0),
                 0..=i64::MAX,
             )? as u64,
             render_threads: match self.render_threads {

@@ -18,6 +18,23 @@ use crate::error::RestError;
 /// How long an asset record is reused before it is read again (changes show after this).
 const ASSET_TTL: Duration = Duration::from_secs(2);
 
+/// The disk cache the settings ask for; a folder that cannot be made leaves it off, said in
+/// the log.
+fn open_disk_cache(
+    (dir, bytes): &(std::path::PathBuf, u64),
+) -> Option<super::disk_cache::TileDiskCache> {
+    if *bytes == 0 {
+        return None;
+    }
+    match super::disk_cache::TileDiskCache::open(dir.clone(), *bytes) {
+        Ok(cache) => Some(cache),
+        Err(error) => {
+            tracing::error!(%error, dir = %dir.display(), "cannot use the tile disk cache; running without it");
+            None
+        }
+    }
+}
+
 /// A decoded 256-px RGB tile's bytes: sizes the decoded-tile cache's table.
 const DECODED_TILE_ESTIMATE: u64 = 256 * 256 * 3;
 
@@ -67,6 +84,8 @@ pub struct ImageDelivery {
     /// Decoded tiles, for the next render under the same part of the image (none when the
     /// setting is 0).
     decoded: Option<Cache<TileKey, Arc<Raster>, RasterWeight>>,
+    /// Stored tiles on this node's disk, in front of a remote store (none when off).
+    disk: Option<super::disk_cache::TileDiskCache>,
     renders: RenderPools,
 }
 
@@ -91,6 +110,8 @@ pub struct DeliverySettings {
     pub heavy_render_pixels: u64,
     pub render_queue_length: usize,
     pub render_timeout: Duration,
+    /// A folder for a bounded cache of stored tiles, and its size in bytes (0: none).
+    pub tile_disk_cache: (std::path::PathBuf, u64),
 }
 
 impl ImageDelivery {
@@ -111,6 +132,7 @@ impl ImageDelivery {
                     RasterWeight,
                 )
             }),
+            disk: open_disk_cache(&settings.tile_disk_cache),
             renders: RenderPools::new(RenderLimits {
                 threads: settings.render_threads,
                 heavy_threads: settings.heavy_render_threads,
@@ -174,6 +196,23 @@ impl ImageDelivery {
         )
     }
 
+    /// Bytes `range` of a stored pyramid: from this node's disk cache when it has them.
+    async fn read_tile(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, storage::Error> {
+        let Some(disk) = &self.disk else {
+            return self.storage.get_range(key, range).await;
+        };
+        if let Some(bytes) = disk.get(key, &range).await {
+            return Ok(bytes);
+        }
+        let bytes = self.storage.get_range(key, range.clone()).await?;
+        disk.put(key, &range, &bytes).await;
+        Ok(bytes)
+    }
+
     /// Where the pyramid the asset's record names is stored.
     fn pyramid_key(asset: &Asset) -> String {
         keys::pyramid(
@@ -228,7 +267,7 @@ impl ImageDelivery {
         let pyramid_key = Self::pyramid_key(asset);
         if let Some(tile) = imaging::exact_tile(&layout, request) {
             let range = layout.levels[tile.level].tile_range(tile.index);
-            return Ok(self.storage.get_range(&pyramid_key, range).await?);
+            return Ok(self.read_tile(&pyramid_key, range).await?);
         }
         let derivative: Arc<str> = Self::derivative_key(asset).into();
         let cache_key = format!("{derivative}/{request}");
@@ -252,7 +291,7 @@ impl ImageDelivery {
             .filter(|(_, kept)| kept.is_none())
             .map(|(tile, _)| {
                 let range = layout.levels[tile.level].tile_range(tile.index);
-                self.storage.get_range(&pyramid_key, range)
+                self.read_tile(&pyramid_key, range)
             });
         let fetched: Vec<Bytes> =
             tokio::time::timeout_at(deadline.into(), futures::future::try_join_all(reads))

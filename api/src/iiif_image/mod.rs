@@ -2,6 +2,7 @@
 //! URI redirect, CORS, HEAD and OPTIONS, caching headers and conditional requests.
 
 mod delivery;
+mod disk_cache;
 mod pools;
 
 use iiif::image::{
