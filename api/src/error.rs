@@ -48,8 +48,8 @@ pub fn graphql_error(error: domain::Error) -> async_graphql::Error {
     graphql
 }
 
-/// What a client is told to wait when object storage or the database fails.
-pub const STORAGE_RETRY_AFTER_SECONDS: u64 = 5;
+/// What a client is told to wait before trying again after a 503, in seconds.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
 
 /// Every HTTP error the server answers outside GraphQL: a stable code, a message for the
 /// caller, and (for a 503) how long to wait. Its status always comes from [`http_status`].
@@ -79,6 +79,11 @@ impl RestError {
         Self::new("internal", message)
     }
 
+    /// A 503 the client may retry: with `Retry-After` ([`RETRY_AFTER_SECONDS`]).
+    pub fn try_again(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(code, message).retry_after(RETRY_AFTER_SECONDS)
+    }
+
     /// The same error, telling the client to try again after `seconds`.
     pub fn retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
@@ -103,12 +108,9 @@ impl From<domain::Error> for RestError {
         if error.kind == domain::ErrorKind::Internal {
             tracing::error!(%error, "request failed");
         }
-        let unavailable = error.kind == domain::ErrorKind::Unavailable;
-        let rest = Self::new(error.code(), error.message);
-        if unavailable {
-            rest.retry_after(STORAGE_RETRY_AFTER_SECONDS)
-        } else {
-            rest
+        match error.kind {
+            domain::ErrorKind::Unavailable => Self::try_again(error.code(), error.message),
+            _ => Self::new(error.code(), error.message),
         }
     }
 }
@@ -126,8 +128,7 @@ impl From<storage::Error> for RestError {
             storage::ErrorKind::NotFound => {
                 Self::internal("a derivative of this image is missing; re-ingest it")
             }
-            _ => Self::new("storage-unavailable", "storage is unavailable; try again")
-                .retry_after(STORAGE_RETRY_AFTER_SECONDS),
+            _ => Self::try_again("storage-unavailable", "storage is unavailable; try again"),
         }
     }
 }

@@ -18,11 +18,10 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(state: Data<&AppState>) -> Response {
     let (database, storage) = tokio::join!(state.domain.ping(), state.storage.check());
     if let Err(error) = database {
-        return RestError::new(
+        return RestError::try_again(
             "database-unavailable",
             format!("database unreachable: {error}"),
         )
-        .retry_after(crate::error::STORAGE_RETRY_AFTER_SECONDS)
         .into_response();
     }
     if let Err(error) = storage {
@@ -32,26 +31,24 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
             storage::ErrorKind::InvalidLocation => "is not a usable location",
             storage::ErrorKind::Backend => "cannot be reached",
         };
-        return RestError::new(
+        return RestError::try_again(
             "storage-unavailable",
             format!(
                 "object storage {} {problem}: {error}",
                 state.config.storage_url_shown()
             ),
         )
-        .retry_after(crate::error::STORAGE_RETRY_AFTER_SECONDS)
         .into_response();
     }
     match state.search.catching_up().await {
         Ok(None) => "ready".into_response(),
-        Ok(Some(behind)) => RestError::new(
+        Ok(Some(behind)) => RestError::try_again(
             "search-catching-up",
             format!(
                 "this node's search index is catching up with the database: at change {} of {}",
                 behind.at, behind.latest
             ),
         )
-        .retry_after(crate::error::STORAGE_RETRY_AFTER_SECONDS)
         .into_response(),
         Err(error) => RestError::from(error).into_response(),
     }

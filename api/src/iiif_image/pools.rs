@@ -11,9 +11,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::RestError;
 
-/// What a client is told to wait before trying again, in seconds.
-const RETRY_AFTER_SECONDS: u64 = 5;
-
 /// How renders share the blocking pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RenderLimits {
@@ -47,13 +44,8 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// 503 with `Retry-After`: the render could not be done in time, or not now.
-pub(crate) fn overloaded(code: &'static str, message: &str) -> RestError {
-    RestError::new(code, message).retry_after(RETRY_AFTER_SECONDS)
-}
-
 pub(crate) fn timed_out() -> RestError {
-    overloaded(
+    RestError::try_again(
         "render-timeout",
         "the image could not be rendered in time; try again shortly",
     )
@@ -97,7 +89,7 @@ impl RenderPools {
         let waiting = self.waiting.fetch_add(1, Ordering::SeqCst);
         let _place = Waiting(&self.waiting);
         if waiting >= self.limits.queue_length {
-            return Err(overloaded(
+            return Err(RestError::try_again(
                 "render-busy",
                 "too many images are being rendered; try again shortly",
             ));
@@ -171,7 +163,7 @@ mod tests {
         assert!(started.elapsed() >= Duration::from_millis(50));
         assert_eq!(error.status(), poem::http::StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(error.code, "render-timeout");
-        assert_eq!(error.retry_after, Some(RETRY_AFTER_SECONDS));
+        assert_eq!(error.retry_after, Some(crate::error::RETRY_AFTER_SECONDS));
         assert_eq!(pools.waiting.load(Ordering::SeqCst), 0);
     }
 
