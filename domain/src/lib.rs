@@ -43,8 +43,8 @@ pub use annotations::{
     MAX_IMPORT_ANNOTATIONS, MOTIVATIONS, Region, TimeRange,
 };
 pub use assets::{
-    AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, Change, NUMBER_NAMES,
-    References, ReferencesPatch, STRING_NAMES, SortDirection,
+    AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, Change, References,
+    ReferencesPatch, SortDirection,
 };
 pub use auth::Principal;
 pub use batch_control::CANCELLED_REASON;

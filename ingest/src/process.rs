@@ -365,7 +365,7 @@ impl Ingestor {
     /// Removes the derivatives earlier processings of an asset stored, once the one `job`
     /// made is recorded: those of older jobs and attempts, and those stored before versions.
     /// A later job's objects (a reingest already under way) are left alone.
-    pub async fn remove_older_derivatives(&self, asset: &Asset, job: &ClaimedJob) -> Result<()> {
+    async fn remove_older_derivatives(&self, asset: &Asset, job: &ClaimedJob) -> Result<()> {
         let prefix = keys::asset_prefix(asset.customer_id, asset.space, &asset.id);
         let current = asset.derivatives.as_deref();
         for key in self.storage.list(&prefix).await? {

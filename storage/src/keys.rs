@@ -91,27 +91,27 @@ pub fn classify(key: &str) -> Option<(&str, StoredObject<'_>)> {
     if prefix.split('/').count() != 3 {
         return None;
     }
-    let object = if name == "master" {
-        StoredObject::Master
-    } else if let Some(rest) = name.strip_prefix("pyramid") {
-        match rest.strip_suffix(".tif") {
-            Some("") => StoredObject::Derivative(None),
-            Some(version) => match version.strip_prefix('-') {
-                Some(version) => StoredObject::Derivative(Some(version)),
-                None => StoredObject::Other,
-            },
-            None => StoredObject::Other,
-        }
-    } else if let Some(rest) = name
-        .strip_prefix("thumb-")
-        .and_then(|rest| rest.strip_suffix(".jpg"))
-    {
-        match rest.split_once('-') {
-            Some((_, version)) => StoredObject::Derivative(Some(version)),
-            None => StoredObject::Derivative(None),
-        }
-    } else {
-        StoredObject::Other
+    // what follows a derivative's stem: "" or "-{version}"
+    let suffix = name
+        .strip_suffix(".tif")
+        .and_then(|stem| stem.strip_prefix("pyramid"))
+        .or_else(|| {
+            let size_and_version = name.strip_suffix(".jpg")?.strip_prefix("thumb-")?;
+            Some(
+                size_and_version
+                    .find('-')
+                    .map_or("", |at| &size_and_version[at..]),
+            )
+        });
+    let object = match suffix {
+        _ if name == "master" => StoredObject::Master,
+        Some("") => StoredObject::Derivative(None),
+        Some(suffix) => suffix
+            .strip_prefix('-')
+            .map_or(StoredObject::Other, |version| {
+                StoredObject::Derivative(Some(version))
+            }),
+        None => StoredObject::Other,
     };
     Some((prefix, object))
 }

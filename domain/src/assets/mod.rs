@@ -24,7 +24,7 @@ use crate::{Domain, validate};
 pub use changes::AssetPatch;
 pub(crate) use changes::ingest_kind;
 pub use listing::{AssetFilter, AssetOrder, AssetOrderField, SortDirection};
-pub use references::{Change, NUMBER_NAMES, References, ReferencesPatch, STRING_NAMES};
+pub use references::{Change, References, ReferencesPatch};
 pub(crate) use references::{NUMBER_COLUMNS, STRING_COLUMNS};
 pub use registration::AssetInput;
 pub(crate) use registration::{origin_required, prepared_row, replace_row};

@@ -40,9 +40,9 @@ pub struct References {
 }
 
 /// The names of the string references, in order: `string1` to `string3`.
-pub const STRING_NAMES: [&str; 3] = ["string1", "string2", "string3"];
+const STRING_NAMES: [&str; 3] = ["string1", "string2", "string3"];
 /// The names of the number references, in order: `number1` to `number3`.
-pub const NUMBER_NAMES: [&str; 3] = ["number1", "number2", "number3"];
+const NUMBER_NAMES: [&str; 3] = ["number1", "number2", "number3"];
 
 /// The columns of the string references, in order.
 pub(crate) const STRING_COLUMNS: [asset::Column; 3] = [
@@ -76,15 +76,6 @@ impl<T> Change<T> {
         }
     }
 
-    /// `Some(new value)` when this changes something (`Some(None)` clears), else `None`.
-    pub fn into_option(self) -> Option<Option<T>> {
-        match self {
-            Change::Keep => None,
-            Change::Clear => Some(None),
-            Change::Set(value) => Some(Some(value)),
-        }
-    }
-
     /// The value it sets, if it sets one.
     pub fn set_value(self) -> Option<T> {
         match self {
@@ -97,16 +88,6 @@ impl<T> Change<T> {
         match self {
             Change::Set(value) => Some(value),
             Change::Keep | Change::Clear => None,
-        }
-    }
-}
-
-impl<T> From<Option<Option<T>>> for Change<T> {
-    fn from(value: Option<Option<T>>) -> Self {
-        match value {
-            None => Change::Keep,
-            Some(None) => Change::Clear,
-            Some(Some(value)) => Change::Set(value),
         }
     }
 }
@@ -175,11 +156,7 @@ impl<T: async_graphql::InputType> async_graphql::InputType for Change<T> {
 /// Changes to an asset's free references: each left alone, cleared (`null`) or set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-#[cfg_attr(
-    feature = "graphql",
-    derive(async_graphql::InputObject),
-    graphql(name = "ReferencesPatch")
-)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::InputObject))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReferencesPatch {
     /// New string1; null clears it.
@@ -233,25 +210,18 @@ impl References {
     /// Sets the reference called `name` from text (a number must be a whole number). Says
     /// whether `name` is a reference at all.
     pub fn set_from_text(&mut self, name: &str, text: &str) -> Result<bool> {
-        let string = match name {
-            "string1" => &mut self.string1,
-            "string2" => &mut self.string2,
-            "string3" => &mut self.string3,
-            _ => {
-                let number = match name {
-                    "number1" => &mut self.number1,
-                    "number2" => &mut self.number2,
-                    "number3" => &mut self.number3,
-                    _ => return Ok(false),
-                };
-                let value = text.parse::<i64>().map_err(|_| {
-                    Error::bad_request(format!("{name} must be a whole number, got {text:?}"))
-                })?;
-                *number = Some(value);
-                return Ok(true);
-            }
-        };
-        *string = Some(text.to_owned());
+        let slot = |names: [&str; 3]| names.iter().position(|known| *known == name);
+        if let Some(slot) = slot(STRING_NAMES) {
+            *[&mut self.string1, &mut self.string2, &mut self.string3][slot] =
+                Some(text.to_owned());
+        } else if let Some(slot) = slot(NUMBER_NAMES) {
+            let value = text.parse::<i64>().map_err(|_| {
+                Error::bad_request(format!("{name} must be a whole number, got {text:?}"))
+            })?;
+            *[&mut self.number1, &mut self.number2, &mut self.number3][slot] = Some(value);
+        } else {
+            return Ok(false);
+        }
         Ok(true)
     }
 
