@@ -40,11 +40,10 @@ async fn scale_out(config: &mut api::Config, database_chosen: bool) -> Option<Sc
         Ok("postgres-s3") => {}
         Ok(other) => panic!("{BACKEND_VARIABLE}={other}: use embedded or postgres-s3"),
     }
-    let s3 = crate::S3Server::start_open("vitrine")
+    let s3 = crate::S3Server::start_open(crate::STORAGE_BUCKET)
         .await
         .expect("moto_server runs (pip install 'moto[server]')");
-    config.storage_url = "s3://vitrine/objects".into();
-    config.storage.s3 = s3.settings();
+    crate::store_in_bucket(config, s3.settings());
     let database = if database_chosen {
         None
     } else {

@@ -19,7 +19,7 @@ pub use database::{Backend, TestDatabase, with_database};
 pub use fault_proxy::FaultProxy;
 pub use node::NodeProcess;
 pub use origin::Origin;
-pub use s3::S3Server;
+pub use s3::{S3Server, STORAGE_BUCKET, STORAGE_URL, store_in_bucket};
 
 /// The bytes of one of the ingest crate's media fixtures (`ingest/fixtures/media`).
 pub fn media_fixture(name: &str) -> Vec<u8> {

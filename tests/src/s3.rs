@@ -5,6 +5,18 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The bucket servers under test store their objects in, under [`STORAGE_URL`].
+pub const STORAGE_BUCKET: &str = "vitrine";
+/// Where servers under test store their objects: the bucket's `objects` prefix.
+pub const STORAGE_URL: &str = "s3://vitrine/objects";
+
+/// Points a server's own storage at [`STORAGE_URL`], reached with `settings` (a server's
+/// own, or through a proxy in front of it).
+pub fn store_in_bucket(config: &mut api::Config, settings: storage::S3Settings) {
+    config.storage_url = STORAGE_URL.into();
+    config.storage.s3 = settings;
+}
+
 /// Requests moto serves before it checks signatures: enough to set the server up unsigned.
 const SETUP_REQUESTS: usize = 5;
 
@@ -46,6 +58,18 @@ impl S3Server {
             secret_access_key: Some(self.secret_access_key.clone()),
             virtual_hosted: false,
         }
+    }
+
+    /// The bucket's objects under `prefix` (`objects` is what servers under test store),
+    /// read with this server's settings.
+    pub fn bucket_store(&self, prefix: &str) -> storage::BlobStore {
+        let location = storage::StorageLocation::parse(&format!("s3://{STORAGE_BUCKET}/{prefix}"))
+            .expect("an S3 location");
+        let options = storage::StoreOptions {
+            s3: self.settings(),
+            ..Default::default()
+        };
+        storage::BlobStore::open_with(&location, &options).expect("the bucket opens")
     }
 
     /// The server's address, for a proxy in front of it.

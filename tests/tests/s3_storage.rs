@@ -7,34 +7,18 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use vitrine_tests::images::grid_png;
-use vitrine_tests::{Auth, FaultProxy, S3Server, TestApp};
-
-const BUCKET: &str = "vitrine";
+use vitrine_tests::{
+    Auth, FaultProxy, S3Server, STORAGE_BUCKET, STORAGE_URL, TestApp, store_in_bucket,
+};
 
 /// A moto server with the bucket, or `None` (skipped) where moto cannot run outside CI.
 async fn s3_server() -> Option<S3Server> {
-    S3Server::start_open(BUCKET).await
-}
-
-/// A store on the bucket under `prefix`, reached with `settings`.
-fn bucket_store(settings: storage::S3Settings, prefix: &str) -> storage::BlobStore {
-    let location = storage::StorageLocation::parse(&format!("s3://{BUCKET}/{prefix}")).unwrap();
-    storage::BlobStore::open_with(
-        &location,
-        &storage::StoreOptions {
-            s3: settings,
-            request_timeout: Duration::from_secs(10),
-        },
-    )
-    .unwrap()
+    S3Server::start_open(STORAGE_BUCKET).await
 }
 
 /// A test server's storage on the bucket, reached with `settings`.
 fn on_bucket(settings: storage::S3Settings) -> impl FnOnce(&mut api::Config) + Send + 'static {
-    move |config| {
-        config.storage_url = format!("s3://{BUCKET}/objects");
-        config.storage.s3 = settings;
-    }
+    move |config| store_in_bucket(config, settings)
 }
 
 #[tokio::test]
@@ -42,7 +26,7 @@ async fn the_storage_suite_passes_on_s3() {
     let Some(server) = s3_server().await else {
         return;
     };
-    let store = bucket_store(server.settings(), "suite");
+    let store = server.bucket_store("suite");
     store.check().await.expect("the bucket answers");
     storage::testsuite::run(&store).await;
 }
@@ -71,7 +55,7 @@ async fn readiness_names_what_is_wrong_with_the_store() {
     // nothing listens on the endpoint's port once moto is gone
     drop(server);
     app.restart(move |config| {
-        config.storage_url = format!("s3://{BUCKET}/objects");
+        config.storage_url = STORAGE_URL.into();
         config.storage.s3.endpoint = Some(endpoint);
         config.storage.request_timeout = Duration::from_secs(1);
     })
@@ -87,7 +71,7 @@ async fn readiness_names_what_is_wrong_with_the_store() {
     );
 
     // a server that checks signatures refuses a wrong secret
-    let signing = S3Server::start(BUCKET, "seed", b"x".to_vec())
+    let signing = S3Server::start(STORAGE_BUCKET, "seed", b"x".to_vec())
         .await
         .expect("moto runs where the open one did");
     let settings = signing.settings();
@@ -124,7 +108,7 @@ async fn asset_status(app: &TestApp, auth: &Auth, space: i64, id: &str) -> Strin
 /// Every key the bucket holds under the server's prefix for one asset of the first customer
 /// (keys start with the customer's number).
 async fn stored_keys(server: &S3Server, asset: &str) -> Vec<String> {
-    let store = bucket_store(server.settings(), "objects");
+    let store = server.bucket_store("objects");
     store
         .list("1")
         .await
@@ -277,7 +261,7 @@ async fn a_reingest_never_mixes_versions_and_orphans_are_swept() {
 
     // a crash between the database and the store leaves objects nothing refers to: a deleted
     // asset's, and a dead attempt's derivative; the sweep removes them and nothing else
-    let store = bucket_store(server.settings(), "objects");
+    let store = server.bucket_store("objects");
     let ghost = format!("1/{space}/i.ghost/pyramid-v1-1-00000000.tif");
     let dead_attempt = format!("1/{space}/i.page/thumb-10x10-v999-1-00000000.jpg");
     for key in [&ghost, &dead_attempt] {

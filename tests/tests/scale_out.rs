@@ -9,11 +9,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use vitrine_tests::images::grid_png;
 use vitrine_tests::{
-    ADMIN_KEY, ADMIN_SECRET, Auth, Backend, FaultProxy, NodeProcess, S3Server, TEST_SIGNING_SECRET,
-    TestApp, TestDatabase,
+    ADMIN_KEY, ADMIN_SECRET, Auth, Backend, FaultProxy, NodeProcess, S3Server, STORAGE_BUCKET,
+    STORAGE_URL, TEST_SIGNING_SECRET, TestApp, TestDatabase, store_in_bucket,
 };
 
-const BUCKET: &str = "vitrine";
 const MEMBERS: usize = 200;
 /// Longer than any request may take while a backend is down: past it, the request hangs.
 const BOUND: Duration = Duration::from_secs(60);
@@ -52,24 +51,19 @@ async fn two_nodes_share_the_work_and_one_finishes_what_a_killed_one_held() {
     let Some(database) = TestDatabase::create(Backend::Postgres).await else {
         return;
     };
-    let Some(s3) = S3Server::start_open(BUCKET).await else {
+    let Some(s3) = S3Server::start_open(STORAGE_BUCKET).await else {
         return;
     };
     let Some(binary) = NodeProcess::binary() else {
         return;
     };
-    let storage_url = format!("s3://{BUCKET}/objects");
     // node B, in this process: one worker
     let node_b = TestApp::builder()
         .database_url(database.url.clone())
         .workers(1)
         .config({
             let settings = s3.settings();
-            let storage_url = storage_url.clone();
-            move |config| {
-                config.storage_url = storage_url;
-                config.storage.s3 = settings;
-            }
+            move |config| store_in_bucket(config, settings)
         })
         .start()
         .await;
@@ -81,7 +75,7 @@ async fn two_nodes_share_the_work_and_one_finishes_what_a_killed_one_held() {
         &[
             ("VITRINE_DATA_DIR", data_a.path().display().to_string()),
             ("VITRINE_DATABASE_URL", database.url.clone()),
-            ("VITRINE_STORAGE_URL", storage_url.clone()),
+            ("VITRINE_STORAGE_URL", STORAGE_URL.into()),
             ("VITRINE_STORAGE_S3_ENDPOINT", s3.endpoint.clone()),
             ("VITRINE_STORAGE_S3_REGION", "us-east-1".into()),
             (
@@ -208,14 +202,7 @@ async fn two_nodes_share_the_work_and_one_finishes_what_a_killed_one_held() {
     );
 
     // no orphan: every stored object belongs to one of the batch's assets, each has its pyramid
-    let store = storage::BlobStore::open_with(
-        &storage::StorageLocation::parse(&storage_url).unwrap(),
-        &storage::StoreOptions {
-            s3: s3.settings(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let store = s3.bucket_store("objects");
     let keys = store.list("1").await.unwrap();
     let expected: BTreeSet<String> = (0..MEMBERS).map(|index| format!("m{index}")).collect();
     let mut with_pyramid = BTreeSet::new();
@@ -320,7 +307,7 @@ async fn a_change_through_one_node_reaches_the_other_within_the_bound() {
     let Some(database) = TestDatabase::create(Backend::Postgres).await else {
         return;
     };
-    let Some(s3) = S3Server::start_open(BUCKET).await else {
+    let Some(s3) = S3Server::start_open(STORAGE_BUCKET).await else {
         return;
     };
     let node = |workers: usize| {
@@ -328,10 +315,7 @@ async fn a_change_through_one_node_reaches_the_other_within_the_bound() {
         TestApp::builder()
             .database_url(database.url.clone())
             .workers(workers)
-            .config(move |config| {
-                config.storage_url = format!("s3://{BUCKET}/objects");
-                config.storage.s3 = settings;
-            })
+            .config(move |config| store_in_bucket(config, settings))
             .start()
     };
     let node_a = node(1).await;
