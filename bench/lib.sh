@@ -1,7 +1,14 @@
-# Shared by the bench scripts that work on a book of small pages: sourced, not run.
-# Needs $vitrine (the binary) and $work (a scratch folder) set by the caller.
+# Shared by the bench scripts: sourced, not run. Needs $vitrine (the binary) and $work (a
+# scratch folder) set by the caller, or $root and $kit for kit_and_release.
 
 BENCH_KEY="bench:bench-secret-0123456789"
+
+# kit_and_release: the kit's images (set up on first use) and a release build; sets vitrine
+kit_and_release() {
+  [ -d "$BENCH_DIR/images/src" ] || bash "$kit/setup.sh" --no-validator
+  cargo build --release --bin vitrine -p vitrine-api
+  vitrine="${CARGO_TARGET_DIR:-$root/target}/release/vitrine"
+}
 
 # book_pages FOLDER PAGES WIDTH HEIGHT: one small PNG per page, p1.png ... pN.png
 book_pages() {
@@ -18,20 +25,60 @@ for n in range(1, pages + 1):
 PY
 }
 
+# free_port: a free loopback port
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# launch DATA_DIR PORT [NAME=VALUE ...]: a release server on 127.0.0.1:PORT over DATA_DIR with
+# the bench admin key and the settings given, logging to DATA_DIR.log; sets launched_pid once
+# it answers /healthz
+launch() {
+  local data=$1 port=$2
+  shift 2
+  mkdir -p "$data"
+  env VITRINE_DATA_DIR="$data" VITRINE_LISTEN="127.0.0.1:$port" VITRINE_ADMIN_KEY="$BENCH_KEY" \
+    VITRINE_LOG_LEVEL=warn "$@" "$vitrine" serve >>"$data.log" 2>&1 &
+  launched_pid=$!
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0
+    kill -0 "$launched_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "server on port $port did not start"; tail -20 "$data.log"; exit 1
+}
+
 # start_vitrine: a release server on a free loopback port over $work/data; sets port, base,
 # server_pid
 start_vitrine() {
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   base="http://127.0.0.1:$port"
-  VITRINE_DATA_DIR="$work/data" VITRINE_LISTEN="127.0.0.1:$port" VITRINE_IMPORT_ROOTS="$work/masters" \
-    VITRINE_ADMIN_KEY="$BENCH_KEY" VITRINE_WORKERS=2 VITRINE_LOG_LEVEL=warn \
-    "$vitrine" serve >>"$work/server.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 200); do
-    curl -sf "$base/healthz" >/dev/null && return 0
-    sleep 0.05
+  launch "$work/data" "$port" VITRINE_IMPORT_ROOTS="$work/masters" VITRINE_WORKERS=2
+  server_pid=$launched_pid
+}
+
+# start_moto LOG: moto_server (PyPI moto[server]) on a free loopback port with the bucket
+# `vitrine`, its access log in LOG; sets s3_endpoint, moto_pid
+start_moto() {
+  command -v moto_server >/dev/null || python3 -m pip install --quiet 'moto[server]' \
+    || python3 -m pip install --quiet --break-system-packages 'moto[server]'
+  local s3_port
+  s3_port=$(free_port)
+  s3_endpoint="http://127.0.0.1:$s3_port"
+  moto_server -H 127.0.0.1 -p "$s3_port" >"$1" 2>&1 &
+  moto_pid=$!
+  for _ in $(seq 1 100); do
+    curl -sf -X PUT "$s3_endpoint/vitrine" >/dev/null && return 0
+    sleep 0.1
   done
-  echo "server did not start"; cat "$work/server.log"; exit 1
+  echo "moto_server did not start"; cat "$1"; exit 1
+}
+
+# the settings that put a node's store in moto's bucket `vitrine`, under `objects`
+s3_settings() {
+  echo VITRINE_STORAGE_URL=s3://vitrine/objects VITRINE_STORAGE_S3_ENDPOINT="$s3_endpoint" \
+    VITRINE_STORAGE_S3_REGION=us-east-1 VITRINE_STORAGE_S3_ACCESS_KEY_ID=bench \
+    VITRINE_STORAGE_S3_SECRET_ACCESS_KEY=bench-secret
 }
 
 stop_vitrine() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
