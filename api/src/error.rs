@@ -94,11 +94,12 @@ impl RestError {
         http_status(self.code)
     }
 
-    /// A domain error where a lookup failed for a reason other than absence: the database.
+    /// A domain error where a lookup failed for a reason other than absence: the database,
+    /// which the client may try again (with `Retry-After`).
     pub fn unavailable(error: domain::Error) -> Self {
         match error.kind {
             domain::ErrorKind::NotFound => Self::not_found(error.message),
-            _ => Self::new("database-unavailable", error.message),
+            _ => Self::try_again("database-unavailable", error.message),
         }
     }
 }

@@ -9,7 +9,9 @@ mod fault_proxy;
 pub mod images;
 mod node;
 mod origin;
+mod pg_cluster;
 mod s3;
+pub mod visitor;
 
 pub use app::{
     ADMIN_KEY, ADMIN_SECRET, Auth, BACKEND_VARIABLE, GraphqlResponse, TEST_SIGNING_SECRET, TestApp,
@@ -19,6 +21,7 @@ pub use database::{Backend, TestDatabase, with_database};
 pub use fault_proxy::FaultProxy;
 pub use node::NodeProcess;
 pub use origin::Origin;
+pub use pg_cluster::PostgresCluster;
 pub use s3::{S3Server, STORAGE_BUCKET, STORAGE_URL, store_in_bucket};
 
 /// The bytes of one of the ingest crate's media fixtures (`ingest/fixtures/media`).

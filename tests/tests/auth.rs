@@ -6,104 +6,24 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::{Value, json};
 use vitrine_tests::conformance::assert_presentation_3;
 use vitrine_tests::images::grid_png;
+use vitrine_tests::visitor::{self, Got, client, field, pair, posted};
 use vitrine_tests::{Auth, TestApp, media_fixture};
 
 const VIEWER: &str = "https://viewer.example.org";
 
-/// A client that shows redirects instead of following them, and keeps no cookies of its own.
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
 /// A visitor's session cookie and access token, when they have them.
 type Credentials = (Option<String>, Option<String>);
 
-struct Got {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    text: String,
-}
-
-impl Got {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|_| panic!("not JSON: {}", self.text))
-    }
-
-    /// The value a `Set-Cookie` header gives `name`, if any.
-    fn set_cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .find(|value| value.starts_with(&format!("{name}=")))
-            .map(str::to_owned)
-    }
-}
-
 async fn get(app: &TestApp, path: &str, cookie: Option<&str>, token: Option<&str>) -> Got {
-    let mut request = client().get(app.url(path));
-    if let Some(cookie) = cookie {
-        request = request.header(COOKIE, cookie);
-    }
-    if let Some(token) = token {
-        request = request.header(AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let response = request.send().await.expect("GET");
-    Got {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        text: response.text().await.expect("body"),
-    }
+    visitor::get(&app.url(path), cookie, token).await
 }
 
 async fn post_form(app: &TestApp, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Got {
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let mut request = client()
-        .post(app.url(path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body);
-    if let Some(cookie) = cookie {
-        request = request.header(COOKIE, cookie);
-    }
-    let response = request.send().await.expect("POST");
-    Got {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        text: response.text().await.expect("body"),
-    }
-}
-
-/// `name=value` of a `Set-Cookie` header.
-fn pair(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap().trim().to_owned()
-}
-
-/// The value of a hidden form field.
-fn field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
-/// The JSON message a token page posts, and the origin it posts it to.
-fn posted(html: &str) -> (Value, Value) {
-    let start = html.find("postMessage(").expect("postMessage") + "postMessage(".len();
-    let end = html[start..].find(");</script>").expect("end of call") + start;
-    let call = format!("[{}]", &html[start..end]);
-    let parts: Value = serde_json::from_str(&call).expect("message and origin are JSON");
-    (parts[0].clone(), parts[1].clone())
+    visitor::post_form(&app.url(path), cookie, form).await
 }
 
 async fn ok(app: &TestApp, auth: &Auth, query: &str, variables: Value) -> Value {
@@ -140,27 +60,14 @@ async fn role(app: &TestApp, auth: &Auth, name: &str, service: &str) {
     .await;
 }
 
-/// Opens an access page from the viewer's origin and submits its form; returns the session
-/// cookie (`name=value`).
+/// Opens an access page from the viewer's origin and submits its form; the answer holds the
+/// session cookie.
 async fn pass_active_service(app: &TestApp, service: &str, form: &[(&str, &str)]) -> Got {
-    let page = get(
-        app,
-        &format!("/auth/2/acme/access/{service}?origin={VIEWER}"),
+    visitor::pass_access_page(
+        &app.url(&format!("/auth/2/acme/access/{service}")),
+        VIEWER,
         None,
-        None,
-    )
-    .await;
-    assert_eq!(page.status, 200, "{}", page.text);
-    assert_eq!(page.headers["x-frame-options"], "DENY");
-    let csrf_cookie = pair(&page.set_cookie("vitrine-csrf").expect("csrf cookie"));
-    let csrf = field(&page.text, "csrf");
-    let mut fields = vec![("csrf", csrf.as_str()), ("origin", VIEWER)];
-    fields.extend_from_slice(form);
-    post_form(
-        app,
-        &format!("/auth/2/acme/access/{service}"),
-        Some(&csrf_cookie),
-        &fields,
+        form,
     )
     .await
 }
@@ -210,11 +117,7 @@ async fn get_from_site(app: &TestApp, path: &str, cookie: &str, site: &str) -> G
         .send()
         .await
         .expect("GET");
-    Got {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        text: response.text().await.expect("body"),
-    }
+    Got::read(response).await
 }
 
 struct Book {
@@ -1332,17 +1235,8 @@ async fn pass_from(
     session: Option<&str>,
     form: &[(&str, &str)],
 ) -> Got {
-    let path = format!("/auth/2/acme/access/{service}");
-    let page = get(app, &format!("{path}?origin={origin}"), session, None).await;
-    assert_eq!(page.status, 200, "{}", page.text);
-    let mut cookies = pair(&page.set_cookie("vitrine-csrf").expect("csrf cookie"));
-    if let Some(session) = session {
-        cookies = format!("{cookies}; {session}");
-    }
-    let csrf = field(&page.text, "csrf");
-    let mut fields = vec![("csrf", csrf.as_str()), ("origin", origin)];
-    fields.extend_from_slice(form);
-    post_form(app, &path, Some(&cookies), &fields).await
+    let access = app.url(&format!("/auth/2/acme/access/{service}"));
+    visitor::pass_access_page(&access, origin, session, form).await
 }
 
 /// Issue 18, item 13: accepting a clickthrough from another origin, with a login session

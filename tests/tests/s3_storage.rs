@@ -154,8 +154,10 @@ async fn images_live_on_s3_and_a_store_outage_is_a_503_not_a_hang() {
     assert_eq!(first.status(), 200);
     assert_eq!(first.headers()["content-type"], "image/jpeg");
 
-    // the store goes away: a tile it has not served yet is a 503 with Retry-After, in bounded time
+    // the store goes away for 10 s: a tile it has not served yet is a 503 with Retry-After, in
+    // bounded time
     proxy.set_down(true);
+    let outage = tokio::time::Instant::now();
     let answer = tokio::time::timeout(
         Duration::from_secs(60),
         app.client.get(tile("256,0,256,256")).send(),
@@ -179,7 +181,7 @@ async fn images_live_on_s3_and_a_store_outage_is_a_503_not_a_hang() {
         )
         .await;
     assert_eq!(registered.data()["registerAsset"]["status"], "WAITING");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep_until(outage + Duration::from_secs(10)).await;
     assert_ne!(asset_status(&app, &acme, space, "page-2").await, "READY");
     proxy.set_down(false);
     let mut status = String::new();
