@@ -13,7 +13,7 @@ const BATCH = graphql`query($c: String!, $id: Int!) { batch(customer: $c, id: $i
 const PROGRESS = graphql`subscription($c: String!, $id: Int!) { batchProgress(customer: $c, id: $id) {
   id count completed errors finished submitted } }`;
 const BATCHES = graphql`query($c: String!) { customer(name: $c) { batches(first: 100) { nodes {
-  id count completed errors finished submitted } } } }`;
+  id count completed errors finished submitted import } } } }`;
 const MEMBERS = graphql`query($c: String!, $id: Int!, $after: String) { batch(customer: $c, id: $id) {
   id count completed errors finished submitted
   members(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { line space assetId status error } } } }`;
@@ -118,7 +118,9 @@ export async function queuePage(main, navigation, customer) {
         fill(state, now.finished ? 'finished' : 'active');
       }));
     }
-    return h('tr', { 'data-batch': batch.id }, h('td', {}, h('a', { href: batchUrl(customer, batch.id) }, `Batch ${batch.id}`)), h('td', {}, new Date(batch.submitted).toLocaleString()), state, cell);
+    // the batches of an import larger than one batch are listed together, under the first
+    const name = batch.import ? `Batch ${batch.id} (import ${batch.import})` : `Batch ${batch.id}`;
+    return h('tr', { 'data-batch': batch.id }, h('td', {}, h('a', { href: batchUrl(customer, batch.id) }, name)), h('td', {}, new Date(batch.submitted).toLocaleString()), state, cell);
   });
   fill(
     main,

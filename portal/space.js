@@ -147,7 +147,7 @@ function uploader(customer, space, onUploaded) {
       const input = (name, label, attributes = {}) => h('input', { name, 'aria-label': `${label} of ${file.name}`, ...attributes });
       return {
         file,
-        id: input('id', 'ID', { value: idFromFileName(file.name), required: true }),
+        id: input('id', 'ID', { value: idFromFileName(file.name), placeholder: 'new id' }),
         string1: input('string1', 'Reference 1'),
         string2: input('string2', 'Reference 2'),
         string3: input('string3', 'Reference 3'),
@@ -164,7 +164,9 @@ function uploader(customer, space, onUploaded) {
       event.preventDefault();
       fill(message);
       const inputs = rows.map((row) => {
-        const input = { id: row.id.value.trim(), mediaType: row.file.type || 'application/octet-stream' };
+        const input = { mediaType: row.file.type || 'application/octet-stream' };
+        // an ID left empty gets a new one from the server (a UUID)
+        if (row.id.value.trim()) input.id = row.id.value.trim();
         // tags left empty take the space's default tags
         if (list(row.tags.value).length) input.tags = list(row.tags.value);
         for (const name of ['string1', 'string2', 'string3']) if (row[name].value.trim()) input[name] = row[name].value.trim();
@@ -181,6 +183,8 @@ function uploader(customer, space, onUploaded) {
         });
         let failed = 0;
         data.uploadAssets.forEach((result, index) => {
+          // show the id the server assigned where none was given
+          rows[index].id.value = result.id;
           if (result.asset) fill(rows[index].result, h('span', { class: 'ok' }, `uploaded: ${result.asset.status}`));
           else {
             failed += 1;

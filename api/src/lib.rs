@@ -5,6 +5,7 @@
 
 pub mod config;
 mod connections;
+pub mod cors;
 mod dlcs;
 pub mod error;
 pub mod graphql;

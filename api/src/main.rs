@@ -255,11 +255,13 @@ async fn import(
         eprintln!("nothing was created: fix the problems above and import again");
         std::process::exit(2);
     }
-    let Some(batch) = imported.batch else {
+    if imported.batches.is_empty() {
         println!("dry run: nothing was created");
         return Ok(());
-    };
-    println!("created batch {} with {} members", batch.id, batch.count);
+    }
+    for batch in &imported.batches {
+        println!("created batch {} with {} members", batch.id, batch.count);
+    }
     if !wait {
         return Ok(());
     }
@@ -276,35 +278,48 @@ async fn import(
         &node,
         ingest::JobSignal::default(),
     );
-    let bar = indicatif::ProgressBar::new(batch.count as u64);
+    let total: i32 = imported.batches.iter().map(|batch| batch.count).sum();
+    let bar = indicatif::ProgressBar::new(total as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} ended, {msg} [{elapsed}]")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let finished = loop {
-        let current = domain
-            .batch(&operator(), customer, batch.id)
-            .await
-            .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
-        bar.set_position((current.completed + current.errors) as u64);
-        bar.set_message(format!("{} errors", current.errors));
-        if current.finished.is_some() {
+        let mut current = Vec::with_capacity(imported.batches.len());
+        for batch in &imported.batches {
+            current.push(
+                domain
+                    .batch(&operator(), customer, batch.id)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?,
+            );
+        }
+        let ended: i32 = current.iter().map(|b| b.completed + b.errors).sum();
+        let errors: i32 = current.iter().map(|b| b.errors).sum();
+        bar.set_position(ended as u64);
+        bar.set_message(format!("{errors} errors"));
+        if current.iter().all(|batch| batch.finished.is_some()) {
             break current;
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     };
     bar.finish();
     workers.shutdown().await;
-    println!(
-        "batch {} finished: {} ready, {} errors",
-        finished.id, finished.completed, finished.errors
-    );
-    if finished.errors > 0 {
+    let mut failures = false;
+    for batch in finished {
+        println!(
+            "batch {} finished: {} ready, {} errors",
+            batch.id, batch.completed, batch.errors
+        );
+        if batch.errors == 0 {
+            continue;
+        }
+        failures = true;
         let failed = domain
             .batch_members(
                 &operator(),
                 customer,
-                finished.id,
+                batch.id,
                 Some(domain::AssetStatus::Error),
                 &domain::PageRequest::new(Some(20), None),
             )
@@ -318,6 +333,8 @@ async fn import(
                 member.error.unwrap_or_default()
             );
         }
+    }
+    if failures {
         std::process::exit(1);
     }
     Ok(())

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::middleware::Cors;
 use poem::{EndpointExt, Route, get};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::cors;
 use crate::graphql::{self, QueryLimits};
 use crate::iiif_image::{self, DeliverySettings, ImageDelivery};
 use crate::iiif_presentation;
@@ -395,6 +395,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         &config,
         &signing_secret(&config)?,
     ));
+    let public_cors = Arc::new(config.iiif_cors_origins.clone());
+    let api_cors = Arc::new(config.api_cors_origins.clone());
     let state = AppState {
         access,
         config: Arc::new(config),
@@ -415,12 +417,19 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .nest("/portal", portal_files)
         .at(
             "/graphql",
-            get(graphql::graphiql)
-                .post(graphql::execute)
-                .with(Cors::new().allow_credentials(false)),
+            get(graphql::graphiql).post(graphql::execute).around({
+                let origins = api_cors.clone();
+                move |endpoint, request| cors::api(endpoint, request, origins.clone())
+            }),
         )
         .at("/graphql/ws", get(graphql::subscriptions))
-        .nest(state.config.rest_api_prefix.clone(), crate::dlcs::routes())
+        .nest(
+            state.config.rest_api_prefix.clone(),
+            crate::dlcs::routes().around({
+                let origins = api_cors.clone();
+                move |endpoint, request| cors::api(endpoint, request, origins.clone())
+            }),
+        )
         .nest("/iiif/3", iiif_image::routes(iiif::image::ApiVersion::V3))
         .nest("/iiif/2", iiif_image::routes(iiif::image::ApiVersion::V2))
         .nest("/media", crate::media::routes())
@@ -481,6 +490,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))
         .data(state)
+        .around(move |endpoint, request| cors::public(endpoint, request, public_cors.clone()))
         .around(move |endpoint, request| telemetry::observe(endpoint, request, metrics.clone()));
 
     let (shutdown, shutdown_signal) = oneshot::channel::<()>();

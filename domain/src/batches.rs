@@ -17,8 +17,12 @@ use crate::paging::{Page, PageRequest};
 use crate::queue::{self, JobKind};
 use crate::{Domain, Principal, validate};
 
-/// Most members one batch may have.
+/// Most members one batch may have; a larger import becomes several batches.
 pub const MAX_BATCH_MEMBERS: usize = 10_000;
+
+/// Most members one import (a GraphQL list, a CSV, a REST collection) may have: they are
+/// checked and written in one transaction.
+pub const MAX_IMPORT_MEMBERS: usize = 100_000;
 
 /// Ids looked up per statement.
 const CHUNK: usize = 500;
@@ -57,6 +61,9 @@ pub struct Batch {
     pub superseded: bool,
     pub submitted: chrono::DateTime<Utc>,
     pub finished: Option<chrono::DateTime<Utc>>,
+    /// The first batch of the import this one is part of, when the import was larger than
+    /// one batch ([`MAX_BATCH_MEMBERS`]); `None` for a batch on its own.
+    pub import: Option<i64>,
 }
 
 impl Batch {
@@ -70,8 +77,18 @@ impl Batch {
             superseded: row.superseded,
             submitted: row.submitted,
             finished: row.finished,
+            import: row.import_id,
         }
     }
+}
+
+/// What the batches of one import share while they are written.
+#[derive(Clone, Copy)]
+struct ImportWrite<'a> {
+    txn: &'a sea_orm::DatabaseTransaction,
+    customer_id: i32,
+    existing: &'a HashMap<(i32, String), chrono::DateTime<Utc>>,
+    now: chrono::DateTime<Utc>,
 }
 
 /// Which of a customer's batches a listing holds.
@@ -155,9 +172,9 @@ fn batch_problems(
     if members.is_empty() {
         return Err(Error::invalid_input("a batch needs at least one member"));
     }
-    if members.len() > MAX_BATCH_MEMBERS {
+    if members.len() > MAX_IMPORT_MEMBERS {
         return Err(Error::invalid_input(format!(
-            "a batch has at most {MAX_BATCH_MEMBERS} members, this one has {}",
+            "an import has at most {MAX_IMPORT_MEMBERS} members, this one has {}",
             members.len()
         )));
     }
@@ -221,14 +238,15 @@ impl Domain {
 
     /// Creates a batch when every member is valid: new assets are registered, existing ones
     /// take the member's fields and are processed again, each gets a job, all in one
-    /// transaction. When any member is invalid nothing is written and every problem is
-    /// returned.
+    /// transaction. More members than one batch holds ([`MAX_BATCH_MEMBERS`]) make several
+    /// batches of one import, in order, each naming the first. When any member is invalid
+    /// nothing is written and every problem is returned.
     pub async fn create_batch(
         &self,
         principal: &Principal,
         customer: &str,
         members: Vec<BatchMemberInput>,
-    ) -> Result<std::result::Result<Batch, Vec<MemberProblem>>> {
+    ) -> Result<std::result::Result<Vec<Batch>, Vec<MemberProblem>>> {
         let (owner, space_rows) = self.batch_scope(principal, customer).await?;
         let problems = batch_problems(customer, &space_rows, &members)?;
         if !problems.is_empty() {
@@ -247,17 +265,66 @@ impl Domain {
         let existing = existing_assets(&txn, owner.id, &members).await?;
         let new_assets = members.len() - existing.len();
         self.check_quota(&txn, owner.id, new_assets as u64).await?;
+        let split = members.len() > MAX_BATCH_MEMBERS;
+        let writing = ImportWrite {
+            txn: &txn,
+            customer_id: owner.id,
+            existing: &existing,
+            now,
+        };
+        let mut batches: Vec<Batch> = Vec::new();
+        let mut prepared = prepared.into_iter();
+        for chunk in members.chunks(MAX_BATCH_MEMBERS) {
+            let first = batches.first().map(|first| first.id);
+            let rows = prepared.by_ref().take(chunk.len());
+            let created = self.write_batch(&writing, chunk, rows, first).await?;
+            batches.push(Batch::from_row(created, &owner.name));
+        }
+        if split {
+            // the first batch names itself, so every batch of the import names the same one
+            let first = batches[0].id;
+            batch::Entity::update_many()
+                .col_expr(
+                    batch::Column::ImportId,
+                    sea_orm::sea_query::Expr::value(first),
+                )
+                .filter(batch::Column::Id.eq(first))
+                .exec(&txn)
+                .await?;
+            batches[0].import = Some(first);
+        }
+        txn.commit().await?;
+        Ok(Ok(batches))
+    }
+
+    /// Writes one batch of `members` (with their prepared rows): the batch row, its members,
+    /// new assets and their tags, existing assets replaced, and a job each. `import` is the
+    /// first batch of its import, when this is a later one.
+    async fn write_batch(
+        &self,
+        writing: &ImportWrite<'_>,
+        members: &[BatchMemberInput],
+        prepared: impl Iterator<Item = (asset::Model, Vec<String>)>,
+        import: Option<i64>,
+    ) -> Result<batch::Model> {
+        let ImportWrite {
+            txn,
+            customer_id,
+            existing,
+            now,
+        } = *writing;
         let created = batch::ActiveModel {
-            customer_id: Set(owner.id),
+            customer_id: Set(customer_id),
             count: Set(members.len() as i32),
             completed: Set(0),
             errors: Set(0),
             superseded: Set(false),
             submitted: Set(now),
             finished: Set(None),
+            import_id: Set(import),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
 
         let member_rows: Vec<_> = members
@@ -273,7 +340,7 @@ impl Domain {
                 error: Set(None),
             })
             .collect();
-        insert_chunked::<batch_member::Entity, _>(&txn, member_rows).await?;
+        insert_chunked::<batch_member::Entity, _>(txn, member_rows).await?;
 
         let max_attempts = self.queue_settings().max_attempts;
         let mut fresh = Vec::new();
@@ -284,10 +351,10 @@ impl Domain {
             if let Some(created_at) = existing.get(&key) {
                 // an existing asset takes the member's fields and is processed again
                 row.created = *created_at;
-                let updated = replace_row(&txn, row).await?;
-                write_tags(&txn, &updated, &tags).await?;
+                let updated = replace_row(txn, row).await?;
+                write_tags(txn, &updated, &tags).await?;
                 queue::enqueue(
-                    &txn,
+                    txn,
                     &updated,
                     JobKind::Ingest,
                     Some(created.id),
@@ -312,11 +379,10 @@ impl Domain {
             .into_iter()
             .map(IntoActiveModel::into_active_model)
             .collect();
-        insert_chunked::<asset::Entity, _>(&txn, fresh).await?;
-        insert_chunked::<asset_tag::Entity, _>(&txn, fresh_tags).await?;
-        insert_chunked::<job::Entity, _>(&txn, jobs).await?;
-        txn.commit().await?;
-        Ok(Ok(Batch::from_row(created, &owner.name)))
+        insert_chunked::<asset::Entity, _>(txn, fresh).await?;
+        insert_chunked::<asset_tag::Entity, _>(txn, fresh_tags).await?;
+        insert_chunked::<job::Entity, _>(txn, jobs).await?;
+        Ok(created)
     }
 
     /// One batch of a customer.

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use crate::assets::{AssetInput, References};
-use crate::batches::{Batch, BatchMemberInput, MAX_BATCH_MEMBERS, MemberProblem};
+use crate::batches::{Batch, BatchMemberInput, MAX_IMPORT_MEMBERS, MemberProblem};
 use crate::error::{Error, Result};
 use crate::{Domain, Principal};
 
@@ -85,8 +85,8 @@ impl CsvRow {
     }
 }
 
-/// What an import found, and the batch it created (none on a dry run or when any row has a
-/// problem).
+/// What an import found, and the batches it created (none on a dry run or when any row has a
+/// problem; more than one when the file has more rows than a batch holds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvImport {
     pub total_rows: usize,
@@ -95,7 +95,7 @@ pub struct CsvImport {
     pub rows: Vec<CsvRow>,
     /// Every problem, the rows' and the file's own (header, no rows), by line.
     pub errors: Vec<CsvProblem>,
-    pub batch: Option<Batch>,
+    pub batches: Vec<Batch>,
 }
 
 /// The column of a registration field.
@@ -132,23 +132,42 @@ fn cells_of(
         .collect()
 }
 
-/// The line of the file (from 1) where a record starts, counted from its byte offset. With
+/// The line of the file (from 1) where each record starts, counted from its byte offset. With
 /// CRLF line ends (as Excel writes them) the csv crate ends a record at the CR and starts the
 /// next at the LF, so its own line count is one short: the line ending is skipped first.
-fn line_at(content: &[u8], position: Option<&csv::Position>) -> u64 {
-    let Some(position) = position else {
-        return 0;
-    };
-    let mut start = usize::try_from(position.byte())
-        .unwrap_or(usize::MAX)
-        .min(content.len());
-    while matches!(content.get(start), Some(b'\r' | b'\n')) {
-        start += 1;
+/// Records are read in order, so each answer counts only the newlines since the previous one
+/// and a whole file costs one pass, not one per row.
+#[derive(Default)]
+struct LineCounter {
+    /// Bytes of the content counted so far.
+    scanned: usize,
+    /// Newlines among them.
+    newlines: u64,
+}
+
+impl LineCounter {
+    /// The line where the record at `position` starts.
+    fn line_at(&mut self, content: &[u8], position: Option<&csv::Position>) -> u64 {
+        let Some(position) = position else {
+            return 0;
+        };
+        let mut start = usize::try_from(position.byte())
+            .unwrap_or(usize::MAX)
+            .min(content.len());
+        while matches!(content.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        if start < self.scanned {
+            // a position before the last one: count again from the start
+            *self = LineCounter::default();
+        }
+        self.newlines += content[self.scanned..start]
+            .iter()
+            .filter(|&&byte| byte == b'\n')
+            .count() as u64;
+        self.scanned = start;
+        1 + self.newlines
     }
-    1 + content[..start]
-        .iter()
-        .filter(|&&byte| byte == b'\n')
-        .count() as u64
 }
 
 /// Reads the rows of a CSV and the problems it has on its own (before any database check).
@@ -208,17 +227,18 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
     let mut rows = Vec::new();
     let mut total = 0;
     let mut lines_seen: HashMap<i64, u64> = HashMap::new();
+    let mut lines = LineCounter::default();
     for record in reader.records() {
         total += 1;
-        if total > MAX_BATCH_MEMBERS {
+        if total > MAX_IMPORT_MEMBERS {
             return Err(Error::invalid_input(format!(
-                "a CSV import has at most {MAX_BATCH_MEMBERS} rows"
+                "a CSV import has at most {MAX_IMPORT_MEMBERS} rows"
             )));
         }
         let record = match record {
             Ok(record) => record,
             Err(error) => {
-                let file_line = line_at(content, error.position());
+                let file_line = lines.line_at(content, error.position());
                 let problem = CsvProblem {
                     line: file_line as i64,
                     column: None,
@@ -236,7 +256,7 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
                 continue;
             }
         };
-        let file_line = line_at(content, record.position());
+        let file_line = lines.line_at(content, record.position());
         let cells = cells_of(&record, &header, &columns);
         let value = |column: &str| {
             positions
@@ -408,7 +428,7 @@ impl Domain {
             .iter()
             .map(|index| rows[*index].member.clone())
             .collect();
-        let mut batch = None;
+        let mut batches = Vec::new();
         if !members.is_empty() {
             // creating checks the rows itself: a file without problems is checked once
             let problems = if dry_run || !errors.is_empty() {
@@ -416,7 +436,7 @@ impl Domain {
             } else {
                 match self.create_batch(principal, customer, members).await? {
                     Ok(created) => {
-                        batch = Some(created);
+                        batches = created;
                         Vec::new()
                     }
                     Err(problems) => problems,
@@ -444,7 +464,7 @@ impl Domain {
             valid_rows,
             rows,
             errors,
-            batch,
+            batches,
         })
     }
 }

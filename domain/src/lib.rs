@@ -44,13 +44,13 @@ pub use annotations::{
 };
 pub use assets::{
     AssetFilter, AssetInput, AssetOrder, AssetOrderField, AssetPatch, Change, References,
-    ReferencesPatch, SortDirection,
+    ReferencesPatch, SortDirection, new_asset_id,
 };
 pub use auth::Principal;
 pub use batch_control::CANCELLED_REASON;
 pub use batches::{
-    Batch, BatchListing, BatchMember, BatchMemberInput, MAX_BATCH_MEMBERS, MemberProblem,
-    QueueCounts,
+    Batch, BatchListing, BatchMember, BatchMemberInput, MAX_BATCH_MEMBERS, MAX_IMPORT_MEMBERS,
+    MemberProblem, QueueCounts,
 };
 pub use credentials::CredentialSettings;
 pub use csv_import::{CSV_SAMPLE, CsvCell, CsvImport, CsvProblem, CsvRow, parse_csv};

@@ -204,7 +204,7 @@ impl Domain {
             .import_csv(principal, customer, &row.content, false)
             .await;
         let batch: Option<&Batch> = match &outcome {
-            Ok(import) => import.batch.as_ref(),
+            Ok(import) => import.batches.first(),
             Err(_) => None,
         };
         let mut release = staged_import::ActiveModel {
@@ -217,7 +217,7 @@ impl Domain {
         }
         release.update(self.db()).await?;
         let import = outcome?;
-        if import.batch.is_none() {
+        if import.batches.is_empty() {
             return Err(Error::invalid_input(format!(
                 "staged import {id:?} has {} problem(s) and was not confirmed: fix the CSV and \
                  stage it again",

@@ -22,6 +22,7 @@ mod m20261206_000013_job_crashes;
 mod m20261206_000014_origin_rule_strategies;
 mod m20261206_000015_staged_imports;
 mod m20261206_000016_derivative_versions;
+mod m20261207_000017_batch_imports;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000014_origin_rule_strategies::Migration),
             Box::new(m20261206_000015_staged_imports::Migration),
             Box::new(m20261206_000016_derivative_versions::Migration),
+            Box::new(m20261207_000017_batch_imports::Migration),
         ]
     }
 }

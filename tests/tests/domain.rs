@@ -59,6 +59,7 @@ domain_suite!(
     expired_staged_imports_are_refused_and_removed,
     staged_imports_confirm_once_and_only_without_problems,
     staged_imports_refuse_files_that_are_not_csv_imports,
+    imports_over_the_batch_limit_become_several_batches,
     the_rest_api_operations_hold_on_every_database,
 );
 
@@ -1803,7 +1804,8 @@ async fn batch_counters_follow_member_states(domain: Domain) {
         .create_batch(&acme, "acme", members)
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .remove(0);
     assert_eq!((batch.count, batch.completed, batch.errors), (4, 0, 0));
     let mut ended = 0;
     while let Some(job) = domain.claim_job("w").await.unwrap() {
@@ -1861,6 +1863,7 @@ async fn batch_of(domain: &Domain, acme: &Principal, space: i32, ids: &[&str]) -
         .await
         .unwrap()
         .unwrap()
+        .remove(0)
 }
 
 /// The job an asset of acme waits on.
@@ -3223,6 +3226,98 @@ fn staged_csv(space: i32, rows: usize, bad: &[(usize, String)]) -> String {
     csv
 }
 
+/// A 25,000-row CSV (the batch limit is 10,000) imports as three batches of one import, in
+/// file order, created together: all or nothing, listed together, each naming the first.
+async fn imports_over_the_batch_limit_become_several_batches(domain: Domain) {
+    let acme = new_customer(&domain, "acme").await;
+    let space = domain
+        .create_space(&acme, "acme", space_named("big"))
+        .await
+        .unwrap()
+        .id;
+    let rows = 2 * domain::MAX_BATCH_MEMBERS + 5_000;
+    // one bad row anywhere refuses the whole import: no batch at all
+    let bad = staged_csv(
+        space,
+        rows,
+        &[(
+            rows - 1,
+            format!(
+                "{},bad/id,image/jpeg,{space},https://example.org/x.jpg,book,1",
+                rows - 1
+            ),
+        )],
+    );
+    let refused = domain
+        .import_csv(&acme, "acme", bad.as_bytes(), false)
+        .await
+        .unwrap();
+    assert!(refused.batches.is_empty());
+    assert_eq!(refused.errors.len(), 1, "{:?}", refused.errors);
+    let listed = domain
+        .batches(
+            &acme,
+            "acme",
+            domain::BatchListing::All,
+            &domain::PageRequest::new(Some(10), None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.total_count, 0, "nothing was created");
+
+    let imported = domain
+        .import_csv(
+            &acme,
+            "acme",
+            staged_csv(space, rows, &[]).as_bytes(),
+            false,
+        )
+        .await
+        .unwrap();
+    let counts: Vec<i32> = imported.batches.iter().map(|batch| batch.count).collect();
+    assert_eq!(counts, vec![10_000, 10_000, 5_000]);
+    let first = imported.batches[0].id;
+    for batch in &imported.batches {
+        assert_eq!(batch.import, Some(first), "{batch:?}");
+        assert_eq!(
+            domain.batch(&acme, "acme", batch.id).await.unwrap().import,
+            Some(first)
+        );
+    }
+    // in file order: the second batch starts at line 10,001
+    let members = domain
+        .batch_members(
+            &acme,
+            "acme",
+            imported.batches[1].id,
+            None,
+            &domain::PageRequest::new(Some(1), None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(members.items[0].1.line, Some(10_001));
+    let listed = domain
+        .batches(
+            &acme,
+            "acme",
+            domain::BatchListing::All,
+            &domain::PageRequest::new(Some(10), None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.total_count, 3);
+    let waiting = domain.queue_counts(&acme, "acme").await.unwrap();
+    assert_eq!(waiting.images_waiting, rows as u64);
+    // a batch on its own names no import
+    let single = staged_csv(space, 3, &[]).replace("page-", "single-");
+    let alone = domain
+        .import_csv(&acme, "acme", single.as_bytes(), false)
+        .await
+        .unwrap();
+    assert_eq!(alone.batches.len(), 1);
+    assert_eq!(alone.batches[0].import, None);
+}
+
 /// 250 rows, 3 of them bad: one with a field missing, one with a bad ID, one with a bad
 /// Number1.
 fn csv_with_three_bad_rows(space: i32) -> String {
@@ -3393,8 +3488,9 @@ async fn staged_imports_confirm_once_and_only_without_problems(domain: Domain) {
         .confirm_csv_import(&acme, "acme", &clean.id)
         .await
         .unwrap();
-    let batch = confirmed.batch.expect("a batch");
-    assert_eq!(batch.count, 120);
+    assert_eq!(confirmed.batches.len(), 1);
+    let batch = confirmed.batches[0].clone();
+    assert_eq!((batch.count, batch.import), (120, None));
     let again = domain
         .confirm_csv_import(&acme, "acme", &clean.id)
         .await
@@ -3429,7 +3525,7 @@ async fn staged_imports_refuse_files_that_are_not_csv_imports(domain: Domain) {
     assert_eq!((sample.import.valid_rows, sample.error_count()), (2, 0));
 
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xfe";
-    let too_many = staged_csv(space, domain::MAX_BATCH_MEMBERS + 1, &[]);
+    let too_many = staged_csv(space, domain::MAX_IMPORT_MEMBERS + 1, &[]);
     for (what, content) in [
         ("not a CSV", png.as_slice()),
         ("no header", b"".as_slice()),
@@ -3567,7 +3663,8 @@ async fn the_rest_api_operations_hold_on_every_database(domain: Domain) {
         )
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .remove(0);
     let counts = domain.queue_counts(&acme, "acme").await.unwrap();
     assert_eq!((counts.batches_waiting, counts.images_waiting), (1, 5));
     let active = domain

@@ -3,7 +3,8 @@
 //! credentials, paging, and the query limits.
 
 use serde_json::{Value, json};
-use vitrine_tests::{Auth, TestApp};
+use vitrine_tests::images::grid_png;
+use vitrine_tests::{ADMIN_KEY, ADMIN_SECRET, Auth, TestApp};
 
 const CUSTOMER_FIELDS: &str = "name displayName created";
 
@@ -1116,24 +1117,141 @@ async fn http_edges_graphiql_limits_and_ops() {
         "{metrics}"
     );
 
-    let preflight = app
-        .client
-        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
-        .header("origin", "https://portal.example.org")
-        .header("access-control-request-method", "POST")
-        .header(
-            "access-control-request-headers",
-            "authorization, content-type",
-        )
-        .send()
-        .await
-        .unwrap();
-    assert!(preflight.status().is_success());
-    assert!(
-        preflight
-            .headers()
-            .contains_key("access-control-allow-origin")
+    app.stop().await;
+}
+
+/// A request from a browser page at `origin`: its status and `Access-Control-Allow-Origin`.
+async fn from_origin(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    origin: Option<&str>,
+) -> (u16, Option<String>, reqwest::header::HeaderMap) {
+    let mut request = app.client.request(method.clone(), app.url(path));
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    if method == reqwest::Method::OPTIONS {
+        request = request
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            );
+    } else if method == reqwest::Method::POST {
+        request = request
+            .basic_auth(ADMIN_KEY, Some(ADMIN_SECRET))
+            .json(&json!({ "query": "{ customers { totalCount } }" }));
+    }
+    let response = request.send().await.unwrap();
+    let allowed = response
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|value| value.to_str().unwrap().to_owned());
+    (
+        response.status().as_u16(),
+        allowed,
+        response.headers().clone(),
+    )
+}
+
+#[tokio::test]
+async fn cors_headers_are_exactly_the_configured_ones() {
+    use reqwest::Method;
+    // the defaults: IIIF open to every origin, the management APIs to none but their own
+    let app = TestApp::start().await;
+    let acme = app.customer_with_key("acme").await;
+    let space = app.create_space(&acme, "acme", "letters").await;
+    app.register_image(&acme, "acme", space, "page", &grid_png(300, 200))
+        .await;
+    let info = format!("/iiif/3/acme/{space}/page/info.json");
+    let site = Some("https://app.example.org");
+    assert_eq!(
+        from_origin(&app, Method::GET, &info, site)
+            .await
+            .1
+            .as_deref(),
+        Some("*")
     );
+    let (status, allowed, _) = from_origin(&app, Method::POST, "/graphql", site).await;
+    assert_eq!(
+        (status, allowed),
+        (200, None),
+        "answered, but no other site may read it"
+    );
+    let (_, allowed, _) = from_origin(&app, Method::OPTIONS, "/graphql", site).await;
+    assert_eq!(allowed, None);
+    let (_, allowed, _) = from_origin(&app, Method::GET, "/api/customers/acme", site).await;
+    assert_eq!(allowed, None);
+    app.stop().await;
+
+    // listed origins: each route group names back its own, and only those
+    let app = TestApp::builder()
+        .config(|config| {
+            config.iiif_cors_origins =
+                api::cors::CorsOrigins::Listed(vec!["https://viewer.example.org".into()]);
+            config.api_cors_origins =
+                api::cors::CorsOrigins::Listed(vec!["https://app.example.org".into()]);
+        })
+        .start()
+        .await;
+    let acme = app.customer_with_key("acme").await;
+    let space = app.create_space(&acme, "acme", "letters").await;
+    app.register_image(&acme, "acme", space, "page", &grid_png(300, 200))
+        .await;
+    let info = format!("/iiif/3/acme/{space}/page/info.json");
+    let viewer = Some("https://viewer.example.org");
+    let (status, allowed, headers) = from_origin(&app, Method::GET, &info, viewer).await;
+    assert_eq!((status, allowed.as_deref()), (200, viewer));
+    assert!(
+        headers
+            .get_all("vary")
+            .iter()
+            .any(|value| value.to_str().unwrap().contains("Origin")),
+        "{headers:?}"
+    );
+    for other in [site, None] {
+        let (status, allowed, headers) = from_origin(&app, Method::GET, &info, other).await;
+        assert_eq!((status, allowed), (200, None), "{other:?}");
+        assert!(!headers.contains_key("access-control-allow-methods"));
+    }
+    let (_, allowed, _) = from_origin(&app, Method::OPTIONS, &info, viewer).await;
+    assert_eq!(allowed.as_deref(), viewer, "the IIIF preflight");
+    let (_, allowed, _) = from_origin(&app, Method::OPTIONS, &info, site).await;
+    assert_eq!(allowed, None);
+    let (status, allowed, _) = from_origin(&app, Method::POST, "/graphql", site).await;
+    assert_eq!((status, allowed.as_deref()), (200, site));
+    let (status, allowed, headers) = from_origin(&app, Method::OPTIONS, "/graphql", site).await;
+    assert_eq!(
+        (status, allowed.as_deref()),
+        (204, site),
+        "the API preflight"
+    );
+    assert!(
+        headers["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+    let (_, allowed, _) = from_origin(&app, Method::POST, "/graphql", viewer).await;
+    assert_eq!(allowed, None, "the viewer's origin is not the API's");
+    let (_, allowed, _) = from_origin(&app, Method::GET, "/api/customers/acme", site).await;
+    assert_eq!(allowed.as_deref(), site);
+    app.stop().await;
+
+    // the APIs open to any origin while the IIIF routes list theirs: each keeps its own policy
+    let app = TestApp::builder()
+        .config(|config| {
+            config.iiif_cors_origins =
+                api::cors::CorsOrigins::Listed(vec!["https://viewer.example.org".into()]);
+            config.api_cors_origins = api::cors::CorsOrigins::Any;
+        })
+        .start()
+        .await;
+    let (status, allowed, _) = from_origin(&app, Method::POST, "/graphql", site).await;
+    assert_eq!((status, allowed.as_deref()), (200, site));
+    let (_, allowed, _) = from_origin(&app, Method::GET, "/api/customers/acme", site).await;
+    assert_eq!(allowed.as_deref(), site);
     app.stop().await;
 }
 

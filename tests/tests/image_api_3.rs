@@ -814,6 +814,129 @@ async fn uploads_are_processed() {
     );
 }
 
+/// Whether `id` is a UUID as the server assigns them (hyphenated, lowercase).
+fn is_uuid(id: &str) -> bool {
+    uuid::Uuid::parse_str(id).is_ok_and(|parsed| parsed.hyphenated().to_string() == id)
+}
+
+/// Registering or uploading without an id gets a new unique one (a UUID), as DLCS does.
+#[tokio::test]
+async fn registrations_without_an_id_get_a_new_one() {
+    let app = TestApp::start().await;
+    let acme = app.customer_with_key("acme").await;
+    let space = app.create_space(&acme, "acme", "uploads").await;
+    let Auth::Basic { key, secret } = &acme else {
+        unreachable!()
+    };
+    // an upload with no id
+    let operations = serde_json::json!({
+        "query": "mutation($file: Upload!) { uploadAsset(customer: \"acme\", space: 1, wait: true, input: {mediaType: \"image/png\"}, file: $file) { id status } }",
+        "variables": { "file": null }
+    });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", r#"{"0": ["variables.file"]}"#)
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(grid_png(300, 200))
+                .file_name("grid.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    let body: Value = app
+        .client
+        .post(app.url("/graphql"))
+        .basic_auth(key, Some(secret))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let uploaded = &body["data"]["uploadAsset"];
+    assert_eq!(uploaded["status"], "READY", "{body:#}");
+    let id = uploaded["id"].as_str().unwrap();
+    assert!(is_uuid(id), "{id}");
+    assert_eq!(
+        app.get(&format!("/iiif/3/acme/{space}/{id}/full/max/0/default.jpg"))
+            .await
+            .status(),
+        200
+    );
+    // several uploads with no ids: each result names its new id
+    let inputs = vec![serde_json::json!({ "mediaType": "image/png" }); 2];
+    let operations = serde_json::json!({
+        "query": "mutation($inputs: [AssetInput!]!, $files: [Upload!]!) { uploadAssets(customer: \"acme\", space: 1, inputs: $inputs, files: $files) { id asset { id } } }",
+        "variables": { "inputs": inputs, "files": [null, null] }
+    });
+    let mut form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text(
+            "map",
+            r#"{"0": ["variables.files.0"], "1": ["variables.files.1"]}"#,
+        );
+    for n in 0..2 {
+        form = form.part(
+            n.to_string(),
+            reqwest::multipart::Part::bytes(grid_png(40, 30))
+                .file_name(format!("page-{n}.png"))
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    }
+    let body: Value = app
+        .client
+        .post(app.url("/graphql"))
+        .basic_auth(key, Some(secret))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let results = body["data"]["uploadAssets"].as_array().expect("results");
+    let mut ids: Vec<String> = results
+        .iter()
+        .map(|result| result["id"].as_str().unwrap().to_owned())
+        .collect();
+    for result in results {
+        assert_eq!(result["id"], result["asset"]["id"], "{body:#}");
+    }
+    // registrations with no id, twice: two new ids
+    let origin = app.add_master("page.png", &grid_png(50, 40));
+    for _ in 0..2 {
+        let registered = app
+            .graphql(
+                &acme,
+                "mutation($s: Int!, $o: String!) { registerAsset(customer: \"acme\", space: $s, input: {mediaType: \"image/png\", origin: $o}) { id } }",
+                serde_json::json!({ "s": space, "o": origin }),
+            )
+            .await;
+        ids.push(
+            registered.data()["registerAsset"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    ids.push(id.to_owned());
+    assert!(ids.iter().all(|id| is_uuid(id)), "{ids:?}");
+    let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), 5, "every id is new: {ids:?}");
+    // an empty id is still an invalid one, not a request for a new id
+    let empty = app
+        .graphql(
+            &acme,
+            "mutation($s: Int!, $o: String!) { registerAsset(customer: \"acme\", space: $s, input: {id: \"\", mediaType: \"image/png\", origin: $o}) { id } }",
+            serde_json::json!({ "s": space, "o": origin }),
+        )
+        .await;
+    assert_eq!(empty.error_code().as_deref(), Some("INVALID_ID"));
+    app.stop().await;
+}
+
 /// The multipart form of an `uploadAssets` call with `count` PNG files and the given ids.
 fn upload_form(ids: &[&str], count: usize) -> reqwest::multipart::Form {
     let inputs: Vec<_> = ids

@@ -367,7 +367,7 @@ async fn batches_are_all_or_nothing_and_their_counters_follow_their_members() {
     assert_eq!(again["completed"], 1);
     assert_eq!(asset(&app, &auth, space, "p0").await["width"], 51);
 
-    // a batch of someone else is not found; too many members are refused
+    // a batch of someone else is not found
     let other = app.customer_with_key("other").await;
     app.graphql(
         &other,
@@ -376,21 +376,48 @@ async fn batches_are_all_or_nothing_and_their_counters_follow_their_members() {
     )
     .await
     .expect_error("FORBIDDEN");
-    let many: Vec<Value> = (0..10_001)
-        .map(|n| json!({ "space": space, "id": format!("m{n}"), "mediaType": "image/png", "origin": "https://example.org/x.png" }))
+    app.stop().await;
+
+    // a list over the batch limit becomes two batches of one import, listed together
+    let many: Vec<Value> = (0..domain::MAX_BATCH_MEMBERS + 1)
+        .map(|n| json!({ "space": 1, "id": format!("m{n}"), "mediaType": "image/png", "origin": "https://example.org/x.png" }))
         .collect();
-    let too_many = TestApp::builder()
+    let big = TestApp::builder()
         .max_request_bytes(8 * 1024 * 1024)
         .start()
         .await;
-    let auth2 = too_many.customer_with_key("acme").await;
-    too_many.create_space(&auth2, "acme", "s").await;
-    too_many
-        .graphql(&auth2, CREATE_BATCH, json!({ "m": many }))
-        .await
-        .expect_error("INVALID_INPUT");
-    too_many.stop().await;
-    app.stop().await;
+    let auth2 = big.customer_with_key("acme").await;
+    big.create_space(&auth2, "acme", "s").await;
+    let created = big
+        .graphql(
+            &auth2,
+            "mutation($m: [BatchMemberInput!]!) { createBatch(customer: \"acme\", members: $m) { id count import } }",
+            json!({ "m": many }),
+        )
+        .await;
+    let first = created.data()["createBatch"].clone();
+    assert_eq!(first["count"], domain::MAX_BATCH_MEMBERS, "{first}");
+    assert_eq!(first["import"], first["id"], "{first}");
+    let listed = big
+        .graphql(
+            &auth2,
+            "{ customer(name: \"acme\") { batches(first: 10) { nodes { id count import } } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = listed.data()["customer"]["batches"]["nodes"].clone();
+    let mut counts: Vec<i64> = nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|batch| {
+            assert_eq!(batch["import"], first["id"], "{nodes}");
+            batch["count"].as_i64().unwrap()
+        })
+        .collect();
+    counts.sort();
+    assert_eq!(counts, vec![1, domain::MAX_BATCH_MEMBERS as i64]);
+    big.stop().await;
 }
 
 #[tokio::test]
@@ -1223,7 +1250,7 @@ async fn staging_refuses_files_that_are_not_csv_imports_and_serves_a_sample() {
     );
 
     let mut too_many = String::from("Line,ID,MediaType,Space,Origin\n");
-    for line in 1..=10_001 {
+    for line in 1..=domain::MAX_IMPORT_MEMBERS + 1 {
         too_many.push_str(&format!(
             "{line},p{line},image/png,1,https://example.org/{line}.png\n"
         ));

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
+use crate::cors::CorsOrigins;
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -135,6 +137,11 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` (and, for external auth services, trusted cookie or
     /// header) are believed. Empty: the connection's peer is the client.
     pub auth_trusted_proxies: auth::IpRanges,
+    /// Web origins that may read the IIIF routes from a browser (default: any).
+    pub iiif_cors_origins: CorsOrigins,
+    /// Web origins that may call GraphQL and the REST API from a browser (default: none but
+    /// the portal's own).
+    pub api_cors_origins: CorsOrigins,
     /// How long an IIIF access token lives.
     pub auth_token_ttl_seconds: i64,
     /// Failed logins (or API-key checks) per client address or account within the window
@@ -215,6 +222,8 @@ impl std::fmt::Debug for Config {
             .field("search_catch_up_ms", &self.search_catch_up_ms)
             .field("orphan_sweep_minutes", &self.orphan_sweep_minutes)
             .field("auth_trusted_proxies", &self.auth_trusted_proxies)
+            .field("iiif_cors_origins", &self.iiif_cors_origins)
+            .field("api_cors_origins", &self.api_cors_origins)
             .field("auth_token_ttl_seconds", &self.auth_token_ttl_seconds)
             .field("auth_max_failures", &self.auth_max_failures)
             .field(

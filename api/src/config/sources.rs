@@ -78,6 +78,8 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("search_catch_up_ms", ValueKind::Integer),
     ("orphan_sweep_minutes", ValueKind::Integer),
     ("auth_trusted_proxies", ValueKind::List),
+    ("iiif_cors_origins", ValueKind::List),
+    ("api_cors_origins", ValueKind::List),
     ("auth_token_ttl_seconds", ValueKind::Integer),
     ("auth_max_failures", ValueKind::Integer),
     ("auth_failure_window_seconds", ValueKind::Integer),

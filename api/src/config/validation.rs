@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::settings::{Config, LogFormat, Secret, mask_url_password};
+use crate::cors::CorsOrigins;
 
 /// The keys as read, before any check.
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +74,8 @@ pub(super) struct RawConfig {
     search_catch_up_ms: Option<i64>,
     orphan_sweep_minutes: Option<i64>,
     auth_trusted_proxies: Option<Vec<String>>,
+    iiif_cors_origins: Option<Vec<String>>,
+    api_cors_origins: Option<Vec<String>>,
     auth_token_ttl_seconds: Option<i64>,
     auth_max_failures: Option<i64>,
     auth_failure_window_seconds: Option<i64>,
@@ -476,6 +479,14 @@ impl RawConfig {
                 &self.auth_trusted_proxies.unwrap_or_default(),
             )
             .map_err(|why| anyhow::anyhow!("auth_trusted_proxies: {why}"))?,
+            iiif_cors_origins: CorsOrigins::parse(
+                "iiif_cors_origins",
+                &self.iiif_cors_origins.unwrap_or_else(|| vec!["*".into()]),
+            )?,
+            api_cors_origins: CorsOrigins::parse(
+                "api_cors_origins",
+                &self.api_cors_origins.unwrap_or_default(),
+            )?,
             auth_token_ttl_seconds: in_range(
                 "auth_token_ttl_seconds",
                 self.auth_token_ttl_seconds.unwrap_or(300),

@@ -84,6 +84,17 @@ pub async fn submit(
                     }
                 })
                 .collect::<Vec<_>>();
+            // a queue submission is one DLCS batch: over the limit it is refused, not split
+            if members.len() > domain::MAX_BATCH_MEMBERS {
+                return Err(ApiError::new(
+                    "invalid-input",
+                    format!(
+                        "a batch has at most {} members, this one has {}",
+                        domain::MAX_BATCH_MEMBERS,
+                        members.len()
+                    ),
+                ));
+            }
             if !unplaced.is_empty() {
                 // every other problem too, but not "no space 0" for a member that gave none
                 let placeless: Vec<usize> = unplaced.iter().map(|problem| problem.index).collect();
@@ -111,6 +122,10 @@ pub async fn submit(
                     refused().with_problems(problems.into_iter().map(Into::into).collect())
                 })?;
             state.processing.job_queued();
+            let batch = batch
+                .into_iter()
+                .next()
+                .expect("one batch of at most the limit");
             let batch = Batch::new(&caller, batch);
             let mut response = json(StatusCode::CREATED, &batch);
             if let Ok(location) = batch.at_id.parse() {

@@ -389,9 +389,7 @@ impl ImageBody {
 
     /// The registration this body asks for, under its own id or a new one (a UUID).
     pub fn registration_under_own_id(self) -> domain::AssetInput {
-        let id = self
-            .given_id()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let id = self.given_id().unwrap_or_else(domain::new_asset_id);
         self.registration(id)
     }
 

@@ -48,6 +48,9 @@ pub struct BatchObject {
     pub superseded: bool,
     /// When it was submitted.
     pub submitted: DateTime<Utc>,
+    /// The first batch of the import this one is part of, when the import was larger than
+    /// one batch (10,000 members) and became several; none for a batch on its own.
+    pub import: Option<i64>,
 }
 
 impl From<domain::Batch> for BatchObject {
@@ -61,6 +64,7 @@ impl From<domain::Batch> for BatchObject {
             finished: batch.finished,
             superseded: batch.superseded,
             submitted: batch.submitted,
+            import: batch.import,
         }
     }
 }
@@ -174,9 +178,21 @@ impl CsvImportObject {
             .collect())
     }
 
-    /// The batch created; none on a dry run or when any row has a problem.
+    /// The batch created (the first, when the file was larger than one batch); none on a dry
+    /// run or when any row has a problem.
     async fn batch(&self) -> Option<BatchObject> {
-        self.0.batch.clone().map(BatchObject::from)
+        self.0.batches.first().cloned().map(BatchObject::from)
+    }
+
+    /// Every batch created, in order: one per 10,000 rows, each naming the first as its
+    /// `import`.
+    async fn batches(&self) -> Vec<BatchObject> {
+        self.0
+            .batches
+            .iter()
+            .cloned()
+            .map(BatchObject::from)
+            .collect()
     }
 }
 
@@ -230,9 +246,11 @@ pub struct BatchMutation;
 
 #[Object]
 impl BatchMutation {
-    /// Registers up to 10,000 assets at once. All or nothing: when any member is invalid,
+    /// Registers up to 100,000 assets at once. All or nothing: when any member is invalid,
     /// nothing is created and the error (INVALID_BATCH) lists every problem with its member
     /// index. Assets that exist already take the member's fields and are processed again.
+    /// More than 10,000 members become several batches of 10,000 in order, one import: the
+    /// answer is the first, and every batch of the import names it as its `import`.
     async fn create_batch(
         &self,
         ctx: &Context<'_>,
@@ -252,9 +270,10 @@ impl BatchMutation {
         })
         .await?;
         match created {
-            Ok(batch) => {
+            Ok(batches) => {
                 ctx.data::<crate::processing::Processing>()?.job_queued();
-                Ok(batch.into())
+                let first = batches.into_iter().next();
+                Ok(first.expect("a batch has members").into())
             }
             Err(problems) => Err(invalid_batch(problems)),
         }
@@ -287,7 +306,7 @@ impl BatchMutation {
                 .await
         })
         .await?;
-        if imported.batch.is_some() {
+        if !imported.batches.is_empty() {
             ctx.data::<crate::processing::Processing>()?.job_queued();
         }
         Ok(CsvImportObject(imported))

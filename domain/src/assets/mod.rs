@@ -26,7 +26,7 @@ pub(crate) use changes::ingest_kind;
 pub use listing::{AssetFilter, AssetOrder, AssetOrderField, SortDirection};
 pub use references::{Change, References, ReferencesPatch};
 pub(crate) use references::{NUMBER_COLUMNS, STRING_COLUMNS};
-pub use registration::AssetInput;
+pub use registration::{AssetInput, new_asset_id};
 pub(crate) use registration::{origin_required, prepared_row, replace_row};
 
 impl Domain {

@@ -24,6 +24,11 @@ pub struct AssetInput {
     pub max_unauthorised: Option<i32>,
 }
 
+/// A new asset id for a registration that names none: a random UUID, as DLCS assigns.
+pub fn new_asset_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 impl Domain {
     /// Records a new asset in a space with status WAITING.
     pub async fn register_asset(

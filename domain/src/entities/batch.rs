@@ -12,6 +12,8 @@ pub struct Model {
     pub superseded: bool,
     pub submitted: DateTimeUtc,
     pub finished: Option<DateTimeUtc>,
+    /// The first batch of the import this one belongs to, when an import was split.
+    pub import_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -55,8 +55,8 @@ impl From<AssetFilterInput> for domain::AssetFilter {
 #[derive(InputObject, Debug)]
 pub struct AssetInput {
     /// The asset's id within its space: 1 to 255 bytes, no '/', no control characters, no
-    /// surrounding whitespace.
-    pub id: String,
+    /// surrounding whitespace. Left out, the server assigns a new one (a UUID).
+    pub id: Option<String>,
     /// The master's media type, e.g. image/jpeg; empty to take it from the master's bytes when
     /// it is processed (a format it does not recognise ends the asset in ERROR, wrong-media-type).
     pub media_type: String,
@@ -77,7 +77,7 @@ pub struct AssetInput {
 impl From<AssetInput> for domain::AssetInput {
     fn from(input: AssetInput) -> Self {
         Self {
-            id: input.id,
+            id: input.id.unwrap_or_else(domain::new_asset_id),
             media_type: input.media_type,
             origin: input.origin,
             references: input.references,

@@ -25,7 +25,7 @@ pub const MAX_UPLOAD_FILES: usize = 10;
 /// What became of one file of `uploadAssets`: its asset, or why it was not registered.
 #[derive(SimpleObject)]
 pub struct UploadResult {
-    /// The id the file was registered under (as given in its input).
+    /// The id the file was registered under (as given in its input, or the one assigned).
     id: String,
     /// The asset, when the file was registered.
     asset: Option<AssetObject>,
@@ -169,9 +169,9 @@ impl AssetMutation {
         let processing = ctx.data::<crate::processing::Processing>()?;
         let mut results = Vec::with_capacity(files.len());
         for (input, file) in inputs.into_iter().zip(files) {
+            let input = domain::AssetInput::from(input);
             let id = input.id.clone();
             let customer = customer.clone();
-            let input = domain::AssetInput::from(input);
             let registered = call(ctx, |domain, principal| async move {
                 domain
                     .register_uploaded_asset(&principal, &customer, space, input)
