@@ -10,26 +10,9 @@ pub const BACKEND_VARIABLE: &str = "VITRINE_TEST_BACKEND";
 /// What a scale-out [`TestApp`] runs on besides the server: removed when it is dropped.
 #[derive(Debug)]
 struct ScaleOut {
-    database: Option<crate::TestDatabase>,
+    /// Dropped (and so removed) before the bucket's server stops.
+    _database: Option<crate::TestDatabase>,
     _s3: crate::S3Server,
-}
-
-impl Drop for ScaleOut {
-    fn drop(&mut self) {
-        if let Some(database) = self.database.take() {
-            // a database is dropped with async calls; a drop cannot await, so a thread of its
-            // own runs them
-            std::thread::spawn(move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a runtime to drop the test database")
-                    .block_on(database.drop_database());
-            })
-            .join()
-            .expect("the test database is dropped");
-        }
-    }
 }
 
 /// Puts `config` on a fresh PostgreSQL database and bucket when [`BACKEND_VARIABLE`] asks for
@@ -54,7 +37,10 @@ async fn scale_out(config: &mut api::Config, database_chosen: bool) -> Option<Sc
         config.jwt_secret = Some(api::config::Secret::new(TEST_SIGNING_SECRET));
         Some(database)
     };
-    Some(ScaleOut { database, _s3: s3 })
+    Some(ScaleOut {
+        _database: database,
+        _s3: s3,
+    })
 }
 
 /// The admin credential every TestApp is configured with.

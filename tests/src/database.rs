@@ -14,7 +14,8 @@ pub enum Backend {
 /// The variable naming the PostgreSQL server the suite may create databases on.
 pub const POSTGRES_URL_VARIABLE: &str = "VITRINE_TEST_DATABASE_URL";
 
-/// A fresh, migrated database of one test, removed when the test ends.
+/// A fresh, migrated database of one test, removed when the test ends: by
+/// [`TestDatabase::drop_database`], or when it is dropped (a test that panicked first).
 #[derive(Debug)]
 pub struct TestDatabase {
     pub url: String,
@@ -25,6 +26,39 @@ pub struct TestDatabase {
 enum Cleanup {
     Folder(#[allow(dead_code)] tempfile::TempDir),
     PostgresDatabase { server_url: String, name: String },
+    Done,
+}
+
+/// Drops the PostgreSQL database `name` of the server at `server_url`.
+async fn drop_named(server_url: &str, name: &str) -> Result<(), sea_orm::DbErr> {
+    let admin = Database::connect(server_url).await?;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await?;
+    admin.close().await.ok();
+    Ok(())
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Cleanup::PostgresDatabase { server_url, name } =
+            std::mem::replace(&mut self.cleanup, Cleanup::Done)
+        {
+            // a drop cannot await, and may run inside the test's runtime: a thread of its own
+            // runs the async calls; a failure here cannot fail the test again
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(drop_named(&server_url, &name)).ok()
+            })
+            .join();
+            if !matches!(dropped, Ok(Some(()))) {
+                eprintln!("the test database could not be dropped");
+            }
+        }
+    }
 }
 
 impl TestDatabase {
@@ -74,16 +108,13 @@ impl TestDatabase {
     }
 
     /// Removes the database.
-    pub async fn drop_database(self) {
-        if let Cleanup::PostgresDatabase { server_url, name } = self.cleanup {
-            let admin = Database::connect(&server_url)
-                .await
-                .expect("connect to the PostgreSQL test server");
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+    pub async fn drop_database(mut self) {
+        if let Cleanup::PostgresDatabase { server_url, name } =
+            std::mem::replace(&mut self.cleanup, Cleanup::Done)
+        {
+            drop_named(&server_url, &name)
                 .await
                 .expect("drop test database");
-            admin.close().await.ok();
         }
     }
 
@@ -118,5 +149,39 @@ where
     database.drop_database().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{DbBackend, Statement};
+
+    /// A test that panics before `drop_database` leaves no database behind on the server.
+    #[tokio::test]
+    async fn a_database_is_removed_even_when_its_test_panics() {
+        let Some(database) = TestDatabase::create(Backend::Postgres).await else {
+            return;
+        };
+        let Cleanup::PostgresDatabase { server_url, name } = &database.cleanup else {
+            unreachable!("a PostgreSQL database")
+        };
+        let (server_url, name) = (server_url.clone(), name.clone());
+        let panicked = std::panic::catch_unwind(AssertUnwindSafe(move || {
+            let _held = database;
+            panic!("the test fails before it drops its database");
+        }));
+        assert!(panicked.is_err());
+        let admin = Database::connect(&server_url).await.unwrap();
+        let left = admin
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT 1 FROM pg_database WHERE datname = $1",
+                [name.clone().into()],
+            ))
+            .await
+            .unwrap();
+        admin.close().await.ok();
+        assert!(left.is_none(), "{name} is left behind");
     }
 }
