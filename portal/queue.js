@@ -118,9 +118,9 @@ export async function queuePage(main, navigation, customer) {
         fill(state, now.finished ? 'finished' : 'active');
       }));
     }
-    // the batches of an import larger than one batch are listed together, under the first
-    const name = batch.import ? `Batch ${batch.id} (import ${batch.import})` : `Batch ${batch.id}`;
-    return h('tr', { 'data-batch': batch.id }, h('td', {}, h('a', { href: batchUrl(customer, batch.id) }, name)), h('td', {}, new Date(batch.submitted).toLocaleString()), state, cell);
+    // the batches of an import larger than one batch are listed together, each naming the first
+    const part = batch.import ? h('div', { class: 'hint' }, `part of import ${batch.import}`) : null;
+    return h('tr', { 'data-batch': batch.id }, h('td', {}, h('a', { href: batchUrl(customer, batch.id) }, `Batch ${batch.id}`), part), h('td', {}, new Date(batch.submitted).toLocaleString()), state, cell);
   });
   fill(
     main,
