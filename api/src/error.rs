@@ -17,6 +17,7 @@ pub fn http_status(code: &str) -> StatusCode {
         | "invalid-origin"
         | "invalid-input"
         | "invalid-annotations"
+        | "invalid-metadata"
         | "bad-request"
         | "invalid-storage-location"
         | "invalid-image-request" => StatusCode::BAD_REQUEST,
@@ -172,6 +173,7 @@ mod tests {
             InvalidOrigin,
             InvalidInput,
             InvalidAnnotations,
+            InvalidMetadata,
             BadRequest,
             QuotaExceeded,
         ] {

@@ -246,6 +246,7 @@ async fn import(
                 problem.line,
                 problem
                     .column
+                    .as_ref()
                     .map(|column| format!(", {column}"))
                     .unwrap_or_default(),
                 problem.message,

@@ -140,7 +140,7 @@ async fn media(
             "no file {file:?}; media is published as original.*"
         ));
     }
-    let asset = match state.domain.delivered_asset(&customer, space, &id).await {
+    let asset = match state.domain.visible_asset(&customer, space, &id).await {
         Ok(asset) => asset,
         Err(error) if error.kind == domain::ErrorKind::NotFound => return not_found(error.message),
         Err(error) => {

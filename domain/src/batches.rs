@@ -12,6 +12,7 @@ use sea_orm::{
 use crate::assets::{AssetInput, prepared_row, replace_row, write_tags};
 use crate::entities::{asset, asset_tag, batch, batch_member, customer, job, space};
 use crate::error::{Error, Result};
+use crate::fields::{self, FieldDefinition};
 use crate::model::AssetStatus;
 use crate::paging::{Page, PageRequest};
 use crate::queue::{self, JobKind};
@@ -45,6 +46,8 @@ pub struct BatchMemberInput {
 pub struct MemberProblem {
     pub index: usize,
     pub field: Option<&'static str>,
+    /// The descriptive field at fault, when `field` is `fields`.
+    pub field_key: Option<String>,
     pub error: Error,
 }
 
@@ -131,6 +134,7 @@ fn member_field_problems(index: usize, input: &AssetInput) -> Vec<MemberProblem>
             problems.push(MemberProblem {
                 index,
                 field: Some(field),
+                field_key: None,
                 error,
             });
         }
@@ -162,6 +166,35 @@ fn member_field_problems(index: usize, input: &AssetInput) -> Vec<MemberProblem>
     problems
 }
 
+/// Checks one member's descriptive values against its space's declaration, each field on its
+/// own so that every problem names its field; then whether a required field is missing.
+fn metadata_problems(
+    index: usize,
+    space: &space::Model,
+    input: &AssetInput,
+) -> Result<Vec<MemberProblem>> {
+    let declared: Vec<FieldDefinition> = fields::decode(space.fields.as_deref())?;
+    let problem = |key: Option<String>, error| MemberProblem {
+        index,
+        field: Some("fields"),
+        field_key: key,
+        error,
+    };
+    let mut problems = Vec::new();
+    for value in &input.fields {
+        if let Err(error) = fields::apply_values(&declared, &[], std::slice::from_ref(value), false)
+        {
+            problems.push(problem(Some(value.key.clone()), error));
+        }
+    }
+    if problems.is_empty()
+        && let Err(error) = fields::apply_values(&declared, &[], &input.fields, true)
+    {
+        problems.push(problem(None, error));
+    }
+    Ok(problems)
+}
+
 /// Every problem of a batch against the customer's spaces: the fields of each member, spaces
 /// the customer does not have, and an asset named twice.
 fn batch_problems(
@@ -182,10 +215,13 @@ fn batch_problems(
     let mut seen: HashMap<(i32, &str), usize> = HashMap::new();
     for (index, member) in members.iter().enumerate() {
         problems.extend(member_field_problems(index, &member.asset));
-        if !spaces.contains_key(&member.space) {
+        if let Some(space) = spaces.get(&member.space) {
+            problems.extend(metadata_problems(index, space, &member.asset)?);
+        } else {
             problems.push(MemberProblem {
                 index,
                 field: Some("space"),
+                field_key: None,
                 error: Error::not_found(format!(
                     "customer {customer:?} has no space {}",
                     member.space
@@ -196,6 +232,7 @@ fn batch_problems(
             problems.push(MemberProblem {
                 index,
                 field: Some("id"),
+                field_key: None,
                 error: Error::conflict(format!(
                     "asset {:?} of space {} is also member {first} of this batch",
                     member.asset.id, member.space
@@ -345,6 +382,7 @@ impl Domain {
         let max_attempts = self.queue_settings().max_attempts;
         let mut fresh = Vec::new();
         let mut fresh_tags = Vec::new();
+        let mut fresh_fields = Vec::new();
         for (mut row, tags) in prepared {
             row.batch_id = Some(created.id);
             let key = (row.space_id, row.id.clone());
@@ -353,6 +391,7 @@ impl Domain {
                 row.created = *created_at;
                 let updated = replace_row(txn, row).await?;
                 write_tags(txn, &updated, &tags).await?;
+                crate::fields::write_index(txn, &updated).await?;
                 queue::enqueue(
                     txn,
                     &updated,
@@ -368,6 +407,7 @@ impl Domain {
                     asset_id: Set(row.id.clone()),
                     tag: Set(tag),
                 }));
+                fresh_fields.extend(crate::fields::index_rows(&row)?);
                 fresh.push(row);
             }
         }
@@ -381,6 +421,7 @@ impl Domain {
             .collect();
         insert_chunked::<asset::Entity, _>(txn, fresh).await?;
         insert_chunked::<asset_tag::Entity, _>(txn, fresh_tags).await?;
+        insert_chunked::<crate::entities::asset_field::Entity, _>(txn, fresh_fields).await?;
         insert_chunked::<job::Entity, _>(txn, jobs).await?;
         Ok(created)
     }

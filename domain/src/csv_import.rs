@@ -1,14 +1,17 @@
 //! Batches from the CSV a collection system exports: columns Line, ID, MediaType, Space,
 //! Origin (mandatory), Reference1-3, Number1-3, MaxUnauthorised, Tags and Roles (optional,
-//! `;`-separated lists). Header names are case-insensitive; a BOM, CRLF line ends and quoted
-//! fields are read as spreadsheets write them. Every problem is reported with its line and
-//! column before anything is created.
+//! `;`-separated lists), and a column for each descriptive field the row's space declares,
+//! named by the field's key (a multi-valued field repeats its column, one value in each).
+//! Header names are case-insensitive; other columns are ignored. A BOM, CRLF line ends and
+//! quoted fields are read as spreadsheets write them. Every problem is reported with its line
+//! and column before anything is created.
 
 use std::collections::HashMap;
 
 use crate::assets::{AssetInput, References};
 use crate::batches::{Batch, BatchMemberInput, MAX_IMPORT_MEMBERS, MemberProblem};
 use crate::error::{Error, Result};
+use crate::fields::{self, FieldDefinition, FieldValue};
 use crate::{Domain, Principal};
 
 /// The columns, as the header spells them (any case), and the field each fills.
@@ -44,8 +47,9 @@ Number1,Number2,Number3,MaxUnauthorised,Tags,Roles\r\n\
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvProblem {
     pub line: i64,
-    /// The column at fault, as the specification names it (Line, ID, ...), when there is one.
-    pub column: Option<&'static str>,
+    /// The column at fault, as the specification names it (Line, ID, ...) or as the space
+    /// declares the field it holds (its key), when there is one.
+    pub column: Option<String>,
     /// Stable kebab-case code: missing-column, duplicate-column, malformed-row,
     /// missing-value, invalid-line, duplicate-line, invalid-number, unknown-space,
     /// duplicate-asset, or a registration's own code (invalid-id, invalid-media-type,
@@ -59,8 +63,9 @@ pub struct CsvProblem {
 pub struct CsvCell {
     /// The header of its position as the file spells it; none for a field past the header.
     pub header: Option<String>,
-    /// The importer's column it fills (Line, ID, ...); none for columns the importer ignores.
-    pub column: Option<&'static str>,
+    /// The importer's column it fills (Line, ID, ...), or the key of the descriptive field it
+    /// holds; none for columns the importer ignores.
+    pub column: Option<String>,
     pub value: String,
 }
 
@@ -126,7 +131,7 @@ fn cells_of(
         .enumerate()
         .map(|(position, value)| CsvCell {
             header: header.get(position).map(str::to_owned),
-            column: columns.get(&position).copied(),
+            column: columns.get(&position).map(|column| (*column).to_owned()),
             value: value.to_owned(),
         })
         .collect()
@@ -200,7 +205,7 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
         if positions.insert(column, position).is_some() {
             problems.push(CsvProblem {
                 line: 1,
-                column: Some(column),
+                column: Some(column.to_string()),
                 code: "duplicate-column",
                 message: format!("the header names {column} twice"),
             });
@@ -210,7 +215,7 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
         if !positions.contains_key(column) {
             problems.push(CsvProblem {
                 line: 1,
-                column: Some(column),
+                column: Some(column.to_owned()),
                 code: "missing-column",
                 message: format!("the header has no {column} column"),
             });
@@ -222,6 +227,14 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
     let columns: HashMap<usize, &'static str> = positions
         .iter()
         .map(|(column, position)| (*position, *column))
+        .collect();
+    // every other column may hold a descriptive field of the row's space: which ones do is
+    // known once the spaces are (see `Domain::import_csv`)
+    let field_columns: Vec<(usize, String)> = header
+        .iter()
+        .enumerate()
+        .filter(|(position, name)| !columns.contains_key(position) && !name.is_empty())
+        .map(|(position, name)| (position, name.to_ascii_lowercase()))
         .collect();
 
     let mut rows = Vec::new();
@@ -300,7 +313,7 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
         let mut problem = |column: &'static str, code: &'static str, message: String| {
             row_problems.push(CsvProblem {
                 line: at,
-                column: Some(column),
+                column: Some(column.to_owned()),
                 code,
                 message,
             });
@@ -388,12 +401,33 @@ pub fn parse_csv(content: &[u8]) -> Result<(Vec<CsvRow>, Vec<CsvProblem>, usize)
                     tags: value("Tags").map(list),
                     roles: value("Roles").map(list),
                     max_unauthorised,
+                    fields: field_values(&record, &field_columns),
+                    published: None,
                 },
             },
             problems: row_problems,
         });
     }
     Ok((rows, problems, total))
+}
+
+/// The values of a row's other columns, by lower-cased header; repeated columns give several
+/// values, empty cells none.
+fn field_values(record: &csv::StringRecord, columns: &[(usize, String)]) -> Vec<FieldValue> {
+    let mut found: Vec<FieldValue> = Vec::new();
+    for (position, key) in columns {
+        let Some(value) = record.get(*position).filter(|value| !value.is_empty()) else {
+            continue;
+        };
+        match found.iter_mut().find(|field| field.key == *key) {
+            Some(field) => field.values.push(value.to_owned()),
+            None => found.push(FieldValue {
+                key: key.clone(),
+                values: vec![value.to_owned()],
+            }),
+        }
+    }
+    found
 }
 
 /// The CSV problem of a member problem, at the member's row.
@@ -403,15 +437,54 @@ fn row_problem(row: &CsvRow, problem: &MemberProblem) -> CsvProblem {
         (_, crate::ErrorKind::Conflict) => "duplicate-asset",
         (_, kind) => kind.code(),
     };
+    let column = match problem.field {
+        Some("fields") => problem.field_key.clone(),
+        field => field.and_then(column_of).map(str::to_owned),
+    };
     CsvProblem {
         line: row.line,
-        column: problem.field.and_then(column_of),
+        column,
         code,
         message: problem.error.message.clone(),
     }
 }
 
 impl Domain {
+    /// Keeps of each row's other columns those its space declares as fields.
+    async fn keep_declared_fields(
+        &self,
+        principal: &Principal,
+        customer: &str,
+        rows: &mut [CsvRow],
+    ) -> Result<()> {
+        let mut declared: HashMap<i32, Vec<FieldDefinition>> = HashMap::new();
+        for row in rows.iter_mut() {
+            let space = row.member.space;
+            if let std::collections::hash_map::Entry::Vacant(slot) = declared.entry(space) {
+                // an unknown space is the batch check's to report
+                slot.insert(
+                    match self.space_in_scope(principal, customer, space).await {
+                        Ok((_, space_row)) => fields::decode(space_row.fields.as_deref())?,
+                        Err(_) => Vec::new(),
+                    },
+                );
+            }
+            let keys = &declared[&space];
+            let declares = |name: &str| keys.iter().any(|field| field.key == name);
+            row.member.asset.fields.retain(|value| declares(&value.key));
+            // its cells name the field they hold, for a problem to point at
+            for cell in &mut row.cells {
+                if cell.column.is_none()
+                    && let Some(key) = cell.header.as_deref().map(str::to_ascii_lowercase)
+                    && declares(&key)
+                {
+                    cell.column = Some(key);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks a CSV and, unless it is a dry run or any row has a problem, creates its batch.
     pub async fn import_csv(
         &self,
@@ -422,6 +495,8 @@ impl Domain {
     ) -> Result<CsvImport> {
         self.customer_in_scope(principal, customer).await?;
         let (mut rows, mut errors, total_rows) = parse_csv(content)?;
+        self.keep_declared_fields(principal, customer, &mut rows)
+            .await?;
         // the rows that read cleanly go on to the batch's own checks
         let readable: Vec<usize> = (0..rows.len()).filter(|i| rows[*i].is_valid()).collect();
         let members: Vec<BatchMemberInput> = readable
@@ -523,11 +598,11 @@ mod tests {
         assert_eq!(lines, vec![(1, 2), (1, 3), (4, 4), (5, 5)]);
         assert!(rows.iter().all(|row| !row.is_valid()));
         assert_eq!(rows[3].cells[2].value, "image/jpeg");
-        assert_eq!(rows[3].cells[2].column, Some("MediaType"));
-        assert_eq!(rows[0].problems[0].column, Some("Number2"));
+        assert_eq!(rows[3].cells[2].column.as_deref(), Some("MediaType"));
+        assert_eq!(rows[0].problems[0].column.as_deref(), Some("Number2"));
         let found: Vec<_> = problems
             .iter()
-            .map(|p| (p.line, p.column, p.code))
+            .map(|p| (p.line, p.column.as_deref(), p.code))
             .collect();
         assert_eq!(
             found,
@@ -550,7 +625,10 @@ mod tests {
         assert_eq!(rows[1].member.asset.references.number1, Some(2));
         for (column, _) in COLUMNS {
             assert!(
-                rows[0].cells.iter().any(|cell| cell.column == Some(column)),
+                rows[0]
+                    .cells
+                    .iter()
+                    .any(|cell| cell.column.as_deref() == Some(column)),
                 "the sample has no {column} column"
             );
         }
@@ -559,7 +637,7 @@ mod tests {
     #[test]
     fn missing_mandatory_columns_are_reported_once() {
         let (_, problems, _) = parse_csv(b"Line,ID,Space\n1,a,1\n").unwrap();
-        let columns: Vec<_> = problems.iter().map(|p| p.column.unwrap()).collect();
+        let columns: Vec<_> = problems.iter().map(|p| p.column.clone().unwrap()).collect();
         assert_eq!(columns, vec!["MediaType", "Origin"]);
         assert!(problems.iter().all(|p| p.code == "missing-column"));
         assert!(parse_csv(b"").is_err());

@@ -17,6 +17,8 @@ pub enum ErrorKind {
     InvalidInput,
     /// An imported annotation file that cannot be read or holds a bad annotation.
     InvalidAnnotations,
+    /// Descriptive metadata that breaks its space's field declarations, or a bad declaration.
+    InvalidMetadata,
     BadRequest,
     /// A valid request this server cannot carry out.
     Unsupported,
@@ -45,6 +47,7 @@ impl ErrorKind {
             ErrorKind::InvalidOrigin => "invalid-origin",
             ErrorKind::InvalidInput => "invalid-input",
             ErrorKind::InvalidAnnotations => "invalid-annotations",
+            ErrorKind::InvalidMetadata => "invalid-metadata",
             ErrorKind::BadRequest => "bad-request",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::QuotaExceeded => "quota-exceeded",

@@ -16,6 +16,7 @@ mod customers;
 mod db;
 pub mod entities;
 mod error;
+mod fields;
 pub mod model;
 mod origin_rules;
 mod origin_secrets;
@@ -57,6 +58,9 @@ pub use csv_import::{CSV_SAMPLE, CsvCell, CsvImport, CsvProblem, CsvRow, parse_c
 pub use customers::{CustomerInput, CustomerPatch};
 pub use db::{DatabaseKind, connect, migrate, sqlite_file};
 pub use error::{Error, ErrorKind, Result};
+pub use fields::{
+    FieldDefinition, FieldType, FieldValue, LocalizedText, MAX_FIELDS, MAX_VALUE_CHARS,
+};
 pub use model::{
     ApiKey, Asset, AssetFamily, AssetStatus, CreatedApiKey, Customer, Space, media_file_name,
 };
@@ -65,8 +69,8 @@ pub use origin_rules::{
 };
 pub use paging::{Page, PageRequest};
 pub use presentation::{
-    Links, MAX_QUERY_CANVASES, NamedQuery, NamedQueryInput, NamedQueryPatch, Part,
-    PresentationPatch, PresentationSettings, RangeField, SearchScope, Statement,
+    LinkTemplate, Links, MAX_QUERY_CANVASES, NamedQuery, NamedQueryInput, NamedQueryPatch, Part,
+    PresentationPatch, PresentationSettings, ProviderSetting, RangeField, SearchScope, Statement,
 };
 pub use queue::{
     AssetFacts, ClaimedJob, JobEnd, JobKind, JobOutcome, QueueSettings, poisoned_reason,

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::assets::References;
 use crate::entities::{api_key, asset, customer, space};
 use crate::error::{Error, Result};
+use crate::fields::{self, FieldDefinition, FieldValue};
 use crate::presentation::PresentationSettings;
 
 /// A tenant.
@@ -68,6 +69,10 @@ pub struct Space {
     pub default_max_unauthorised: i32,
     pub thumbnail_sizes: Vec<i32>,
     pub presentation: PresentationSettings,
+    /// The descriptive fields its assets carry.
+    pub fields: Vec<FieldDefinition>,
+    /// Whether visitors can see its assets.
+    pub published: bool,
     pub created: DateTime<Utc>,
 }
 
@@ -83,6 +88,8 @@ impl Space {
             default_max_unauthorised: row.default_max_unauthorised,
             thumbnail_sizes: decode_list(&row.thumbnail_sizes)?,
             presentation: PresentationSettings::decode(row.presentation.as_deref())?,
+            fields: fields::decode(row.fields.as_deref())?,
+            published: row.published,
             created: row.created,
         })
     }
@@ -178,6 +185,10 @@ pub struct Asset {
     pub family: AssetFamily,
     pub origin: Option<String>,
     pub references: References,
+    /// Its descriptive field values, in its space's declaration order.
+    pub fields: Vec<FieldValue>,
+    /// Whether visitors can see it (when its space is published too).
+    pub published: bool,
     pub tags: Vec<String>,
     pub roles: Vec<String>,
     pub max_unauthorised: i32,
@@ -225,6 +236,8 @@ impl Asset {
             status: AssetStatus::parse(&row.status)?,
             tags: decode_list(&row.tags)?,
             roles: decode_list(&row.roles)?,
+            fields: fields::decode(row.fields.as_deref())?,
+            published: row.published,
             thumbnail_sizes: row
                 .thumbnail_sizes
                 .as_deref()

@@ -22,6 +22,23 @@ impl Domain {
         self.public_asset(&owner, space, id).await
     }
 
+    /// An asset by its public address, for visitors: NOT_FOUND also when it or its space is
+    /// unpublished, so that its existence is not revealed.
+    pub async fn visible_asset(&self, customer: &str, space: i32, id: &str) -> Result<Asset> {
+        let asset = self.delivered_asset(customer, space, id).await?;
+        let space_published = space::Entity::find_by_id((asset.customer_id, space))
+            .one(self.db())
+            .await?
+            .is_some_and(|row| row.published);
+        if asset.published && space_published {
+            Ok(asset)
+        } else {
+            Err(Error::not_found(format!(
+                "no asset {customer}/{space}/{id}"
+            )))
+        }
+    }
+
     /// A customer by name, for public documents and delivery.
     pub(crate) async fn public_customer(&self, name: &str) -> Result<customer::Model> {
         let missing = || Error::not_found(format!("no customer {name}"));

@@ -19,7 +19,7 @@ use search::{AssetText, Completion, Filters, SearchIndex, Source, asset_key};
 use crate::Domain;
 use crate::entities::{annotation, annotation_change};
 use crate::error::{Error, Result};
-use crate::presentation::{Links, Member, SearchScope, asset_label, query_label};
+use crate::presentation::{Links, Member, SearchScope, asset_label, query_label, query_settings};
 
 /// Change-log rows read per index commit while catching up.
 const CATCH_UP_BATCH: u64 = 500;
@@ -450,7 +450,12 @@ impl Searcher {
             .map(|member| asset_key(owner.id, member.space, &member.id))
             .collect();
         let scope = Arc::new(QueryScope {
-            label: query_label(&found.first, name, parameters),
+            label: query_label(
+                &found.first,
+                name,
+                parameters,
+                &query_settings(&owner, &found.first)?,
+            ),
             members: found.members,
             keys,
         });

@@ -9,6 +9,7 @@ use sea_orm::{
 
 use crate::entities::{asset, customer, space};
 use crate::error::{Error, Result};
+use crate::fields::{self, FieldDefinition};
 use crate::model::{Space, encode_list};
 use crate::paging::{Page, PageRequest};
 use crate::presentation::{PresentationPatch, PresentationSettings};
@@ -26,6 +27,10 @@ pub struct SpaceInput {
     /// -1 (the default) leaves new assets open.
     pub default_max_unauthorised: Option<i32>,
     pub thumbnail_sizes: Option<Vec<i32>>,
+    /// The descriptive fields its assets carry.
+    pub fields: Vec<FieldDefinition>,
+    /// Whether visitors can see its assets (the default).
+    pub published: Option<bool>,
 }
 
 /// Changes to a space; `None` leaves a field as it is.
@@ -37,6 +42,10 @@ pub struct SpacePatch {
     pub default_max_unauthorised: Option<i32>,
     pub thumbnail_sizes: Option<Vec<i32>>,
     pub presentation: PresentationPatch,
+    /// The whole new list of descriptive fields. Values assets hold for a field no longer
+    /// declared are kept until the asset's fields next change, but never shown.
+    pub fields: Option<Vec<FieldDefinition>>,
+    pub published: Option<bool>,
 }
 
 impl Domain {
@@ -59,6 +68,7 @@ impl Domain {
                 .thumbnail_sizes
                 .unwrap_or(DEFAULT_THUMBNAIL_SIZES.to_vec()),
         )?;
+        fields::check_definitions(&input.fields)?;
         let txn = self.begin_write().await?;
         // taking the number locks the customer's row, so concurrent creations queue here
         customer::Entity::update_many()
@@ -89,6 +99,8 @@ impl Domain {
             thumbnail_sizes: Set(encode_list(&thumbnail_sizes)),
             created: Set(Utc::now()),
             presentation: Set(None),
+            fields: Set(fields::encode(&input.fields)),
+            published: Set(input.published.unwrap_or(true)),
         };
         let inserted = match row.insert(&txn).await {
             Ok(inserted) => inserted,
@@ -132,6 +144,13 @@ impl Domain {
         }
         if let Some(sizes) = patch.thumbnail_sizes {
             row.thumbnail_sizes = Set(encode_list(&validate::thumbnail_sizes(&sizes)?));
+        }
+        if let Some(declared) = patch.fields {
+            fields::check_definitions(&declared)?;
+            row.fields = Set(fields::encode(&declared));
+        }
+        if let Some(published) = patch.published {
+            row.published = Set(published);
         }
         match row.update(self.db()).await {
             Ok(row) => Space::from_row(row, &owner.name),

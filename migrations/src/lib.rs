@@ -23,6 +23,7 @@ mod m20261206_000014_origin_rule_strategies;
 mod m20261206_000015_staged_imports;
 mod m20261206_000016_derivative_versions;
 mod m20261207_000017_batch_imports;
+mod m20261207_000018_descriptive_metadata;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_staged_imports::Migration),
             Box::new(m20261206_000016_derivative_versions::Migration),
             Box::new(m20261207_000017_batch_imports::Migration),
+            Box::new(m20261207_000018_descriptive_metadata::Migration),
         ]
     }
 }

@@ -501,6 +501,7 @@ async fn space_patch_changes_only_named_fields(domain: Domain) {
         default_tags: vec!["book".into()],
         default_max_unauthorised: Some(200),
         thumbnail_sizes: Some(vec![150, 300]),
+        ..Default::default()
     };
     let space = domain.create_space(&acme, "acme", input).await.unwrap();
     domain
@@ -786,7 +787,7 @@ async fn registration_applies_space_defaults(domain: Domain) {
         default_roles: vec!["reader".into()],
         default_tags: vec!["archive".into()],
         default_max_unauthorised: Some(400),
-        thumbnail_sizes: None,
+        ..Default::default()
     };
     let space = domain.create_space(&acme, "acme", input).await.unwrap().id;
     let defaulted = domain
@@ -2494,7 +2495,7 @@ async fn presentation_settings_are_checked_and_merged(domain: Domain) {
         "the space's rights win"
     );
     assert_eq!(
-        manifest.required_statement.unwrap().value.value,
+        manifest.required_statement.unwrap().value.first(),
         "Acme Museum",
         "the customer's statement fills in"
     );
@@ -3377,7 +3378,7 @@ async fn staged_imports_page_every_row_with_its_problems(domain: Domain) {
             seen.push(row.file_line);
             if !row.is_valid() {
                 let problem = &row.problems[0];
-                bad.push((row.line, problem.column, problem.code));
+                bad.push((row.line, problem.column.clone(), problem.code));
             }
         }
         after = page.items.last().map(|(cursor, _)| cursor.clone());
@@ -3387,14 +3388,14 @@ async fn staged_imports_page_every_row_with_its_problems(domain: Domain) {
         bad,
         vec![
             (41, None, "malformed-row"),
-            (150, Some("ID"), "invalid-id"),
-            (230, Some("Number1"), "invalid-number"),
+            (150, Some("ID".to_owned()), "invalid-id"),
+            (230, Some("Number1".to_owned()), "invalid-number"),
         ]
     );
     let malformed = &read.import.rows[39];
     assert_eq!(malformed.cells.len(), 6, "its cells as written");
     assert_eq!(malformed.cells[1].value, "page-40");
-    assert_eq!(malformed.cells[1].column, Some("ID"));
+    assert_eq!(malformed.cells[1].column.as_deref(), Some("ID"));
 
     let only_errors = read
         .rows_page(&PageRequest::new(Some(2), None), true)

@@ -337,7 +337,7 @@ async fn an_image_manifest_validates_dereferences_and_follows_its_settings() {
     // refused settings change nothing
     for (patch, code) in [
         ("rights: \"http://example.org/mine\"", "INVALID_INPUT"),
-        ("manifestLabelTemplate: \"{title}\"", "INVALID_INPUT"),
+        ("manifestLabelTemplate: \"{Title}\"", "INVALID_INPUT"),
         ("behavior: [\"sideways\"]", "INVALID_INPUT"),
         ("viewingDirection: \"upwards\"", "INVALID_INPUT"),
         (

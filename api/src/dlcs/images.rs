@@ -153,6 +153,7 @@ fn problem(index: usize, field: &'static str, error: domain::Error) -> MemberPro
     domain::MemberProblem {
         index,
         field: Some(field),
+        field_key: None,
         error,
     }
     .into()

@@ -69,6 +69,7 @@ pub async fn submit(
                             domain::MemberProblem {
                                 index,
                                 field: Some("space"),
+                                field_key: None,
                                 error: domain::Error::invalid_input(
                                     "each member of a queue submission needs its space",
                                 ),

@@ -404,6 +404,8 @@ impl ImageBody {
             tags: self.tags,
             roles: self.roles,
             max_unauthorised: self.max_unauthorised,
+            fields: Vec::new(),
+            published: None,
         }
     }
 
@@ -417,6 +419,7 @@ impl ImageBody {
             tags: self.tags,
             roles: self.roles,
             max_unauthorised: self.max_unauthorised,
+            ..Default::default()
         }
     }
 }

@@ -188,7 +188,7 @@ pub async fn create(
                 default_roles: body.default_roles.unwrap_or_default(),
                 default_tags: body.default_tags.unwrap_or_default(),
                 default_max_unauthorised: body.max_unauthorised,
-                thumbnail_sizes: None,
+                ..Default::default()
             };
             let space = state
                 .domain

@@ -226,6 +226,7 @@ fn invalid_batch(problems: Vec<domain::MemberProblem>) -> async_graphql::Error {
             serde_json::json!({
                 "member": problem.index,
                 "field": problem.field,
+                "fieldKey": problem.field_key,
                 "code": graphql_code(problem.error.kind.code()),
                 "message": problem.error.message,
             })

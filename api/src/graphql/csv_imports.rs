@@ -21,7 +21,8 @@ pub struct CsvError {
     pub column: Option<String>,
     /// Stable code: MISSING_COLUMN, DUPLICATE_COLUMN, MALFORMED_ROW, MISSING_VALUE,
     /// INVALID_LINE, DUPLICATE_LINE, INVALID_NUMBER, UNKNOWN_SPACE, DUPLICATE_ASSET,
-    /// INVALID_ID, INVALID_MEDIA_TYPE, INVALID_ORIGIN, INVALID_INPUT.
+    /// INVALID_ID, INVALID_MEDIA_TYPE, INVALID_ORIGIN, INVALID_INPUT, INVALID_METADATA (a
+    /// descriptive field's value; `column` is the field's key).
     pub code: String,
     /// What is wrong, in words.
     pub message: String,
@@ -31,7 +32,7 @@ impl From<&domain::CsvProblem> for CsvError {
     fn from(problem: &domain::CsvProblem) -> Self {
         Self {
             line: problem.line,
-            column: problem.column.map(str::to_owned),
+            column: problem.column.clone(),
             code: graphql_code(problem.code),
             message: problem.message.clone(),
         }
@@ -82,6 +83,9 @@ pub struct CsvRowObject {
     pub max_unauthorised: Option<i32>,
     pub tags: Option<Vec<String>>,
     pub roles: Option<Vec<String>>,
+    /// Values of the descriptive fields the row's space declares, by key (a multi-valued
+    /// field repeats its column).
+    pub fields: Vec<domain::FieldValue>,
 }
 
 impl From<&domain::CsvRow> for CsvRowObject {
@@ -96,7 +100,7 @@ impl From<&domain::CsvRow> for CsvRowObject {
                 .iter()
                 .map(|cell| CsvCell {
                     header: cell.header.clone(),
-                    column: cell.column.map(str::to_owned),
+                    column: cell.column.clone(),
                     value: cell.value.clone(),
                 })
                 .collect(),
@@ -110,6 +114,7 @@ impl From<&domain::CsvRow> for CsvRowObject {
             max_unauthorised: asset.max_unauthorised,
             tags: asset.tags.clone(),
             roles: asset.roles.clone(),
+            fields: asset.fields.clone(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod connection;
 mod context;
 mod csv_imports;
 mod customers;
+mod fields;
 mod keys;
 mod limits;
 mod origin_rules;

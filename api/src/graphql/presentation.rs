@@ -77,8 +77,9 @@ pub struct PresentationObject {
     pub rights: Option<String>,
     /// The attribution viewers must show (`requiredStatement`).
     pub required_statement: Option<StatementObject>,
-    /// The label of single-asset manifests: `{id}`, `{space}`, `{customer}`, `{s1}`-`{s3}`,
-    /// `{n1}`-`{n3}` are filled in.
+    /// The label of single-asset manifests: `{id}`, `{space}`, `{customer}`, `{s1}`-`{s3}`
+    /// (or `{string1}`...), `{n1}`-`{n3}` (or `{number1}`...) and descriptive fields' keys
+    /// are filled in.
     pub manifest_label_template: Option<String>,
     /// The summary of single-asset manifests, with the same placeholders.
     pub manifest_summary_template: Option<String>,
@@ -91,6 +92,20 @@ pub struct PresentationObject {
     pub range_field: Option<RangeField>,
     /// Fixed metadata added to every manifest.
     pub metadata: Option<Vec<StatementObject>>,
+    /// The descriptive field whose values are a manifest's label (before the template).
+    pub label_field: Option<String>,
+    /// The descriptive field whose values are a manifest's summary (after the template).
+    pub summary_field: Option<String>,
+    /// The descriptive fields shown in `metadata`, in order (unset: all the space declares).
+    pub metadata_fields: Option<Vec<String>>,
+    /// The object's page on the holder's website (`homepage`; `related` in 2.1).
+    pub homepage: Option<domain::LinkTemplate>,
+    /// A machine-readable description of the object (`seeAlso`).
+    pub see_also: Option<domain::LinkTemplate>,
+    /// Who provides the manifests (`provider`; `logo` and `related` in 2.1).
+    pub provider: Option<domain::ProviderSetting>,
+    /// Each canvas's label, e.g. `Page {n1}` (unset: the asset's id).
+    pub canvas_label_template: Option<String>,
 }
 
 impl From<domain::PresentationSettings> for PresentationObject {
@@ -106,6 +121,13 @@ impl From<domain::PresentationSettings> for PresentationObject {
             metadata: settings
                 .metadata
                 .map(|entries| entries.into_iter().map(StatementObject::from).collect()),
+            label_field: settings.label_field,
+            summary_field: settings.summary_field,
+            metadata_fields: settings.metadata_fields,
+            homepage: settings.homepage,
+            see_also: settings.see_also,
+            provider: settings.provider,
+            canvas_label_template: settings.canvas_label_template,
         }
     }
 }
@@ -129,6 +151,21 @@ pub struct PresentationPatchFields {
     pub range_field: MaybeUndefined<RangeField>,
     /// Fixed metadata added to every manifest.
     pub metadata: MaybeUndefined<Vec<StatementObject>>,
+    /// The descriptive field whose values are a manifest's label.
+    pub label_field: MaybeUndefined<String>,
+    /// The descriptive field whose values are a manifest's summary.
+    pub summary_field: MaybeUndefined<String>,
+    /// The descriptive fields shown in `metadata`, in order.
+    pub metadata_fields: MaybeUndefined<Vec<String>>,
+    /// A URL template of the object's page, e.g.
+    /// `https://collections.example.org/objects/{s1}`.
+    pub homepage: MaybeUndefined<domain::LinkTemplate>,
+    /// A URL template of a machine-readable description of the object.
+    pub see_also: MaybeUndefined<domain::LinkTemplate>,
+    /// Who provides the manifests.
+    pub provider: MaybeUndefined<domain::ProviderSetting>,
+    /// Each canvas's label, e.g. `Page {n1}` or `f. {s2}`.
+    pub canvas_label_template: MaybeUndefined<String>,
 }
 
 impl From<PresentationPatchFields> for domain::PresentationPatch {
@@ -146,6 +183,13 @@ impl From<PresentationPatchFields> for domain::PresentationPatch {
             metadata: keep_set_or_clear(fields.metadata).map(|set| {
                 set.map(|entries| entries.into_iter().map(domain::Statement::from).collect())
             }),
+            label_field: keep_set_or_clear(fields.label_field),
+            summary_field: keep_set_or_clear(fields.summary_field),
+            metadata_fields: keep_set_or_clear(fields.metadata_fields),
+            homepage: keep_set_or_clear(fields.homepage),
+            see_also: keep_set_or_clear(fields.see_also),
+            provider: keep_set_or_clear(fields.provider),
+            canvas_label_template: keep_set_or_clear(fields.canvas_label_template),
         }
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::assets::{AssetFilterInput, AssetObject, AssetOrderInput};
 use super::connection::{PagedConnection, connection, page_complexity};
 use super::context::call;
+use super::fields::{MetadataField, MetadataFieldInput, declared};
 use super::presentation::{PresentationObject, PresentationPatchFields};
 use crate::error::graphql_error;
 
@@ -31,6 +32,11 @@ pub struct SpaceObject {
     pub thumbnail_sizes: Vec<i32>,
     /// How manifests of the space's assets are presented (unset fields: the customer's).
     pub presentation: PresentationObject,
+    /// The descriptive fields its assets carry, in order.
+    pub fields: Vec<MetadataField>,
+    /// Whether visitors can see its assets; an unpublished space's assets are absent from
+    /// every public route, manifest, collection and search.
+    pub published: bool,
     /// When the space was created.
     pub created: DateTime<Utc>,
 }
@@ -46,6 +52,8 @@ impl From<domain::Space> for SpaceObject {
             default_max_unauthorised: space.default_max_unauthorised,
             thumbnail_sizes: space.thumbnail_sizes,
             presentation: space.presentation.into(),
+            fields: space.fields.into_iter().map(Into::into).collect(),
+            published: space.published,
             created: space.created,
         }
     }
@@ -111,6 +119,10 @@ pub struct SpaceInput {
     pub default_max_unauthorised: Option<i32>,
     /// Longest-edge thumbnail sizes (default 100, 200, 400, 1024).
     pub thumbnail_sizes: Option<Vec<i32>>,
+    /// The descriptive fields its assets carry.
+    pub fields: Option<Vec<MetadataFieldInput>>,
+    /// Whether visitors can see its assets (default true).
+    pub published: Option<bool>,
 }
 
 /// Changes to a space: only the fields given change.
@@ -128,6 +140,11 @@ pub struct SpacePatch {
     pub thumbnail_sizes: MaybeUndefined<Vec<i32>>,
     #[graphql(flatten)]
     pub presentation: PresentationPatchFields,
+    /// The whole new list of descriptive fields (cannot be null; [] removes all). Values
+    /// assets hold for fields no longer declared are no longer shown.
+    pub fields: MaybeUndefined<Vec<MetadataFieldInput>>,
+    /// Publish (true) or withdraw (false) every asset of the space at once (cannot be null).
+    pub published: MaybeUndefined<bool>,
 }
 
 /// A patch field that may be left out but not cleared: `null` is refused.
@@ -155,6 +172,8 @@ impl TryFrom<SpacePatch> for domain::SpacePatch {
             )?,
             thumbnail_sizes: keep_or_set("thumbnailSizes", patch.thumbnail_sizes)?,
             presentation: patch.presentation.into(),
+            fields: keep_or_set("fields", patch.fields)?.map(declared),
+            published: keep_or_set("published", patch.published)?,
         })
     }
 }
@@ -197,6 +216,8 @@ impl SpaceMutation {
             default_tags: input.default_tags.unwrap_or_default(),
             default_max_unauthorised: input.default_max_unauthorised,
             thumbnail_sizes: input.thumbnail_sizes,
+            fields: declared(input.fields.unwrap_or_default()),
+            published: input.published,
         };
         let space = call(ctx, |domain, principal| async move {
             domain.create_space(&principal, &customer, input).await

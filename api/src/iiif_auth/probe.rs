@@ -48,7 +48,7 @@ async fn probe_document(
     let space = parse_space(space)?;
     let asset = state
         .domain
-        .delivered_asset(customer, space, id)
+        .visible_asset(customer, space, id)
         .await
         .map_err(RestError::unavailable)?;
     if asset.status != AssetStatus::Ready {

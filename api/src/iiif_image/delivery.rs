@@ -156,7 +156,7 @@ impl ImageDelivery {
             _ => {
                 let asset = self
                     .domain
-                    .delivered_asset(customer, space, id)
+                    .visible_asset(customer, space, id)
                     .await
                     .map(Arc::new)
                     .map_err(RestError::unavailable)?;

@@ -19,7 +19,7 @@ impl Domain {
         space: i32,
         asset_id: &str,
     ) -> Result<(Asset, Vec<Annotation>)> {
-        let target = self.delivered_asset(customer, space, asset_id).await?;
+        let target = self.visible_asset(customer, space, asset_id).await?;
         if target.status != AssetStatus::Ready {
             return Err(Error::not_found(format!(
                 "asset {asset_id} is not ready; its annotations are published once it is"

@@ -9,6 +9,7 @@ use sea_orm::{
 use super::{References, ReferencesPatch, asset_missing, write_tags};
 use crate::entities::{asset, customer};
 use crate::error::Result;
+use crate::fields::{self, FieldDefinition, FieldValue};
 use crate::model::{Asset, AssetFamily, AssetStatus, encode_list};
 use crate::queue::{self, JobKind};
 use crate::{Domain, Principal, validate};
@@ -22,6 +23,10 @@ pub struct AssetPatch {
     pub tags: Option<Vec<String>>,
     pub roles: Option<Vec<String>>,
     pub max_unauthorised: Option<i32>,
+    /// Descriptive field values to set: each replaces its field's values, and a field given
+    /// with no values is cleared. Fields not named are kept.
+    pub fields: Vec<FieldValue>,
+    pub published: Option<bool>,
 }
 
 impl Domain {
@@ -34,9 +39,12 @@ impl Domain {
         id: &str,
         patch: AssetPatch,
     ) -> Result<Asset> {
-        let (owner, _) = self.space_in_scope(principal, customer, space).await?;
+        let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
+        let declared: Vec<FieldDefinition> = fields::decode(space_row.fields.as_deref())?;
         let txn = self.begin_write().await?;
-        let updated = self.patch_row(&txn, &owner, space, id, patch).await?;
+        let updated = self
+            .patch_row(&txn, &owner, &declared, space, id, patch)
+            .await?;
         txn.commit().await?;
         Asset::from_row(updated, &owner.name)
     }
@@ -50,16 +58,21 @@ impl Domain {
         space: i32,
         patches: Vec<(String, AssetPatch)>,
     ) -> Result<std::result::Result<Vec<Asset>, Vec<crate::MemberProblem>>> {
-        let (owner, _) = self.space_in_scope(principal, customer, space).await?;
+        let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
+        let declared: Vec<FieldDefinition> = fields::decode(space_row.fields.as_deref())?;
         let txn = self.begin_write().await?;
         let mut updated = Vec::with_capacity(patches.len());
         let mut problems = Vec::new();
         for (index, (id, patch)) in patches.into_iter().enumerate() {
-            match self.patch_row(&txn, &owner, space, &id, patch).await {
+            match self
+                .patch_row(&txn, &owner, &declared, space, &id, patch)
+                .await
+            {
                 Ok(row) => updated.push(row),
                 Err(error) => problems.push(crate::MemberProblem {
                     index,
                     field: None,
+                    field_key: None,
                     error,
                 }),
             }
@@ -82,6 +95,7 @@ impl Domain {
         &self,
         txn: &impl ConnectionTrait,
         owner: &customer::Model,
+        declared: &[FieldDefinition],
         space: i32,
         id: &str,
         patch: AssetPatch,
@@ -102,7 +116,19 @@ impl Domain {
                 .is_some_and(|origin| Some(origin) != current.origin.as_ref());
         patch.references.validate()?;
         let references = patch.references.applied_to(References::of_row(&current));
+        let new_fields = if patch.fields.is_empty() {
+            None
+        } else {
+            let held: Vec<FieldValue> = fields::decode(current.fields.as_deref())?;
+            Some(fields::apply_values(declared, &held, &patch.fields, true)?)
+        };
         let mut row = current.into_active_model();
+        if let Some(values) = &new_fields {
+            row.fields = Set(fields::encode(values));
+        }
+        if let Some(published) = patch.published {
+            row.published = Set(published);
+        }
         references.set_on(&mut row);
         if let Some(media_type) = patch.media_type {
             validate::media_type(&media_type)?;
@@ -135,6 +161,9 @@ impl Domain {
         let updated = row.update(txn).await?;
         if let Some(tags) = &new_tags {
             write_tags(txn, &updated, tags).await?;
+        }
+        if new_fields.is_some() {
+            fields::write_index(txn, &updated).await?;
         }
         if reprocess {
             self.queue_again(txn, &updated).await?;

@@ -37,6 +37,12 @@ impl Domain {
             .filter(asset_tag::Column::AssetId.eq(id))
             .exec(&txn)
             .await?;
+        crate::entities::asset_field::Entity::delete_many()
+            .filter(crate::entities::asset_field::Column::CustomerId.eq(owner.id))
+            .filter(crate::entities::asset_field::Column::SpaceId.eq(space))
+            .filter(crate::entities::asset_field::Column::AssetId.eq(id))
+            .exec(&txn)
+            .await?;
         let deleted = asset::Entity::delete_by_id((owner.id, space, id.to_owned()))
             .exec(&txn)
             .await?;

@@ -7,8 +7,9 @@ use sea_orm::{
 };
 
 use super::{References, asset_missing};
-use crate::entities::{asset, asset_tag, customer};
+use crate::entities::{asset, asset_field, asset_tag, customer};
 use crate::error::{Error, Result};
+use crate::fields::FieldValue;
 use crate::model::{Asset, AssetStatus};
 use crate::paging::{Page, PageRequest};
 use crate::{Domain, Principal, validate};
@@ -23,6 +24,10 @@ pub struct AssetFilter {
     pub tags: Vec<String>,
     pub status: Option<AssetStatus>,
     pub media_type: Option<String>,
+    /// Assets holding each of these values of each field given.
+    pub fields: Vec<FieldValue>,
+    /// Only published (or only unpublished) assets.
+    pub published: Option<bool>,
 }
 
 impl AssetFilter {
@@ -33,6 +38,8 @@ impl AssetFilter {
                 .into_iter()
                 .flatten()
                 .chain(&self.tags)
+                .chain(self.fields.iter().flat_map(|field| &field.values))
+                .chain(self.fields.iter().map(|field| &field.key))
                 .any(|text| !validate::storable(text))
         {
             return Err(Error::invalid_input(
@@ -172,6 +179,22 @@ fn filtered(
             .and_where(asset_tag::Column::Tag.eq(tag.as_str()))
             .to_owned();
         query = query.filter(asset::Column::Id.in_subquery(tagged));
+    }
+    for field in &filter.fields {
+        for value in &field.values {
+            let holding = Query::select()
+                .column(asset_field::Column::AssetId)
+                .from(asset_field::Entity)
+                .and_where(asset_field::Column::Value.eq(value.trim()))
+                .and_where(asset_field::Column::CustomerId.eq(owner.id))
+                .and_where(asset_field::Column::SpaceId.eq(space))
+                .and_where(asset_field::Column::Key.eq(field.key.as_str()))
+                .to_owned();
+            query = query.filter(asset::Column::Id.in_subquery(holding));
+        }
+    }
+    if let Some(published) = filter.published {
+        query = query.filter(asset::Column::Published.eq(published));
     }
     query
 }

@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel};
 use super::{References, write_tags};
 use crate::entities::{asset, customer, space};
 use crate::error::{Error, Result};
+use crate::fields::{self, FieldDefinition, FieldValue};
 use crate::model::{Asset, AssetFamily, AssetStatus, decode_list, encode_list};
 use crate::queue::{self, JobKind};
 use crate::{Domain, Principal, validate};
@@ -22,6 +23,10 @@ pub struct AssetInput {
     pub tags: Option<Vec<String>>,
     pub roles: Option<Vec<String>>,
     pub max_unauthorised: Option<i32>,
+    /// Descriptive field values, checked against the space's declaration.
+    pub fields: Vec<FieldValue>,
+    /// Whether visitors can see it once ready (the default).
+    pub published: Option<bool>,
 }
 
 /// A new asset id for a registration that names none: a random UUID, as DLCS assigns.
@@ -109,6 +114,7 @@ impl Domain {
             Err(error) => return Err(error.into()),
         };
         write_tags(txn, &inserted, tags).await?;
+        fields::write_index(txn, &inserted).await?;
         queue::enqueue(
             txn,
             &inserted,
@@ -163,6 +169,7 @@ impl Domain {
             row.batch_id = current.batch_id;
             let replaced = replace_row(&txn, row).await?;
             write_tags(&txn, &replaced, &tags).await?;
+            fields::write_index(&txn, &replaced).await?;
             queue::enqueue(
                 &txn,
                 &replaced,
@@ -209,6 +216,8 @@ pub(crate) fn prepared_row(
         .max_unauthorised
         .unwrap_or(space_row.default_max_unauthorised);
     validate::max_unauthorised(max_unauthorised)?;
+    let declared: Vec<FieldDefinition> = fields::decode(space_row.fields.as_deref())?;
+    let values = fields::apply_values(&declared, &[], &input.fields, true)?;
     let references = input.references;
     let row = asset::Model {
         customer_id: space_row.customer_id,
@@ -241,12 +250,15 @@ pub(crate) fn prepared_row(
         thumbnail_sizes: None,
         bytes_stored: None,
         derivatives: None,
+        fields: fields::encode(&values),
+        published: input.published.unwrap_or(true),
     };
     Ok((row, tags))
 }
 
 /// Writes every field of an existing asset's row but what its last processing made, which
-/// stays served until the new processing ends.
+/// stays served until the new processing ends, and its publication; descriptive values only
+/// when the registration gives some.
 pub(crate) async fn replace_row(
     connection: &impl ConnectionTrait,
     row: asset::Model,
@@ -264,6 +276,12 @@ pub(crate) async fn replace_row(
     update.thumbnail_sizes = NotSet;
     update.bytes_stored = NotSet;
     update.derivatives = NotSet;
+    // a registration that gives no descriptive values keeps the asset's (a DLCS client knows
+    // none), and only a change of the asset itself publishes or withdraws it
+    if row.fields.is_none() {
+        update.fields = NotSet;
+    }
+    update.published = NotSet;
     match update.update(connection).await {
         Ok(row) => Ok(row),
         // deleted by another request since it was read

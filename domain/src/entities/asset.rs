@@ -37,6 +37,10 @@ pub struct Model {
     pub bytes_stored: Option<i64>,
     /// The version of the stored pyramid and thumbnails; none for those stored unversioned.
     pub derivatives: Option<String>,
+    /// Descriptive field values as a JSON list of `{key, values}`; none when it has none.
+    pub fields: Option<String>,
+    /// Whether visitors can see it (when its space is published too).
+    pub published: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

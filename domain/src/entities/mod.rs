@@ -5,6 +5,7 @@ pub mod annotation;
 pub mod annotation_change;
 pub mod api_key;
 pub mod asset;
+pub mod asset_field;
 pub mod asset_tag;
 pub mod auth_service;
 pub mod batch;

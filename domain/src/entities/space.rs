@@ -16,6 +16,10 @@ pub struct Model {
     pub created: DateTimeUtc,
     /// Presentation settings as JSON; `None` until any is set.
     pub presentation: Option<String>,
+    /// Declared descriptive fields as a JSON list; `None` until any is declared.
+    pub fields: Option<String>,
+    /// Whether visitors can see its assets.
+    pub published: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

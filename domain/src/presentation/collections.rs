@@ -93,7 +93,9 @@ impl Domain {
         links: &Links,
     ) -> Result<Collection> {
         let owner = self.public_customer(customer).await?;
-        let query = space::Entity::find().filter(space::Column::CustomerId.eq(owner.id));
+        let query = space::Entity::find()
+            .filter(space::Column::CustomerId.eq(owner.id))
+            .filter(space::Column::Published.eq(true));
         let total = query.clone().count(self.db()).await?;
         let node = tree_node(total, fanout, part)?;
         let items = if node.children.is_empty() {
@@ -144,7 +146,8 @@ impl Domain {
         let query = asset::Entity::find()
             .filter(asset::Column::CustomerId.eq(owner.id))
             .filter(asset::Column::SpaceId.eq(space))
-            .filter(asset::Column::Status.eq(AssetStatus::Ready.as_str()));
+            .filter(asset::Column::Status.eq(AssetStatus::Ready.as_str()))
+            .filter(asset::Column::Published.eq(true));
         let total = query.clone().count(self.db()).await?;
         let node = tree_node(total, fanout, part)?;
         let items = if node.children.is_empty() {

@@ -3,18 +3,22 @@
 
 use iiif::auth::{AccessService, Restriction};
 use iiif::presentation::{
-    Body, Canvas, Container, Entry, Manifest, PLACEHOLDER_SIZE, Range, RangeItem, Rendering,
-    ResourceKind, Text, Thumbnail,
+    Body, Canvas, Container, Entry, Link, Localized, Manifest, PLACEHOLDER_SIZE, Provider, Range,
+    RangeItem, Rendering, ResourceKind, Text, Thumbnail,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::links::{Links, SearchScope};
 use super::named_queries::QueryResult;
-use super::settings::{PresentationSettings, RANGE_SEPARATOR, RangeField, fill_template};
+use super::settings::{
+    LinkTemplate, PresentationSettings, RANGE_SEPARATOR, RangeField, fill_template, fill_url,
+};
+use super::template::{Arg, Describe};
 use crate::Domain;
 use crate::entities::{annotation, customer, space};
 use crate::error::{Error, Result};
+use crate::fields::{self, FieldDefinition};
 use crate::model::{Asset, AssetFamily, AssetStatus};
 
 /// Access services already looked up while writing one document, by the roles they grant.
@@ -23,24 +27,94 @@ type Restrictions = std::collections::HashMap<Vec<String>, Vec<AccessService>>;
 /// Thumbnails in manifests are the smallest stored size at least this long, or the largest.
 const THUMBNAIL_EDGE: u32 = 200;
 
-/// A named-query manifest's label: its template filled from the parameters (`p1`...) and the
-/// first asset, or the query's name and parameters.
-pub(crate) fn query_label(result: &QueryResult, name: &str, parameters: &[String]) -> String {
-    match &result.template.label {
-        Some(template) => fill_template(template, |placeholder| {
-            match placeholder
-                .strip_prefix('p')
-                .and_then(|number| number.parse::<usize>().ok())
-            {
-                Some(index) if (1..=parameters.len()).contains(&index) => {
-                    parameters[index - 1].clone()
-                }
-                _ => asset_field(&result.assets[0], placeholder),
-            }
-        }),
-        None if parameters.is_empty() => name.to_owned(),
-        None => format!("{name}: {}", parameters.join(" / ")),
+/// A template placeholder's value for a named-query manifest: `{pN}` from the parameters,
+/// anything else from the asset that describes it.
+fn query_field(asset: &Asset, parameters: &[String], placeholder: &str) -> String {
+    match placeholder
+        .strip_prefix('p')
+        .and_then(|number| number.parse::<usize>().ok())
+    {
+        Some(index) if (1..=parameters.len()).contains(&index) => parameters[index - 1].clone(),
+        _ => asset_field(asset, placeholder),
     }
+}
+
+/// The asset whose descriptive metadata a named-query manifest shows: the first, the last or
+/// the one its template names (the first when that one is not among them).
+pub(crate) fn describing<'a>(result: &'a QueryResult, parameters: &[String]) -> &'a Asset {
+    let first = &result.assets[0];
+    match &result.template.describe {
+        Describe::First => first,
+        Describe::Last => result.assets.last().unwrap_or(first),
+        Describe::Asset(arg) => {
+            let id = match arg {
+                Arg::Parameter(index) => parameters.get(index - 1).map(String::as_str),
+                Arg::Literal(id) => Some(id.as_str()),
+            };
+            result
+                .assets
+                .iter()
+                .find(|asset| Some(asset.id.as_str()) == id)
+                .unwrap_or(first)
+        }
+    }
+}
+
+/// A named-query manifest's label as text: its template filled from the parameters (`p1`...)
+/// and the describing asset, or that asset's label field, or the query's name and
+/// parameters.
+fn query_label_text(
+    result: &QueryResult,
+    name: &str,
+    parameters: &[String],
+    settings: &PresentationSettings,
+) -> Text {
+    let asset = describing(result, parameters);
+    if let Some(template) = &result.template.label {
+        let label = fill_template(template, |placeholder| {
+            query_field(asset, parameters, placeholder)
+        });
+        if !label.trim().is_empty() {
+            return Text::plain(label);
+        }
+    }
+    if let Some(text) = field_text(asset, settings.label_field.as_deref()) {
+        return text;
+    }
+    if parameters.is_empty() {
+        Text::plain(name)
+    } else {
+        Text::plain(format!("{name}: {}", parameters.join(" / ")))
+    }
+}
+
+/// A named-query manifest's label as one string (for collections and search results).
+pub(crate) fn query_label(
+    result: &QueryResult,
+    name: &str,
+    parameters: &[String],
+    settings: &PresentationSettings,
+) -> String {
+    joined(&query_label_text(result, name, parameters, settings))
+}
+
+/// A text's values as one string.
+fn joined(text: &Text) -> String {
+    text.values()
+        .iter()
+        .map(|value| value.value.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The values an asset holds for a descriptive field, as a text in no language.
+fn field_text(asset: &Asset, key: Option<&str>) -> Option<Text> {
+    let key = key?;
+    let held = asset.fields.iter().find(|value| value.key == key)?;
+    Text::of(held.values.iter().map(|value| Localized {
+        language: None,
+        value: value.clone(),
+    }))
 }
 
 /// The stored thumbnail a manifest shows for an asset.
@@ -59,7 +133,7 @@ pub(super) fn thumbnail(asset: &Asset, links: &Links) -> Option<Thumbnail> {
 
 /// The canvas that shows an asset: its image, its recording, or a placeholder with the file
 /// in `rendering`.
-fn canvas(asset: &Asset, links: &Links) -> Canvas {
+fn canvas(asset: &Asset, links: &Links, label_template: Option<&str>) -> Canvas {
     let id = links.canvas(&asset.customer, asset.space, &asset.id);
     let size = match (asset.width, asset.height) {
         (Some(width), Some(height)) if width > 0 && height > 0 => {
@@ -113,7 +187,7 @@ fn canvas(asset: &Asset, links: &Links) -> Canvas {
         page_id: format!("{id}/page"),
         annotation_id: format!("{id}/page/painting"),
         id,
-        label: Text::plain(asset.id.clone()),
+        label: Text::plain(canvas_label(asset, label_template)),
         width,
         height,
         duration,
@@ -128,30 +202,99 @@ fn canvas(asset: &Asset, links: &Links) -> Canvas {
     }
 }
 
-/// An asset's own metadata: its references, numbers and tags, then the fixed entries.
-fn asset_metadata(asset: &Asset, settings: &PresentationSettings) -> Vec<Entry> {
+/// A canvas's label: its template filled from the asset, or the asset's id.
+fn canvas_label(asset: &Asset, template: Option<&str>) -> String {
+    template
+        .map(|template| fill_template(template, |name| asset_field(asset, name)))
+        .filter(|label| !label.trim().is_empty())
+        .unwrap_or_else(|| asset.id.clone())
+}
+
+/// An asset's own metadata: the descriptive fields its space declares (those `shown` names,
+/// in its order, or all), with their labels in every language; in a space that declares none,
+/// its references, numbers and tags. Then the fixed entries.
+fn asset_metadata(
+    asset: &Asset,
+    declared: &[FieldDefinition],
+    shown: Option<&[String]>,
+    settings: &PresentationSettings,
+) -> Vec<Entry> {
     let mut entries = Vec::new();
-    let mut add = |label: &str, value: String| {
-        entries.push(Entry {
-            label: Text::in_language(label, "en"),
-            value: Text::plain(value),
-        })
-    };
-    for (index, value) in asset.references.strings().into_iter().enumerate() {
-        if let Some(value) = value.filter(|value| !value.is_empty()) {
-            add(&format!("Reference {}", index + 1), value.to_owned());
+    if declared.is_empty() {
+        let mut add = |label: &str, value: String| {
+            entries.push(Entry {
+                label: Text::in_language(label, "en"),
+                value: Text::plain(value),
+            })
+        };
+        for (index, value) in asset.references.strings().into_iter().enumerate() {
+            if let Some(value) = value.filter(|value| !value.is_empty()) {
+                add(&format!("Reference {}", index + 1), value.to_owned());
+            }
         }
-    }
-    for (index, value) in asset.references.numbers().into_iter().enumerate() {
-        if let Some(value) = value {
-            add(&format!("Number {}", index + 1), value.to_string());
+        for (index, value) in asset.references.numbers().into_iter().enumerate() {
+            if let Some(value) = value {
+                add(&format!("Number {}", index + 1), value.to_string());
+            }
         }
-    }
-    if !asset.tags.is_empty() {
-        add("Tags", asset.tags.join(", "));
+        if !asset.tags.is_empty() {
+            add("Tags", asset.tags.join(", "));
+        }
+    } else {
+        let chosen: Vec<&FieldDefinition> = match shown {
+            Some(keys) => keys
+                .iter()
+                .filter_map(|key| declared.iter().find(|field| field.key == *key))
+                .collect(),
+            None => declared.iter().collect(),
+        };
+        for field in chosen {
+            let (Some(label), Some(value)) = (
+                Text::of(field.label.iter().map(|label| Localized {
+                    language: label.language.clone(),
+                    value: label.value.clone(),
+                })),
+                field_text(asset, Some(&field.key)),
+            ) else {
+                continue;
+            };
+            entries.push(Entry { label, value });
+        }
     }
     entries.extend(fixed_metadata(settings));
     entries
+}
+
+/// A link filled in for an asset (and a named query's parameters), when it has a value.
+fn link(
+    template: &str,
+    setting: Option<&LinkTemplate>,
+    value: impl Fn(&str) -> String,
+) -> Option<Link> {
+    Some(Link {
+        id: fill_url(template, value)?,
+        label: setting
+            .and_then(|link| link.label.as_ref())
+            .map(Text::plain),
+        format: setting.and_then(|link| link.format.clone()),
+        profile: setting.and_then(|link| link.profile.clone()),
+    })
+}
+
+/// The `provider` of the settings.
+fn provider(settings: &PresentationSettings) -> Option<Provider> {
+    let provider = settings.provider.as_ref()?;
+    Some(Provider {
+        id: provider.homepage.clone(),
+        label: Text::plain(provider.label.clone()),
+        homepage: Some(Link {
+            id: provider.homepage.clone(),
+            label: Some(Text::plain(provider.label.clone())),
+            format: Some("text/html".to_owned()),
+            profile: None,
+        }),
+        logo: provider.logo.clone(),
+    })
 }
 
 fn fixed_metadata(settings: &PresentationSettings) -> Vec<Entry> {
@@ -173,7 +316,8 @@ fn required_statement(settings: &PresentationSettings) -> Option<Entry> {
     })
 }
 
-/// What a label template placeholder stands for, for one asset.
+/// What a template placeholder stands for, for one asset: a built-in value, or a
+/// descriptive field's values joined by `; ` (empty when unknown).
 fn asset_field(asset: &Asset, name: &str) -> String {
     let strings = asset.references.strings();
     let numbers = asset.references.numbers();
@@ -183,23 +327,53 @@ fn asset_field(asset: &Asset, name: &str) -> String {
         "id" => asset.id.clone(),
         "space" => asset.space.to_string(),
         "customer" => asset.customer.clone(),
-        "s1" => text(0),
-        "s2" => text(1),
-        "s3" => text(2),
-        "n1" => number(0),
-        "n2" => number(1),
-        "n3" => number(2),
-        _ => String::new(),
+        "s1" | "string1" => text(0),
+        "s2" | "string2" => text(1),
+        "s3" | "string3" => text(2),
+        "n1" | "number1" => number(0),
+        "n2" | "number2" => number(1),
+        "n3" | "number3" => number(2),
+        key => asset
+            .fields
+            .iter()
+            .find(|value| value.key == key)
+            .map(|value| value.values.join("; "))
+            .unwrap_or_default(),
     }
 }
 
+/// A single-asset manifest's label: its label field's values, or its template filled in, or
+/// the asset's id.
+fn asset_label_text(asset: &Asset, settings: &PresentationSettings) -> Text {
+    field_text(asset, settings.label_field.as_deref()).unwrap_or_else(|| {
+        Text::plain(
+            settings
+                .manifest_label_template
+                .as_ref()
+                .map(|template| fill_template(template, |name| asset_field(asset, name)))
+                .filter(|label| !label.trim().is_empty())
+                .unwrap_or_else(|| asset.id.clone()),
+        )
+    })
+}
+
+/// A single-asset manifest's label as one string (for collections and search results).
 pub(crate) fn asset_label(asset: &Asset, settings: &PresentationSettings) -> String {
-    settings
-        .manifest_label_template
-        .as_ref()
-        .map(|template| fill_template(template, |name| asset_field(asset, name)))
-        .filter(|label| !label.trim().is_empty())
-        .unwrap_or_else(|| asset.id.clone())
+    joined(&asset_label_text(asset, settings))
+}
+
+/// A summary: the template given, filled in, or the summary field's values.
+fn summary(
+    template: Option<&str>,
+    fill: impl Fn(&str) -> String,
+    asset: &Asset,
+    settings: &PresentationSettings,
+) -> Option<Text> {
+    template
+        .map(|template| fill_template(template, fill))
+        .filter(|summary| !summary.trim().is_empty())
+        .map(Text::plain)
+        .or_else(|| field_text(asset, settings.summary_field.as_deref()))
 }
 
 /// Table-of-contents ranges from the canvases' values of `field`: consecutive canvases with the
@@ -268,6 +442,21 @@ fn ranges(
     top
 }
 
+/// The settings a named query's manifest follows: its space's over its customer's, or its
+/// customer's when it selects across spaces.
+pub(crate) fn query_settings(
+    owner: &customer::Model,
+    result: &QueryResult,
+) -> Result<PresentationSettings> {
+    let customer_settings = PresentationSettings::decode(owner.presentation.as_deref())?;
+    Ok(match &result.space {
+        Some(space) => {
+            PresentationSettings::decode(space.presentation.as_deref())?.or(&customer_settings)
+        }
+        None => customer_settings,
+    })
+}
+
 fn not_ready(asset: &Asset) -> Error {
     match asset.status {
         AssetStatus::Error => Error::not_found(format!(
@@ -288,9 +477,11 @@ impl Domain {
         owner: &customer::Model,
         space: i32,
     ) -> Result<space::Model> {
+        // an unpublished space is not revealed to visitors
         space::Entity::find_by_id((owner.id, space))
             .one(self.db())
             .await?
+            .filter(|row| row.published)
             .ok_or_else(|| Error::not_found(format!("no space {}/{space}", owner.name)))
     }
 
@@ -304,6 +495,11 @@ impl Domain {
         let owner = self.public_customer(customer).await?;
         let space_row = self.public_space(&owner, space).await?;
         let asset = self.public_asset(&owner, space, id).await?;
+        if !asset.published {
+            return Err(Error::not_found(format!(
+                "customer {customer:?} has no asset {id:?} in space {space}"
+            )));
+        }
         if asset.status != AssetStatus::Ready {
             return Err(not_ready(&asset));
         }
@@ -350,23 +546,43 @@ impl Domain {
         links: &Links,
     ) -> Result<Manifest> {
         let (owner, space_row, asset, settings) = self.published_asset(customer, space, id).await?;
-        let mut canvas = canvas(&asset, links);
+        let declared: Vec<FieldDefinition> = fields::decode(space_row.fields.as_deref())?;
+        let mut canvas = canvas(&asset, links, settings.canvas_label_template.as_deref());
         canvas.restriction = self
             .restriction(&asset, links, &mut Restrictions::new())
             .await?;
-        let summary = settings
-            .manifest_summary_template
-            .as_ref()
-            .map(|template| fill_template(template, |name| asset_field(&asset, name)))
-            .filter(|summary| !summary.trim().is_empty())
-            .map(Text::plain);
+        let value = |name: &str| asset_field(&asset, name);
+        let label = asset_label_text(&asset, &settings);
         Ok(Manifest {
             id: links.manifest(customer, space, id),
-            label: Text::plain(asset_label(&asset, &settings)),
-            summary,
-            metadata: asset_metadata(&asset, &settings),
+            summary: summary(
+                settings.manifest_summary_template.as_deref(),
+                value,
+                &asset,
+                &settings,
+            ),
+            metadata: asset_metadata(
+                &asset,
+                &declared,
+                settings.metadata_fields.as_deref(),
+                &settings,
+            ),
+            label,
             required_statement: required_statement(&settings),
             rights: settings.rights.clone(),
+            homepage: settings
+                .homepage
+                .as_ref()
+                .and_then(|setting| link(&setting.template, Some(setting), value))
+                .into_iter()
+                .collect(),
+            see_also: settings
+                .see_also
+                .as_ref()
+                .and_then(|setting| link(&setting.template, Some(setting), value))
+                .into_iter()
+                .collect(),
+            provider: provider(&settings),
             behavior: Vec::new(),
             viewing_direction: None,
             thumbnail: canvas.thumbnail.clone(),
@@ -405,32 +621,61 @@ impl Domain {
                 "no ready assets match named query {name:?} with these parameters"
             )));
         }
-        let customer_settings = PresentationSettings::decode(owner.presentation.as_deref())?;
-        let settings = match &result.space {
-            Some(space) => {
-                PresentationSettings::decode(space.presentation.as_deref())?.or(&customer_settings)
-            }
-            None => customer_settings,
-        };
+        let settings = query_settings(&owner, &result)?;
         let id = links.query(customer, name, parameters);
+        let template = &result.template;
+        let canvas_label = template
+            .canvas_label
+            .as_deref()
+            .or(settings.canvas_label_template.as_deref());
         let mut restrictions = Restrictions::new();
         let mut canvases: Vec<Canvas> = Vec::with_capacity(result.assets.len());
         for asset in &result.assets {
-            let mut painted = canvas(asset, links);
+            let mut painted = canvas(asset, links, canvas_label);
             painted.restriction = self.restriction(asset, links, &mut restrictions).await?;
             canvases.push(painted);
         }
-        let label = query_label(&result, name, parameters);
         let structures = settings
             .range_field
             .map(|field| ranges(&result.assets, &canvases, field, &id))
             .unwrap_or_default();
+        let described = describing(&result, parameters);
+        let declared: Vec<FieldDefinition> = match &result.space {
+            Some(space) => fields::decode(space.fields.as_deref())?,
+            None => fields::decode(
+                self.public_space(&owner, described.space)
+                    .await?
+                    .fields
+                    .as_deref(),
+            )?,
+        };
+        let value = |placeholder: &str| query_field(described, parameters, placeholder);
+        let query_link = |own: Option<&String>, setting: Option<&LinkTemplate>| -> Vec<Link> {
+            match (own, setting) {
+                (Some(own), _) => link(own, setting, value),
+                (None, Some(setting)) => link(&setting.template, Some(setting), value),
+                (None, None) => None,
+            }
+            .into_iter()
+            .collect()
+        };
         Ok(Manifest {
-            label: Text::plain(label),
-            summary: None,
-            metadata: fixed_metadata(&settings),
+            label: query_label_text(&result, name, parameters, &settings),
+            summary: summary(template.summary.as_deref(), value, described, &settings),
+            metadata: asset_metadata(
+                described,
+                &declared,
+                template
+                    .metadata
+                    .as_deref()
+                    .or(settings.metadata_fields.as_deref()),
+                &settings,
+            ),
             required_statement: required_statement(&settings),
             rights: settings.rights.clone(),
+            homepage: query_link(template.homepage.as_ref(), settings.homepage.as_ref()),
+            see_also: query_link(template.see_also.as_ref(), settings.see_also.as_ref()),
+            provider: provider(&settings),
             behavior: result
                 .template
                 .behavior

@@ -10,7 +10,9 @@ mod template;
 
 pub use collections::Part;
 pub use links::{Links, SearchScope};
-pub(crate) use manifests::{asset_label, query_label};
+pub(crate) use manifests::{asset_label, query_label, query_settings};
 pub(crate) use named_queries::Member;
 pub use named_queries::{MAX_QUERY_CANVASES, NamedQuery, NamedQueryInput, NamedQueryPatch};
-pub use settings::{PresentationPatch, PresentationSettings, RangeField, Statement};
+pub use settings::{
+    LinkTemplate, PresentationPatch, PresentationSettings, ProviderSetting, RangeField, Statement,
+};

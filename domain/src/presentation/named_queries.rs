@@ -348,7 +348,9 @@ impl Domain {
         let selection = template.select(parameters)?;
         let mut select = asset::Entity::find()
             .filter(asset::Column::CustomerId.eq(owner.id))
-            .filter(asset::Column::Status.eq(AssetStatus::Ready.as_str()));
+            .filter(asset::Column::Status.eq(AssetStatus::Ready.as_str()))
+            .filter(asset::Column::Published.eq(true))
+            .filter(asset::Column::SpaceId.in_subquery(published_spaces(owner.id)));
         let mut chosen_space = None;
         if let Some(reference) = &selection.space {
             let found = match reference {
@@ -366,7 +368,7 @@ impl Domain {
                 }
                 SpaceRef::Name(_) => None,
             };
-            let found = found.ok_or_else(|| {
+            let found = found.filter(|space| space.published).ok_or_else(|| {
                 Error::not_found(format!("customer {:?} has no such space", owner.name))
             })?;
             select = select.filter(asset::Column::SpaceId.eq(found.id));
@@ -427,6 +429,16 @@ impl Domain {
             .limit(MAX_QUERY_CANVASES + 1);
         Ok((template, select, chosen_space))
     }
+}
+
+/// The numbers of a customer's published spaces.
+pub(crate) fn published_spaces(customer_id: i32) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(space::Column::Id)
+        .from(space::Entity)
+        .and_where(space::Column::CustomerId.eq(customer_id))
+        .and_where(space::Column::Published.eq(true))
+        .to_owned()
 }
 
 fn check_canvas_count(count: usize) -> Result<()> {

@@ -1,7 +1,9 @@
 //! What customers and spaces say about the manifests made of their assets: rights, the
 //! required statement, label templates, reading behaviour and direction, the field that holds
-//! table-of-contents entries, and fixed metadata. Stored as one JSON document per customer and
-//! per space; a space's setting wins over its customer's.
+//! table-of-contents entries, fixed metadata, which descriptive fields are the label, the
+//! summary and the metadata, links to the object's page and data (URL templates), the
+//! provider and its logo, and the canvas label template. Stored as one JSON document per
+//! customer and per space; a space's setting wins over its customer's.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +22,43 @@ pub const RANGE_SEPARATOR: &str = "|||";
 pub struct Statement {
     pub label: String,
     pub value: String,
+}
+
+/// A link filled in for each asset from a URL template such as
+/// `https://collections.example.org/objects/{s1}` (`homepage`, `seeAlso`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject, async_graphql::InputObject),
+    graphql(input_name = "LinkTemplateInput")
+)]
+pub struct LinkTemplate {
+    /// An `http(s)` URL with placeholders (`{id}`, `{s1}`, a field key...), each filled
+    /// percent-encoded; a link whose placeholders are all empty is left out.
+    pub template: String,
+    /// What the link is called (a homepage without one takes the manifest's label).
+    pub label: Option<String>,
+    /// The media type of what it points at, e.g. `text/html` or `application/ld+json`.
+    pub format: Option<String>,
+    /// The URI of the schema the linked document follows (`seeAlso`).
+    pub profile: Option<String>,
+}
+
+/// Who provides the manifests: an institution's name, its website and its logo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject, async_graphql::InputObject),
+    graphql(name = "Provider", input_name = "ProviderInput")
+)]
+pub struct ProviderSetting {
+    /// The institution's name.
+    pub label: String,
+    /// Its website (an `http(s)` URL); also its identifier.
+    pub homepage: String,
+    /// Its logo (an `http(s)` image URL).
+    pub logo: Option<String>,
 }
 
 /// One of the asset fields that can hold table-of-contents entries.
@@ -52,6 +91,20 @@ pub struct PresentationSettings {
     pub range_field: Option<RangeField>,
     /// Fixed metadata entries added to every manifest.
     pub metadata: Option<Vec<Statement>>,
+    /// The descriptive field whose values are a manifest's label.
+    pub label_field: Option<String>,
+    /// The descriptive field whose values are a manifest's summary.
+    pub summary_field: Option<String>,
+    /// The descriptive fields shown in `metadata`, in order (unset: every declared field).
+    pub metadata_fields: Option<Vec<String>>,
+    /// The object's page on the holder's website.
+    pub homepage: Option<LinkTemplate>,
+    /// A machine-readable description of the object.
+    pub see_also: Option<LinkTemplate>,
+    /// Who provides the manifests.
+    pub provider: Option<ProviderSetting>,
+    /// Each canvas's label, e.g. `Page {n1}` or `f. {s2}` (unset: the asset's id).
+    pub canvas_label_template: Option<String>,
 }
 
 /// Changes to presentation settings: `None` leaves a field, `Some(None)` clears it.
@@ -65,6 +118,13 @@ pub struct PresentationPatch {
     pub viewing_direction: Option<Option<String>>,
     pub range_field: Option<Option<RangeField>>,
     pub metadata: Option<Option<Vec<Statement>>>,
+    pub label_field: Option<Option<String>>,
+    pub summary_field: Option<Option<String>>,
+    pub metadata_fields: Option<Option<Vec<String>>>,
+    pub homepage: Option<Option<LinkTemplate>>,
+    pub see_also: Option<Option<LinkTemplate>>,
+    pub provider: Option<Option<ProviderSetting>>,
+    pub canvas_label_template: Option<Option<String>>,
 }
 
 impl PresentationPatch {
@@ -144,6 +204,58 @@ impl PresentationSettings {
             }
             self.metadata = metadata;
         }
+        for (name, key, target) in [
+            ("labelField", patch.label_field, &mut self.label_field),
+            ("summaryField", patch.summary_field, &mut self.summary_field),
+        ] {
+            if let Some(key) = key {
+                if let Some(key) = &key {
+                    check_field_name(name, key)?;
+                }
+                *target = key;
+            }
+        }
+        if let Some(keys) = patch.metadata_fields {
+            if let Some(keys) = &keys {
+                if keys.len() > crate::fields::MAX_FIELDS {
+                    return Err(Error::invalid_input(format!(
+                        "metadataFields names at most {} fields",
+                        crate::fields::MAX_FIELDS
+                    )));
+                }
+                for key in keys {
+                    check_field_name("metadataFields", key)?;
+                }
+            }
+            self.metadata_fields = keys;
+        }
+        for (name, link, target) in [
+            ("homepage", patch.homepage, &mut self.homepage),
+            ("seeAlso", patch.see_also, &mut self.see_also),
+        ] {
+            if let Some(link) = link {
+                if let Some(link) = &link {
+                    check_link(name, link)?;
+                }
+                *target = link;
+            }
+        }
+        if let Some(provider) = patch.provider {
+            if let Some(provider) = &provider {
+                validate::display_text("provider label", &provider.label)?;
+                check_url_template("provider homepage", &provider.homepage, 0)?;
+                if let Some(logo) = &provider.logo {
+                    check_url_template("provider logo", logo, 0)?;
+                }
+            }
+            self.provider = provider;
+        }
+        if let Some(template) = patch.canvas_label_template {
+            if let Some(template) = &template {
+                check_label_template("canvasLabelTemplate", template, 0)?;
+            }
+            self.canvas_label_template = template;
+        }
         Ok(self)
     }
 
@@ -166,6 +278,19 @@ impl PresentationSettings {
                 .or_else(|| fallback.viewing_direction.clone()),
             range_field: self.range_field.or(fallback.range_field),
             metadata: self.metadata.or_else(|| fallback.metadata.clone()),
+            label_field: self.label_field.or_else(|| fallback.label_field.clone()),
+            summary_field: self
+                .summary_field
+                .or_else(|| fallback.summary_field.clone()),
+            metadata_fields: self
+                .metadata_fields
+                .or_else(|| fallback.metadata_fields.clone()),
+            homepage: self.homepage.or_else(|| fallback.homepage.clone()),
+            see_also: self.see_also.or_else(|| fallback.see_also.clone()),
+            provider: self.provider.or_else(|| fallback.provider.clone()),
+            canvas_label_template: self
+                .canvas_label_template
+                .or_else(|| fallback.canvas_label_template.clone()),
         }
     }
 }
@@ -231,15 +356,44 @@ pub(crate) fn check_viewing_direction(value: &str) -> Result<()> {
     }
 }
 
-/// The placeholders a label template may use besides `{p1}`..`{pN}`.
+/// The placeholders of an asset's own values a template may use besides `{p1}`..`{pN}` and
+/// the keys of descriptive fields: `{s1}` is `{string1}`, `{n1}` is `{number1}`.
 const LABEL_FIELDS: &[&str] = &[
-    "id", "space", "customer", "s1", "s2", "s3", "n1", "n2", "n3",
+    "id", "space", "customer", "s1", "s2", "s3", "n1", "n2", "n3", "string1", "string2", "string3",
+    "number1", "number2", "number3",
 ];
 
-/// Checks a label template: `{name}` placeholders of [`LABEL_FIELDS`] or, when `parameters`
-/// is above zero, `{p1}`..`{pN}`; no stray braces.
+/// Whether `name` is well formed as a descriptive field's key.
+fn field_key_shape(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= crate::fields::MAX_KEY_BYTES
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+}
+
+/// A setting that names a descriptive field by its key. Whether a space declares it is not
+/// checked: customers' settings apply to spaces declaring different fields, and an undeclared
+/// field shows nothing.
+fn check_field_name(setting: &str, key: &str) -> Result<()> {
+    if field_key_shape(key) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "{setting}: {key:?} is not a field key (a-z, 0-9 and _, starting with a letter)"
+        )))
+    }
+}
+
+/// Checks a label template: `{name}` placeholders of [`LABEL_FIELDS`], of descriptive fields'
+/// keys or, when `parameters` is above zero, `{p1}`..`{pN}`; no stray braces.
 pub(crate) fn check_label_template(field: &str, template: &str, parameters: usize) -> Result<()> {
     validate::display_text(field, template)?;
+    check_placeholders(field, template, parameters)
+}
+
+fn check_placeholders(field: &str, template: &str, parameters: usize) -> Result<()> {
     let mut rest = template;
     while let Some(start) = rest.find(['{', '}']) {
         if rest[start..].starts_with('}') {
@@ -253,13 +407,17 @@ pub(crate) fn check_label_template(field: &str, template: &str, parameters: usiz
             )));
         };
         let name = &rest[start + 1..start + length];
-        let parameter = name
+        let number = name
             .strip_prefix('p')
-            .and_then(|number| number.parse::<usize>().ok())
-            .is_some_and(|number| number >= 1 && number <= parameters);
-        if !parameter && !LABEL_FIELDS.contains(&name) {
+            .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .map(|digits| digits.parse::<usize>().unwrap_or(usize::MAX));
+        let known = match number {
+            Some(number) => number >= 1 && number <= parameters,
+            None => LABEL_FIELDS.contains(&name) || field_key_shape(name),
+        };
+        if !known {
             return Err(Error::invalid_input(format!(
-                "{field} names {{{name}}}; use {}{}",
+                "{field} names {{{name}}}; use {}, a field's key{}",
                 LABEL_FIELDS
                     .iter()
                     .map(|field| format!("{{{field}}}"))
@@ -277,8 +435,77 @@ pub(crate) fn check_label_template(field: &str, template: &str, parameters: usiz
     Ok(())
 }
 
+/// Longest URL template, in bytes.
+const MAX_URL_TEMPLATE_BYTES: usize = 2000;
+
+/// Checks a URL template: an absolute `http(s)` URL once its placeholders are filled.
+pub(crate) fn check_url_template(field: &str, template: &str, parameters: usize) -> Result<()> {
+    let refuse = || {
+        Error::invalid_input(format!(
+            "{field} must be an absolute http or https URL (placeholders allowed), at most \
+             {MAX_URL_TEMPLATE_BYTES} bytes"
+        ))
+    };
+    if template.len() > MAX_URL_TEMPLATE_BYTES
+        || !(template.starts_with("http://") || template.starts_with("https://"))
+        || template
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(refuse());
+    }
+    check_placeholders(field, template, parameters)?;
+    let sample = fill_template(template, |_| "x".to_owned());
+    match url::Url::parse(&sample) {
+        Ok(url) if url.host().is_some() => Ok(()),
+        _ => Err(refuse()),
+    }
+}
+
+fn check_link(field: &str, link: &LinkTemplate) -> Result<()> {
+    check_url_template(field, &link.template, 0)?;
+    if let Some(label) = &link.label {
+        validate::display_text(&format!("{field} label"), label)?;
+    }
+    if let Some(format) = &link.format {
+        validate::media_type(format)?;
+    }
+    if let Some(profile) = &link.profile
+        && url::Url::parse(profile).is_err()
+    {
+        return Err(Error::invalid_input(format!(
+            "{field} profile must be a URI"
+        )));
+    }
+    Ok(())
+}
+
+/// Characters left as they are when a value fills a URL template: RFC 3986's unreserved ones.
+const URL_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Fills a checked URL template, each value percent-encoded; `None` when every placeholder is
+/// empty (a link to no object) or the result is not a URL.
+pub(crate) fn fill_url(template: &str, value: impl Fn(&str) -> String) -> Option<String> {
+    let mut any_placeholder = false;
+    let mut any_value = false;
+    let filled = fill_template(template, |name| {
+        any_placeholder = true;
+        let text = value(name);
+        any_value |= !text.is_empty();
+        percent_encoding::utf8_percent_encode(&text, URL_VALUE).to_string()
+    });
+    if any_placeholder && !any_value {
+        return None;
+    }
+    url::Url::parse(&filled).ok().map(|_| filled)
+}
+
 /// Fills a checked label template; `value` answers each placeholder (empty when unknown).
-pub(crate) fn fill_template(template: &str, value: impl Fn(&str) -> String) -> String {
+pub(crate) fn fill_template(template: &str, mut value: impl FnMut(&str) -> String) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find('{') {
@@ -320,12 +547,42 @@ mod tests {
         assert!(check_label_template("label", "Book {s1}, page {n1}", 0).is_ok());
         assert!(check_label_template("label", "Book {p1}", 1).is_ok());
         assert!(check_label_template("label", "Book {p2}", 1).is_err());
-        assert!(check_label_template("label", "Book {title}", 0).is_err());
+        assert!(check_label_template("label", "Book {title}", 0).is_ok());
+        assert!(check_label_template("label", "Book {Title}", 0).is_err());
+        assert!(check_label_template("label", "Book {p1}", 0).is_err());
         assert!(check_label_template("label", "Book {s1", 0).is_err());
         assert!(check_label_template("label", "Book s1}", 0).is_err());
         assert_eq!(
             fill_template("Book {s1}: {n1}", |name| name.to_uppercase()),
             "Book S1: N1"
+        );
+    }
+
+    #[test]
+    fn url_templates_are_checked_and_filled_encoded() {
+        let template = "https://collections.example.org/objects/{s1}?page={n1}";
+        assert!(check_url_template("homepage", template, 0).is_ok());
+        for bad in [
+            "collections.example.org/{s1}",
+            "ftp://example.org/{s1}",
+            "https://example.org/{Bad}",
+            "https://example.org/{s1",
+            "https://exa mple.org/",
+        ] {
+            assert!(check_url_template("homepage", bad, 0).is_err(), "{bad}");
+        }
+        let values = |name: &str| match name {
+            "s1" => "A/B ç".to_owned(),
+            _ => String::new(),
+        };
+        assert_eq!(
+            fill_url(template, values).as_deref(),
+            Some("https://collections.example.org/objects/A%2FB%20%C3%A7?page=")
+        );
+        assert_eq!(fill_url(template, |_| String::new()), None);
+        assert_eq!(
+            fill_url("https://example.org/", |_| String::new()).as_deref(),
+            Some("https://example.org/")
         );
     }
 

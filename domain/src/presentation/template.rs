@@ -5,12 +5,17 @@
 //! N-th path parameter of the manifest URL. `canvas` orders the canvases (`;`-separated fields
 //! of `n1`..`n3`, `s1`..`s3`, `id`, `created`, `space`, each optionally `desc`; default `n1`);
 //! `label` is a label template that may use `{p1}`..`{pN}`; `behavior` (`;`-separated) and
-//! `viewingDirection` override the customer's and space's settings. Values may be
-//! percent-encoded (`%26` for `&`).
+//! `viewingDirection` override the customer's and space's settings, as do `summary` (a
+//! template), `canvasLabel` (a template filled for each canvas), `homepage` and `seeAlso` (URL
+//! templates) and `metadata` (the descriptive fields shown, `;`-separated). `describe` names
+//! the asset whose descriptive metadata the manifest shows: `first` (the default), `last`, or
+//! an asset id (a literal or `pN`). Values may be percent-encoded (`%26` for `&`).
 
 use percent_encoding::percent_decode_str;
 
-use super::settings::{check_behavior, check_label_template, check_viewing_direction};
+use super::settings::{
+    check_behavior, check_label_template, check_url_template, check_viewing_direction,
+};
 use crate::error::{Error, Result};
 
 /// Longest template, in bytes.
@@ -36,6 +41,16 @@ pub(crate) enum SortKey {
     Space,
 }
 
+/// Which of its assets a named-query manifest takes its descriptive metadata from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum Describe {
+    #[default]
+    First,
+    Last,
+    /// The asset with this id.
+    Asset(Arg),
+}
+
 /// A parsed, checked template.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Template {
@@ -49,6 +64,13 @@ pub(crate) struct Template {
     pub label: Option<String>,
     pub behavior: Option<Vec<String>>,
     pub viewing_direction: Option<String>,
+    pub summary: Option<String>,
+    pub canvas_label: Option<String>,
+    pub homepage: Option<String>,
+    pub see_also: Option<String>,
+    /// The descriptive fields shown in `metadata`.
+    pub metadata: Option<Vec<String>>,
+    pub describe: Describe,
     /// How many path parameters the template takes.
     pub parameters: usize,
 }
@@ -205,10 +227,23 @@ impl Template {
                     check_viewing_direction(&value)?;
                     template.viewing_direction = Some(value);
                 }
+                "summary" => template.summary = Some(value),
+                "canvasLabel" => template.canvas_label = Some(value),
+                "homepage" => template.homepage = Some(value),
+                "seeAlso" => template.see_also = Some(value),
+                "metadata" => template.metadata = Some(list(&value)),
+                "describe" => {
+                    template.describe = match value.as_str() {
+                        "first" => Describe::First,
+                        "last" => Describe::Last,
+                        _ => Describe::Asset(arg(key, &value, false)?),
+                    }
+                }
                 other => {
                     return Err(invalid(format!(
                         "unknown key {other:?}; keys are space, s1-s3, n1-n3, tag, batch, canvas, \
-                         label, behavior and viewingDirection"
+                         label, summary, canvasLabel, homepage, seeAlso, metadata, describe, \
+                         behavior and viewingDirection"
                     )));
                 }
             }
@@ -234,8 +269,30 @@ impl Template {
                 "p{missing} is never used; parameters are numbered from p1 without gaps"
             )));
         }
-        if let Some(label) = &template.label {
-            check_label_template("template label", label, template.parameters)?;
+        let parameters = template.parameters;
+        for (name, text) in [
+            ("template label", &template.label),
+            ("template summary", &template.summary),
+            ("template canvasLabel", &template.canvas_label),
+        ] {
+            if let Some(text) = text {
+                check_label_template(name, text, parameters)?;
+            }
+        }
+        for (name, text) in [
+            ("template homepage", &template.homepage),
+            ("template seeAlso", &template.see_also),
+        ] {
+            if let Some(text) = text {
+                check_url_template(name, text, parameters)?;
+            }
+        }
+        if let Describe::Asset(Arg::Parameter(index)) = template.describe
+            && index > parameters
+        {
+            return Err(invalid(format!(
+                "describe=p{index}: the template takes {parameters} parameter(s)"
+            )));
         }
         if template.order.is_empty() {
             template.order = vec![(SortKey::Number(0), false)];
@@ -351,6 +408,9 @@ mod tests {
             ("s1=p1&label={p2}", "template label"),
             ("s1", "key=value"),
             ("s1=p0", "parameters are"),
+            ("s1=p1&homepage=/objects/{p1}", "template homepage"),
+            ("s1=p1&canvasLabel=Page {p2}", "template canvasLabel"),
+            ("s1=p1&describe=p2", "describe=p2"),
         ] {
             let error = Template::parse(text).unwrap_err();
             assert!(
@@ -359,6 +419,25 @@ mod tests {
                 error.message
             );
         }
+    }
+
+    #[test]
+    fn presentation_overrides_parse() {
+        let template = Template::parse(
+            "s1=p1&summary=Book {title}&canvasLabel=f. {s2}&metadata=title;creator\
+             &homepage=https://example.org/books/{p1}&describe=cover",
+        )
+        .unwrap();
+        assert_eq!(template.canvas_label.as_deref(), Some("f. {s2}"));
+        assert_eq!(
+            template.metadata,
+            Some(vec!["title".to_owned(), "creator".to_owned()])
+        );
+        assert_eq!(
+            template.describe,
+            Describe::Asset(Arg::Literal("cover".into()))
+        );
+        assert_eq!(Template::parse("s1=a").unwrap().describe, Describe::First);
     }
 
     #[test]

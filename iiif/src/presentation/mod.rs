@@ -86,28 +86,69 @@ pub fn rights_allowed(uri: &str) -> bool {
         && !uri.contains(['"', '<', '>', ' ', '#', '?'])
 }
 
-/// A text in one language, or in none (`"none"` in a language map).
+/// One value of a text, in a language (a BCP 47 tag) or in none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Localized {
+    pub language: Option<String>,
+    pub value: String,
+}
+
+/// The media type of an image named by its URL's extension, when it has a known one.
+pub(crate) fn image_format(url: &str) -> Option<&'static str> {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let extension = path.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "webp" => "image/webp",
+        _ => return None,
+    })
+}
+
+/// A text: one or more values, each in a language or in none (a language map in 3.0,
+/// `{"@value", "@language"}` objects in 2.1). Never empty.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Text {
-    pub value: String,
-    pub language: Option<String>,
+    values: Vec<Localized>,
 }
 
 impl Text {
     /// A text with no language.
     pub fn plain(value: impl Into<String>) -> Self {
         Self {
-            value: value.into(),
-            language: None,
+            values: vec![Localized {
+                language: None,
+                value: value.into(),
+            }],
         }
     }
 
     /// A text in a language (a BCP 47 tag).
     pub fn in_language(value: impl Into<String>, language: impl Into<String>) -> Self {
         Self {
-            value: value.into(),
-            language: Some(language.into()),
+            values: vec![Localized {
+                language: Some(language.into()),
+                value: value.into(),
+            }],
         }
+    }
+
+    /// A text of several values, in their order; `None` when there are none.
+    pub fn of(values: impl IntoIterator<Item = Localized>) -> Option<Self> {
+        let values: Vec<Localized> = values.into_iter().collect();
+        (!values.is_empty()).then_some(Self { values })
+    }
+
+    /// Its values, in order.
+    pub fn values(&self) -> &[Localized] {
+        &self.values
+    }
+
+    /// Its first value, whatever the language.
+    pub fn first(&self) -> &str {
+        &self.values[0].value
     }
 }
 
@@ -296,6 +337,29 @@ impl Range {
     }
 }
 
+/// A web page or a data document about a resource (`homepage`, `seeAlso`; `related` and
+/// `seeAlso` in 2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Link {
+    pub id: String,
+    pub label: Option<Text>,
+    /// A media type, e.g. `text/html`.
+    pub format: Option<String>,
+    /// A profile URI (of a `seeAlso` document's schema).
+    pub profile: Option<String>,
+}
+
+/// Who provides a resource (`provider`; `logo` in 2.1): its name, its web page and its logo.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Provider {
+    /// The agent's URI.
+    pub id: String,
+    pub label: Text,
+    pub homepage: Option<Link>,
+    /// An image URL.
+    pub logo: Option<String>,
+}
+
 /// A link up to what contains a document (`partOf` / `within`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Container {
@@ -312,6 +376,11 @@ pub struct Manifest {
     pub metadata: Vec<Entry>,
     pub required_statement: Option<Entry>,
     pub rights: Option<String>,
+    /// Pages about the object on the holder's website.
+    pub homepage: Vec<Link>,
+    /// Machine-readable descriptions of the object.
+    pub see_also: Vec<Link>,
+    pub provider: Option<Provider>,
     pub behavior: Vec<String>,
     pub viewing_direction: Option<String>,
     pub thumbnail: Option<Thumbnail>,

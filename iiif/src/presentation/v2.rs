@@ -6,19 +6,45 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    Body, CONTEXT_2, Canvas, Collection, Container, Entry, ImageService, Manifest, MemberKind,
-    PLACEHOLDER_SIZE, Range, RangeItem, Rendering, ResourceKind, Text, Thumbnail,
+    Body, CONTEXT_2, Canvas, Collection, Container, Entry, ImageService, Link, Manifest,
+    MemberKind, PLACEHOLDER_SIZE, Range, RangeItem, Rendering, ResourceKind, Text, Thumbnail,
 };
 
 const IMAGE_CONTEXT_2: &str = "http://iiif.io/api/image/2/context.json";
 const IMAGE_LEVEL2_2: &str = "http://iiif.io/api/image/2/level2.json";
 
-/// A plain string, or `{"@value", "@language"}` when the text has a language.
+/// A plain string, or `{"@value", "@language"}` when it has a language; a list of those when
+/// the text has several values.
 pub fn text(text: &Text) -> Value {
-    match &text.language {
-        None => json!(text.value),
-        Some(language) => json!({ "@value": text.value, "@language": language }),
+    let one = |localized: &super::Localized| match &localized.language {
+        None => json!(localized.value),
+        Some(language) => json!({ "@value": localized.value, "@language": language }),
+    };
+    match text.values() {
+        [single] => one(single),
+        several => several.iter().map(one).collect(),
     }
+}
+
+/// `related` and `seeAlso` entries: `{"@id", "format", "label", "profile"}`.
+fn links(links: &[Link]) -> Value {
+    links
+        .iter()
+        .map(|link| {
+            let mut object = Map::new();
+            object.insert("@id".into(), json!(link.id));
+            if let Some(format) = &link.format {
+                object.insert("format".into(), json!(format));
+            }
+            if let Some(label) = &link.label {
+                object.insert("label".into(), text(label));
+            }
+            if let Some(profile) = &link.profile {
+                object.insert("profile".into(), json!(profile));
+            }
+            Value::Object(object)
+        })
+        .collect()
 }
 
 fn entry(entry: &Entry) -> Value {
@@ -220,6 +246,31 @@ pub fn manifest(manifest: &Manifest) -> Value {
     }
     if let Some(rights) = &manifest.rights {
         object.insert("license".into(), json!(rights));
+    }
+    // 2.1 names the provider only through its logo and its page, beside the object's own
+    if let Some(logo) = manifest
+        .provider
+        .as_ref()
+        .and_then(|agent| agent.logo.as_ref())
+    {
+        object.insert("logo".into(), json!(logo));
+    }
+    let related: Vec<Link> = manifest
+        .homepage
+        .iter()
+        .chain(
+            manifest
+                .provider
+                .as_ref()
+                .and_then(|agent| agent.homepage.as_ref()),
+        )
+        .cloned()
+        .collect();
+    if !related.is_empty() {
+        object.insert("related".into(), links(&related));
+    }
+    if !manifest.see_also.is_empty() {
+        object.insert("seeAlso".into(), links(&manifest.see_also));
     }
     // 2.1 has one viewingHint where 3.0 has a list of behaviours
     if let Some(hint) = manifest

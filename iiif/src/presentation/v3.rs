@@ -3,17 +3,22 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    AnnotationList, Body, CONTEXT_3, Canvas, Collection, Container, Entry, ImageService, Manifest,
-    MemberKind, Range, RangeItem, Rendering, Text, TextAnnotation, Thumbnail,
+    AnnotationList, Body, CONTEXT_3, Canvas, Collection, Container, Entry, ImageService, Link,
+    Manifest, MemberKind, Provider, Range, RangeItem, Rendering, Text, TextAnnotation, Thumbnail,
 };
 
-/// A language map: `{"en": ["..."]}`, or `{"none": ["..."]}` for a text without a language.
+/// A language map: `{"en": ["..."]}`, with `"none"` for values without a language.
 pub fn language_map(text: &Text) -> Value {
     let mut map = Map::new();
-    map.insert(
-        text.language.clone().unwrap_or_else(|| "none".to_owned()),
-        json!([text.value]),
-    );
+    for localized in text.values() {
+        let language = localized.language.as_deref().unwrap_or("none");
+        match map.get_mut(language) {
+            Some(Value::Array(values)) => values.push(json!(localized.value)),
+            _ => {
+                map.insert(language.to_owned(), json!([localized.value]));
+            }
+        }
+    }
     Value::Object(map)
 }
 
@@ -237,6 +242,57 @@ fn descriptive(
     }
 }
 
+/// `homepage` and `seeAlso` entries: a homepage is a `Text` and must have a label (the
+/// document's own when the link has none), a `seeAlso` a `Dataset`.
+fn links(links: &[Link], kind: &str, fallback_label: &Text) -> Value {
+    links
+        .iter()
+        .map(|link| {
+            let mut object = Map::new();
+            object.insert("id".into(), json!(link.id));
+            object.insert("type".into(), json!(kind));
+            let label = link
+                .label
+                .as_ref()
+                .or((kind == "Text").then_some(fallback_label));
+            if let Some(label) = label {
+                object.insert("label".into(), language_map(label));
+            }
+            if let Some(format) = &link.format {
+                object.insert("format".into(), json!(format));
+            }
+            if let Some(profile) = &link.profile {
+                object.insert("profile".into(), json!(profile));
+            }
+            Value::Object(object)
+        })
+        .collect()
+}
+
+/// A `provider` list of one `Agent`, with its homepage and logo.
+fn provider(provider: &Provider) -> Value {
+    let mut agent = Map::new();
+    agent.insert("id".into(), json!(provider.id));
+    agent.insert("type".into(), json!("Agent"));
+    agent.insert("label".into(), language_map(&provider.label));
+    if let Some(homepage) = &provider.homepage {
+        agent.insert(
+            "homepage".into(),
+            links(std::slice::from_ref(homepage), "Text", &provider.label),
+        );
+    }
+    if let Some(logo) = &provider.logo {
+        let mut image = Map::new();
+        image.insert("id".into(), json!(logo));
+        image.insert("type".into(), json!("Image"));
+        if let Some(format) = super::image_format(logo) {
+            image.insert("format".into(), json!(format));
+        }
+        agent.insert("logo".into(), json!([image]));
+    }
+    json!([agent])
+}
+
 /// A manifest document.
 pub fn manifest(manifest: &Manifest) -> Value {
     let mut object = Map::new();
@@ -251,6 +307,21 @@ pub fn manifest(manifest: &Manifest) -> Value {
         manifest.required_statement.as_ref(),
         manifest.rights.as_ref(),
     );
+    if let Some(agent) = &manifest.provider {
+        object.insert("provider".into(), provider(agent));
+    }
+    if !manifest.homepage.is_empty() {
+        object.insert(
+            "homepage".into(),
+            links(&manifest.homepage, "Text", &manifest.label),
+        );
+    }
+    if !manifest.see_also.is_empty() {
+        object.insert(
+            "seeAlso".into(),
+            links(&manifest.see_also, "Dataset", &manifest.label),
+        );
+    }
     if !manifest.behavior.is_empty() {
         object.insert("behavior".into(), json!(manifest.behavior));
     }

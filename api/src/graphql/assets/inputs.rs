@@ -37,6 +37,10 @@ pub struct AssetFilterInput {
     pub status: Option<AssetStatusValue>,
     /// Assets of exactly this media type.
     pub media_type: Option<String>,
+    /// Assets holding every one of these values of each descriptive field given.
+    pub fields: Option<Vec<domain::FieldValue>>,
+    /// Only published (true) or only unpublished (false) assets.
+    pub published: Option<bool>,
 }
 
 impl From<AssetFilterInput> for domain::AssetFilter {
@@ -47,6 +51,8 @@ impl From<AssetFilterInput> for domain::AssetFilter {
             tags: Vec::new(),
             status: filter.status.map(Into::into),
             media_type: filter.media_type,
+            fields: filter.fields.unwrap_or_default(),
+            published: filter.published,
         }
     }
 }
@@ -72,6 +78,11 @@ pub struct AssetInput {
     /// Longest edge open to visitors without a role (-1: all, 0: none); the space's default when
     /// left out.
     pub max_unauthorised: Option<i32>,
+    /// Values of the space's descriptive fields, checked against their declaration
+    /// (INVALID_METADATA when one does not fit or a required field is missing).
+    pub fields: Option<Vec<domain::FieldValue>>,
+    /// Whether visitors can see it once it is ready (default true).
+    pub published: Option<bool>,
 }
 
 impl From<AssetInput> for domain::AssetInput {
@@ -84,6 +95,8 @@ impl From<AssetInput> for domain::AssetInput {
             tags: input.tags,
             roles: input.roles,
             max_unauthorised: input.max_unauthorised,
+            fields: input.fields.unwrap_or_default(),
+            published: input.published,
         }
     }
 }
@@ -104,6 +117,12 @@ pub struct AssetPatch {
     pub roles: MaybeUndefined<Vec<String>>,
     /// New maxUnauthorised (cannot be null).
     pub max_unauthorised: MaybeUndefined<i32>,
+    /// Descriptive field values: each field given takes these values, `values: []` clears it,
+    /// fields not given keep theirs.
+    pub fields: Option<Vec<domain::FieldValue>>,
+    /// Publish (true) or withdraw (false) the asset: an unpublished asset is absent from every
+    /// public route, manifest, collection and search (cannot be null).
+    pub published: MaybeUndefined<bool>,
 }
 
 /// A patch field that may be left out (`None`), cleared with `null` (`Some(None)`) or set.
@@ -126,6 +145,8 @@ impl TryFrom<AssetPatch> for domain::AssetPatch {
             tags: keep_or_set("tags", patch.tags)?,
             roles: keep_or_set("roles", patch.roles)?,
             max_unauthorised: keep_or_set("maxUnauthorised", patch.max_unauthorised)?,
+            fields: patch.fields.unwrap_or_default(),
+            published: keep_or_set("published", patch.published)?,
         })
     }
 }

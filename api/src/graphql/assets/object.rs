@@ -158,6 +158,15 @@ impl AssetObject {
     async fn roles(&self) -> &[String] {
         &self.asset.roles
     }
+    /// Its values of its space's descriptive fields, in the space's declaration order.
+    async fn fields(&self) -> &[domain::FieldValue] {
+        &self.asset.fields
+    }
+    /// Whether visitors can see it: false when it, or its space, is unpublished (it is then
+    /// absent from every public route).
+    async fn published(&self) -> bool {
+        self.asset.published
+    }
     /// Longest edge open without a role: -1 all, 0 none.
     async fn max_unauthorised(&self) -> i32 {
         self.asset.max_unauthorised
@@ -339,6 +348,8 @@ mod tests {
             family: domain::AssetFamily::Image,
             origin: None,
             references: Default::default(),
+            fields: vec![],
+            published: true,
             tags: vec![],
             roles: vec![],
             max_unauthorised: -1,
