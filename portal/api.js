@@ -25,6 +25,7 @@ const MESSAGES = {
   TOO_MANY_ATTEMPTS: 'Too many failed attempts: wait a few minutes and try again.',
   PAYLOAD_TOO_LARGE: 'That is larger than the server accepts.',
   INVALID_ANNOTATIONS: 'That annotation file cannot be read in the format chosen.',
+  INVALID_METADATA: 'A value does not fit its descriptive field.',
   INVALID_BATCH: 'Some rows are not acceptable: nothing was imported.',
   UNSUPPORTED: 'Vitrine cannot do that with this kind of asset.',
   EXPIRED: 'That has expired: start again.',

@@ -1,18 +1,21 @@
 // One asset: deep zoom for images, the browser's own player for audio and video, a download
-// for other files; its details and IIIF links, a thumbnail to copy, its metadata to edit,
-// "Reingest", "Delete", and annotation files to import.
+// for other files; its descriptive fields, its details and IIIF links, "Publish" or
+// "Unpublish", a thumbnail to copy, its metadata to edit, "Reingest", "Delete", and annotation
+// files to import.
 
 import { gql, graphql, upload } from './api.js';
-import { announce, copyButton, field, fill, h, list, problem } from './dom.js';
+import { announce, copyButton, field, fill, h, labelOf, list, problem } from './dom.js';
 import { navigate, spaceUrl } from './spaces.js';
 import { batchUrl } from './queue.js';
 import { viewer } from './viewer.js';
 
 const ASSET = graphql`query($c: String!, $s: Int!, $id: String!) { asset(customer: $c, space: $s, id: $id) {
   customer space id mediaType family origin string1 string2 string3 number1 number2 number3 tags roles
+  fields { key values } published
   maxUnauthorised width height duration status error batch created finished
   imageService imageService2 mediaUrl manifest manifest2 annotationPage
-  thumbnails { width height url } annotations(first: 1) { totalCount } } }`;
+  thumbnails { width height url } annotations(first: 1) { totalCount } }
+  space(customer: $c, id: $s) { id published fields { key label { language value } } } }`;
 const UPDATE = graphql`mutation($c: String!, $s: Int!, $id: String!, $p: AssetPatch!) {
   updateAsset(customer: $c, space: $s, id: $id, patch: $p) { id } }`;
 const REINGEST = graphql`mutation($c: String!, $s: Int!, $id: String!) {
@@ -46,10 +49,14 @@ function when(value) {
   return value ? new Date(value).toLocaleString() : null;
 }
 
-/** What the asset is: deep zoom, a player, or a download. */
-function presentation(asset) {
+/** What the asset is: deep zoom, a player, or a download; while it is not public, none of
+ * them (its images and media are served to visitors only). */
+function presentation(asset, visible) {
   if (asset.status !== 'READY') {
     return h('div', { class: 'pending' }, asset.status === 'ERROR' ? 'Processing failed: nothing to show.' : 'Processing: it appears here once it is ready.');
+  }
+  if (!visible) {
+    return h('div', { class: 'pending' }, asset.published ? 'Its space is unpublished: it is shown here once the space is published.' : 'Unpublished: it is shown here once it is published.');
   }
   if (asset.family === 'IMAGE') return viewer([`${asset.imageService}/info.json`], asset.id);
   if (asset.family === 'VIDEO') return { element: h('video', { controls: true, preload: 'metadata', src: asset.mediaUrl, class: 'player', 'aria-label': `Video ${asset.id}` }) };
@@ -89,7 +96,20 @@ function thumbnails(asset) {
   );
 }
 
-function links(asset) {
+/** Its values of the space's descriptive fields, in the space's order, several joined by "; ". */
+function description(space, asset) {
+  if (space.fields.length === 0) return null;
+  const values = new Map(asset.fields.map((given) => [given.key, given.values]));
+  const pairs = space.fields.map((declared) => [labelOf(declared), (values.get(declared.key) ?? []).join('; ')]);
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'description-title' },
+    h('h2', { id: 'description-title' }, 'Description'),
+    pairs.some(([, value]) => value !== '') ? details(pairs) : h('p', {}, 'No values yet.'),
+  );
+}
+
+function links(asset, visible) {
   const items = [
     asset.imageService && ['Image API 3 info.json', `${asset.imageService}/info.json`],
     asset.imageService2 && ['Image API 2.1 info.json', `${asset.imageService2}/info.json`],
@@ -102,6 +122,7 @@ function links(asset) {
     'section',
     { class: 'card', 'aria-labelledby': 'links-title' },
     h('h2', { id: 'links-title' }, 'IIIF links'),
+    visible ? null : h('p', { class: 'hint' }, 'They answer 404 while it is not public.'),
     h('ul', { class: 'links' }, items.map(([label, url]) => h('li', {}, h('a', { href: url, target: '_blank', rel: 'noopener' }, label), h('code', {}, url)))),
   );
 }
@@ -231,10 +252,27 @@ export async function assetPage(main, navigation, customer, spaceId, id) {
     clearTimeout(again);
     const data = await gql(ASSET, { c: customer, s: spaceId, id });
     const asset = data.asset;
+    const space = data.space;
+    // visitors are served it only while both it and its space are published
+    const visible = asset.published && space.published;
     document.title = `${asset.id} · ${spaceName} · Vitrine`;
     shown?.destroy?.();
-    shown = presentation(asset);
+    shown = presentation(asset, visible);
     const message = h('div');
+    const publish = async () => {
+      fill(message);
+      try {
+        await gql(UPDATE, { c: customer, s: spaceId, id, p: { published: !asset.published } });
+        announce(asset.published ? `${asset.id} unpublished` : `${asset.id} published`);
+        await render();
+        main.querySelector('button.publish')?.focus();
+      } catch (error) {
+        fill(message, problem(error.message));
+      }
+    };
+    const publicationText = !asset.published
+      ? 'Unpublished: not served to visitors'
+      : space.published ? 'Published' : 'Published, but its space is not: not served to visitors';
     const reingest = async () => {
       fill(message);
       try {
@@ -260,11 +298,13 @@ export async function assetPage(main, navigation, customer, spaceId, id) {
     fill(
       main,
       h('p', { class: 'crumbs' }, h('a', { href: spaceUrl(customer, spaceId) }, spaceName), ' / ', asset.id),
-      h('div', { class: 'heading' }, h('h1', {}, asset.id), h('span', { class: `badge status-${asset.status.toLowerCase()}` }, asset.status)),
+      h('div', { class: 'heading' }, h('h1', {}, asset.id), h('span', { class: `badge status-${asset.status.toLowerCase()}` }, asset.status),
+        visible ? null : h('span', { class: 'badge unpublished' }, asset.published ? 'space unpublished' : 'unpublished')),
       asset.error ? problem(`Processing failed: ${asset.error}`) : null,
       h('div', { class: 'asset-layout' },
         h('div', { class: 'asset-main' }, shown.element ?? shown),
         h('div', { class: 'asset-side' },
+          description(space, asset),
           h('section', { class: 'card', 'aria-labelledby': 'about-title' },
             h('h2', { id: 'about-title' }, 'About'),
             details([
@@ -272,17 +312,19 @@ export async function assetPage(main, navigation, customer, spaceId, id) {
               ['Size', size],
               ['Duration', asset.duration ? `${asset.duration.toFixed(1)} s` : null],
               ['Status', asset.status],
+              ['Publication', publicationText],
               ['Registered', when(asset.created)],
               ['Processed', when(asset.finished)],
               ['Batch', asset.batch ? h('a', { href: batchUrl(customer, asset.batch) }, `Batch ${asset.batch}`) : null],
               ['Origin', asset.origin],
             ]),
             h('div', { class: 'buttons' },
+              h('button', { type: 'button', class: 'publish', onclick: publish }, asset.published ? 'Unpublish' : 'Publish'),
               h('button', { type: 'button', onclick: reingest }, 'Reingest'),
               h('button', { type: 'button', class: 'danger', onclick: remove }, 'Delete')),
             message),
-          links(asset))),
-      thumbnails(asset),
+          links(asset, visible))),
+      visible ? thumbnails(asset) : null,
       metadata(customer, asset, render, editing),
       annotations(customer, asset, render),
     );

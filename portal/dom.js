@@ -56,6 +56,18 @@ export function problem(message) {
   return h('p', { class: 'problem', role: 'alert' }, message);
 }
 
+/** A descriptive field's label as the portal shows it: its first text, or its key. */
+export function labelOf(field) {
+  return field.label[0]?.value || field.key;
+}
+
+/** A descriptive field's values from what was typed: `;`-separated for a field that takes
+ * several, else the one value; trimmed, empty ones left out. */
+export function fieldValues(field, text) {
+  const values = field.multiple ? text.split(';') : [text];
+  return values.map((value) => value.trim()).filter((value) => value.length > 0);
+}
+
 /** Comma-separated text as a list of trimmed, non-empty items. */
 export function list(text) {
   return text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);

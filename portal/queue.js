@@ -165,7 +165,7 @@ async function csvImport(area, customer) {
     area,
     h('section', { class: 'card upload', 'aria-labelledby': 'csv-title' },
       h('h2', { id: 'csv-title' }, 'Import assets via CSV'),
-      h('p', {}, 'Columns: Line, ID, MediaType, Space, Origin, Reference1-3, Number1-3, MaxUnauthorised, Tags, Roles. ', sample, '.'),
+      h('p', {}, 'Columns: Line, ID, MediaType, Space, Origin, Reference1-3, Number1-3, MaxUnauthorised, Tags, Roles, and one for each descriptive field of the space, named by its key. ', sample, '.'),
       h('div', { class: 'field' }, h('label', { for: 'csv-file' }, 'CSV file'), chooser),
       message,
       preview),

@@ -9,6 +9,12 @@
 // - the asset view: the deep-zoom canvas draws non-blank pixels, "Copy URL" gives a thumbnail
 //   URL that opens at the chosen size, metadata edited and kept after a reload, annotations
 //   imported, "Reingest", "Delete" with a confirmation; a video plays and its time advances;
+// - descriptive fields declared on the space: a column each in the upload form (required ones
+//   marked and enforced by the browser), a bad date refused in its own row with the server's
+//   message, and in a CSV its row and cell highlighted; the values on the asset page;
+//   "Unpublish" makes its manifest answer 404 and "Publish" 200 again, the listing filters and
+//   marks unpublished assets, and "Unpublish space" (confirmed) and "Publish space" do the same
+//   for every asset of the space;
 // - a named query created, its manifest URL fetched, its images opened in the viewer;
 // - an expired sign-in asks again over the page and keeps the form being filled in;
 // - "New API key" shows its secret once; "Sign out"; the customer's own key sees only its
@@ -26,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { KEY, alto, png, serveOrigin, startVitrine } from './lib.mjs';
+import { KEY, alto, graphql, png, serveOrigin, startVitrine } from './lib.mjs';
 
 const binary = process.argv[2];
 if (!binary) {
@@ -111,6 +117,17 @@ async function drawn(page, where) {
     await page.waitForTimeout(250);
   }
   throw new Error(`the viewer drew nothing on ${where}: ${JSON.stringify(last)}`);
+}
+
+/** Polls `url` until it answers `status`, for at most `seconds`. */
+async function answers(url, status, seconds = 5) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const got = (await fetch(url)).status;
+    if (got === status) return;
+    if (Date.now() > deadline) throw new Error(`${url} answered ${got}, not ${status}, within ${seconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 async function main() {
@@ -405,6 +422,119 @@ async function main() {
     check(await page.locator('tr[data-asset="film"]').count() === 0, 'the deleted asset is gone from the list');
     step('"Delete" asked for a confirmation and removed the asset');
 
+    // descriptive fields, declared through the API: a column each in the upload form
+    await graphql(base, 'mutation($p: SpacePatch!) { updateSpace(customer: "acme", id: 1, patch: $p) { id } }', { p: { fields: [
+      { key: 'title', label: [{ language: 'en', value: 'Title' }], type: 'TEXT', required: true },
+      { key: 'kind', label: [{ language: 'en', value: 'Kind' }], type: 'CHOICE', options: ['map', 'letter'] },
+      { key: 'made', label: [{ language: 'en', value: 'Made' }], type: 'DATE' },
+      { key: 'subjects', label: [{ language: 'en', value: 'Subjects' }], type: 'TEXT', multiple: true },
+    ] } });
+    await page.reload();
+    await page.getByRole('heading', { name: 'Upload' }).waitFor();
+    await page.locator('#upload-files').setInputFiles([
+      { name: 'letter.png', mimeType: 'image/png', buffer: png(800, 600, 90) },
+      { name: 'chart.png', mimeType: 'image/png', buffer: png(800, 600, 150) },
+    ]);
+    await page.getByRole('button', { name: 'Next', exact: true }).click();
+    await page.getByRole('heading', { name: 'Upload 2 files' }).waitFor();
+    const fieldHeads = await page.locator('table.metadata th.field-head').allTextContents();
+    check(JSON.stringify(fieldHeads) === JSON.stringify(['Title *', 'Kind', 'MadeYYYY, YYYY-MM or YYYY-MM-DD.', 'SubjectsSeveral: separate with ;']), `field columns: ${JSON.stringify(fieldHeads)}`);
+    check(await page.getByLabel('Kind of letter.png').evaluate((element) => element.tagName === 'SELECT' && [...element.options].map((option) => option.value).join() === ',map,letter'), 'a CHOICE field is a list of its options');
+    check(await page.getByLabel('Made of letter.png').getAttribute('placeholder') === 'YYYY-MM-DD', 'a DATE field shows its format');
+    // a required field left empty: the browser stops the form, nothing is sent
+    const sentBefore = uploads.length;
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    check(await page.getByLabel('Title of letter.png').evaluate((element) => element.required && element.validity.valueMissing), 'the required title is required in the form');
+    await page.waitForTimeout(300);
+    check(uploads.length === sentBefore, 'a form missing a required value was sent');
+    await page.getByLabel('Title of letter.png').fill('Letter to Ada');
+    await page.getByLabel('Kind of letter.png').selectOption('letter');
+    await page.getByLabel('Made of letter.png').fill('1871-03');
+    await page.getByLabel('Subjects of letter.png').fill('post; family ;');
+    await page.getByLabel('Title of chart.png').fill('Chart of the coast');
+    await page.getByLabel('Kind of chart.png').selectOption('map');
+    await page.getByLabel('Made of chart.png').fill('1871-13');
+    await accessible(page, 'the upload form with descriptive fields');
+    await shot(page, '15-upload-fields');
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    const results = page.locator('table.metadata td.result');
+    await results.nth(0).getByText('uploaded:').waitFor();
+    const refused = await results.nth(1).getByRole('alert').textContent();
+    check(refused.includes('"1871-13" is not a date') && refused.includes('INVALID_METADATA'), `the bad date's row says: ${refused}`);
+    await shot(page, '15-upload-result');
+    step('fields declared on the space are columns of the upload form; a bad date is refused in its own row');
+
+    // a CSV with a column per field: a bad date is that row's problem, its cell highlighted
+    const fieldsCsv = [`${CSV_HEADER},title,made`, `${csvRow(1, 'csv-1', leaf(1))},Map 1,1871`, `${csvRow(2, 'csv-2', leaf(1))},Map 2,1871-13`].join('\r\n');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Queue' }).click();
+    await page.getByRole('button', { name: 'Add new batch' }).click();
+    await page.getByLabel('CSV file').setInputFiles({ name: 'fields.csv', mimeType: 'text/csv', buffer: Buffer.from(fieldsCsv) });
+    await page.locator('table.preview tr.invalid').first().waitFor();
+    const badFieldRows = await page.locator('table.preview tr.invalid').evaluateAll((rows) => rows.map((row) => row.dataset.line));
+    const badFieldCells = await page.locator('table.preview td.invalid-cell').allTextContents();
+    check(JSON.stringify(badFieldRows) === '["3"]' && JSON.stringify(badFieldCells) === '["1871-13"]', `the CSV's bad date: rows ${JSON.stringify(badFieldRows)}, cells ${JSON.stringify(badFieldCells)}`);
+    check((await page.locator('table.preview tr.invalid td.problems').textContent()).includes('is not a date'), 'the bad date is explained in its row');
+    check(await page.getByRole('button', { name: 'Confirm import' }).isDisabled(), 'a CSV with a bad field value cannot be confirmed');
+    step('a CSV with field columns: the bad date\'s row and cell are highlighted, confirm disabled');
+
+    // the asset page: its values, then "Unpublish" and "Publish", seen by its manifest
+    const letterManifest = `${base}/iiif/manifest/3/acme/1/letter`;
+    await page.goto(`${base}/#/customers/acme/spaces/1/assets/letter`);
+    await page.getByRole('heading', { name: 'letter', level: 1 }).waitFor();
+    await page.locator('.heading .badge.status-ready').waitFor({ timeout: 60000 });
+    await drawn(page, 'the asset with descriptive fields');
+    const described = await page.locator('section[aria-labelledby="description-title"] dl > *').allTextContents();
+    check(JSON.stringify(described) === JSON.stringify(['Title', 'Letter to Ada', 'Kind', 'letter', 'Made', '1871-03', 'Subjects', 'post; family']), `the description: ${JSON.stringify(described)}`);
+    await page.getByText('Published', { exact: true }).waitFor();
+    await answers(letterManifest, 200);
+    await accessible(page, 'the asset view with descriptive fields');
+    await shot(page, '16-asset-fields');
+    await page.getByRole('button', { name: 'Unpublish', exact: true }).click();
+    await page.getByRole('button', { name: 'Publish', exact: true }).waitFor();
+    await page.getByText('Unpublished: not served to visitors').waitFor();
+    check(await page.locator('.heading .badge.unpublished').textContent() === 'unpublished', 'the heading marks it unpublished');
+    check(await page.locator('.viewer-stage').count() === 0, 'no viewer while it is not served');
+    await answers(letterManifest, 404);
+    await accessible(page, 'an unpublished asset');
+    await shot(page, '17-asset-unpublished');
+    // the listing: only the unpublished asset, marked so
+    await page.getByRole('link', { name: 'Book of hours' }).first().click();
+    await page.getByRole('heading', { name: 'Upload' }).waitFor();
+    await page.getByLabel('Publication').selectOption('false');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('Assets 1–1 of 1').waitFor();
+    check((await page.locator('tr[data-asset="letter"] td.status .badge').textContent()) === 'unpublished', 'the listing marks the unpublished asset');
+    await page.getByRole('link', { name: 'letter', exact: true }).click();
+    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await page.getByRole('button', { name: 'Unpublish', exact: true }).waitFor();
+    await answers(letterManifest, 200);
+    await drawn(page, 'the asset published again');
+    step('the asset page shows its field values; "Unpublish" makes its manifest 404, "Publish" 200 again');
+
+    // the whole space: "Unpublish space" after a confirmation, then "Publish space"
+    const pageManifest = `${base}/iiif/manifest/3/acme/1/page-1`;
+    await page.getByRole('link', { name: 'Book of hours' }).first().click();
+    await page.getByRole('heading', { name: 'Upload' }).waitFor();
+    await page.getByText('Published: its published assets are served to visitors.').waitFor();
+    let confirmed = '';
+    page.once('dialog', (confirmation) => {
+      confirmed = confirmation.message();
+      confirmation.accept();
+    });
+    await page.getByRole('button', { name: 'Unpublish space', exact: true }).click();
+    await page.getByRole('button', { name: 'Publish space', exact: true }).waitFor();
+    check(confirmed.startsWith('Unpublish Book of hours?'), `the confirmation: ${confirmed}`);
+    check(await page.locator('.heading .badge').textContent() === 'unpublished', 'the space is marked unpublished');
+    await page.locator('table.assets td', { hasText: 'not public' }).first().waitFor();
+    await answers(pageManifest, 404);
+    await accessible(page, 'an unpublished space');
+    await shot(page, '18-space-unpublished');
+    await page.getByRole('button', { name: 'Publish space', exact: true }).click();
+    await page.getByRole('button', { name: 'Unpublish space', exact: true }).waitFor();
+    await answers(pageManifest, 200);
+    await page.locator('table.assets img').first().waitFor();
+    step('"Unpublish space" asked for a confirmation and made its manifests 404; "Publish space" brought them back');
+
     // named queries: create one, see its manifest URL, open its images in the viewer
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Named queries' }).click();
     await page.getByRole('heading', { name: 'Named queries', level: 1 }).waitFor();
@@ -470,18 +600,31 @@ async function main() {
       ['07-queue', '#/customers/acme/queue', 'Queue'],
       ['08-batch', batchHash, `Batch ${batchHash.split('/').pop()}`],
       ['09-asset', '#/customers/acme/spaces/1/assets/page-2', 'page-2'],
+      ['16-asset-fields', '#/customers/acme/spaces/1/assets/letter', 'letter'],
       ['12-queries', '#/customers/acme/queries', 'Named queries'],
     ];
     for (const [name, hash, heading] of pages) {
       await small.goto(`${base}/${hash}`);
       await small.getByRole('heading', { name: heading, level: 1 }).waitFor();
-      if (name === '09-asset') await drawn(small, 'the asset view at phone width');
+      if (name === '09-asset' || name === '16-asset-fields') await drawn(small, 'the asset view at phone width');
       const [scroll, inner] = await small.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
       check(scroll <= inner, `${hash} is ${scroll} px wide on a ${inner} px screen`);
       await shot(small, name);
     }
+    // the upload form with its field columns scrolls inside its card
+    await small.goto(`${base}/#/customers/acme/spaces/1`);
+    await small.getByRole('heading', { name: 'Upload' }).waitFor();
+    await small.locator('#upload-files').setInputFiles({ name: 'map.png', mimeType: 'image/png', buffer: png(200, 100, 30) });
+    await small.getByRole('button', { name: 'Next', exact: true }).click();
+    await small.getByRole('heading', { name: 'Upload 1 file' }).waitFor();
+    const [wide, screen, card, table] = await small.evaluate(() => {
+      const region = document.querySelector('.card.upload .scroll');
+      return [document.documentElement.scrollWidth, window.innerWidth, document.querySelector('.card.upload').scrollWidth <= document.querySelector('.card.upload').clientWidth, region.scrollWidth > region.clientWidth];
+    });
+    check(wide <= screen && card && table, `the upload form is ${wide} px wide on a ${screen} px screen (its card fits: ${card}; its table scrolls: ${table})`);
+    await shot(small, '15-upload-fields');
     await phone.close();
-    step('at 390 px every page fits the screen');
+    step('at 390 px every page fits the screen; the upload form scrolls inside its card');
 
     check(problems.length === 0, `console errors (policy violations included) or failed requests:\n  ${problems.join('\n  ')}`);
     step(`every flow works in Chromium; screenshots in ${screenshots}`);
