@@ -517,6 +517,26 @@ async fn settles(app: &TestApp, path: &str, status: u16, check: impl Fn(&Value) 
     }
 }
 
+/// The changes `publish` makes: to the first page, and to its whole space.
+const PAGE_ONE: &str = "updateAsset(customer: \"acme\", space: $s, id: \"p1\"";
+const THE_SPACE: &str = "updateSpace(customer: \"acme\", id: $s";
+
+/// Publishes or withdraws through `change` (a mutation up to its patch, taking `$s`) and checks
+/// the answer.
+async fn publish(app: &TestApp, auth: &Auth, change: &str, space: i64, published: bool) {
+    let name = &change[..change.find('(').unwrap()];
+    let changed = app
+        .graphql(
+            auth,
+            &format!(
+                "mutation($s: Int!, $p: Boolean!) {{ {change}, patch: {{ published: $p }}) {{ published }} }}"
+            ),
+            json!({ "s": space, "p": published }),
+        )
+        .await;
+    assert_eq!(changed.data()[name]["published"], published);
+}
+
 fn canvas_count(manifest: &Value) -> usize {
     manifest["items"]
         .as_array()
@@ -603,22 +623,7 @@ async fn unpublished_assets_and_spaces_are_absent_from_every_public_route() {
     };
     everything_public().await;
 
-    let publish_asset = |published: bool| {
-        let app = &app;
-        let auth = &auth;
-        async move {
-            let changed = app
-                .graphql(
-                    auth,
-                    "mutation($s: Int!, $p: Boolean!) { updateAsset(customer: \"acme\", space: $s,
-                        id: \"p1\", patch: { published: $p }) { published } }",
-                    json!({ "s": space, "p": published }),
-                )
-                .await;
-            assert_eq!(changed.data()["updateAsset"]["published"], published);
-        }
-    };
-    publish_asset(false).await;
+    publish(&app, &auth, PAGE_ONE, space, false).await;
     for path in &routes {
         answers(&app, path, 404).await;
     }
@@ -645,26 +650,11 @@ async fn unpublished_assets_and_spaces_are_absent_from_every_public_route() {
         json!([{ "id": "p1", "published": false, "status": "READY" }])
     );
 
-    publish_asset(true).await;
+    publish(&app, &auth, PAGE_ONE, space, true).await;
     everything_public().await;
 
     // a whole space at once
-    let publish_space = |published: bool| {
-        let app = &app;
-        let auth = &auth;
-        async move {
-            let changed = app
-                .graphql(
-                    auth,
-                    "mutation($s: Int!, $p: Boolean!) { updateSpace(customer: \"acme\", id: $s,
-                        patch: { published: $p }) { published } }",
-                    json!({ "s": space, "p": published }),
-                )
-                .await;
-            assert_eq!(changed.data()["updateSpace"]["published"], published);
-        }
-    };
-    publish_space(false).await;
+    publish(&app, &auth, THE_SPACE, space, false).await;
     for path in &routes {
         answers(&app, path, 404).await;
     }
@@ -675,7 +665,7 @@ async fn unpublished_assets_and_spaces_are_absent_from_every_public_route() {
     let customer = answers(&app, "/iiif/collection/3/acme", 200).await;
     assert!(collection_ids(&customer).is_empty(), "{customer}");
 
-    publish_space(true).await;
+    publish(&app, &auth, THE_SPACE, space, true).await;
     everything_public().await;
     let customer = answers(&app, "/iiif/collection/3/acme", 200).await;
     assert_eq!(collection_ids(&customer), [app.url(&space_collection)]);

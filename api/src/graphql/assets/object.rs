@@ -162,8 +162,8 @@ impl AssetObject {
     async fn fields(&self) -> &[domain::FieldValue] {
         &self.asset.fields
     }
-    /// Whether visitors can see it: false when it, or its space, is unpublished (it is then
-    /// absent from every public route).
+    /// Whether the asset itself is published. Visitors see it only when its space is published
+    /// too (`Space.published`); otherwise it is absent from every public route.
     async fn published(&self) -> bool {
         self.asset.published
     }
