@@ -167,11 +167,13 @@ fn member_field_problems(index: usize, input: &AssetInput) -> Vec<MemberProblem>
 }
 
 /// Checks one member's descriptive values against its space's declaration, each field on its
-/// own so that every problem names its field; then whether a required field is missing.
+/// own so that every problem names its field; then whether a required field is missing (of a
+/// new asset, or of one whose values the member gives).
 fn metadata_problems(
     index: usize,
     space: &space::Model,
     input: &AssetInput,
+    exists: bool,
 ) -> Result<Vec<MemberProblem>> {
     let declared: Vec<FieldDefinition> = fields::decode(space.fields.as_deref())?;
     let problem = |key: Option<String>, error| MemberProblem {
@@ -187,7 +189,10 @@ fn metadata_problems(
             problems.push(problem(Some(value.key.clone()), error));
         }
     }
+    // a member that gives no values keeps an existing asset's
+    let complete = !exists || !input.fields.is_empty();
     if problems.is_empty()
+        && complete
         && let Err(error) = fields::apply_values(&declared, &[], &input.fields, true)
     {
         problems.push(problem(None, error));
@@ -201,6 +206,7 @@ fn batch_problems(
     customer: &str,
     spaces: &HashMap<i32, space::Model>,
     members: &[BatchMemberInput],
+    existing: &HashMap<(i32, String), chrono::DateTime<Utc>>,
 ) -> Result<Vec<MemberProblem>> {
     if members.is_empty() {
         return Err(Error::invalid_input("a batch needs at least one member"));
@@ -216,7 +222,8 @@ fn batch_problems(
     for (index, member) in members.iter().enumerate() {
         problems.extend(member_field_problems(index, &member.asset));
         if let Some(space) = spaces.get(&member.space) {
-            problems.extend(metadata_problems(index, space, &member.asset)?);
+            let exists = existing.contains_key(&(member.space, member.asset.id.clone()));
+            problems.extend(metadata_problems(index, space, &member.asset, exists)?);
         } else {
             problems.push(MemberProblem {
                 index,
@@ -252,8 +259,9 @@ impl Domain {
         customer: &str,
         members: &[BatchMemberInput],
     ) -> Result<Vec<MemberProblem>> {
-        let (_, spaces) = self.batch_scope(principal, customer).await?;
-        batch_problems(customer, &spaces, members)
+        let (owner, spaces) = self.batch_scope(principal, customer).await?;
+        let existing = existing_assets(self.db(), owner.id, members).await?;
+        batch_problems(customer, &spaces, members, &existing)
     }
 
     /// The customer and its spaces by number: what checking and creating a batch read.
@@ -285,7 +293,8 @@ impl Domain {
         members: Vec<BatchMemberInput>,
     ) -> Result<std::result::Result<Vec<Batch>, Vec<MemberProblem>>> {
         let (owner, space_rows) = self.batch_scope(principal, customer).await?;
-        let problems = batch_problems(customer, &space_rows, &members)?;
+        let known = existing_assets(self.db(), owner.id, &members).await?;
+        let problems = batch_problems(customer, &space_rows, &members, &known)?;
         if !problems.is_empty() {
             return Ok(Err(problems));
         }
@@ -383,13 +392,13 @@ impl Domain {
         let mut fresh = Vec::new();
         let mut fresh_tags = Vec::new();
         let mut fresh_fields = Vec::new();
-        for (mut row, tags) in prepared {
+        for ((mut row, tags), member) in prepared.zip(members) {
             row.batch_id = Some(created.id);
             let key = (row.space_id, row.id.clone());
             if let Some(created_at) = existing.get(&key) {
                 // an existing asset takes the member's fields and is processed again
                 row.created = *created_at;
-                let updated = replace_row(txn, row).await?;
+                let updated = replace_row(txn, row, member.asset.published).await?;
                 write_tags(txn, &updated, &tags).await?;
                 crate::fields::write_index(txn, &updated).await?;
                 queue::enqueue(

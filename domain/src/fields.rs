@@ -23,6 +23,8 @@ pub const MAX_OPTIONS: usize = 500;
 pub const MAX_VALUE_CHARS: usize = 4000;
 /// Longest key, in bytes.
 pub const MAX_KEY_BYTES: usize = 40;
+/// Most field values one listing filters on.
+pub const MAX_FILTER_VALUES: usize = 20;
 
 /// Names a key may not take: the placeholders of templates and the columns of a CSV import.
 const RESERVED_KEYS: &[&str] = &[
@@ -367,6 +369,61 @@ pub(crate) fn apply_values(
         });
     }
     Ok(result)
+}
+
+/// Refuses a new asset that lacks a value of a field its space requires.
+pub(crate) fn check_required(
+    space: &crate::entities::space::Model,
+    row: &asset::Model,
+) -> Result<()> {
+    let declared: Vec<FieldDefinition> = decode(space.fields.as_deref())?;
+    let held: Vec<FieldValue> = decode(row.fields.as_deref())?;
+    match declared
+        .iter()
+        .find(|field| field.required && !held.iter().any(|value| value.key == field.key))
+    {
+        Some(field) => Err(invalid(format!("field {:?} is required", field.key))),
+        None => Ok(()),
+    }
+}
+
+/// Filter values in the form values of their field are stored in (a URL as parsed); at most
+/// [`MAX_FILTER_VALUES`] of them.
+pub(crate) fn normalised_filter(
+    definitions: &[FieldDefinition],
+    filter: &[FieldValue],
+) -> Result<Vec<FieldValue>> {
+    let count: usize = filter.iter().map(|field| field.values.len()).sum();
+    if count > MAX_FILTER_VALUES {
+        return Err(Error::invalid_input(format!(
+            "a listing filters on at most {MAX_FILTER_VALUES} field values"
+        )));
+    }
+    Ok(filter
+        .iter()
+        .map(|field| {
+            let kind = definitions
+                .iter()
+                .find(|declared| declared.key == field.key)
+                .map(|declared| declared.kind);
+            FieldValue {
+                key: field.key.clone(),
+                values: field
+                    .values
+                    .iter()
+                    .map(|value| {
+                        let value = value.trim();
+                        match kind {
+                            Some(FieldType::Url) => url::Url::parse(value)
+                                .map(|parsed| parsed.to_string())
+                                .unwrap_or_else(|_| value.to_owned()),
+                            _ => value.to_owned(),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
 }
 
 /// Reads a stored JSON list (absent: empty).

@@ -25,6 +25,21 @@ const FIELDS: &str = r#"[
 /// A space declaring the fields above, with manifests described by them.
 async fn described_space(app: &TestApp, auth: &Auth) -> i64 {
     let space = app.create_space(auth, "acme", "atlases").await;
+    described_fields(app, auth, space).await;
+    app.graphql(
+        &Auth::admin(),
+        r#"mutation { updateCustomer(name: "acme", patch: {
+            provider: { label: "Acme Museum", homepage: "https://acme.example.org/",
+                        logo: "https://acme.example.org/logo.png" } }) { name } }"#,
+        json!({}),
+    )
+    .await
+    .data();
+    space
+}
+
+/// Declares the fields above on `space`, with the manifest settings that use them.
+async fn described_fields(app: &TestApp, auth: &Auth, space: i64) {
     let patched = app
         .graphql(
             auth,
@@ -48,16 +63,6 @@ async fn described_space(app: &TestApp, auth: &Auth) -> i64 {
     assert_eq!(updated["fields"][0]["label"][1]["language"], "fr");
     assert_eq!(updated["fields"][3]["options"], json!(["map", "letter"]));
     assert_eq!(updated["presentation"]["canvasLabelTemplate"], "Page {n1}");
-    app.graphql(
-        &Auth::admin(),
-        r#"mutation { updateCustomer(name: "acme", patch: {
-            provider: { label: "Acme Museum", homepage: "https://acme.example.org/",
-                        logo: "https://acme.example.org/logo.png" } }) { name } }"#,
-        json!({}),
-    )
-    .await
-    .data();
-    space
 }
 
 const REGISTER: &str = "mutation($s: Int!, $i: AssetInput!) {
@@ -105,7 +110,8 @@ fn metadata(manifest: &Value) -> Vec<(String, Vec<String>)> {
 
 #[tokio::test]
 async fn declared_fields_are_checked_filtered_and_shown_in_manifests_of_both_versions() {
-    let app = TestApp::start().await;
+    // a worker, for the batch below
+    let app = TestApp::builder().workers(1).start().await;
     let auth = app.customer_with_key("acme").await;
     let space = described_space(&app, &auth).await;
 
@@ -198,6 +204,79 @@ async fn declared_fields_are_checked_filtered_and_shown_in_manifests_of_both_ver
             .len(),
         3
     );
+
+    // a URL filter matches the URL as it is stored (parsed: with its trailing slash)
+    let linked = app
+        .graphql(
+            &auth,
+            "mutation($s: Int!) { updateSpace(customer: \"acme\", id: $s, patch: { fields: [
+                { key: \"title\", label: [{value: \"Title\"}], type: TEXT, required: true },
+                { key: \"creator\", label: [{language: \"en\", value: \"Creator\"}], type: TEXT, multiple: true },
+                { key: \"made\", label: [{language: \"en\", value: \"Date\"}], type: DATE },
+                { key: \"kind\", label: [{language: \"en\", value: \"Kind\"}], type: CHOICE, options: [\"map\", \"letter\"] },
+                { key: \"description\", label: [{language: \"en\", value: \"Description\"}], type: TEXT },
+                { key: \"source\", label: [{value: \"Source\"}], type: URL } ] }) { id } }",
+            json!({ "s": space }),
+        )
+        .await;
+    linked.data();
+    let patch_source = "mutation($s: Int!) { updateAsset(customer: \"acme\", space: $s, id: \"atlas-3\",
+        patch: { fields: [{ key: \"source\", values: [\"https://example.org\"] }] }) { fields { key values } } }";
+    let sourced = app
+        .graphql(&auth, patch_source, json!({ "s": space }))
+        .await;
+    assert!(sourced.data().to_string().contains("https://example.org/"));
+    assert_eq!(
+        listed(json!({ "fields": [{ "key": "source", "values": ["https://example.org"] }] })).await,
+        ["atlas-3"]
+    );
+    // restore the declaration the manifests below are read with
+    described_fields(&app, &auth, space).await;
+
+    // a batch over an existing page that gives no values keeps them, though the title is
+    // required, and says whether it is published
+    let origin = app.add_master("atlas-2.png", &grid_png(64, 48));
+    let again = app
+        .graphql(
+            &auth,
+            "mutation($m: [BatchMemberInput!]!) { createBatch(customer: \"acme\", members: $m) { id } }",
+            json!({ "m": [{ "space": space, "id": "atlas-2", "mediaType": "image/png",
+                            "origin": origin, "string1": "atlas", "number1": 2,
+                            "published": false }] }),
+        )
+        .await;
+    again.data();
+    let page_two = app
+        .graphql(
+            &auth,
+            "query($s: Int!) { asset(customer: \"acme\", space: $s, id: \"atlas-2\") { published fields { key values } } }",
+            json!({ "s": space }),
+        )
+        .await;
+    assert_eq!(
+        page_two.data()["asset"],
+        json!({ "published": false, "fields": [{ "key": "title", "values": ["Atlas of the World"] }] })
+    );
+    // a new asset still needs its title
+    let untitled = app
+        .graphql(
+            &auth,
+            "mutation($m: [BatchMemberInput!]!) { createBatch(customer: \"acme\", members: $m) { id } }",
+            json!({ "m": [{ "space": space, "id": "atlas-4", "mediaType": "image/png", "origin": origin }] }),
+        )
+        .await;
+    untitled.expect_error("INVALID_BATCH");
+    assert!(untitled.body.to_string().contains("INVALID_METADATA"));
+    publish(
+        &app,
+        &auth,
+        "updateAsset(customer: \"acme\", space: $s, id: \"atlas-2\"",
+        space,
+        true,
+    )
+    .await;
+    // processed again by the batch: back in manifests once it is ready
+    answers(&app, &format!("/iiif/manifest/3/acme/{space}/atlas-2"), 200).await;
 
     // one asset's manifest, 3.0
     let (status, manifest) = app

@@ -9,7 +9,7 @@ use sea_orm::{
 use super::{References, asset_missing};
 use crate::entities::{asset, asset_field, asset_tag, customer};
 use crate::error::{Error, Result};
-use crate::fields::FieldValue;
+use crate::fields::{self, FieldDefinition, FieldValue};
 use crate::model::{Asset, AssetStatus};
 use crate::paging::{Page, PageRequest};
 use crate::{Domain, Principal, validate};
@@ -132,10 +132,15 @@ impl Domain {
         order: AssetOrder,
         page: &PageRequest,
     ) -> Result<Page<Asset>> {
-        let (owner, _) = self.space_in_scope(principal, customer, space).await?;
+        let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
         let window = page.window()?;
         filter.validate()?;
-        let query = filtered(&owner, space, filter);
+        let declared: Vec<FieldDefinition> = fields::decode(space_row.fields.as_deref())?;
+        let filter = AssetFilter {
+            fields: fields::normalised_filter(&declared, &filter.fields)?,
+            ..filter.clone()
+        };
+        let query = filtered(&owner, space, &filter);
         let total = query.clone().count(self.db()).await?;
         let direction = match order.direction {
             SortDirection::Asc => Order::Asc,
@@ -185,7 +190,7 @@ fn filtered(
             let holding = Query::select()
                 .column(asset_field::Column::AssetId)
                 .from(asset_field::Entity)
-                .and_where(asset_field::Column::Value.eq(value.trim()))
+                .and_where(asset_field::Column::Value.eq(value.as_str()))
                 .and_where(asset_field::Column::CustomerId.eq(owner.id))
                 .and_where(asset_field::Column::SpaceId.eq(space))
                 .and_where(asset_field::Column::Key.eq(field.key.as_str()))

@@ -81,6 +81,7 @@ impl Domain {
     ) -> Result<Asset> {
         let (owner, space_row) = self.space_in_scope(principal, customer, space).await?;
         let (row, tags) = prepared_row(&space_row, input, Utc::now())?;
+        fields::check_required(&space_row, &row)?;
         let txn = self.begin_write().await?;
         let inserted = self.insert_asset(&txn, &owner, row, &tags, kind).await?;
         txn.commit().await?;
@@ -140,6 +141,7 @@ impl Domain {
         if input.origin.is_none() {
             return Err(origin_required());
         }
+        let publication = input.published;
         let (row, tags) = prepared_row(&space_row, input, Utc::now())?;
         // a PUT that finds no asset may lose the insert to a concurrent PUT of the same id
         // (PostgreSQL reads committed rows only): it then replaces what that one created
@@ -147,6 +149,7 @@ impl Domain {
         loop {
             let txn = self.begin_write().await?;
             let Some(current) = self.find_asset(&txn, owner.id, space, &row.id).await? else {
+                fields::check_required(&space_row, &row)?;
                 let inserted = self
                     .insert_asset(&txn, &owner, row.clone(), &tags, JobKind::Ingest)
                     .await;
@@ -167,7 +170,7 @@ impl Domain {
             // a job still running for a batch stays that batch's (see queue::enqueue): so
             // does the asset's link to it
             row.batch_id = current.batch_id;
-            let replaced = replace_row(&txn, row).await?;
+            let replaced = replace_row(&txn, row, publication).await?;
             write_tags(&txn, &replaced, &tags).await?;
             fields::write_index(&txn, &replaced).await?;
             queue::enqueue(
@@ -216,8 +219,10 @@ pub(crate) fn prepared_row(
         .max_unauthorised
         .unwrap_or(space_row.default_max_unauthorised);
     validate::max_unauthorised(max_unauthorised)?;
+    // required fields are checked once it is known whether the asset is new: a registration
+    // that gives no values keeps an existing asset's
     let declared: Vec<FieldDefinition> = fields::decode(space_row.fields.as_deref())?;
-    let values = fields::apply_values(&declared, &[], &input.fields, true)?;
+    let values = fields::apply_values(&declared, &[], &input.fields, !input.fields.is_empty())?;
     let references = input.references;
     let row = asset::Model {
         customer_id: space_row.customer_id,
@@ -257,11 +262,12 @@ pub(crate) fn prepared_row(
 }
 
 /// Writes every field of an existing asset's row but what its last processing made, which
-/// stays served until the new processing ends, and its publication; descriptive values only
-/// when the registration gives some.
+/// stays served until the new processing ends; its publication only when the registration
+/// gives one (`publication`), its descriptive values only when it gives some.
 pub(crate) async fn replace_row(
     connection: &impl ConnectionTrait,
     row: asset::Model,
+    publication: Option<bool>,
 ) -> Result<asset::Model> {
     use sea_orm::ActiveValue::{NotSet, Unchanged};
     let mut update = row.clone().into_active_model().reset_all();
@@ -277,11 +283,13 @@ pub(crate) async fn replace_row(
     update.bytes_stored = NotSet;
     update.derivatives = NotSet;
     // a registration that gives no descriptive values keeps the asset's (a DLCS client knows
-    // none), and only a change of the asset itself publishes or withdraws it
+    // none), and one that does not say whether it is published keeps its publication
     if row.fields.is_none() {
         update.fields = NotSet;
     }
-    update.published = NotSet;
+    if publication.is_none() {
+        update.published = NotSet;
+    }
     match update.update(connection).await {
         Ok(row) => Ok(row),
         // deleted by another request since it was read

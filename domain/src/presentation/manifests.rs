@@ -133,7 +133,12 @@ pub(super) fn thumbnail(asset: &Asset, links: &Links) -> Option<Thumbnail> {
 
 /// The canvas that shows an asset: its image, its recording, or a placeholder with the file
 /// in `rendering`.
-fn canvas(asset: &Asset, links: &Links, label_template: Option<&str>) -> Canvas {
+fn canvas(
+    asset: &Asset,
+    links: &Links,
+    label_template: Option<&str>,
+    parameters: &[String],
+) -> Canvas {
     let id = links.canvas(&asset.customer, asset.space, &asset.id);
     let size = match (asset.width, asset.height) {
         (Some(width), Some(height)) if width > 0 && height > 0 => {
@@ -187,7 +192,7 @@ fn canvas(asset: &Asset, links: &Links, label_template: Option<&str>) -> Canvas 
         page_id: format!("{id}/page"),
         annotation_id: format!("{id}/page/painting"),
         id,
-        label: Text::plain(canvas_label(asset, label_template)),
+        label: Text::plain(canvas_label(asset, label_template, parameters)),
         width,
         height,
         duration,
@@ -202,10 +207,11 @@ fn canvas(asset: &Asset, links: &Links, label_template: Option<&str>) -> Canvas 
     }
 }
 
-/// A canvas's label: its template filled from the asset, or the asset's id.
-fn canvas_label(asset: &Asset, template: Option<&str>) -> String {
+/// A canvas's label: its template filled from the asset (and a named query's parameters), or
+/// the asset's id.
+fn canvas_label(asset: &Asset, template: Option<&str>, parameters: &[String]) -> String {
     template
-        .map(|template| fill_template(template, |name| asset_field(asset, name)))
+        .map(|template| fill_template(template, |name| query_field(asset, parameters, name)))
         .filter(|label| !label.trim().is_empty())
         .unwrap_or_else(|| asset.id.clone())
 }
@@ -547,7 +553,12 @@ impl Domain {
     ) -> Result<Manifest> {
         let (owner, space_row, asset, settings) = self.published_asset(customer, space, id).await?;
         let declared: Vec<FieldDefinition> = fields::decode(space_row.fields.as_deref())?;
-        let mut canvas = canvas(&asset, links, settings.canvas_label_template.as_deref());
+        let mut canvas = canvas(
+            &asset,
+            links,
+            settings.canvas_label_template.as_deref(),
+            &[],
+        );
         canvas.restriction = self
             .restriction(&asset, links, &mut Restrictions::new())
             .await?;
@@ -631,7 +642,7 @@ impl Domain {
         let mut restrictions = Restrictions::new();
         let mut canvases: Vec<Canvas> = Vec::with_capacity(result.assets.len());
         for asset in &result.assets {
-            let mut painted = canvas(asset, links, canvas_label);
+            let mut painted = canvas(asset, links, canvas_label, parameters);
             painted.restriction = self.restriction(asset, links, &mut restrictions).await?;
             canvases.push(painted);
         }

@@ -241,14 +241,19 @@ impl PresentationSettings {
             }
         }
         if let Some(provider) = patch.provider {
-            if let Some(provider) = &provider {
-                validate::display_text("provider label", &provider.label)?;
-                check_url_template("provider homepage", &provider.homepage, 0)?;
-                if let Some(logo) = &provider.logo {
-                    check_url_template("provider logo", logo, 0)?;
-                }
-            }
-            self.provider = provider;
+            self.provider = provider
+                .map(|provider| -> Result<ProviderSetting> {
+                    validate::display_text("provider label", &provider.label)?;
+                    Ok(ProviderSetting {
+                        homepage: plain_url("provider homepage", &provider.homepage)?,
+                        logo: provider
+                            .logo
+                            .map(|logo| plain_url("provider logo", &logo))
+                            .transpose()?,
+                        label: provider.label,
+                    })
+                })
+                .transpose()?;
         }
         if let Some(template) = patch.canvas_label_template {
             if let Some(template) = &template {
@@ -376,7 +381,7 @@ fn field_key_shape(name: &str) -> bool {
 /// A setting that names a descriptive field by its key. Whether a space declares it is not
 /// checked: customers' settings apply to spaces declaring different fields, and an undeclared
 /// field shows nothing.
-fn check_field_name(setting: &str, key: &str) -> Result<()> {
+pub(crate) fn check_field_name(setting: &str, key: &str) -> Result<()> {
     if field_key_shape(key) {
         Ok(())
     } else {
@@ -501,7 +506,27 @@ pub(crate) fn fill_url(template: &str, value: impl Fn(&str) -> String) -> Option
     if any_placeholder && !any_value {
         return None;
     }
-    url::Url::parse(&filled).ok().map(|_| filled)
+    url::Url::parse(&filled)
+        .ok()
+        .filter(|url| url.host_str().is_some_and(|host| !host.is_empty()))
+        .map(|url| url.to_string())
+}
+
+/// A URL without placeholders (the provider's page and logo), as parsed.
+fn plain_url(field: &str, text: &str) -> Result<String> {
+    match url::Url::parse(text.trim()) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host().is_some()
+                && !text.contains(['{', '}'])
+                && text.len() <= MAX_URL_TEMPLATE_BYTES =>
+        {
+            Ok(url.to_string())
+        }
+        _ => Err(Error::invalid_input(format!(
+            "{field} must be an absolute http or https URL"
+        ))),
+    }
 }
 
 /// Fills a checked label template; `value` answers each placeholder (empty when unknown).
@@ -580,6 +605,28 @@ mod tests {
             Some("https://collections.example.org/objects/A%2FB%20%C3%A7?page=")
         );
         assert_eq!(fill_url(template, |_| String::new()), None);
+        assert_eq!(
+            fill_url("https://{s1}/x", |_| String::new()),
+            None,
+            "no host"
+        );
+        assert_eq!(
+            fill_url("https://example.org/{s1}", |_| "a\"b".to_owned()).as_deref(),
+            Some("https://example.org/a%22b")
+        );
+        let provider = |homepage: &str| {
+            PresentationSettings::default().apply(PresentationPatch {
+                provider: Some(Some(ProviderSetting {
+                    label: "Acme".into(),
+                    homepage: homepage.into(),
+                    logo: None,
+                })),
+                ..Default::default()
+            })
+        };
+        assert!(provider("https://acme.example.org").is_ok());
+        assert!(provider("https://acme.example.org/{id}").is_err());
+        assert!(provider("acme.example.org").is_err());
         assert_eq!(
             fill_url("https://example.org/", |_| String::new()).as_deref(),
             Some("https://example.org/")

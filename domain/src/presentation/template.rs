@@ -14,7 +14,8 @@
 use percent_encoding::percent_decode_str;
 
 use super::settings::{
-    check_behavior, check_label_template, check_url_template, check_viewing_direction,
+    check_behavior, check_field_name, check_label_template, check_url_template,
+    check_viewing_direction,
 };
 use crate::error::{Error, Result};
 
@@ -231,7 +232,13 @@ impl Template {
                 "canvasLabel" => template.canvas_label = Some(value),
                 "homepage" => template.homepage = Some(value),
                 "seeAlso" => template.see_also = Some(value),
-                "metadata" => template.metadata = Some(list(&value)),
+                "metadata" => {
+                    let keys = list(&value);
+                    for key in &keys {
+                        check_field_name("template metadata", key)?;
+                    }
+                    template.metadata = Some(keys);
+                }
                 "describe" => {
                     template.describe = match value.as_str() {
                         "first" => Describe::First,
