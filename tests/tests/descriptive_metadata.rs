@@ -334,6 +334,20 @@ async fn declared_fields_are_checked_filtered_and_shown_in_manifests_of_both_ver
     assert_presentation_3(&book);
     assert_eq!(book["label"], json!({ "none": ["Atlas of the World"] }));
     assert_eq!(book["summary"], json!({ "none": ["Pages of atlas"] }));
+    // described by its last page, which has no description: no summary from the field
+    app.graphql(
+        &auth,
+        r#"mutation { createNamedQuery(customer: "acme", input: { name: "atlas-end",
+            template: "space=p1&s1=p2&describe=last" }) { name } }"#,
+        json!({}),
+    )
+    .await
+    .data();
+    let (_, from_the_end) = app
+        .get_json(&format!("/iiif/query/3/acme/atlas-end/{space}/atlas"))
+        .await;
+    assert!(from_the_end["summary"].is_null(), "{from_the_end}");
+
     let labels: Vec<&Value> = book["items"]
         .as_array()
         .unwrap()

@@ -8,7 +8,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-use super::template::{SortKey, SpaceRef, Template};
+use super::template::{Arg, Describe, SortKey, SpaceRef, Template};
 use crate::entities::{asset, asset_tag, customer, named_query, space};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Asset, AssetStatus, decode_list};
@@ -88,8 +88,8 @@ fn name_taken(name: &str) -> Error {
 }
 
 /// What a search over a named query needs: its assets in canvas order, with what decides who
-/// may read their text, and the query's result with only its first asset (for the manifest's
-/// label).
+/// may read their text, and the query's result with only the asset that describes it (for
+/// the manifest's label).
 #[derive(Debug)]
 pub(crate) struct QueryMembers {
     pub first: QueryResult,
@@ -286,8 +286,8 @@ impl Domain {
     }
 
     /// The space, id, roles and maxUnauthorised of each asset a named query selects, in canvas
-    /// order, and the first asset whole: what a search over its manifest needs (who may read
-    /// each asset's text is decided per request), read without whole rows.
+    /// order, and the asset that describes its manifest whole: what a search over its manifest
+    /// needs (who may read each asset's text is decided per request), read without whole rows.
     pub(crate) async fn query_members(
         &self,
         owner: &customer::Model,
@@ -315,8 +315,29 @@ impl Domain {
                 max_unauthorised,
             });
         }
-        let first = match select.limit(1).one(self.db()).await? {
-            Some(row) => vec![Asset::from_row(row, &owner.name)?],
+        // the asset that describes the manifest (its label), as the manifest chooses it
+        let chosen = match &template.describe {
+            Describe::First => members.first(),
+            Describe::Last => members.last(),
+            Describe::Asset(arg) => {
+                let id = match arg {
+                    Arg::Parameter(index) => parameters.get(index - 1),
+                    Arg::Literal(id) => Some(id),
+                };
+                members
+                    .iter()
+                    .find(|member| Some(&member.id) == id)
+                    .or(members.first())
+            }
+        };
+        let first = match chosen {
+            Some(member) => asset::Entity::find_by_id((owner.id, member.space, member.id.clone()))
+                .one(self.db())
+                .await?
+                .map(|row| Asset::from_row(row, &owner.name))
+                .transpose()?
+                .into_iter()
+                .collect(),
             None => Vec::new(),
         };
         Ok(QueryMembers {
