@@ -88,6 +88,17 @@ gql() {
   curl -sf -u "$BENCH_KEY" -H 'content-type: application/json' "$base/graphql" --data @-
 }
 
+# register_kit_masters: customer bench, space 1, and the kit's four masters in it, each READY,
+# on the server at $base
+register_kit_masters() {
+  echo '{"query":"mutation { createCustomer(input: {name: \"bench\"}) { name } }"}' | gql >/dev/null
+  echo '{"query":"mutation { createSpace(customer: \"bench\", input: {name: \"masters\"}) { id } }"}' | gql >/dev/null
+  for id in eveningglow ladybird elephants mosaic; do
+    python3 -c 'import json,sys; print(json.dumps({"query": "mutation($o: String!, $i: String!) { registerAsset(customer: \"bench\", space: 1, wait: true, input: {id: $i, mediaType: \"image/jpeg\", origin: $o}) { status } }", "variables": {"i": sys.argv[1], "o": sys.argv[2]}}))' \
+      "$id" "file://$BENCH_DIR/images/src/$id.jpg" | gql | grep -q READY || { echo "$id did not become READY at $base"; exit 1; }
+  done
+}
+
 # register_book PAGES TEMPLATE: customer bench, space 1, pages p00001... of book b1 (string1)
 # numbered by number1, from $work/masters, in one batch; then the named query `book`
 register_book() {

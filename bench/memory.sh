@@ -36,12 +36,7 @@ serve() {
   base="http://127.0.0.1:$port"
   launch "$work/data" "$port" VITRINE_IMPORT_ROOTS="$BENCH_DIR/images/src" "$@"
   server_pid=$launched_pid
-  echo '{"query":"mutation { createCustomer(input: {name: \"bench\"}) { name } }"}' | gql >/dev/null
-  echo '{"query":"mutation { createSpace(customer: \"bench\", input: {name: \"masters\"}) { id } }"}' | gql >/dev/null
-  for id in eveningglow ladybird elephants mosaic; do
-    python3 -c 'import json,sys; print(json.dumps({"query": "mutation($o: String!, $i: String!) { registerAsset(customer: \"bench\", space: 1, wait: true, input: {id: $i, mediaType: \"image/jpeg\", origin: $o}) { status } }", "variables": {"i": sys.argv[1], "o": sys.argv[2]}}))' \
-      "$id" "file://$BENCH_DIR/images/src/$id.jpg" | gql | grep -q READY || { echo "$id did not ingest"; exit 1; }
-  done
+  register_kit_masters
   local ingested settled
   ingested=$(rss_mb "$server_pid")
   sleep 5

@@ -73,12 +73,7 @@ stop_all() {
 start_all
 for port in "${ports[@]}"; do
   base="http://127.0.0.1:$port"
-  echo '{"query":"mutation { createCustomer(input: {name: \"bench\"}) { name } }"}' | gql >/dev/null
-  echo '{"query":"mutation { createSpace(customer: \"bench\", input: {name: \"masters\"}) { id } }"}' | gql >/dev/null
-  for id in eveningglow ladybird elephants mosaic; do
-    python3 -c 'import json,sys; print(json.dumps({"query": "mutation($o: String!, $i: String!) { registerAsset(customer: \"bench\", space: 1, wait: true, input: {id: $i, mediaType: \"image/jpeg\", origin: $o}) { status } }", "variables": {"i": sys.argv[1], "o": sys.argv[2]}}))' \
-      "$id" "file://$BENCH_DIR/images/src/$id.jpg" | gql | grep -q READY || { echo "$id did not become READY on port $port"; exit 1; }
-  done
+  register_kit_masters
 done
 echo "objects in the bucket: $(curl -s "$s3_endpoint/vitrine?list-type=2" | grep -o '<Key>' | wc -l)"
 
