@@ -293,8 +293,11 @@ impl Domain {
         members: Vec<BatchMemberInput>,
     ) -> Result<std::result::Result<Vec<Batch>, Vec<MemberProblem>>> {
         let (owner, space_rows) = self.batch_scope(principal, customer).await?;
-        let known = existing_assets(self.db(), owner.id, &members).await?;
-        let problems = batch_problems(customer, &space_rows, &members, &known)?;
+        // which members exist decides both their checks and how they are written: read once,
+        // inside the transaction that writes them (dropping it writes nothing)
+        let txn = self.begin_write().await?;
+        let existing = existing_assets(&txn, owner.id, &members).await?;
+        let problems = batch_problems(customer, &space_rows, &members, &existing)?;
         if !problems.is_empty() {
             return Ok(Err(problems));
         }
@@ -306,9 +309,6 @@ impl Domain {
                 .ok_or_else(|| Error::not_found(format!("space {} was deleted", member.space)))?;
             prepared.push(prepared_row(space_row, member.asset.clone(), now)?);
         }
-
-        let txn = self.begin_write().await?;
-        let existing = existing_assets(&txn, owner.id, &members).await?;
         let new_assets = members.len() - existing.len();
         self.check_quota(&txn, owner.id, new_assets as u64).await?;
         let split = members.len() > MAX_BATCH_MEMBERS;

@@ -138,13 +138,18 @@ pub(crate) fn check_localized(what: &str, texts: &[LocalizedText]) -> Result<()>
 }
 
 /// Whether a key is well formed and free.
-fn check_key(key: &str) -> Result<()> {
-    let well_formed = key.len() <= MAX_KEY_BYTES
+/// Whether `key` has the shape of a field's key: `a-z`, `0-9` and `_`, starting with a letter,
+/// at most [`MAX_KEY_BYTES`] (templates and settings that name fields check the same).
+pub(crate) fn key_shape(key: &str) -> bool {
+    key.len() <= MAX_KEY_BYTES
         && key.starts_with(|c: char| c.is_ascii_lowercase())
         && key
             .bytes()
-            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_');
-    if !well_formed {
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+}
+
+fn check_key(key: &str) -> Result<()> {
+    if !key_shape(key) {
         return Err(invalid(format!(
             "field key {key:?} must be 1 to {MAX_KEY_BYTES} characters of a-z, 0-9 and _, \
              starting with a letter"

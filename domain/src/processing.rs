@@ -25,18 +25,37 @@ impl Domain {
     /// An asset by its public address, for visitors: NOT_FOUND also when it or its space is
     /// unpublished, so that its existence is not revealed.
     pub async fn visible_asset(&self, customer: &str, space: i32, id: &str) -> Result<Asset> {
-        let asset = self.delivered_asset(customer, space, id).await?;
-        let space_published = space::Entity::find_by_id((asset.customer_id, space))
-            .one(self.db())
-            .await?
-            .is_some_and(|row| row.published);
-        if asset.published && space_published {
+        let missing = || Error::not_found(format!("no asset {customer}/{space}/{id}"));
+        let owner = match self.public_customer(customer).await {
+            Err(error) if error.kind == crate::ErrorKind::NotFound => return Err(missing()),
+            found => found?,
+        };
+        self.public_space(&owner, space).await.map_err(|error| {
+            if error.kind == crate::ErrorKind::NotFound {
+                missing()
+            } else {
+                error
+            }
+        })?;
+        let asset = self.public_asset(&owner, space, id).await?;
+        if asset.published {
             Ok(asset)
         } else {
-            Err(Error::not_found(format!(
-                "no asset {customer}/{space}/{id}"
-            )))
+            Err(missing())
         }
+    }
+
+    /// A published space of a customer, for visitors: an unpublished one is not revealed.
+    pub(crate) async fn public_space(
+        &self,
+        owner: &customer::Model,
+        space: i32,
+    ) -> Result<space::Model> {
+        space::Entity::find_by_id((owner.id, space))
+            .one(self.db())
+            .await?
+            .filter(|row| row.published)
+            .ok_or_else(|| Error::not_found(format!("no space {}/{space}", owner.name)))
     }
 
     /// A customer by name, for public documents and delivery.

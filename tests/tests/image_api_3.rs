@@ -828,6 +828,18 @@ async fn registrations_without_an_id_get_a_new_one() {
     let Auth::Basic { key, secret } = &acme else {
         unreachable!()
     };
+    // a GraphQL multipart request as acme, answered as JSON
+    let post_form = |form: reqwest::multipart::Form| async {
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .basic_auth(key, Some(secret))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        response.json::<Value>().await.unwrap()
+    };
     // an upload with no id
     let operations = serde_json::json!({
         "query": "mutation($file: Upload!) { uploadAsset(customer: \"acme\", space: 1, wait: true, input: {mediaType: \"image/png\"}, file: $file) { id status } }",
@@ -843,17 +855,7 @@ async fn registrations_without_an_id_get_a_new_one() {
                 .mime_str("image/png")
                 .unwrap(),
         );
-    let body: Value = app
-        .client
-        .post(app.url("/graphql"))
-        .basic_auth(key, Some(secret))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = post_form(form).await;
     let uploaded = &body["data"]["uploadAsset"];
     assert_eq!(uploaded["status"], "READY", "{body:#}");
     let id = uploaded["id"].as_str().unwrap();
@@ -866,36 +868,7 @@ async fn registrations_without_an_id_get_a_new_one() {
     );
     // several uploads with no ids: each result names its new id
     let inputs = vec![serde_json::json!({ "mediaType": "image/png" }); 2];
-    let operations = serde_json::json!({
-        "query": "mutation($inputs: [AssetInput!]!, $files: [Upload!]!) { uploadAssets(customer: \"acme\", space: 1, inputs: $inputs, files: $files) { id asset { id } } }",
-        "variables": { "inputs": inputs, "files": [null, null] }
-    });
-    let mut form = reqwest::multipart::Form::new()
-        .text("operations", operations.to_string())
-        .text(
-            "map",
-            r#"{"0": ["variables.files.0"], "1": ["variables.files.1"]}"#,
-        );
-    for n in 0..2 {
-        form = form.part(
-            n.to_string(),
-            reqwest::multipart::Part::bytes(grid_png(40, 30))
-                .file_name(format!("page-{n}.png"))
-                .mime_str("image/png")
-                .unwrap(),
-        );
-    }
-    let body: Value = app
-        .client
-        .post(app.url("/graphql"))
-        .basic_auth(key, Some(secret))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = post_form(uploads_form(inputs, 2)).await;
     let results = body["data"]["uploadAssets"].as_array().expect("results");
     let mut ids: Vec<String> = results
         .iter()
@@ -943,6 +916,11 @@ fn upload_form(ids: &[&str], count: usize) -> reqwest::multipart::Form {
         .iter()
         .map(|id| serde_json::json!({ "id": id, "mediaType": "image/png", "number1": 7 }))
         .collect();
+    uploads_form(inputs, count)
+}
+
+/// The multipart form of an `uploadAssets` call with `count` PNG files and these inputs.
+fn uploads_form(inputs: Vec<Value>, count: usize) -> reqwest::multipart::Form {
     let operations = serde_json::json!({
         "query": "mutation($inputs: [AssetInput!]!, $files: [Upload!]!) { uploadAssets(customer: \"acme\", space: 1, wait: true, inputs: $inputs, files: $files) { id code message asset { id status width number1 } } }",
         "variables": { "inputs": inputs, "files": vec![serde_json::Value::Null; count] }

@@ -14,7 +14,6 @@ use super::named_queries::QueryResult;
 use super::settings::{
     LinkTemplate, PresentationSettings, RANGE_SEPARATOR, RangeField, fill_template, fill_url,
 };
-use super::template::{Arg, Describe};
 use crate::Domain;
 use crate::entities::{annotation, customer, space};
 use crate::error::{Error, Result};
@@ -42,22 +41,11 @@ fn query_field(asset: &Asset, parameters: &[String], placeholder: &str) -> Strin
 /// The asset whose descriptive metadata a named-query manifest shows: the first, the last or
 /// the one its template names (the first when that one is not among them).
 pub(crate) fn describing<'a>(result: &'a QueryResult, parameters: &[String]) -> &'a Asset {
-    let first = &result.assets[0];
-    match &result.template.describe {
-        Describe::First => first,
-        Describe::Last => result.assets.last().unwrap_or(first),
-        Describe::Asset(arg) => {
-            let id = match arg {
-                Arg::Parameter(index) => parameters.get(index - 1).map(String::as_str),
-                Arg::Literal(id) => Some(id.as_str()),
-            };
-            result
-                .assets
-                .iter()
-                .find(|asset| Some(asset.id.as_str()) == id)
-                .unwrap_or(first)
-        }
-    }
+    result
+        .template
+        .describe
+        .pick(&result.assets, |asset| &asset.id, parameters)
+        .expect("a named-query manifest is made of one asset or more")
 }
 
 /// A named-query manifest's label as text: its template filled from the parameters (`p1`...)
@@ -478,19 +466,6 @@ fn not_ready(asset: &Asset) -> Error {
 }
 
 impl Domain {
-    pub(super) async fn public_space(
-        &self,
-        owner: &customer::Model,
-        space: i32,
-    ) -> Result<space::Model> {
-        // an unpublished space is not revealed to visitors
-        space::Entity::find_by_id((owner.id, space))
-            .one(self.db())
-            .await?
-            .filter(|row| row.published)
-            .ok_or_else(|| Error::not_found(format!("no space {}/{space}", owner.name)))
-    }
-
     /// A READY asset with its customer, its space and the presentation settings that apply.
     pub(crate) async fn published_asset(
         &self,

@@ -8,7 +8,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-use super::template::{Arg, Describe, SortKey, SpaceRef, Template};
+use super::template::{SortKey, SpaceRef, Template};
 use crate::entities::{asset, asset_tag, customer, named_query, space};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Asset, AssetStatus, decode_list};
@@ -316,20 +316,9 @@ impl Domain {
             });
         }
         // the asset that describes the manifest (its label), as the manifest chooses it
-        let chosen = match &template.describe {
-            Describe::First => members.first(),
-            Describe::Last => members.last(),
-            Describe::Asset(arg) => {
-                let id = match arg {
-                    Arg::Parameter(index) => parameters.get(index - 1),
-                    Arg::Literal(id) => Some(id),
-                };
-                members
-                    .iter()
-                    .find(|member| Some(&member.id) == id)
-                    .or(members.first())
-            }
-        };
+        let chosen = template
+            .describe
+            .pick(&members, |member| &member.id, parameters);
         let first = match chosen {
             Some(member) => asset::Entity::find_by_id((owner.id, member.space, member.id.clone()))
                 .one(self.db())

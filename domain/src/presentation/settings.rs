@@ -368,21 +368,11 @@ const LABEL_FIELDS: &[&str] = &[
     "number1", "number2", "number3",
 ];
 
-/// Whether `name` is well formed as a descriptive field's key.
-fn field_key_shape(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= crate::fields::MAX_KEY_BYTES
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .bytes()
-            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
-}
-
 /// A setting that names a descriptive field by its key. Whether a space declares it is not
 /// checked: customers' settings apply to spaces declaring different fields, and an undeclared
 /// field shows nothing.
 pub(crate) fn check_field_name(setting: &str, key: &str) -> Result<()> {
-    if field_key_shape(key) {
+    if crate::fields::key_shape(key) {
         Ok(())
     } else {
         Err(Error::invalid_input(format!(
@@ -418,7 +408,7 @@ fn check_placeholders(field: &str, template: &str, parameters: usize) -> Result<
             .map(|digits| digits.parse::<usize>().unwrap_or(usize::MAX));
         let known = match number {
             Some(number) => number >= 1 && number <= parameters,
-            None => LABEL_FIELDS.contains(&name) || field_key_shape(name),
+            None => LABEL_FIELDS.contains(&name) || crate::fields::key_shape(name),
         };
         if !known {
             return Err(Error::invalid_input(format!(

@@ -52,6 +52,32 @@ pub(crate) enum Describe {
     Asset(Arg),
 }
 
+impl Describe {
+    /// The one of `items` (in canvas order) that describes the manifest: the first, the last,
+    /// or the one whose id (`id_of`) the template names, the first when none has it.
+    pub(crate) fn pick<'a, T>(
+        &self,
+        items: &'a [T],
+        id_of: impl Fn(&T) -> &str,
+        parameters: &[String],
+    ) -> Option<&'a T> {
+        match self {
+            Describe::First => items.first(),
+            Describe::Last => items.last(),
+            Describe::Asset(arg) => {
+                let id = match arg {
+                    Arg::Parameter(index) => parameters.get(index - 1).map(String::as_str),
+                    Arg::Literal(id) => Some(id.as_str()),
+                };
+                items
+                    .iter()
+                    .find(|item| Some(id_of(item)) == id)
+                    .or(items.first())
+            }
+        }
+    }
+}
+
 /// A parsed, checked template.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Template {
