@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use vitrine_imaging::{DecodeLimits, PyramidOptions, build_pyramid, decode_master, memory_needed};
+use vitrine_imaging::{DecodeLimits, PyramidOptions, build_pyramid_file, memory_needed};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -34,26 +34,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     eprintln!("estimated peak: {} bytes", memory_needed(&bytes)?);
     let limits = DecodeLimits {
-        max_pixels: 2_000_000_000,
+        max_pixels: 4_000_000_000,
         memory_budget,
     };
-    let raster = decode_master(&bytes, &limits)?;
-    drop(bytes);
-    let decoded = started.elapsed();
     let options = PyramidOptions {
         tile_size,
         jpeg_quality,
         thumbnail_sizes: vec![100, 200, 400, 1024],
     };
-    let built = build_pyramid(raster, &options)?;
-    std::fs::write(&output, &built.tiff)?;
+    let file = std::io::BufWriter::new(std::fs::File::create(&output)?);
+    let (_, built) = build_pyramid_file(&bytes, &limits, &options, file)?;
     eprintln!(
-        "{}x{}: {} levels, {} bytes, decode {:.0} ms, total {:.0} ms",
+        "{}x{}: {} levels, {} bytes, total {:.0} ms",
         built.layout.width,
         built.layout.height,
         built.layout.levels.len(),
-        built.tiff.len(),
-        decoded.as_secs_f64() * 1000.0,
+        built.bytes,
         started.elapsed().as_secs_f64() * 1000.0
     );
     Ok(())

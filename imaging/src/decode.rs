@@ -30,7 +30,7 @@ impl DecodeLimits {
     }
 }
 
-fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>> {
+pub(crate) fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|error| {
@@ -84,6 +84,21 @@ fn jpeg2000_header(bytes: &[u8]) -> Result<Jpeg2000Header> {
     let components = u64::from(u16::from_be_bytes([siz[36], siz[37]]));
     if width == 0 || height == 0 || components == 0 {
         return Err(unreadable());
+    }
+    // the standard numbers tiles with 16 bits; OpenJPEG would allocate for each one claimed
+    let (tile_width, tile_height) = (number(20), number(24));
+    let tiles = |size: u32, offset: u32, tile: u32| {
+        u64::from(size.saturating_sub(offset)).div_ceil(u64::from(tile.max(1)))
+    };
+    let tile_count = tiles(number(4), number(28), tile_width)
+        .saturating_mul(tiles(number(8), number(32), tile_height));
+    if tile_width == 0 || tile_height == 0 || tile_count > 65_535 {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "the JPEG 2000 image claims {tile_count} tiles of {tile_width}x{tile_height}, over the 65,535 the standard allows"
+            ),
+        ));
     }
     // each component's Ssiz: bit depth minus one in the low 7 bits
     let depths = bytes
@@ -268,15 +283,38 @@ fn conversions(has_alpha: bool, sixteen_bits: bool, profiled: bool) -> u64 {
 
 /// The most memory, in bytes, decoding this master and building its pyramid would hold at
 /// once, from its header alone (the encoded bytes included).
+///
+/// A master read in bands (see [`crate::build_pyramid_file`]) needs a few bands of its full
+/// width and the smaller levels, whatever its height; any other is decoded whole.
 pub fn memory_needed(bytes: &[u8]) -> Result<u64> {
+    match crate::stream::streamable(bytes)? {
+        Some(info) => Ok(streaming_memory(info.width, info.channels, bytes.len())),
+        None => whole_memory_needed(bytes),
+    }
+}
+
+/// What decoding the master whole and building its pyramid from that takes.
+fn whole_memory_needed(bytes: &[u8]) -> Result<u64> {
     Ok(cost_of(bytes)?.peak().saturating_add(bytes.len() as u64))
+}
+
+/// What building a pyramid from bands takes: the master's bytes, five bands of 512 rows of the
+/// full width (the one being read, one waiting, the one being tiled, its half and the next
+/// level's), and the first level held whole with its half and thumbnails.
+pub(crate) fn streaming_memory(width: u32, channels: Channels, master_bytes: usize) -> u64 {
+    let pixel = channels.count() as u64;
+    let bands = 5 * 512 * u64::from(width) * pixel;
+    let whole = 2 * crate::pyramid::WHOLE_LEVEL_PIXELS * pixel;
+    (master_bytes as u64)
+        .saturating_add(bands)
+        .saturating_add(whole)
 }
 
 /// What walking a JPEG's markers tells: enough to price it and to see it is whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct JpegStructure {
-    progressive: bool,
-    components: u8,
+pub(crate) struct JpegStructure {
+    pub progressive: bool,
+    pub components: u8,
     /// 8x8 blocks over every component: each costs at least a bit of entropy-coded data.
     blocks: u64,
     /// Bytes of entropy-coded data over every scan.
@@ -286,7 +324,7 @@ struct JpegStructure {
 }
 
 /// Walks a JPEG's marker segments and scans (never decoding them).
-fn jpeg_structure(bytes: &[u8]) -> Result<JpegStructure> {
+pub(crate) fn jpeg_structure(bytes: &[u8]) -> Result<JpegStructure> {
     let corrupt = || Error::new(ErrorKind::Unsupported, "the JPEG's markers are corrupt");
     let mut structure = JpegStructure::default();
     let mut at = 2;
@@ -369,7 +407,7 @@ fn truncated_jpeg() -> Error {
 /// Refuses a JPEG whose data ends early: without its end marker, or with less entropy-coded
 /// data than one bit per block, the least any complete JPEG has. Decoders paint the missing
 /// part grey instead of failing.
-fn check_jpeg_complete(bytes: &[u8]) -> Result<()> {
+pub(crate) fn check_jpeg_complete(bytes: &[u8]) -> Result<()> {
     let structure = jpeg_structure(bytes)?;
     if !structure.ended || structure.scan_bytes < structure.blocks / 8 {
         return Err(truncated_jpeg());
@@ -385,25 +423,11 @@ pub fn decode_master(bytes: &[u8], limits: &DecodeLimits) -> Result<Raster> {
     let (width, height) = probe(bytes)?;
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limits.max_pixels {
-        return Err(Error::new(
-            ErrorKind::TooLarge,
-            format!(
-                "the image is {width}x{height} ({pixels} pixels), over the limit of {}",
-                limits.max_pixels
-            ),
-        ));
+        return Err(too_many_pixels(width, height, limits.max_pixels));
     }
-    let needed = memory_needed(bytes)?;
+    let needed = whole_memory_needed(bytes)?;
     if needed > limits.memory_budget {
-        const MIB: u64 = 1024 * 1024;
-        return Err(Error::new(
-            ErrorKind::TooLarge,
-            format!(
-                "the image is {width}x{height}: decoding it needs about {} MiB, over the memory budget of {} MiB per job",
-                needed.div_ceil(MIB),
-                limits.memory_budget / MIB
-            ),
-        ));
+        return Err(over_budget(width, height, needed, limits.memory_budget));
     }
     let (image, icc_profile) = if is_jpeg2000(bytes) {
         (decode_jpeg2000(bytes)?, None)
@@ -420,8 +444,10 @@ pub fn decode_master(bytes: &[u8], limits: &DecodeLimits) -> Result<Raster> {
             Error::new(kind, format!("cannot decode the image: {error}"))
         };
         let mut reader = reader(bytes)?;
-        if reader.format() == Some(ImageFormat::Jpeg) {
-            check_jpeg_complete(bytes)?;
+        match reader.format() {
+            Some(ImageFormat::Jpeg) => check_jpeg_complete(bytes)?,
+            Some(ImageFormat::Tiff) => crate::stream::check_tiff_chunks(bytes)?,
+            _ => {}
         }
         // the decoders that count their allocations stop at the budget too
         let mut decoder_limits = image::Limits::default();
@@ -456,10 +482,30 @@ pub fn decode_master(bytes: &[u8], limits: &DecodeLimits) -> Result<Raster> {
     Ok(raster)
 }
 
+pub(crate) fn too_many_pixels(width: u32, height: u32, limit: u64) -> Error {
+    let pixels = u64::from(width) * u64::from(height);
+    Error::new(
+        ErrorKind::TooLarge,
+        format!("the image is {width}x{height} ({pixels} pixels), over the limit of {limit}"),
+    )
+}
+
+pub(crate) fn over_budget(width: u32, height: u32, needed: u64, budget: u64) -> Error {
+    const MIB: u64 = 1024 * 1024;
+    Error::new(
+        ErrorKind::TooLarge,
+        format!(
+            "the image is {width}x{height}: decoding it needs about {} MiB, over the memory budget of {} MiB per job",
+            needed.div_ceil(MIB),
+            budget / MIB
+        ),
+    )
+}
+
 /// Converts RGB pixels from an embedded ICC profile to sRGB, in place. Profiles that are not
 /// RGB (a CMYK master is already converted to RGB by its decoder), that cannot be parsed, or
 /// that are sRGB already leave the pixels as they are.
-fn to_srgb(icc_profile: &[u8], pixels: &mut [u8]) {
+pub(crate) fn to_srgb(icc_profile: &[u8], pixels: &mut [u8]) {
     use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
     let Ok(source) = ColorProfile::new_from_slice(icc_profile) else {
         return;
@@ -480,7 +526,7 @@ fn to_srgb(icc_profile: &[u8], pixels: &mut [u8]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use image::{ImageFormat, Luma, LumaA, Rgb, Rgba};
 
@@ -654,7 +700,7 @@ mod tests {
     }
 
     /// An RGB PNG whose IHDR claims `width` x `height` (with a valid checksum).
-    fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    pub(crate) fn png_claiming(width: u32, height: u32) -> Vec<u8> {
         let mut bytes = encoded(
             DynamicImage::ImageRgb8(image::RgbImage::new(16, 16)),
             ImageFormat::Png,
@@ -668,8 +714,13 @@ mod tests {
 
     /// A bare JPEG 2000 codestream header: SOC and a SIZ of three 8-bit components.
     fn jpeg2000_claiming(width: u32, height: u32) -> Vec<u8> {
+        jpeg2000_tiled(width, height, width, height)
+    }
+
+    /// The same with tiles of `tile_width` x `tile_height`.
+    fn jpeg2000_tiled(width: u32, height: u32, tile_width: u32, tile_height: u32) -> Vec<u8> {
         let mut bytes = vec![0xFF, 0x4F, 0xFF, 0x51, 0, 47, 0, 0];
-        for number in [width, height, 0, 0, width, height, 0, 0] {
+        for number in [width, height, 0, 0, tile_width, tile_height, 0, 0] {
             bytes.extend_from_slice(&number.to_be_bytes());
         }
         bytes.extend_from_slice(&3u16.to_be_bytes());
@@ -691,7 +742,7 @@ mod tests {
             ("jpeg 2000", jpeg2000_claiming(30_000, 30_000)),
         ] {
             assert!(bomb.len() < 1000, "{name}: {} bytes", bomb.len());
-            let needed = memory_needed(&bomb).unwrap();
+            let needed = whole_memory_needed(&bomb).unwrap();
             assert!(needed >= 30_000 * 30_000 * 3, "{name}: {needed}");
             let error = decode_master(&bomb, &limits).unwrap_err();
             assert_eq!(error.kind, ErrorKind::TooLarge, "{name}: {error}");
@@ -702,8 +753,23 @@ mod tests {
             DynamicImage::ImageRgb8(image::RgbImage::new(2000, 1500)),
             ImageFormat::Png,
         );
-        assert!(memory_needed(&photo).unwrap() < 64 * 1024 * 1024);
+        assert!(whole_memory_needed(&photo).unwrap() < 64 * 1024 * 1024);
         decode_master(&photo, &limits).unwrap();
+    }
+
+    #[test]
+    fn jpeg2000_claiming_more_tiles_than_the_standard_allows_is_refused_from_its_header() {
+        let limits = DecodeLimits::pixels(u64::MAX);
+        for (width, tile) in [(20_000, 1), (65_536, 16), (1_000, 0)] {
+            let bomb = jpeg2000_tiled(width, width, tile, tile);
+            let error = decode_master(&bomb, &limits).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::Unsupported, "{error}");
+            assert!(error.message.contains("tiles"), "{error}");
+            assert!(memory_needed(&bomb).is_err());
+        }
+        // 256 tiles of 1024 px pass the header check (and fail later for want of data)
+        let ordinary = jpeg2000_tiled(16_384, 16_384, 1024, 1024);
+        assert_eq!(probe(&ordinary).unwrap(), (16_384, 16_384));
     }
 
     #[test]
@@ -722,9 +788,9 @@ mod tests {
             ImageFormat::Png,
         );
         let (rgb, rgba16, gray) = (
-            memory_needed(&rgb).unwrap(),
-            memory_needed(&rgba16).unwrap(),
-            memory_needed(&gray).unwrap(),
+            whole_memory_needed(&rgb).unwrap(),
+            whole_memory_needed(&rgba16).unwrap(),
+            whole_memory_needed(&gray).unwrap(),
         );
         // RGB: the raster, its next level and the tiles; RGBA16: 8 bytes decoded, then RGBA
         // and RGB copies

@@ -12,13 +12,17 @@ mod layout;
 mod pyramid;
 mod raster;
 mod render;
+mod stream;
 mod tiff_writer;
 
 pub use codec::{encode, encode_jpeg};
 pub use decode::{DecodeLimits, decode_master, memory_needed, probe};
 pub use error::{Error, ErrorKind, Result};
 pub use layout::{LevelLayout, PyramidLayout};
-pub use pyramid::{BuiltPyramid, PyramidOptions, Thumbnail, build_pyramid};
+pub use pyramid::{
+    BuiltPyramid, PyramidFile, PyramidOptions, Thumbnail, WHOLE_IMAGE_MAX_PIXELS, build_pyramid,
+    build_pyramid_file,
+};
 pub use raster::{Channels, Raster};
 pub use render::{
     RenderPlan, TileRequest, check_deadline, decode_tile, exact_tile, plan, render, render_decoded,

@@ -2,16 +2,11 @@
 //! top-level chain (full resolution first), so libtiff, libvips and IIPImage read every level.
 //! Each tile is a complete JPEG stream, full tile size (edge tiles padded, as TIFF requires).
 
+use std::io::{Seek, SeekFrom, Write};
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{LevelLayout, PyramidLayout};
 use crate::raster::Channels;
-
-/// The encoded tiles of one level, row by row.
-pub(crate) struct LevelTiles {
-    pub width: u32,
-    pub height: u32,
-    pub tiles: Vec<Vec<u8>>,
-}
 
 const SHORT: u16 = 3;
 const LONG: u16 = 4;
@@ -67,101 +62,130 @@ fn too_large() -> Error {
     )
 }
 
-/// Assembles the TIFF file and returns it with the layout a reader will find in it.
-pub(crate) fn write_tiff(
-    levels: Vec<LevelTiles>,
-    tile_size: u32,
-    channels: Channels,
-) -> Result<(Vec<u8>, PyramidLayout)> {
-    let data_bytes: usize = levels
-        .iter()
-        .flat_map(|level| level.tiles.iter().map(Vec::len))
-        .sum();
-    let mut file = Vec::with_capacity(8 + data_bytes + levels.len() * 1024);
-    file.extend_from_slice(b"II");
-    file.extend_from_slice(&42u16.to_le_bytes());
-    file.extend_from_slice(&0u32.to_le_bytes()); // first IFD offset, filled in below
+/// Writes a pyramid TIFF as its tiles come: the header first, each tile where the file ends
+/// (levels may interleave, a reader follows the offsets), the IFDs last.
+pub(crate) struct TiffWriter<W: Write + Seek> {
+    out: W,
+    position: u64,
+}
 
-    let mut layouts = Vec::with_capacity(levels.len());
-    for level in &levels {
-        let mut offsets = Vec::with_capacity(level.tiles.len());
-        let mut lengths = Vec::with_capacity(level.tiles.len());
-        for tile in &level.tiles {
-            offsets.push(file.len() as u64);
-            lengths.push(u32::try_from(tile.len()).map_err(|_| too_large())?);
-            file.extend_from_slice(tile);
-        }
-        layouts.push(LevelLayout::new(
-            level.width,
-            level.height,
-            tile_size,
-            tile_size,
-            offsets,
-            lengths,
-        ));
+impl<W: Write + Seek> TiffWriter<W> {
+    pub(crate) fn new(mut out: W) -> Result<Self> {
+        let mut header = Vec::with_capacity(8);
+        header.extend_from_slice(b"II");
+        header.extend_from_slice(&42u16.to_le_bytes());
+        header.extend_from_slice(&0u32.to_le_bytes()); // first IFD offset, written by finish
+        out.write_all(&header).map_err(write_failed)?;
+        Ok(Self { out, position: 8 })
     }
-    drop(levels);
 
-    let mut previous_next_pointer = 4usize;
-    for (index, level) in layouts.iter().enumerate() {
-        if file.len() % 2 == 1 {
-            file.push(0);
+    /// Appends one encoded tile and returns where it lies.
+    pub(crate) fn append_tile(&mut self, tile: &[u8]) -> Result<(u64, u32)> {
+        let offset = self.position;
+        let length = u32::try_from(tile.len()).map_err(|_| too_large())?;
+        self.out.write_all(tile).map_err(write_failed)?;
+        self.position += u64::from(length);
+        if u32::try_from(self.position).is_err() {
+            return Err(too_large());
         }
-        let ifd_offset = u32::try_from(file.len()).map_err(|_| too_large())?;
-        file[previous_next_pointer..previous_next_pointer + 4]
-            .copy_from_slice(&ifd_offset.to_le_bytes());
-        let offsets: Vec<u32> = level
-            .offsets
-            .iter()
-            .map(|o| u32::try_from(*o).map_err(|_| too_large()))
-            .collect::<Result<_>>()?;
-        let mut entries = vec![
-            longs(254, &[u32::from(index > 0)]), // NewSubfileType: reduced resolution
-            longs(256, &[level.width]),
-            longs(257, &[level.height]),
-            shorts(258, &vec![8; channels_count(channels)]),
-            shorts(259, &[COMPRESSION_JPEG]),
-            shorts(
-                262,
-                &[if channels == Channels::Gray {
-                    PHOTOMETRIC_MIN_IS_BLACK
-                } else {
-                    PHOTOMETRIC_YCBCR
-                }],
-            ),
-            shorts(277, &[channels_count(channels) as u16]),
-            shorts(284, &[1]), // PlanarConfiguration: contiguous
-            longs(322, &[tile_size]),
-            longs(323, &[tile_size]),
-            longs(324, &offsets),
-            longs(325, &level.lengths),
-        ];
-        if channels != Channels::Gray {
-            // the tiles' JPEG streams are YCbCr 4:2:0
-            entries.push(shorts(530, &[2, 2]));
-            entries.push(rationals(
-                532,
-                &[(0, 1), (255, 1), (128, 1), (255, 1), (128, 1), (255, 1)],
-            ));
+        Ok((offset, length))
+    }
+
+    /// Writes one IFD per level (full resolution first) and returns the output, its length and
+    /// the layout a reader will find in it.
+    pub(crate) fn finish(
+        mut self,
+        levels: Vec<LevelLayout>,
+        tile_size: u32,
+        channels: Channels,
+    ) -> Result<(W, u64, PyramidLayout)> {
+        let mut tail = Vec::new();
+        let mut previous_next_pointer: Option<usize> = None;
+        for (index, level) in levels.iter().enumerate() {
+            if tail.len() % 2 == 1 {
+                tail.push(0);
+            }
+            let at = self.position + tail.len() as u64;
+            let ifd_offset = u32::try_from(at).map_err(|_| too_large())?;
+            match previous_next_pointer {
+                Some(pointer) => {
+                    tail[pointer..pointer + 4].copy_from_slice(&ifd_offset.to_le_bytes())
+                }
+                None => {
+                    self.out.seek(SeekFrom::Start(4)).map_err(write_failed)?;
+                    self.out
+                        .write_all(&ifd_offset.to_le_bytes())
+                        .map_err(write_failed)?;
+                    self.out
+                        .seek(SeekFrom::Start(self.position))
+                        .map_err(write_failed)?;
+                }
+            }
+            let offsets: Vec<u32> = level
+                .offsets
+                .iter()
+                .map(|o| u32::try_from(*o).map_err(|_| too_large()))
+                .collect::<Result<_>>()?;
+            let mut entries = vec![
+                longs(254, &[u32::from(index > 0)]), // NewSubfileType: reduced resolution
+                longs(256, &[level.width]),
+                longs(257, &[level.height]),
+                shorts(258, &vec![8; channels_count(channels)]),
+                shorts(259, &[COMPRESSION_JPEG]),
+                shorts(
+                    262,
+                    &[if channels == Channels::Gray {
+                        PHOTOMETRIC_MIN_IS_BLACK
+                    } else {
+                        PHOTOMETRIC_YCBCR
+                    }],
+                ),
+                shorts(277, &[channels_count(channels) as u16]),
+                shorts(284, &[1]), // PlanarConfiguration: contiguous
+                longs(322, &[tile_size]),
+                longs(323, &[tile_size]),
+                longs(324, &offsets),
+                longs(325, &level.lengths),
+            ];
+            if channels != Channels::Gray {
+                // the tiles' JPEG streams are YCbCr 4:2:0
+                entries.push(shorts(530, &[2, 2]));
+                entries.push(rationals(
+                    532,
+                    &[(0, 1), (255, 1), (128, 1), (255, 1), (128, 1), (255, 1)],
+                ));
+            }
+            previous_next_pointer = Some(write_ifd(&mut tail, self.position, &entries));
         }
-        previous_next_pointer = write_ifd(&mut file, ifd_offset as usize, &entries);
+        let length = self.position + tail.len() as u64;
+        if u32::try_from(length).is_err() {
+            return Err(too_large());
+        }
+        self.out.write_all(&tail).map_err(write_failed)?;
+        self.out.flush().map_err(write_failed)?;
+        Ok((
+            self.out,
+            length,
+            PyramidLayout::from_levels(channels, tile_size, levels),
+        ))
     }
-    if u32::try_from(file.len()).is_err() {
-        return Err(too_large());
-    }
-    Ok((
-        file,
-        PyramidLayout::from_levels(channels, tile_size, layouts),
-    ))
+}
+
+fn write_failed(error: std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Internal,
+        format!("cannot write the pyramid: {error}"),
+    )
 }
 
 fn channels_count(channels: Channels) -> usize {
     if channels == Channels::Gray { 1 } else { 3 }
 }
 
-/// Writes an IFD at `at` (the end of `file`) with its out-of-line values after it; returns
-/// the position of its next-IFD pointer.
-fn write_ifd(file: &mut Vec<u8>, at: usize, entries: &[Entry]) -> usize {
+/// Writes an IFD at the end of `tail` (which starts at file position `base`) with its
+/// out-of-line values after it; returns the position in `tail` of its next-IFD pointer.
+fn write_ifd(tail: &mut Vec<u8>, base: u64, entries: &[Entry]) -> usize {
+    let at = base as usize + tail.len();
     let table_bytes = 2 + entries.len() * 12 + 4;
     let mut extra = Vec::new();
     let mut table = Vec::with_capacity(table_bytes);
@@ -183,9 +207,9 @@ fn write_ifd(file: &mut Vec<u8>, at: usize, entries: &[Entry]) -> usize {
             }
         }
     }
-    let next_pointer = at + table.len();
+    let next_pointer = tail.len() + table.len();
     table.extend_from_slice(&0u32.to_le_bytes());
-    file.extend_from_slice(&table);
-    file.extend_from_slice(&extra);
+    tail.extend_from_slice(&table);
+    tail.extend_from_slice(&extra);
     next_pointer
 }

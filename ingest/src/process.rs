@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use domain::{Asset, AssetFacts, AssetFamily, ClaimedJob, Domain, JobEnd, JobKind, JobOutcome};
-use imaging::{DecodeLimits, PyramidOptions, build_pyramid, decode_master};
+use imaging::{DecodeLimits, PyramidOptions, build_pyramid_file};
 use storage::{BlobStore, keys};
 use tokio::sync::Semaphore;
 
@@ -421,11 +421,24 @@ impl Ingestor {
             .acquire_owned()
             .await
             .map_err(|_| Error::new(ErrorKind::Internal, "shutting down"))?;
-        let built = tokio::task::spawn_blocking(move || {
+        // the pyramid is written to a temporary file as its tiles come, then stored a part at
+        // a time: neither the master's pixels nor the whole TIFF are ever held at once
+        let (file, built) = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let raster = decode_master(&master, &limits)?;
+            let file = tempfile::tempfile().map_err(|error| {
+                Error::new(ErrorKind::Internal, format!("temporary file: {error}"))
+            })?;
+            let (writer, built) = build_pyramid_file(
+                &master,
+                &limits,
+                &options,
+                std::io::BufWriter::with_capacity(1 << 20, file),
+            )?;
             drop(master);
-            build_pyramid(raster, &options)
+            let file = writer.into_inner().map_err(|error| {
+                Error::new(ErrorKind::Internal, format!("temporary file: {error}"))
+            })?;
+            Ok::<_, Error>((file, built))
         })
         .await
         .map_err(|error| {
@@ -447,7 +460,7 @@ impl Ingestor {
             .iter()
             .map(|t| t.width.max(t.height) as i32)
             .collect();
-        let mut bytes_stored = built.tiff.len() as i64;
+        let mut bytes_stored = built.bytes as i64;
         for thumbnail in built.thumbnails {
             bytes_stored += thumbnail.jpeg.len() as i64;
             let key = keys::thumbnail(
@@ -460,9 +473,10 @@ impl Ingestor {
             self.storage.put(&key, Bytes::from(thumbnail.jpeg)).await?;
         }
         let pyramid_key = keys::pyramid(asset.customer_id, asset.space, &asset.id, Some(&version));
-        self.storage
-            .put(&pyramid_key, Bytes::from(built.tiff))
-            .await?;
+        let mut file = file;
+        std::io::Seek::rewind(&mut file)
+            .map_err(|error| Error::new(ErrorKind::Internal, format!("temporary file: {error}")))?;
+        self.storage.put_file(&pyramid_key, file).await?;
         Ok(AssetFacts {
             width: Some(width as i32),
             height: Some(height as i32),

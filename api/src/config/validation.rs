@@ -342,7 +342,7 @@ impl RawConfig {
             jpeg_quality: in_range("jpeg_quality", self.jpeg_quality.unwrap_or(85), 1..=100)? as u8,
             max_image_pixels: in_range(
                 "max_image_pixels",
-                self.max_image_pixels.unwrap_or(1_000_000_000),
+                self.max_image_pixels.unwrap_or(4_000_000_000),
                 1..=i64::MAX,
             )? as u64,
             ingest_memory_budget_bytes: match self.ingest_memory_budget_bytes {

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Pyramid builds of very large masters against `vips tiffsave --tile --pyramid` on the same
+# files: wall time and peak RSS (GNU time), median of three runs each.
+#
+#   bench/gigapixel.sh [--quick]
+#     --quick: one run each instead of three
+#
+# The masters are made from the kit's 10240x8000 mosaic (../shared/bench, built by its setup.sh)
+# with vips: a 4x4 grid of it cut to 40000x25000 (one gigapixel) as a baseline JPEG (Q85), as a
+# PNG and as a deflate-compressed striped TIFF, and the mosaic itself doubled (20480x16000, 328
+# megapixels) as a JPEG. Both tools write 256-px JPEG tiles at Q75. Results go to
+# $BENCH_DIR/results/gigapixel-*.md; the masters stay in $BENCH_DIR/gigapixel for the next run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+kit="$root/../shared/bench"
+export BENCH_DIR="${BENCH_DIR:-${TMPDIR:-/tmp}/vitrine-bench}"
+runs=3
+[ "${1:-}" = "--quick" ] && runs=1
+
+[ -f "$BENCH_DIR/images/src/mosaic.jpg" ] || bash "$kit/setup.sh" --no-validator
+cargo build --release -p vitrine-imaging --example build_pyramid
+target="${CARGO_TARGET_DIR:-$root/target}/release"
+
+work="$BENCH_DIR/gigapixel"
+mkdir -p "$work"
+mosaic="$BENCH_DIR/images/src/mosaic.jpg"
+if [ ! -f "$work/giga.jpg" ]; then
+  echo "making the masters (a few minutes)"
+  vips arrayjoin "$(printf "$mosaic %.0s" $(seq 1 16))" "$work/grid.v" --across 4
+  vips extract_area "$work/grid.v" "$work/giga.jpg[Q=85]" 0 0 40000 25000
+  rm -f "$work/grid.v"
+  vips arrayjoin "$mosaic $mosaic $mosaic $mosaic" "$work/double.jpg[Q=85]" --across 2
+fi
+[ -f "$work/giga.png" ] || vips copy "$work/giga.jpg" "$work/giga.png[compression=1]"
+[ -f "$work/giga.tif" ] || vips copy "$work/giga.jpg" "$work/giga.tif[compression=deflate]"
+
+stamp=$(date -u +%Y%m%d-%H%M%S)
+mkdir -p "$BENCH_DIR/results"
+report="$BENCH_DIR/results/gigapixel-$stamp.md"
+median() { printf '%s\n' "$@" | sort -n -k1,1 | sed -n "$(( ($# + 1) / 2 ))p"; }
+{
+  echo "| master | size | file MB | vitrine wall s | vitrine peak RSS MB | vips wall s | vips peak RSS MB | wall ratio |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for master in double.jpg giga.jpg giga.png giga.tif; do
+    src="$work/$master"
+    size="$(vipsheader -f width "$src")x$(vipsheader -f height "$src")"
+    ours=(); theirs=()
+    for _ in $(seq 1 "$runs"); do
+      /usr/bin/time -f "%e %M" -o "$work/t" "$target/examples/build_pyramid" "$src" "$work/out.tif" 256 75 2> /dev/null
+      ours+=("$(cat "$work/t")")
+      /usr/bin/time -f "%e %M" -o "$work/t" vips tiffsave "$src" "$work/out-vips.tif" --tile --pyramid \
+        --compression jpeg --tile-width 256 --tile-height 256
+      theirs+=("$(cat "$work/t")")
+    done
+    read -r our_wall our_rss <<< "$(median "${ours[@]}")"
+    read -r vips_wall vips_rss <<< "$(median "${theirs[@]}")"
+    ratio=$(python3 -c "print(f'{$our_wall/$vips_wall:.2f}')")
+    echo "| $master | $size | $(( $(stat -c %s "$src") / 1048576 )) | $our_wall | $((our_rss / 1024)) | $vips_wall | $((vips_rss / 1024)) | $ratio |"
+  done
+} | tee "$report"
+rm -f "$work/out.tif" "$work/out-vips.tif" "$work/t"

@@ -1,0 +1,518 @@
+//! Reading masters a band of rows at a time, so that building a pyramid never holds the whole
+//! image: baseline JPEG line by line (libjpeg's scanline decoder, through mozjpeg), PNG row by
+//! row, and TIFF strip by strip or tile row by tile row. Rows come out as the whole-image path
+//! makes them: 8-bit grey or RGB, transparency laid on white, 16-bit samples reduced to 8, an
+//! RGB master's ICC profile converted to sRGB. Masters these readers do not take (progressive
+//! or CMYK JPEG, interlaced PNG, planar, palette, YCbCr or rotated TIFF, other formats) go the
+//! whole-image way, bounded by the memory budget.
+
+use std::io::Cursor;
+use std::panic::AssertUnwindSafe;
+
+use image::metadata::Orientation;
+use image::{ImageDecoder, ImageFormat};
+
+use crate::decode::{check_jpeg_complete, jpeg_structure, reader, to_srgb};
+use crate::error::{Error, ErrorKind, Result};
+use crate::raster::{Channels, Raster};
+
+/// A master that can be read in bands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StreamInfo {
+    pub width: u32,
+    pub height: u32,
+    /// What the bands hold: grey or RGB.
+    pub channels: Channels,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Jpeg,
+    Png,
+    Tiff,
+}
+
+/// Whether the master can be read in bands, from its header; `None` sends it the whole-image
+/// way. Errors are masters that are not whole (a JPEG cut short, a TIFF whose strips overlap
+/// or run past the end).
+pub(crate) fn streamable(bytes: &[u8]) -> Result<Option<StreamInfo>> {
+    let Ok(reader) = reader(bytes) else {
+        return Ok(None);
+    };
+    match reader.format() {
+        Some(ImageFormat::Jpeg) => jpeg_info(bytes),
+        Some(ImageFormat::Png) => png_info(bytes),
+        Some(ImageFormat::Tiff) => tiff_info(bytes),
+        _ => Ok(None),
+    }
+}
+
+/// Reads the master's rows in order and hands them on in bands of `band_rows` (the last band
+/// may be shorter); `emit` returning false stops the reading early.
+pub(crate) fn read_bands(
+    bytes: &[u8],
+    info: &StreamInfo,
+    band_rows: u32,
+    emit: &mut dyn FnMut(Vec<u8>) -> bool,
+) -> Result<()> {
+    let mut bands = Bands {
+        row_bytes: info.width as usize * info.channels.count(),
+        band_rows: band_rows as usize,
+        current: Vec::new(),
+        emit,
+        stopped: false,
+    };
+    match info.kind {
+        Kind::Jpeg => read_jpeg(bytes, info, &mut bands)?,
+        Kind::Png => read_png(bytes, info, &mut bands)?,
+        Kind::Tiff => read_tiff(bytes, info, &mut bands)?,
+    }
+    bands.flush();
+    Ok(())
+}
+
+/// Gathers rows into bands.
+struct Bands<'e> {
+    row_bytes: usize,
+    band_rows: usize,
+    current: Vec<u8>,
+    emit: &'e mut dyn FnMut(Vec<u8>) -> bool,
+    stopped: bool,
+}
+
+impl Bands<'_> {
+    fn band_bytes(&self) -> usize {
+        self.row_bytes * self.band_rows
+    }
+
+    fn push(&mut self, mut rows: &[u8]) {
+        while !rows.is_empty() && !self.stopped {
+            if self.current.capacity() == 0 {
+                self.current.reserve_exact(self.band_bytes());
+            }
+            let room = self.band_bytes() - self.current.len();
+            let (now, later) = rows.split_at(room.min(rows.len()));
+            self.current.extend_from_slice(now);
+            rows = later;
+            if self.current.len() == self.band_bytes() {
+                let band = std::mem::take(&mut self.current);
+                self.stopped = !(self.emit)(band);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.current.is_empty() && !self.stopped {
+            let band = std::mem::take(&mut self.current);
+            self.stopped = !(self.emit)(band);
+        }
+    }
+}
+
+/// Decoded samples as a codec gives them, before they become grey or RGB.
+struct Native<'a> {
+    /// Samples per pixel: 1 (grey), 2 (grey and alpha), 3 (RGB) or 4 (RGBA).
+    samples: usize,
+    icc_profile: Option<&'a [u8]>,
+}
+
+impl Native<'_> {
+    /// Turns `rows` of 8-bit samples into the band's channels the way the whole-image path
+    /// does: alpha laid on white (through RGBA), the profile applied to RGB without alpha.
+    fn convert(&self, width: u32, mut rows: Vec<u8>, gray: bool) -> Result<Vec<u8>> {
+        let count = rows.len() / (width as usize * self.samples);
+        let height = count as u32;
+        match self.samples {
+            1 => Ok(rows),
+            3 => {
+                if let Some(profile) = self.icc_profile {
+                    to_srgb(profile, &mut rows);
+                }
+                Ok(rows)
+            }
+            2 | 4 => {
+                let rgba = if self.samples == 2 {
+                    rows.chunks_exact(2)
+                        .flat_map(|p| [p[0], p[0], p[0], p[1]])
+                        .collect()
+                } else {
+                    rows
+                };
+                let rgb = Raster::new(width, height, Channels::Rgba, rgba)?.to_rgb();
+                Ok(if gray { rgb.to_gray().pixels } else { rgb.pixels })
+            }
+            _ => Err(Error::new(ErrorKind::Unsupported, "unexpected samples")),
+        }
+    }
+}
+
+/// 16-bit samples to 8, rounded.
+fn to_8_bits(samples: impl Iterator<Item = u16>) -> Vec<u8> {
+    samples
+        .map(|sample| ((u32::from(sample) + 128) / 257) as u8)
+        .collect()
+}
+
+fn too_short(what: &str, error: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Truncated,
+        format!("the {what} data ends early: {error}"),
+    )
+}
+
+// --- JPEG --------------------------------------------------------------------------------
+
+fn jpeg_info(bytes: &[u8]) -> Result<Option<StreamInfo>> {
+    let structure = jpeg_structure(bytes)?;
+    if structure.progressive || !matches!(structure.components, 1 | 3) {
+        return Ok(None);
+    }
+    check_jpeg_complete(bytes)?;
+    let Ok(mut decoder) = reader(bytes)?.into_decoder() else {
+        return Ok(None);
+    };
+    if !matches!(
+        decoder.orientation().unwrap_or(Orientation::NoTransforms),
+        Orientation::NoTransforms
+    ) {
+        return Ok(None);
+    }
+    let (width, height) = decoder.dimensions();
+    Ok(Some(StreamInfo {
+        width,
+        height,
+        channels: if structure.components == 1 {
+            Channels::Gray
+        } else {
+            Channels::Rgb
+        },
+        kind: Kind::Jpeg,
+    }))
+}
+
+fn read_jpeg(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<()> {
+    let icc_profile = reader(bytes)?
+        .into_decoder()
+        .ok()
+        .and_then(|mut decoder| decoder.icc_profile().ok().flatten());
+    let failed = |message: String| {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("cannot decode the JPEG: {message}"),
+        )
+    };
+    // libjpeg reports a corrupt stream by unwinding out of the decoder (mozjpeg's design)
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| -> Result<()> {
+        let decompress =
+            mozjpeg::Decompress::new_mem(bytes).map_err(|error| failed(error.to_string()))?;
+        let mut started = if info.channels == Channels::Gray {
+            decompress.grayscale()
+        } else {
+            decompress.rgb()
+        }
+        .map_err(|error| failed(error.to_string()))?;
+        if (started.width(), started.height()) != (info.width as usize, info.height as usize) {
+            return Err(failed("its size changed while decoding".to_owned()));
+        }
+        let row_bytes = info.width as usize * info.channels.count();
+        let mut band = vec![0u8; row_bytes * bands.band_rows];
+        let mut left = info.height as usize;
+        while left > 0 && !bands.stopped {
+            let rows = left.min(bands.band_rows);
+            let read = started
+                .read_scanlines_into::<u8>(&mut band[..rows * row_bytes])
+                .map_err(|error| too_short("JPEG", error))?;
+            let mut rows = read.to_vec();
+            if let (Some(profile), Channels::Rgb) = (&icc_profile, info.channels) {
+                to_srgb(profile, &mut rows);
+            }
+            bands.push(&rows);
+            left -= rows.len() / row_bytes;
+        }
+        if !bands.stopped {
+            started
+                .finish()
+                .map_err(|error| failed(error.to_string()))?;
+        }
+        Ok(())
+    }));
+    match outcome {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "the decoder failed".to_owned());
+            Err(failed(message))
+        }
+    }
+}
+
+// --- PNG ---------------------------------------------------------------------------------
+
+fn png_decoder(bytes: &[u8]) -> png::Decoder<Cursor<&[u8]>> {
+    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND);
+    decoder
+}
+
+fn png_info(bytes: &[u8]) -> Result<Option<StreamInfo>> {
+    let Ok(reader) = png_decoder(bytes).read_info() else {
+        return Ok(None);
+    };
+    let info = reader.info();
+    if info.interlaced || info.is_animated() {
+        return Ok(None);
+    }
+    let (color, _) = reader.output_color_type();
+    let gray = matches!(
+        color,
+        png::ColorType::Grayscale | png::ColorType::GrayscaleAlpha
+    );
+    Ok(Some(StreamInfo {
+        width: info.width,
+        height: info.height,
+        channels: if gray { Channels::Gray } else { Channels::Rgb },
+        kind: Kind::Png,
+    }))
+}
+
+fn read_png(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<()> {
+    let broken = |error: png::DecodingError| match error {
+        png::DecodingError::IoError(error) => too_short("PNG", error),
+        other => Error::new(
+            ErrorKind::Unsupported,
+            format!("cannot decode the PNG: {other}"),
+        ),
+    };
+    let mut reader = png_decoder(bytes).read_info().map_err(broken)?;
+    let (color, depth) = reader.output_color_type();
+    let icc_profile = reader.info().icc_profile.as_ref().map(|p| p.to_vec());
+    let native = Native {
+        samples: color.samples(),
+        icc_profile: icc_profile.as_deref(),
+    };
+    let gray = info.channels == Channels::Gray;
+    let mut batch = Vec::new();
+    let batch_rows = 64;
+    let mut rows_in_batch = 0;
+    for _ in 0..info.height {
+        if bands.stopped {
+            return Ok(());
+        }
+        let row = reader
+            .next_row()
+            .map_err(broken)?
+            .ok_or_else(|| too_short("PNG", "fewer rows than its header says"))?;
+        match depth {
+            png::BitDepth::Sixteen => batch.extend(to_8_bits(
+                row.data()
+                    .chunks_exact(2)
+                    .map(|pair| u16::from_be_bytes([pair[0], pair[1]])),
+            )),
+            _ => batch.extend_from_slice(row.data()),
+        }
+        rows_in_batch += 1;
+        if rows_in_batch == batch_rows {
+            bands.push(&native.convert(info.width, std::mem::take(&mut batch), gray)?);
+            rows_in_batch = 0;
+        }
+    }
+    if rows_in_batch > 0 {
+        bands.push(&native.convert(info.width, batch, gray)?);
+    }
+    Ok(())
+}
+
+// --- TIFF --------------------------------------------------------------------------------
+
+/// The strips' or tiles' byte ranges must lie inside the file and apart from each other: a
+/// file whose chunks overlap or point past its end is refused before decoding.
+pub(crate) fn check_tiff_chunks(bytes: &[u8]) -> Result<()> {
+    use tiff::tags::Tag;
+    let Ok(mut decoder) = tiff::decoder::Decoder::new(Cursor::new(bytes)) else {
+        return Ok(());
+    };
+    let (offsets, counts) = match decoder.get_chunk_type() {
+        tiff::decoder::ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
+        tiff::decoder::ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
+    };
+    let (Ok(offsets), Ok(counts)) = (
+        decoder.get_tag_u64_vec(offsets),
+        decoder.get_tag_u64_vec(counts),
+    ) else {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            "the TIFF does not say where its image data lies",
+        ));
+    };
+    let mut ranges: Vec<(u64, u64)> = offsets
+        .iter()
+        .zip(&counts)
+        .map(|(offset, count)| (*offset, offset.saturating_add(*count)))
+        .collect();
+    if ranges.len() != offsets.len().max(counts.len()) {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            "the TIFF's chunk offsets and byte counts do not pair up",
+        ));
+    }
+    // uncompressed chunks must hold every byte of their rows: a reader pads a short one
+    let compression = decoder.find_tag_unsigned::<u16>(Tag::Compression).ok().flatten();
+    let planar = decoder.find_tag_unsigned::<u16>(Tag::PlanarConfiguration).ok().flatten();
+    if compression.unwrap_or(1) == 1 && planar.unwrap_or(1) == 1 {
+        let bits: u64 = decoder
+            .get_tag_u16_vec(Tag::BitsPerSample)
+            .map(|bits| bits.iter().map(|b| u64::from(*b)).sum())
+            .unwrap_or(8);
+        let (width, height) = decoder.dimensions().unwrap_or((0, 0));
+        let (chunk_width, chunk_height) = decoder.chunk_dimensions();
+        let tiled = decoder.get_chunk_type() == tiff::decoder::ChunkType::Tile;
+        for (index, count) in counts.iter().enumerate() {
+            let rows = if tiled {
+                chunk_height
+            } else {
+                chunk_height.min(height.saturating_sub(index as u32 * chunk_height))
+            };
+            let line = if tiled { chunk_width } else { width };
+            let needed = (u64::from(line) * bits).div_ceil(8) * u64::from(rows);
+            if *count < needed {
+                return Err(Error::new(
+                    ErrorKind::Truncated,
+                    format!(
+                        "the TIFF's strip or tile {index} holds {count} bytes of the {needed} its rows need"
+                    ),
+                ));
+            }
+        }
+    }
+    ranges.sort_unstable();
+    if let Some((_, end)) = ranges.iter().find(|(_, end)| *end > bytes.len() as u64) {
+        return Err(Error::new(
+            ErrorKind::Truncated,
+            format!(
+                "the TIFF's image data runs to byte {end}, past its end at {}",
+                bytes.len()
+            ),
+        ));
+    }
+    if ranges
+        .windows(2)
+        .any(|pair| pair[1].0 < pair[0].1 && pair[0].0 < pair[0].1)
+    {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            "the TIFF's strips or tiles overlap: the file is corrupt",
+        ));
+    }
+    Ok(())
+}
+
+fn tiff_decoder(bytes: &[u8]) -> tiff::TiffResult<tiff::decoder::Decoder<Cursor<&[u8]>>> {
+    tiff::decoder::Decoder::new(Cursor::new(bytes))
+}
+
+fn tiff_info(bytes: &[u8]) -> Result<Option<StreamInfo>> {
+    use tiff::tags::Tag;
+    check_tiff_chunks(bytes)?;
+    let Ok(mut decoder) = tiff_decoder(bytes) else {
+        return Ok(None);
+    };
+    let tag = |decoder: &mut tiff::decoder::Decoder<_>, tag| {
+        decoder.find_tag_unsigned::<u16>(tag).ok().flatten()
+    };
+    let photometric = tag(&mut decoder, Tag::PhotometricInterpretation);
+    let planar = tag(&mut decoder, Tag::PlanarConfiguration).unwrap_or(1);
+    let orientation = tag(&mut decoder, Tag::Orientation).unwrap_or(1);
+    let (Ok((width, height)), Ok(color)) = (decoder.dimensions(), decoder.colortype()) else {
+        return Ok(None);
+    };
+    let gray = match (photometric, color) {
+        (Some(1), tiff::ColorType::Gray(8 | 16) | tiff::ColorType::GrayA(8 | 16)) => true,
+        (Some(2), tiff::ColorType::RGB(8 | 16) | tiff::ColorType::RGBA(8 | 16)) => false,
+        _ => return Ok(None),
+    };
+    if planar != 1 || orientation != 1 {
+        return Ok(None);
+    }
+    Ok(Some(StreamInfo {
+        width,
+        height,
+        channels: if gray { Channels::Gray } else { Channels::Rgb },
+        kind: Kind::Tiff,
+    }))
+}
+
+fn read_tiff(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<()> {
+    use tiff::decoder::{ChunkType, DecodingResult};
+    let broken = |error: tiff::TiffError| match error {
+        tiff::TiffError::IoError(error) => too_short("TIFF", error),
+        other => Error::new(
+            ErrorKind::Unsupported,
+            format!("cannot decode the TIFF: {other}"),
+        ),
+    };
+    let mut decoder = tiff_decoder(bytes).map_err(broken)?;
+    let icc_profile = decoder
+        .get_tag_u8_vec(tiff::tags::Tag::IccProfile)
+        .ok();
+    let samples = match decoder.colortype().map_err(broken)? {
+        tiff::ColorType::Gray(_) => 1,
+        tiff::ColorType::GrayA(_) => 2,
+        tiff::ColorType::RGB(_) => 3,
+        _ => 4,
+    };
+    let native = Native {
+        samples,
+        icc_profile: icc_profile.as_deref(),
+    };
+    let gray = info.channels == Channels::Gray;
+    let eight_bits = |result: DecodingResult| match result {
+        DecodingResult::U8(samples) => Ok(samples),
+        DecodingResult::U16(samples) => Ok(to_8_bits(samples.into_iter())),
+        _ => Err(Error::new(
+            ErrorKind::Unsupported,
+            "the TIFF's samples are not 8 or 16-bit integers",
+        )),
+    };
+    let (chunk_width, chunk_height) = decoder.chunk_dimensions();
+    match decoder.get_chunk_type() {
+        ChunkType::Strip => {
+            let strips = decoder.strip_count().map_err(broken)?;
+            for strip in 0..strips {
+                if bands.stopped {
+                    break;
+                }
+                let rows = eight_bits(decoder.read_chunk(strip).map_err(broken)?)?;
+                bands.push(&native.convert(info.width, rows, gray)?);
+            }
+        }
+        ChunkType::Tile => {
+            let across = info.width.div_ceil(chunk_width);
+            let down = info.height.div_ceil(chunk_height);
+            for row in 0..down {
+                if bands.stopped {
+                    break;
+                }
+                let rows = chunk_height.min(info.height - row * chunk_height) as usize;
+                let row_bytes = info.width as usize * samples;
+                let mut band = vec![0u8; rows * row_bytes];
+                for column in 0..across {
+                    let index = row * across + column;
+                    let tile = eight_bits(decoder.read_chunk(index).map_err(broken)?)?;
+                    let (width, _) = decoder.chunk_data_dimensions(index);
+                    let tile_row_bytes = width as usize * samples;
+                    let left = column as usize * chunk_width as usize * samples;
+                    for (y, line) in tile.chunks_exact(tile_row_bytes).take(rows).enumerate() {
+                        band[y * row_bytes + left..y * row_bytes + left + tile_row_bytes]
+                            .copy_from_slice(line);
+                    }
+                }
+                bands.push(&native.convert(info.width, band, gray)?);
+            }
+        }
+    }
+    Ok(())
+}
