@@ -17,7 +17,7 @@ export BENCH_DIR="${BENCH_DIR:-${TMPDIR:-/tmp}/vitrine-bench}"
 quick=false
 tile_size=256
 features=()
-codec="pure-Rust JPEG"
+codec="zune-jpeg decoding, mozjpeg encoding"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=true ;;

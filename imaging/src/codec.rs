@@ -43,7 +43,6 @@ pub(crate) fn decode_jpeg(bytes: &[u8], channels: Channels) -> Result<Raster> {
 /// The pure-Rust JPEG codecs (the default build).
 #[cfg(not(feature = "turbojpeg"))]
 mod jpeg {
-    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
     use zune_core::bytestream::ZCursor;
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
@@ -52,23 +51,36 @@ mod jpeg {
     use crate::error::{Error, ErrorKind, Result};
     use crate::raster::{Channels, Raster};
 
+    /// Encodes with libjpeg's SIMD encoder (mozjpeg set to libjpeg-turbo's fastest defaults:
+    /// baseline, the standard tables, 4:2:0 for colour).
     pub(super) fn encode(raster: &Raster, width: u16, height: u16, quality: u8) -> Result<Vec<u8>> {
-        let color_type = match raster.channels {
-            Channels::Gray => ColorType::Luma,
-            _ => ColorType::Rgb,
+        use mozjpeg::{ColorSpace, Compress};
+        let failed = |message: String| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("jpeg encoding failed: {message}"),
+            )
         };
-        let mut bytes = Vec::with_capacity(raster.pixels.len() / 8);
-        let mut encoder = Encoder::new(&mut bytes, quality);
-        encoder.set_sampling_factor(SamplingFactor::R_4_2_0);
-        encoder
-            .encode(&raster.pixels, width, height, color_type)
-            .map_err(|error| {
-                Error::new(
-                    ErrorKind::Internal,
-                    format!("jpeg encoding failed: {error}"),
-                )
-            })?;
-        Ok(bytes)
+        let color = match raster.channels {
+            Channels::Gray => ColorSpace::JCS_GRAYSCALE,
+            _ => ColorSpace::JCS_RGB,
+        };
+        // libjpeg reports errors by unwinding out of the encoder (mozjpeg's design)
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut compress = Compress::new(color);
+            compress.set_fastest_defaults();
+            compress.set_size(usize::from(width), usize::from(height));
+            compress.set_quality(f32::from(quality));
+            let mut started =
+                compress.start_compress(Vec::with_capacity(raster.pixels.len() / 8))?;
+            started.write_scanlines(&raster.pixels)?;
+            started.finish()
+        }));
+        match outcome {
+            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(error)) => Err(failed(error.to_string())),
+            Err(_) => Err(failed("the encoder failed".to_owned())),
+        }
     }
 
     pub(super) fn decode(bytes: &[u8], channels: Channels) -> Result<Raster> {

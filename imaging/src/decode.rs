@@ -90,8 +90,11 @@ fn jpeg2000_header(bytes: &[u8]) -> Result<Jpeg2000Header> {
     let tiles = |size: u32, offset: u32, tile: u32| {
         u64::from(size.saturating_sub(offset)).div_ceil(u64::from(tile.max(1)))
     };
-    let tile_count = tiles(number(4), number(28), tile_width)
-        .saturating_mul(tiles(number(8), number(32), tile_height));
+    let tile_count = tiles(number(4), number(28), tile_width).saturating_mul(tiles(
+        number(8),
+        number(32),
+        tile_height,
+    ));
     if tile_width == 0 || tile_height == 0 || tile_count > 65_535 {
         return Err(Error::new(
             ErrorKind::Unsupported,

@@ -67,7 +67,10 @@ pub fn build_pyramid(raster: Raster, options: &PyramidOptions) -> Result<BuiltPy
         WHOLE_LEVEL_PIXELS,
     )?;
     let row_bytes = width as usize * raster.channels.count();
-    for band in raster.pixels.chunks(row_bytes * builder.band_rows() as usize) {
+    for band in raster
+        .pixels
+        .chunks(row_bytes * builder.band_rows() as usize)
+    {
         builder.push(band.to_vec())?;
     }
     drop(raster);
@@ -121,7 +124,10 @@ fn build_file<W: Write + Seek>(
             whole_level_pixels,
         )?;
         let row_bytes = raster.width as usize * raster.channels.count();
-        for band in raster.pixels.chunks(row_bytes * builder.band_rows() as usize) {
+        for band in raster
+            .pixels
+            .chunks(row_bytes * builder.band_rows() as usize)
+        {
             builder.push(band.to_vec())?;
         }
         drop(raster);
@@ -133,7 +139,12 @@ fn build_file<W: Write + Seek>(
     }
     let needed = streaming_memory(info.width, info.channels, master.len());
     if needed > limits.memory_budget {
-        return Err(over_budget(info.width, info.height, needed, limits.memory_budget));
+        return Err(over_budget(
+            info.width,
+            info.height,
+            needed,
+            limits.memory_budget,
+        ));
     }
     let mut builder = PyramidBuilder::new(
         info.width,
@@ -149,9 +160,7 @@ fn build_file<W: Write + Seek>(
         let (send, receive) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
         let info = &info;
         let reading = scope.spawn(move || {
-            crate::stream::read_bands(master, info, band_rows, &mut |band| {
-                send.send(band).is_ok()
-            })
+            crate::stream::read_bands(master, info, band_rows, &mut |band| send.send(band).is_ok())
         });
         let mut built = Ok(());
         for band in receive {
@@ -161,7 +170,10 @@ fn build_file<W: Write + Seek>(
             }
         }
         let read = reading.join().unwrap_or_else(|_| {
-            Err(Error::new(ErrorKind::Internal, "the decoding thread failed"))
+            Err(Error::new(
+                ErrorKind::Internal,
+                "the decoding thread failed",
+            ))
         });
         (built, read)
     });
@@ -373,7 +385,10 @@ impl<'o, W: Write + Seek> PyramidBuilder<'o, W> {
     /// Finishes the levels held whole and the thumbnails, then the TIFF's directories.
     pub(crate) fn finish(mut self) -> Result<(W, PyramidFile)> {
         if self.whole_rows != self.whole.height
-            || self.levels.iter().any(|level| level.rows_done != level.height)
+            || self
+                .levels
+                .iter()
+                .any(|level| level.rows_done != level.height)
         {
             return Err(Error::new(
                 ErrorKind::Truncated,
@@ -613,7 +628,10 @@ mod tests {
         let gray = image::DynamicImage::ImageLuma8(rgb.to_luma8());
         let cases = [
             ("png", encoded(rgb.clone(), image::ImageFormat::Png)),
-            ("png with alpha", encoded(rgba.clone(), image::ImageFormat::Png)),
+            (
+                "png with alpha",
+                encoded(rgba.clone(), image::ImageFormat::Png),
+            ),
             ("grey png", encoded(gray.clone(), image::ImageFormat::Png)),
             ("tiff", encoded(rgb.clone(), image::ImageFormat::Tiff)),
             ("tiff with alpha", encoded(rgba, image::ImageFormat::Tiff)),
@@ -621,12 +639,23 @@ mod tests {
             ("tiled tiff", tiled_tiff(&rgb.to_rgb8(), 128)),
         ];
         for (name, bytes) in cases {
-            assert!(crate::stream::streamable(&bytes).unwrap().is_some(), "{name}");
+            assert!(
+                crate::stream::streamable(&bytes).unwrap().is_some(),
+                "{name}"
+            );
             let (tiff, built) = streamed(&bytes).unwrap();
             let expected = whole(&bytes);
-            assert_eq!(built.layout.levels.len(), expected.layout.levels.len(), "{name}");
+            assert_eq!(
+                built.layout.levels.len(),
+                expected.layout.levels.len(),
+                "{name}"
+            );
             // the same pixels give the same tiles, byte for byte
-            assert_eq!(tile_pixels(&tiff, &built.layout), tile_pixels(&expected.tiff, &expected.layout), "{name}");
+            assert_eq!(
+                tile_pixels(&tiff, &built.layout),
+                tile_pixels(&expected.tiff, &expected.layout),
+                "{name}"
+            );
             assert_eq!(built.thumbnails, expected.thumbnails, "{name}");
             let first = PyramidLayout::first_ifd_offset(&tiff).unwrap();
             let parsed = PyramidLayout::parse(&tiff[first as usize..], first).unwrap();
@@ -638,7 +667,8 @@ mod tests {
     #[test]
     fn jpeg_masters_read_line_by_line_match_the_whole_image_within_a_tolerance() {
         // libjpeg (bands) and zune-jpeg (whole) differ in their IDCT and upsampling by a few
-        // levels; the tolerance: no sample more than 12 apart, and on average under 1.5
+        // levels, which re-encoding the tiles can carry a little further; the tolerance: no
+        // sample more than 16 apart, and on average under 0.5 (0.02 when this was written)
         let bytes = encoded(
             image::DynamicImage::ImageRgb8(master(900, 1300)),
             image::ImageFormat::Jpeg,
@@ -652,10 +682,15 @@ mod tests {
             tile_pixels(&expected.tiff, &expected.layout).concat(),
         );
         assert_eq!(ours.len(), theirs.len());
-        let differences: Vec<u8> = ours.iter().zip(&theirs).map(|(a, b)| a.abs_diff(*b)).collect();
+        let differences: Vec<u8> = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(a, b)| a.abs_diff(*b))
+            .collect();
         let worst = *differences.iter().max().unwrap();
-        let mean = differences.iter().map(|d| f64::from(*d)).sum::<f64>() / differences.len() as f64;
-        assert!(worst <= 12 && mean < 1.5, "worst {worst}, mean {mean}");
+        let mean =
+            differences.iter().map(|d| f64::from(*d)).sum::<f64>() / differences.len() as f64;
+        assert!(worst <= 16 && mean < 0.5, "worst {worst}, mean {mean}");
         // a progressive JPEG goes the whole-image way
         let image = master(300, 200);
         let mut progressive = Vec::new();
@@ -679,7 +714,10 @@ mod tests {
                 offsets.push(file.len() as u32);
                 for y in 0..tile {
                     for x in 0..tile {
-                        let (px, py) = ((column * tile + x).min(width - 1), (row * tile + y).min(height - 1));
+                        let (px, py) = (
+                            (column * tile + x).min(width - 1),
+                            (row * tile + y).min(height - 1),
+                        );
                         file.extend_from_slice(&image.get_pixel(px, py).0);
                     }
                 }
@@ -725,7 +763,10 @@ mod tests {
     /// Where a TIFF's tag keeps its LONG or SHORT values, and their size.
     fn tag_values(file: &[u8], tag: u16) -> Vec<(usize, usize)> {
         let number = |at: usize, size: usize| {
-            file[at..at + size].iter().rev().fold(0usize, |n, b| n << 8 | usize::from(*b))
+            file[at..at + size]
+                .iter()
+                .rev()
+                .fold(0usize, |n, b| n << 8 | usize::from(*b))
         };
         let ifd = number(4, 4);
         let entries = number(ifd, 2);
@@ -734,7 +775,11 @@ mod tests {
             if number(at, 2) == usize::from(tag) {
                 let size = if number(at + 2, 2) == 3 { 2 } else { 4 };
                 let count = number(at + 4, 4);
-                let values = if size * count <= 4 { at + 8 } else { number(at + 8, 4) };
+                let values = if size * count <= 4 {
+                    at + 8
+                } else {
+                    number(at + 8, 4)
+                };
                 return (0..count).map(|i| (values + i * size, size)).collect();
             }
         }
@@ -773,7 +818,10 @@ mod tests {
         let counts = tag_values(&whole_tiff, 279);
         assert!(offsets.len() == 10 && counts.len() == 10);
         let value = |file: &[u8], (at, size): (usize, usize)| {
-            file[at..at + size].iter().rev().fold(0usize, |n, b| n << 8 | usize::from(*b))
+            file[at..at + size]
+                .iter()
+                .rev()
+                .fold(0usize, |n, b| n << 8 | usize::from(*b))
         };
 
         // a strip that points past the end of the file
@@ -800,7 +848,7 @@ mod tests {
         // headers that lie: a PNG claiming 40,000 x 40,000 over a few hundred bytes stops at
         // its first missing row, within the budget; the same claim as a JPEG stops at once
         let error = build(&crate::decode::tests::png_claiming(40_000, 40_000)).unwrap_err();
-        assert!(matches!(error.kind, ErrorKind::Truncated | ErrorKind::Unsupported), "{error}");
+        assert_eq!(error.kind, ErrorKind::Truncated, "{error}");
         let jpeg = crate::decode::tests::jpeg_claiming(40_000, 40_000);
         assert_eq!(build(&jpeg).unwrap_err().kind, ErrorKind::Truncated);
         // a claim of 100,000 x 100,000 is over the pixel limit before anything is read

@@ -188,25 +188,45 @@ impl Raster {
 
     /// Halves both sides (rounding up) by averaging 2x2 blocks: the next pyramid level.
     pub fn halve(&self) -> Raster {
+        use rayon::prelude::*;
         let channels = self.channels.count();
         let (width, height) = (self.width.div_ceil(2), self.height.div_ceil(2));
-        let mut pixels = vec![0u8; width as usize * height as usize * channels];
         let row_bytes = self.row_bytes();
-        for y in 0..height as usize {
-            let top = 2 * y;
-            let bottom = (2 * y + 1).min(self.height as usize - 1);
-            for x in 0..width as usize {
-                let left = 2 * x;
-                let right = (2 * x + 1).min(self.width as usize - 1);
-                for channel in 0..channels {
-                    let at = |row: usize, column: usize| {
-                        u32::from(self.pixels[row * row_bytes + column * channels + channel])
-                    };
-                    let sum = at(top, left) + at(top, right) + at(bottom, left) + at(bottom, right);
-                    pixels[(y * width as usize + x) * channels + channel] = ((sum + 2) / 4) as u8;
+        let out_row_bytes = width as usize * channels;
+        let mut pixels = vec![0u8; out_row_bytes * height as usize];
+        // each output row from two input rows (the last repeated when the height is odd); the
+        // columns in pairs, the last repeated when the width is odd
+        let pairs = self.width as usize / 2;
+        pixels
+            .par_chunks_mut(out_row_bytes)
+            .enumerate()
+            .with_min_len(16)
+            .for_each(|(y, out)| {
+                let top = &self.pixels[2 * y * row_bytes..(2 * y + 1) * row_bytes];
+                let bottom_row = (2 * y + 1).min(self.height as usize - 1);
+                let bottom = &self.pixels[bottom_row * row_bytes..(bottom_row + 1) * row_bytes];
+                let (whole, rest) = out.split_at_mut(pairs * channels);
+                for ((out, top), bottom) in whole
+                    .chunks_exact_mut(channels)
+                    .zip(top.chunks_exact(2 * channels))
+                    .zip(bottom.chunks_exact(2 * channels))
+                {
+                    for c in 0..channels {
+                        let sum = u16::from(top[c])
+                            + u16::from(top[c + channels])
+                            + u16::from(bottom[c])
+                            + u16::from(bottom[c + channels]);
+                        out[c] = ((sum + 2) / 4) as u8;
+                    }
                 }
-            }
-        }
+                if !rest.is_empty() {
+                    let last = row_bytes - channels;
+                    for c in 0..channels {
+                        let sum = 2 * u16::from(top[last + c]) + 2 * u16::from(bottom[last + c]);
+                        rest[c] = ((sum + 2) / 4) as u8;
+                    }
+                }
+            });
         Raster {
             width,
             height,
@@ -412,6 +432,46 @@ impl Raster {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn halving_averages_each_square_of_four_repeating_the_last_row_and_column() {
+        for (width, height, channels) in [
+            (1, 1, Channels::Gray),
+            (5, 3, Channels::Rgb),
+            (8, 7, Channels::Rgba),
+            (6, 4, Channels::Rgb),
+        ] {
+            let count = channels.count();
+            let pixels: Vec<u8> = (0..width * height * count as u32)
+                .map(|i| (i * 37 % 256) as u8)
+                .collect();
+            let raster = Raster::new(width, height, channels, pixels.clone()).unwrap();
+            let half = raster.halve();
+            assert_eq!(
+                (half.width, half.height),
+                (width.div_ceil(2), height.div_ceil(2))
+            );
+            let at = |x: u32, y: u32, c: usize| {
+                let (x, y) = (x.min(width - 1), y.min(height - 1));
+                u32::from(pixels[(y * width + x) as usize * count + c])
+            };
+            for y in 0..half.height {
+                for x in 0..half.width {
+                    for c in 0..count {
+                        let sum = at(2 * x, 2 * y, c)
+                            + at(2 * x + 1, 2 * y, c)
+                            + at(2 * x, 2 * y + 1, c)
+                            + at(2 * x + 1, 2 * y + 1, c);
+                        assert_eq!(
+                            u32::from(half.pixels[(y * half.width + x) as usize * count + c]),
+                            (sum + 2) / 4,
+                            "{width}x{height} at {x},{y}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     use super::*;
 
     fn numbered(width: u32, height: u32) -> Raster {

@@ -102,6 +102,19 @@ impl Bands<'_> {
         }
     }
 
+    /// Hands on a band read whole, without copying it when it starts a band.
+    fn push_owned(&mut self, rows: Vec<u8>) {
+        if self.current.is_empty() && !self.stopped && rows.len() <= self.band_bytes() {
+            if rows.len() == self.band_bytes() {
+                self.stopped = !(self.emit)(rows);
+            } else {
+                self.current = rows;
+            }
+        } else {
+            self.push(&rows);
+        }
+    }
+
     fn flush(&mut self) {
         if !self.current.is_empty() && !self.stopped {
             let band = std::mem::take(&mut self.current);
@@ -140,7 +153,11 @@ impl Native<'_> {
                     rows
                 };
                 let rgb = Raster::new(width, height, Channels::Rgba, rgba)?.to_rgb();
-                Ok(if gray { rgb.to_gray().pixels } else { rgb.pixels })
+                Ok(if gray {
+                    rgb.to_gray().pixels
+                } else {
+                    rgb.pixels
+                })
             }
             _ => Err(Error::new(ErrorKind::Unsupported, "unexpected samples")),
         }
@@ -216,19 +233,19 @@ fn read_jpeg(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<(
             return Err(failed("its size changed while decoding".to_owned()));
         }
         let row_bytes = info.width as usize * info.channels.count();
-        let mut band = vec![0u8; row_bytes * bands.band_rows];
         let mut left = info.height as usize;
         while left > 0 && !bands.stopped {
             let rows = left.min(bands.band_rows);
-            let read = started
-                .read_scanlines_into::<u8>(&mut band[..rows * row_bytes])
+            // each band is read into a buffer of its own and handed on without a copy
+            let mut band = vec![0u8; rows * row_bytes];
+            started
+                .read_scanlines_into::<u8>(&mut band)
                 .map_err(|error| too_short("JPEG", error))?;
-            let mut rows = read.to_vec();
             if let (Some(profile), Channels::Rgb) = (&icc_profile, info.channels) {
-                to_srgb(profile, &mut rows);
+                to_srgb(profile, &mut band);
             }
-            bands.push(&rows);
-            left -= rows.len() / row_bytes;
+            bands.push_owned(band);
+            left -= rows;
         }
         if !bands.stopped {
             started
@@ -282,6 +299,10 @@ fn png_info(bytes: &[u8]) -> Result<Option<StreamInfo>> {
 fn read_png(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<()> {
     let broken = |error: png::DecodingError| match error {
         png::DecodingError::IoError(error) => too_short("PNG", error),
+        // the image data chunks end before the rows the header promises
+        png::DecodingError::Format(error) if error.to_string().contains("enough data") => {
+            too_short("PNG", error)
+        }
         other => Error::new(
             ErrorKind::Unsupported,
             format!("cannot decode the PNG: {other}"),
@@ -360,8 +381,14 @@ pub(crate) fn check_tiff_chunks(bytes: &[u8]) -> Result<()> {
         ));
     }
     // uncompressed chunks must hold every byte of their rows: a reader pads a short one
-    let compression = decoder.find_tag_unsigned::<u16>(Tag::Compression).ok().flatten();
-    let planar = decoder.find_tag_unsigned::<u16>(Tag::PlanarConfiguration).ok().flatten();
+    let compression = decoder
+        .find_tag_unsigned::<u16>(Tag::Compression)
+        .ok()
+        .flatten();
+    let planar = decoder
+        .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+        .ok()
+        .flatten();
     if compression.unwrap_or(1) == 1 && planar.unwrap_or(1) == 1 {
         let bits: u64 = decoder
             .get_tag_u16_vec(Tag::BitsPerSample)
@@ -455,9 +482,7 @@ fn read_tiff(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<(
         ),
     };
     let mut decoder = tiff_decoder(bytes).map_err(broken)?;
-    let icc_profile = decoder
-        .get_tag_u8_vec(tiff::tags::Tag::IccProfile)
-        .ok();
+    let icc_profile = decoder.get_tag_u8_vec(tiff::tags::Tag::IccProfile).ok();
     let samples = match decoder.colortype().map_err(broken)? {
         tiff::ColorType::Gray(_) => 1,
         tiff::ColorType::GrayA(_) => 2,

@@ -1894,22 +1894,41 @@ async fn file_origins_that_resolve_into_the_data_dir_are_refused() {
     app.stop().await;
 }
 
-/// Decompression bombs (a few hundred bytes claiming 30,000 x 30,000 pixels) fail with
-/// IMAGE_TOO_LARGE from their header, before decoding, when decoding them would take more
-/// than the job's memory budget; a truncated master fails instead of becoming READY with its
-/// missing part painted grey.
+/// Decompression bombs (a few hundred bytes claiming tens of thousands of pixels a side) fail
+/// with IMAGE_TOO_LARGE from their header when even reading them in bands would take more than
+/// the job's memory budget, and as truncated at their first missing row otherwise; a truncated
+/// master fails instead of becoming READY with its missing part painted grey; the worker goes
+/// on with the next job.
 #[tokio::test]
 async fn decompression_bombs_and_truncated_masters_fail() {
     use vitrine_tests::images::{jpeg_claiming, noise_jpeg, png_claiming};
     let app = TestApp::builder()
-        .config(|config| config.ingest_memory_budget_bytes = 1024 * 1024 * 1024)
+        .config(|config| config.ingest_memory_budget_bytes = 256 * 1024 * 1024)
         .start()
         .await;
     let acme = app.customer_with_key("acme").await;
     let space = app.create_space(&acme, "acme", "images").await;
-    for (id, media_type, bomb) in [
-        ("jpeg-bomb", "image/jpeg", jpeg_claiming(30_000, 30_000)),
-        ("png-bomb", "image/png", png_claiming(30_000, 30_000)),
+    // headers that lie about the size: refused from the header when even reading them a band
+    // at a time is over the budget, failed at the first missing row or block otherwise
+    for (id, media_type, bomb, code) in [
+        (
+            "png-wide",
+            "image/png",
+            png_claiming(60_000, 60_000),
+            "image-too-large",
+        ),
+        (
+            "png-bomb",
+            "image/png",
+            png_claiming(20_000, 20_000),
+            "truncated-image",
+        ),
+        (
+            "jpeg-bomb",
+            "image/jpeg",
+            jpeg_claiming(30_000, 30_000),
+            "truncated-image",
+        ),
     ] {
         assert!(bomb.len() < 1000, "{id}: {} bytes", bomb.len());
         let refused = app
@@ -1917,8 +1936,10 @@ async fn decompression_bombs_and_truncated_masters_fail() {
             .await;
         assert_eq!(refused["status"], "ERROR", "{refused}");
         let error = refused["error"].as_str().unwrap();
-        assert!(error.starts_with("image-too-large"), "{error}");
-        assert!(error.contains("memory budget"), "{error}");
+        assert!(error.starts_with(code), "{id}: {error}");
+        if code == "image-too-large" {
+            assert!(error.contains("memory budget"), "{error}");
+        }
     }
     let whole = noise_jpeg(600, 400);
     let truncated = app
