@@ -5,7 +5,9 @@
 # CPU per request; Vitrine twice, at its default caches and with its caches at IIPImage's
 # budget (10 MB of decoded tiles, no render cache).
 #
-#   bench/memory.sh [--quick]      --quick: 10 s runs at 4 connections, W3 only
+#   bench/memory.sh [--quick] [--env NAME=VALUE]...
+#     --quick: 10 s runs at 4 connections, W3 only
+#     --env: an environment variable for both Vitrine servers (MALLOC_ARENA_MAX=2, say)
 #
 # Results: $BENCH_DIR/results/memory-TIMESTAMP/ (memory.md, and bench.py's results.md per
 # configuration). Everything listens on 127.0.0.1 only.
@@ -16,7 +18,15 @@ kit="$root/../shared/bench"
 export BENCH_DIR="${BENCH_DIR:-${TMPDIR:-/tmp}/vitrine-bench}"
 . bench/lib.sh
 quick=false
-[ "${1:-}" = "--quick" ] && quick=true
+extra_env=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=true ;;
+    --env) extra_env+=("$2"); shift ;;
+    *) echo "unknown option $1"; exit 2 ;;
+  esac
+  shift
+done
 
 kit_and_release
 out="$BENCH_DIR/results/memory-$(date -u +%Y%m%d-%H%M%S)"
@@ -34,7 +44,7 @@ serve() {
   mkdir -p "$work"
   port=$(free_port)
   base="http://127.0.0.1:$port"
-  launch "$work/data" "$port" VITRINE_IMPORT_ROOTS="$BENCH_DIR/images/src" "$@"
+  launch "$work/data" "$port" VITRINE_IMPORT_ROOTS="$BENCH_DIR/images/src" ${extra_env[@]+"${extra_env[@]}"} "$@"
   server_pid=$launched_pid
   register_kit_masters
   local ingested settled

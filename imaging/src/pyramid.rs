@@ -316,7 +316,10 @@ impl<'o, W: Write + Seek> PyramidBuilder<'o, W> {
         let Some(level) = self.levels.get_mut(index) else {
             return self.push_whole(rows);
         };
-        if rows.len() % (level.width as usize * self.channels.count()) != 0 {
+        if !rows
+            .len()
+            .is_multiple_of(level.width as usize * self.channels.count())
+        {
             return Err(Error::new(
                 ErrorKind::Internal,
                 "a band is not a whole number of rows",
@@ -371,7 +374,7 @@ impl<'o, W: Write + Seek> PyramidBuilder<'o, W> {
         let row_bytes = self.whole.width as usize * self.channels.count();
         let start = self.whole_rows as usize * row_bytes;
         let end = start + rows.len();
-        if rows.len() % row_bytes != 0 || end > self.whole.pixels.len() {
+        if !rows.len().is_multiple_of(row_bytes) || end > self.whole.pixels.len() {
             return Err(Error::new(
                 ErrorKind::Internal,
                 "more rows than the image has",
