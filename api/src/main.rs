@@ -98,9 +98,52 @@ fn operator() -> domain::Principal {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Serve = cli.command {
+        limit_malloc_arenas();
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(cli))
+}
+
+/// The arenas a server's glibc allocator may use, unless `MALLOC_ARENA_MAX` says otherwise.
+const MALLOC_ARENAS: &str = "2";
+
+/// glibc's allocator gives a thread that finds the others' arenas busy an arena of its own,
+/// up to eight per core, and keeps each arena at its high-water mark. Renders free canvases of
+/// megabytes, so a busy server held several times its caches in arenas nobody was using
+/// (`docs/benchmarks.md`: W3's peak went from 317 MB to 180 MB with two arenas, for 3 % more CPU
+/// per request). glibc reads `MALLOC_ARENA_MAX` only as the process starts, so `serve`
+/// re-executes itself once with it set; a value the operator set is kept.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    let Ok(binary) = std::env::current_exe() else {
+        return;
+    };
+    let mut arguments = std::env::args_os();
+    let mut command = std::process::Command::new(binary);
+    if let Some(name) = arguments.next() {
+        command.arg0(name);
+    }
+    // exec returns only when it failed: the server then runs with glibc's default
+    let error = command
+        .args(arguments)
+        .env("MALLOC_ARENA_MAX", MALLOC_ARENAS)
+        .exec();
+    eprintln!("could not restart with MALLOC_ARENA_MAX={MALLOC_ARENAS}: {error}");
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Schema = cli.command {
         print!("{}", vitrine_api::graphql::sdl());
         return Ok(());

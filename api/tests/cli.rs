@@ -45,6 +45,45 @@ fn terminate_and_wait(mut child: Child) -> std::process::ExitStatus {
     }
 }
 
+/// The value of `name` in a running process's environment.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn environment_of(child: &Child, name: &str) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).expect("environ");
+    environ
+        .split(|&byte| byte == 0)
+        .filter_map(|entry| std::str::from_utf8(entry).ok())
+        .find_map(|entry| entry.strip_prefix(&format!("{name}=")).map(str::to_owned))
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_server_limits_glibc_arenas_unless_the_operator_chose() {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = vitrine(data.path());
+    command.env_remove("MALLOC_ARENA_MAX");
+    let (child, base, _) = common::serve(command);
+    assert_eq!(
+        environment_of(&child, "MALLOC_ARENA_MAX").as_deref(),
+        Some("2")
+    );
+    assert!(
+        reqwest::blocking::get(format!("{base}/healthz"))
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    assert!(terminate_and_wait(child).success());
+
+    let mut command = vitrine(data.path());
+    command.env("MALLOC_ARENA_MAX", "6");
+    let (child, _, _) = common::serve(command);
+    assert_eq!(
+        environment_of(&child, "MALLOC_ARENA_MAX").as_deref(),
+        Some("6")
+    );
+    assert!(terminate_and_wait(child).success());
+}
+
 #[test]
 fn first_start_creates_and_prints_an_admin_key_that_works() {
     let data = tempfile::tempdir().unwrap();

@@ -179,21 +179,32 @@ pub fn render_decoded_within(
     let origin_y = plan.first_row * tile_height;
     let canvas_width = (plan.columns * tile_width).min(level.width - origin_x);
     let canvas_height = (plan.rows * tile_height).min(level.height - origin_y);
-    let mut canvas = Raster::filled(canvas_width, canvas_height, layout.channels, 0);
-    for (position, tile) in tiles.iter().enumerate() {
-        let tile = tile.as_ref();
-        if tile.channels != layout.channels {
-            return Err(Error::new(
-                ErrorKind::Internal,
-                "a decoded tile's channels do not match the pyramid",
-            ));
-        }
-        let (column, row) = (
-            position as u32 % plan.columns,
-            position as u32 / plan.columns,
-        );
-        canvas.paste(tile, column * tile_width, row * tile_height);
+    let tiles: Vec<&Raster> = tiles.iter().map(AsRef::as_ref).collect();
+    // stored tiles are whole (edge tiles padded): anything else is not this pyramid's
+    if let Some(stranger) = tiles.iter().find(|tile| {
+        tile.channels != layout.channels || (tile.width, tile.height) != (tile_width, tile_height)
+    }) {
+        return Err(Error::new(
+            ErrorKind::Internal,
+            format!(
+                "a decoded tile ({stranger:?}) is not one of this pyramid's {tile_width}x{tile_height} {:?} tiles",
+                layout.channels
+            ),
+        ));
     }
+    // the canvas is written row by row from the tiles, each byte once
+    let channels = layout.channels.count();
+    let mut pixels = Vec::with_capacity(canvas_width as usize * canvas_height as usize * channels);
+    for y in 0..canvas_height {
+        let (tile_row, tile_y) = (y / tile_height, (y % tile_height) as usize);
+        for column in 0..plan.columns {
+            let tile = tiles[(tile_row * plan.columns + column) as usize];
+            let width = tile_width.min(canvas_width - column * tile_width) as usize;
+            let start = tile_y * tile_width as usize * channels;
+            pixels.extend_from_slice(&tile.pixels[start..start + width * channels]);
+        }
+    }
+    let canvas = Raster::new(canvas_width, canvas_height, layout.channels, pixels)?;
     // the region on this level, to the sub-pixel
     let scale = f64::from(1u32 << plan.level);
     let region = request.region;
@@ -404,6 +415,9 @@ mod tests {
         let plan = plan(&built.layout, &request);
         let gray = vec![Raster::filled(256, 256, Channels::Gray, 0); plan.tiles.len()];
         assert!(render_decoded(&built.layout, &plan, &gray, &request, 85).is_err());
+        let small = vec![Raster::filled(128, 256, Channels::Rgb, 0); plan.tiles.len()];
+        let error = render_decoded(&built.layout, &plan, &small, &request, 85).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Internal, "{error:?}");
     }
 
     #[test]

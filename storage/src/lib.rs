@@ -275,12 +275,29 @@ fn with_prefix(store: impl ObjectStore, prefix: &str) -> Arc<dyn ObjectStore> {
 #[derive(Clone)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// A folder or memory store: reading is a system call, not a request, so several ranges
+    /// are read in one go (one open file, one blocking task).
+    local: bool,
 }
 
 impl std::fmt::Debug for BlobStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "BlobStore({})", self.store)
     }
+}
+
+/// The ranges to read for `ranges`: sorted, with those that touch or overlap joined.
+fn touching_runs(ranges: &[Range<u64>]) -> Vec<Range<u64>> {
+    let mut sorted: Vec<Range<u64>> = ranges.iter().filter(|r| r.start < r.end).cloned().collect();
+    sorted.sort_by_key(|range| range.start);
+    let mut runs: Vec<Range<u64>> = Vec::with_capacity(sorted.len());
+    for range in sorted {
+        match runs.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => runs.push(range),
+        }
+    }
+    runs
 }
 
 impl BlobStore {
@@ -344,7 +361,11 @@ impl BlobStore {
                 with_prefix(azure, prefix)
             }
         };
-        Ok(Self { store })
+        let local = matches!(
+            location,
+            StorageLocation::Folder(_) | StorageLocation::Memory
+        );
+        Ok(Self { store, local })
     }
 
     /// Opens a customer's bucket with the credentials given, and nothing else: the builder
@@ -381,6 +402,7 @@ impl BlobStore {
         }
         Ok(Self {
             store: Arc::new(builder.build()?),
+            local: false,
         })
     }
 
@@ -445,6 +467,52 @@ impl BlobStore {
     /// Reads bytes `range` of an object.
     pub async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes> {
         Ok(self.store.get_range(&Self::path(key)?, range).await?)
+    }
+
+    /// Reads several byte ranges of one object, in the order given. Ranges that touch (the
+    /// tiles of one pyramid row, say) are read as one range; a folder store reads them all
+    /// with the file opened once, a remote one with one request per run of touching ranges,
+    /// made together, and never bytes that were not asked for.
+    pub async fn get_ranges(&self, key: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        let path = Self::path(key)?;
+        let runs = touching_runs(ranges);
+        if runs.is_empty() {
+            return Ok(ranges.iter().map(|_| Bytes::new()).collect());
+        }
+        let fetched: Vec<Bytes> = if self.local {
+            self.store.get_ranges(&path, &runs).await?
+        } else {
+            futures::future::try_join_all(
+                runs.iter()
+                    .map(|run| self.store.get_range(&path, run.clone())),
+            )
+            .await?
+        };
+        ranges
+            .iter()
+            .map(|range| {
+                let run = runs
+                    .iter()
+                    .position(|run| run.start <= range.start && range.end <= run.end)
+                    .ok_or_else(|| Error {
+                        kind: ErrorKind::Backend,
+                        message: "a range was not read".to_owned(),
+                    })?;
+                let offset = runs[run].start;
+                let bytes = &fetched[run];
+                let (start, end) = (
+                    (range.start - offset) as usize,
+                    (range.end - offset) as usize,
+                );
+                if end > bytes.len() {
+                    return Err(Error {
+                        kind: ErrorKind::Backend,
+                        message: format!("the object ends before byte {}", range.end),
+                    });
+                }
+                Ok(bytes.slice(start..end))
+            })
+            .collect()
     }
 
     /// The size of an object in bytes.
@@ -521,6 +589,21 @@ pub mod testsuite {
             b"4567"
         );
         assert_eq!(store.size("acme/1/page/pyramid.tif").await.unwrap(), 16);
+        // touching, overlapping, out of order, apart and empty: each comes back as asked
+        let ranges = [8..12, 0..4, 4..8, 2..6, 14..16, 9..9];
+        let read = store
+            .get_ranges("acme/1/page/pyramid.tif", &ranges)
+            .await
+            .unwrap();
+        let read: Vec<&[u8]> = read.iter().map(|bytes| &bytes[..]).collect();
+        assert_eq!(read, [&b"89ab"[..], b"0123", b"4567", b"2345", b"ef", b""]);
+        assert!(
+            store
+                .get_ranges("acme/1/page/pyramid.tif", &[0..4, 12..20])
+                .await
+                .is_err(),
+            "a range past the end is an error, not short bytes"
+        );
         store
             .put("acme/1/page/pyramid.tif", Bytes::from_static(b"new"))
             .await

@@ -213,6 +213,46 @@ impl ImageDelivery {
         Ok(bytes)
     }
 
+    /// Bytes `ranges` of a stored pyramid, in order: those this node's disk cache has from
+    /// there, the rest read together (one open file, or one request per run of touching
+    /// tiles).
+    async fn read_tiles(
+        &self,
+        key: &str,
+        ranges: Vec<std::ops::Range<u64>>,
+    ) -> Result<Vec<Bytes>, storage::Error> {
+        let Some(disk) = &self.disk else {
+            return self.storage.get_ranges(key, &ranges).await;
+        };
+        let mut found = Vec::with_capacity(ranges.len());
+        for range in &ranges {
+            found.push(disk.get(key, range).await);
+        }
+        let missing: Vec<std::ops::Range<u64>> = ranges
+            .iter()
+            .zip(&found)
+            .filter(|(_, found)| found.is_none())
+            .map(|(range, _)| range.clone())
+            .collect();
+        let mut read = self.storage.get_ranges(key, &missing).await?.into_iter();
+        let mut tiles = Vec::with_capacity(ranges.len());
+        for (range, found) in ranges.iter().zip(found) {
+            let bytes = match found {
+                Some(bytes) => bytes,
+                None => {
+                    let bytes = read.next().ok_or_else(|| storage::Error {
+                        kind: storage::ErrorKind::Backend,
+                        message: "fewer ranges read than asked".to_owned(),
+                    })?;
+                    disk.put(key, range, &bytes).await;
+                    bytes
+                }
+            };
+            tiles.push(bytes);
+        }
+        Ok(tiles)
+    }
+
     /// Where the pyramid the asset's record names is stored.
     fn pyramid_key(asset: &Asset) -> String {
         keys::pyramid(
@@ -284,22 +324,20 @@ impl ImageDelivery {
             .iter()
             .map(|tile| self.decoded.as_ref()?.get(&tile_key(tile)))
             .collect();
-        let reads = plan
+        let ranges = plan
             .tiles
             .iter()
             .zip(&kept)
             .filter(|(_, kept)| kept.is_none())
-            .map(|(tile, _)| {
-                let range = layout.levels[tile.level].tile_range(tile.index);
-                self.read_tile(&pyramid_key, range)
-            });
+            .map(|(tile, _)| layout.levels[tile.level].tile_range(tile.index))
+            .collect();
         let fetched: Vec<Bytes> =
-            tokio::time::timeout_at(deadline.into(), futures::future::try_join_all(reads))
+            tokio::time::timeout_at(deadline.into(), self.read_tiles(&pyramid_key, ranges))
                 .await
                 .map_err(|_| timed_out())??;
         let permit = self.renders.slot(heavy, deadline).await?;
         let (request, quality) = (*request, self.jpeg_quality);
-        let rendering = tokio::task::spawn_blocking(move || {
+        let rendering = self.renders.run(move || {
             // held until the render ends or stops at its deadline, whoever still waits for it
             let _permit = permit;
             let mut fetched = fetched.iter();
@@ -335,8 +373,7 @@ impl ImageDelivery {
         });
         let (bytes, decoded) = tokio::time::timeout_at(deadline.into(), rendering)
             .await
-            .map_err(|_| timed_out())?
-            .map_err(|error| RestError::internal(format!("render task failed: {error}")))??;
+            .map_err(|_| timed_out())???;
         if let Some(cache) = &self.decoded {
             for (tile, raster) in decoded {
                 cache.insert(tile_key(&tile), raster);

@@ -26,13 +26,59 @@ pub struct RenderLimits {
     pub timeout: Duration,
 }
 
-/// The render slots of one server.
+/// The render slots of one server, and the threads renders run on.
 #[derive(Debug)]
 pub struct RenderPools {
     ordinary: Arc<Semaphore>,
     heavy: Arc<Semaphore>,
     waiting: AtomicUsize,
     limits: RenderLimits,
+    /// One thread per slot of both pools. Renders run here rather than on tokio's blocking
+    /// pool, whose threads come and go by the hundred: the allocator keeps what a thread's
+    /// renders freed in that thread's arena, so few render threads hold few arenas' worth of
+    /// canvases.
+    threads: RenderThreads,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads taking jobs from one queue; they sleep while it is empty.
+struct RenderThreads {
+    queue: std::sync::mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for RenderThreads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RenderThreads")
+    }
+}
+
+impl RenderThreads {
+    fn start(count: usize) -> Self {
+        let (queue, jobs) = std::sync::mpsc::channel::<Job>();
+        let jobs = Arc::new(std::sync::Mutex::new(jobs));
+        for index in 0..count {
+            let jobs = jobs.clone();
+            std::thread::Builder::new()
+                .name(format!("vitrine-render-{index}"))
+                .spawn(move || {
+                    loop {
+                        // the lock is held only while waiting for the next job
+                        let job = match jobs.lock() {
+                            Ok(jobs) => jobs.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            // the server has gone
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("a render thread starts");
+        }
+        Self { queue }
+    }
 }
 
 /// A place among the renders waiting for a slot, given back when dropped.
@@ -53,11 +99,36 @@ pub(crate) fn timed_out() -> RestError {
 
 impl RenderPools {
     pub fn new(limits: RenderLimits) -> Self {
+        let (ordinary, heavy) = (limits.threads.max(1), limits.heavy_threads.max(1));
+        let threads = RenderThreads::start(ordinary + heavy);
         Self {
-            ordinary: Arc::new(Semaphore::new(limits.threads.max(1))),
-            heavy: Arc::new(Semaphore::new(limits.heavy_threads.max(1))),
+            ordinary: Arc::new(Semaphore::new(ordinary)),
+            heavy: Arc::new(Semaphore::new(heavy)),
             waiting: AtomicUsize::new(0),
             limits,
+            threads,
+        }
+    }
+
+    /// Runs `render` on a render thread (the caller holds a slot, so one is free) and waits
+    /// for its result. A render that panics is an internal error, not a lost server thread.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        render: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, RestError> {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(render));
+            // nobody waits any more when the request has gone or timed out
+            let _ = sender.send(outcome);
+        });
+        if self.threads.queue.send(job).is_err() {
+            return Err(RestError::internal("the render threads have stopped"));
+        }
+        match receiver.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(_)) => Err(RestError::internal("the render failed")),
+            Err(_) => Err(RestError::internal("the render thread stopped")),
         }
     }
 
@@ -137,6 +208,24 @@ mod tests {
             .unwrap()
             .resolve(10_000, 8_000, &limits)
             .unwrap()
+    }
+
+    #[tokio::test]
+    async fn renders_run_on_the_render_threads_and_a_panic_is_an_error() {
+        let pools = pools(10);
+        let name = pools
+            .run(|| std::thread::current().name().map(str::to_owned))
+            .await
+            .unwrap();
+        assert!(
+            name.as_deref()
+                .is_some_and(|n| n.starts_with("vitrine-render-")),
+            "{name:?}"
+        );
+        let failed = pools.run(|| -> u32 { panic!("a render bug") }).await;
+        assert_eq!(failed.unwrap_err().code, "internal");
+        // the threads are still there for the next render
+        assert_eq!(pools.run(|| 6 * 7).await.unwrap(), 42);
     }
 
     #[test]
