@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 kit="$root/../shared/bench"
 export BENCH_DIR="${BENCH_DIR:-${TMPDIR:-/tmp}/vitrine-bench}"
+. bench/lib.sh
 runs=3
 [ "${1:-}" = "--quick" ] && runs=1
 
@@ -38,25 +39,13 @@ fi
 stamp=$(date -u +%Y%m%d-%H%M%S)
 mkdir -p "$BENCH_DIR/results"
 report="$BENCH_DIR/results/gigapixel-$stamp.md"
-median() { printf '%s\n' "$@" | sort -n -k1,1 | sed -n "$(( ($# + 1) / 2 ))p"; }
 {
   echo "| master | size | file MB | vitrine wall s | vitrine peak RSS MB | vips wall s | vips peak RSS MB | wall ratio |"
   echo "|---|---|---|---|---|---|---|---|"
   for master in double.jpg giga.jpg giga.png giga.tif; do
     src="$work/$master"
     size="$(vipsheader -f width "$src")x$(vipsheader -f height "$src")"
-    ours=(); theirs=()
-    for _ in $(seq 1 "$runs"); do
-      /usr/bin/time -f "%e %M" -o "$work/t" "$target/examples/build_pyramid" "$src" "$work/out.tif" 256 75 2> /dev/null
-      ours+=("$(cat "$work/t")")
-      /usr/bin/time -f "%e %M" -o "$work/t" vips tiffsave "$src" "$work/out-vips.tif" --tile --pyramid \
-        --compression jpeg --tile-width 256 --tile-height 256
-      theirs+=("$(cat "$work/t")")
-    done
-    read -r our_wall our_rss <<< "$(median "${ours[@]}")"
-    read -r vips_wall vips_rss <<< "$(median "${theirs[@]}")"
-    ratio=$(python3 -c "print(f'{$our_wall/$vips_wall:.2f}')")
-    echo "| $master | $size | $(( $(stat -c %s "$src") / 1048576 )) | $our_wall | $((our_rss / 1024)) | $vips_wall | $((vips_rss / 1024)) | $ratio |"
+    read -r our_wall our_rss vips_wall vips_rss ratio <<< "$(pyramid_against_vips "$src" "$work" "$runs")"
+    echo "| $master | $size | $(( $(stat -c %s "$src") / 1048576 )) | $our_wall | $our_rss | $vips_wall | $vips_rss | $ratio |"
   done
 } | tee "$report"
-rm -f "$work/out.tif" "$work/out-vips.tif" "$work/t"

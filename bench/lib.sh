@@ -10,6 +10,25 @@ kit_and_release() {
   vitrine="${CARGO_TARGET_DIR:-$root/target}/release/vitrine"
 }
 
+# pyramid_against_vips SOURCE SCRATCH RUNS: times imaging's build_pyramid example (from
+# $target) and `vips tiffsave --pyramid` on SOURCE, 256-px JPEG tiles at Q75, RUNS times each
+# (/usr/bin/time); prints the medians: "our_wall our_rss_mb vips_wall vips_rss_mb wall_ratio"
+pyramid_against_vips() {
+  local src=$1 scratch=$2 runs=$3 ours=() theirs=() our_wall our_rss vips_wall vips_rss
+  median() { printf '%s\n' "$@" | sort -n -k1,1 | sed -n "$(( ($# + 1) / 2 ))p"; }
+  for _ in $(seq 1 "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$scratch/t" "$target/examples/build_pyramid" "$src" "$scratch/out.tif" 256 75 2> /dev/null
+    ours+=("$(cat "$scratch/t")")
+    /usr/bin/time -f "%e %M" -o "$scratch/t" vips tiffsave "$src" "$scratch/out-vips.tif" --tile --pyramid \
+      --compression jpeg --tile-width 256 --tile-height 256
+    theirs+=("$(cat "$scratch/t")")
+  done
+  rm -f "$scratch/out.tif" "$scratch/out-vips.tif" "$scratch/t"
+  read -r our_wall our_rss <<< "$(median "${ours[@]}")"
+  read -r vips_wall vips_rss <<< "$(median "${theirs[@]}")"
+  echo "$our_wall $((our_rss / 1024)) $vips_wall $((vips_rss / 1024)) $(python3 -c "print(f'{$our_wall/$vips_wall:.2f}')")"
+}
+
 # book_pages FOLDER PAGES WIDTH HEIGHT: one small PNG per page, p1.png ... pN.png
 book_pages() {
   python3 - "$@" <<'PY'

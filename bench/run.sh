@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 kit="$root/../shared/bench"
 export BENCH_DIR="${BENCH_DIR:-${TMPDIR:-/tmp}/vitrine-bench}"
+. bench/lib.sh
 quick=false
 tile_size=256
 features=()
@@ -43,22 +44,10 @@ mkdir -p "$out"
   for id in eveningglow ladybird elephants mosaic; do
     src="$BENCH_DIR/images/src/$id.jpg"
     size="$(vipsheader -f width "$src")x$(vipsheader -f height "$src")"
-    ours=(); theirs=()
-    for _ in 1 2 3; do
-      /usr/bin/time -f "%e %M" -o "$out/t" "$target/examples/build_pyramid" "$src" "$out/$id.tif" 256 75 2>/dev/null
-      ours+=("$(cat "$out/t")")
-      /usr/bin/time -f "%e %M" -o "$out/t" vips tiffsave "$src" "$out/$id-vips.tif" --tile --pyramid \
-        --compression jpeg --tile-width 256 --tile-height 256
-      theirs+=("$(cat "$out/t")")
-    done
-    median() { printf '%s\n' "$@" | sort -n -k1,1 | sed -n 2p; }
-    read -r our_wall our_rss <<< "$(median "${ours[@]}")"
-    read -r vips_wall vips_rss <<< "$(median "${theirs[@]}")"
-    ratio=$(python3 -c "print(f'{$our_wall/$vips_wall:.2f}')")
-    echo "| $id | $size | $our_wall | $((our_rss / 1024)) | $vips_wall | $((vips_rss / 1024)) | $ratio |"
+    read -r our_wall our_rss vips_wall vips_rss ratio <<< "$(pyramid_against_vips "$src" "$out" 3)"
+    echo "| $id | $size | $our_wall | $our_rss | $vips_wall | $vips_rss | $ratio |"
   done
 } | tee "$out/pyramid.md"
-rm -f "$out"/*.tif "$out/t"
 
 # --- serving: start Vitrine on the masters and register them ---
 data="$BENCH_DIR/vitrine"

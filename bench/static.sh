@@ -34,7 +34,7 @@ python3 - "$master" "${tiles}_files" "$out" <<'PY'
 import os, random, subprocess, sys
 master, files, out = sys.argv[1:]
 width, height = (int(subprocess.check_output(["vipsheader", "-f", f, master])) for f in ("width", "height"))
-deepest = max(int(level) for level in os.listdir(files))
+deepest = max(int(level) for level in os.listdir(files) if level.isdigit())
 tiles = []
 for level in range(deepest - 6, deepest + 1):
     scale = 2 ** (deepest - level)
@@ -68,7 +68,7 @@ import json, sys
 name, line, before, after, tick = sys.argv[1], json.loads(sys.argv[2]), *map(int, sys.argv[3:])
 errors = sum(line[k] for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
 cpu_us = (after - before) / tick * 1e6 / max(line["requests"], 1)
-print(f'{name}|{line["rps"]:.0f}|{cpu_us:.1f}|{line["lat_p50_us"] / 1000:.2f}|{line["lat_p99_us"] / 1000:.2f}|{errors}|{line["bytes"] / max(line["requests"], 1) / 1024:.1f}')
+print(f'| {name} | {line["rps"]:.0f} | {cpu_us:.1f} | {line["lat_p50_us"] / 1000:.2f} | {line["lat_p99_us"] / 1000:.2f} | {errors} | {line["bytes"] / max(line["requests"], 1) / 1024:.1f} |')
 PY
 }
 
@@ -98,16 +98,17 @@ measure "Vitrine $(git rev-parse --short HEAD), IIIF tiles" "$server_pid" "$base
 stop_vitrine
 
 {
-  echo "wrk -t1 -c4, ${seconds} s after a 3 s warm-up; the same 2,000 mosaic tiles in the same order."
+  echo "wrk -t1 -c4, ${seconds} s after a 3 s warm-up; the same 2,000 mosaic tiles in the same order"
+  echo "(lighttpd's are vips's Q75 JPEGs, Vitrine's its pyramid's at jpeg_quality)."
   echo
   echo "| server | req/s | CPU µs/req | p50 ms | p99 ms | errors | avg KiB |"
   echo "|---|---|---|---|---|---|---|"
-  sed 's/^/| /; s/|/ | /g; s/$/ |/' "$out/rows.txt" | sed 's/^|  /| /'
+  cat "$out/rows.txt"
   echo
   python3 - "$out/rows.txt" <<'PY'
 import sys
 rows = [line.split("|") for line in open(sys.argv[1]) if line.strip()]
-static, vitrine = float(rows[0][1]), float(rows[1][1])
+static, vitrine = float(rows[0][2]), float(rows[1][2])
 print(f"Vitrine / static files: {vitrine / static:.2f}x the req/s")
 PY
 } | tee "$out/static.md"

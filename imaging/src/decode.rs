@@ -850,15 +850,25 @@ pub(crate) mod tests {
         }
     }
 
-    #[test]
-    fn progressive_jpegs_are_read_whole_and_refused_cut() {
-        let image = noise(300, 200).into_rgb8();
+    /// `image` as a progressive JPEG at Q85.
+    pub(crate) fn progressive_jpeg(image: &image::RgbImage) -> Vec<u8> {
         let mut progressive = Vec::new();
         let mut encoder = jpeg_encoder::Encoder::new(&mut progressive, 85);
         encoder.set_progressive(true);
         encoder
-            .encode(image.as_raw(), 300, 200, jpeg_encoder::ColorType::Rgb)
+            .encode(
+                image.as_raw(),
+                image.width() as u16,
+                image.height() as u16,
+                jpeg_encoder::ColorType::Rgb,
+            )
             .unwrap();
+        progressive
+    }
+
+    #[test]
+    fn progressive_jpegs_are_read_whole_and_refused_cut() {
+        let progressive = progressive_jpeg(&noise(300, 200).into_rgb8());
         let structure = jpeg_structure(&progressive).unwrap();
         assert!(structure.progressive && structure.ended, "{structure:?}");
         let limits = DecodeLimits::pixels(u64::MAX);

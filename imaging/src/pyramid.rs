@@ -695,13 +695,7 @@ mod tests {
             differences.iter().map(|d| f64::from(*d)).sum::<f64>() / differences.len() as f64;
         assert!(worst <= 16 && mean < 0.5, "worst {worst}, mean {mean}");
         // a progressive JPEG goes the whole-image way
-        let image = master(300, 200);
-        let mut progressive = Vec::new();
-        let mut encoder = jpeg_encoder::Encoder::new(&mut progressive, 85);
-        encoder.set_progressive(true);
-        encoder
-            .encode(image.as_raw(), 300, 200, jpeg_encoder::ColorType::Rgb)
-            .unwrap();
+        let progressive = crate::decode::tests::progressive_jpeg(&master(300, 200));
         assert!(crate::stream::streamable(&progressive).unwrap().is_none());
         assert_eq!(streamed(&progressive).unwrap().1.layout.width, 300);
     }

@@ -278,7 +278,15 @@ pub struct BlobStore {
     /// A folder or memory store: reading is a system call, not a request, so several ranges
     /// are read in one go (one open file, one blocking task).
     local: bool,
+    /// A folder store's own handle, for reads small enough to make on the calling thread.
+    folder: Option<Arc<object_store::local::LocalFileSystem>>,
 }
+
+/// Reads from a folder store of at most this many bytes in all are made on the calling thread
+/// (an open and a read of a few tiles, from the page cache as a rule): handing them to a
+/// blocking thread and back cost a tile request more CPU in thread switches than the read
+/// itself (`docs/benchmarks.md`). Larger reads go to a blocking thread.
+const INLINE_READ_BYTES: u64 = 1 << 20;
 
 impl std::fmt::Debug for BlobStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -308,16 +316,19 @@ impl BlobStore {
 
     /// Opens a store, creating a folder store's folder when it is missing.
     pub fn open_with(location: &StorageLocation, options: &StoreOptions) -> Result<Self> {
+        let mut folder = None;
         let store: Arc<dyn ObjectStore> = match location {
             StorageLocation::Folder(path) => {
                 create_private_dir(path).map_err(|error| Error {
                     kind: ErrorKind::Backend,
                     message: format!("cannot create storage folder {}: {error}", path.display()),
                 })?;
-                Arc::new(
+                let local = Arc::new(
                     object_store::local::LocalFileSystem::new_with_prefix(path)?
                         .with_automatic_cleanup(true),
-                )
+                );
+                folder = Some(local.clone());
+                local
             }
             StorageLocation::Memory => Arc::new(InMemory::new()),
             StorageLocation::S3 { bucket, prefix } => {
@@ -365,7 +376,11 @@ impl BlobStore {
             location,
             StorageLocation::Folder(_) | StorageLocation::Memory
         );
-        Ok(Self { store, local })
+        Ok(Self {
+            store,
+            local,
+            folder,
+        })
     }
 
     /// Opens a customer's bucket with the credentials given, and nothing else: the builder
@@ -403,6 +418,7 @@ impl BlobStore {
         Ok(Self {
             store: Arc::new(builder.build()?),
             local: false,
+            folder: None,
         })
     }
 
@@ -466,7 +482,68 @@ impl BlobStore {
 
     /// Reads bytes `range` of an object.
     pub async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes> {
-        Ok(self.store.get_range(&Self::path(key)?, range).await?)
+        let path = Self::path(key)?;
+        if let Some(read) = self.read_inline(&path, std::slice::from_ref(&range)) {
+            return read?.pop().ok_or_else(|| Error {
+                kind: ErrorKind::Backend,
+                message: "a range was not read".to_owned(),
+            });
+        }
+        let bytes = self.store.get_range(&path, range.clone()).await?;
+        if bytes.len() as u64 != range.end.saturating_sub(range.start) {
+            return Err(Error {
+                kind: ErrorKind::Backend,
+                message: format!("{path} ends before byte {}", range.end),
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// `runs` of a folder store's object read on this thread, when they are small enough
+    /// ([`INLINE_READ_BYTES`]); `None` for other stores and larger reads.
+    #[cfg(unix)]
+    fn read_inline(&self, path: &ObjectPath, runs: &[Range<u64>]) -> Option<Result<Vec<Bytes>>> {
+        use std::os::unix::fs::FileExt;
+        let folder = self.folder.as_ref()?;
+        let total: u64 = runs
+            .iter()
+            .map(|run| run.end.saturating_sub(run.start))
+            .sum();
+        if total > INLINE_READ_BYTES {
+            return None;
+        }
+        let failed = |error: std::io::Error| Error {
+            kind: match error.kind() {
+                std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+                _ => ErrorKind::Backend,
+            },
+            message: format!("cannot read {path}: {error}"),
+        };
+        let read = || {
+            let file = std::fs::File::open(folder.path_to_filesystem(path)?).map_err(failed)?;
+            runs.iter()
+                .map(|run| {
+                    let mut bytes = vec![0; (run.end - run.start) as usize];
+                    file.read_exact_at(&mut bytes, run.start).map_err(|error| {
+                        if error.kind() == std::io::ErrorKind::UnexpectedEof {
+                            Error {
+                                kind: ErrorKind::Backend,
+                                message: format!("{path} ends before byte {}", run.end),
+                            }
+                        } else {
+                            failed(error)
+                        }
+                    })?;
+                    Ok(Bytes::from(bytes))
+                })
+                .collect()
+        };
+        Some(read())
+    }
+
+    #[cfg(not(unix))]
+    fn read_inline(&self, _: &ObjectPath, _: &[Range<u64>]) -> Option<Result<Vec<Bytes>>> {
+        None
     }
 
     /// Reads several byte ranges of one object, in the order given. Ranges that touch (the
@@ -479,7 +556,9 @@ impl BlobStore {
         if runs.is_empty() {
             return Ok(ranges.iter().map(|_| Bytes::new()).collect());
         }
-        let fetched: Vec<Bytes> = if self.local {
+        let fetched: Vec<Bytes> = if let Some(read) = self.read_inline(&path, &runs) {
+            read?
+        } else if self.local {
             self.store.get_ranges(&path, &runs).await?
         } else {
             futures::future::try_join_all(
@@ -604,6 +683,33 @@ pub mod testsuite {
                 .is_err(),
             "a range past the end is an error, not short bytes"
         );
+        assert!(
+            store
+                .get_range("acme/1/page/pyramid.tif", 12..20)
+                .await
+                .is_err(),
+            "a range past the end is an error, not short bytes"
+        );
+        // a read larger than a folder store makes on the calling thread
+        let large = Bytes::from(
+            (0..3_000_000u32)
+                .map(|i| (i % 253) as u8)
+                .collect::<Vec<u8>>(),
+        );
+        store
+            .put("acme/1/large/pyramid.tif", large.clone())
+            .await
+            .unwrap();
+        let read = store
+            .get_ranges(
+                "acme/1/large/pyramid.tif",
+                &[100..1_500_000, 1_500_000..2_999_999],
+            )
+            .await
+            .unwrap();
+        assert_eq!(read[0], large.slice(100..1_500_000));
+        assert_eq!(read[1], large.slice(1_500_000..2_999_999));
+        store.delete("acme/1/large/pyramid.tif").await.unwrap();
         store
             .put("acme/1/page/pyramid.tif", Bytes::from_static(b"new"))
             .await
@@ -617,6 +723,13 @@ pub mod testsuite {
     async fn missing_objects_are_not_found(store: &BlobStore) {
         let error = store.get("acme/none").await.unwrap_err();
         assert_eq!(error.kind, ErrorKind::NotFound);
+        let error = store.get_range("acme/none", 0..4).await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::NotFound, "{error}");
+        let error = store
+            .get_ranges("acme/none", &[0..4, 4..8])
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::NotFound, "{error}");
         store.delete("acme/none").await.unwrap();
     }
 
