@@ -3,9 +3,9 @@
 # same masters, with the kit in ../shared/bench (see its README): serving (viewer tiles W1,
 # thumbnails W2, arbitrary regions W3) and ingest (pyramid build against vips tiffsave).
 #
-#   bench/run.sh [--quick] [--tile-size N] [--turbojpeg]
+#   bench/run.sh [--quick] [--tile-size N]
 #     --quick: 10 s runs, one repeat; --tile-size: Vitrine's pyramid tiles and the W1 requests
-#     (default 256, the kit's tile size); --turbojpeg: build with libjpeg-turbo (cmake, nasm)
+#     (default 256, the kit's tile size)
 #
 # Results: $BENCH_DIR/results/ (results.md from bench.py, pyramid.md from this script).
 # Everything listens on 127.0.0.1 only; wrk sends load to 127.0.0.1 only.
@@ -17,21 +17,19 @@ export BENCH_DIR="${BENCH_DIR:-${TMPDIR:-/tmp}/vitrine-bench}"
 . bench/lib.sh
 quick=false
 tile_size=256
-features=()
 codec="zune-jpeg decoding, mozjpeg encoding"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=true ;;
     --tile-size) tile_size=$2; shift ;;
-    --turbojpeg) features=(--features turbojpeg); codec="libjpeg-turbo" ;;
     *) echo "unknown option $1"; exit 2 ;;
   esac
   shift
 done
 
 [ -d "$BENCH_DIR/images/src" ] || bash "$kit/setup.sh" --no-validator
-cargo build --release --bin vitrine -p vitrine-api "${features[@]}"
-cargo build --release -p vitrine-imaging --example build_pyramid "${features[@]}"
+cargo build --release --bin vitrine -p vitrine-api
+cargo build --release -p vitrine-imaging --example build_pyramid
 target="${CARGO_TARGET_DIR:-$root/target}/release"
 
 # --- ingest: our pyramid build against vips on the same masters (Q75, 256-px tiles, as vips) ---

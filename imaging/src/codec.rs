@@ -40,8 +40,7 @@ pub(crate) fn decode_jpeg(bytes: &[u8], channels: Channels) -> Result<Raster> {
     jpeg::decode(bytes, channels)
 }
 
-/// The pure-Rust JPEG codecs (the default build).
-#[cfg(not(feature = "turbojpeg"))]
+/// The JPEG codecs: libjpeg's SIMD encoder (mozjpeg), and zune-jpeg for decoding tiles.
 mod jpeg {
     use zune_core::bytestream::ZCursor;
     use zune_core::colorspace::ColorSpace;
@@ -106,91 +105,6 @@ mod jpeg {
             channels,
             pixels,
         )
-    }
-}
-
-/// libjpeg-turbo (the `turbojpeg` feature): one compressor and decompressor per thread.
-#[cfg(feature = "turbojpeg")]
-mod jpeg {
-    use std::cell::RefCell;
-
-    use turbojpeg::{Compressor, Decompressor, Image, PixelFormat, Subsamp};
-
-    use crate::error::{Error, ErrorKind, Result};
-    use crate::raster::{Channels, Raster};
-
-    thread_local! {
-        static COMPRESSOR: RefCell<Option<Compressor>> = const { RefCell::new(None) };
-        static DECOMPRESSOR: RefCell<Option<Decompressor>> = const { RefCell::new(None) };
-    }
-
-    fn failed(kind: ErrorKind, what: &str, error: turbojpeg::Error) -> Error {
-        Error::new(kind, format!("{what}: {error}"))
-    }
-
-    pub(super) fn encode(raster: &Raster, width: u16, height: u16, quality: u8) -> Result<Vec<u8>> {
-        let (format, subsamp) = match raster.channels {
-            Channels::Gray => (PixelFormat::GRAY, Subsamp::Gray),
-            _ => (PixelFormat::RGB, Subsamp::Sub2x2),
-        };
-        let (width, height) = (usize::from(width), usize::from(height));
-        let image = Image {
-            pixels: &raster.pixels[..],
-            width,
-            pitch: width * format.size(),
-            height,
-            format,
-        };
-        COMPRESSOR.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            if slot.is_none() {
-                *slot = Some(
-                    Compressor::new()
-                        .map_err(|e| failed(ErrorKind::Internal, "jpeg encoder", e))?,
-                );
-            }
-            let compressor = slot.as_mut().expect("set above");
-            compressor
-                .set_quality(i32::from(quality))
-                .map_err(|e| failed(ErrorKind::Internal, "jpeg quality", e))?;
-            compressor
-                .set_subsamp(subsamp)
-                .map_err(|e| failed(ErrorKind::Internal, "jpeg subsampling", e))?;
-            compressor
-                .compress_to_vec(image)
-                .map_err(|e| failed(ErrorKind::Internal, "jpeg encoding failed", e))
-        })
-    }
-
-    pub(super) fn decode(bytes: &[u8], channels: Channels) -> Result<Raster> {
-        let format = if channels == Channels::Gray {
-            PixelFormat::GRAY
-        } else {
-            PixelFormat::RGB
-        };
-        DECOMPRESSOR.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            if slot.is_none() {
-                *slot = Some(
-                    Decompressor::new()
-                        .map_err(|e| failed(ErrorKind::Internal, "jpeg decoder", e))?,
-                );
-            }
-            let decompressor = slot.as_mut().expect("set above");
-            let corrupt = |e| failed(ErrorKind::CorruptDerivative, "cannot decode a tile", e);
-            let header = decompressor.read_header(bytes).map_err(corrupt)?;
-            let pitch = header.width * format.size();
-            let mut pixels = vec![0u8; pitch * header.height];
-            let image = Image {
-                pixels: &mut pixels[..],
-                width: header.width,
-                pitch,
-                height: header.height,
-                format,
-            };
-            decompressor.decompress(bytes, image).map_err(corrupt)?;
-            Raster::new(header.width as u32, header.height as u32, channels, pixels)
-        })
     }
 }
 
