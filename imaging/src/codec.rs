@@ -13,8 +13,11 @@ use image::{ExtendedColorType, ImageEncoder};
 use crate::error::{Error, ErrorKind, Result};
 use crate::raster::{Channels, Raster};
 
-/// Encodes RGB or grey pixels as a baseline JPEG (4:2:0 for colour). RGBA is laid on white.
+/// Encodes RGB or grey pixels as a baseline JPEG with libjpeg's SIMD encoder (mozjpeg set to
+/// libjpeg-turbo's fastest defaults: baseline, the standard tables, 4:2:0 for colour). RGBA is
+/// laid on white.
 pub fn encode_jpeg(raster: &Raster, quality: u8) -> Result<Vec<u8>> {
+    use mozjpeg::{ColorSpace, Compress};
     let flattened;
     let raster = if raster.channels == Channels::Rgba {
         flattened = raster.to_rgb();
@@ -23,7 +26,31 @@ pub fn encode_jpeg(raster: &Raster, quality: u8) -> Result<Vec<u8>> {
         raster
     };
     let (width, height) = (dimension(raster.width)?, dimension(raster.height)?);
-    jpeg::encode(raster, width, height, quality)
+    let failed = |message: String| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("jpeg encoding failed: {message}"),
+        )
+    };
+    let color = match raster.channels {
+        Channels::Gray => ColorSpace::JCS_GRAYSCALE,
+        _ => ColorSpace::JCS_RGB,
+    };
+    // libjpeg reports errors by unwinding out of the encoder (mozjpeg's design)
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut compress = Compress::new(color);
+        compress.set_fastest_defaults();
+        compress.set_size(usize::from(width), usize::from(height));
+        compress.set_quality(f32::from(quality));
+        let mut started = compress.start_compress(Vec::with_capacity(raster.pixels.len() / 8))?;
+        started.write_scanlines(&raster.pixels)?;
+        started.finish()
+    }));
+    match outcome {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => Err(failed(error.to_string())),
+        Err(_) => Err(failed("the encoder failed".to_owned())),
+    }
 }
 
 fn dimension(value: u32) -> Result<u16> {
@@ -35,77 +62,35 @@ fn dimension(value: u32) -> Result<u16> {
     })
 }
 
-/// Decodes a JPEG into `channels` (grey or RGB).
+/// Decodes a JPEG tile into `channels` (grey or RGB) with zune-jpeg.
 pub(crate) fn decode_jpeg(bytes: &[u8], channels: Channels) -> Result<Raster> {
-    jpeg::decode(bytes, channels)
-}
-
-/// The JPEG codecs: libjpeg's SIMD encoder (mozjpeg), and zune-jpeg for decoding tiles.
-mod jpeg {
     use zune_core::bytestream::ZCursor;
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
     use zune_jpeg::JpegDecoder;
 
-    use crate::error::{Error, ErrorKind, Result};
-    use crate::raster::{Channels, Raster};
-
-    /// Encodes with libjpeg's SIMD encoder (mozjpeg set to libjpeg-turbo's fastest defaults:
-    /// baseline, the standard tables, 4:2:0 for colour).
-    pub(super) fn encode(raster: &Raster, width: u16, height: u16, quality: u8) -> Result<Vec<u8>> {
-        use mozjpeg::{ColorSpace, Compress};
-        let failed = |message: String| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("jpeg encoding failed: {message}"),
-            )
-        };
-        let color = match raster.channels {
-            Channels::Gray => ColorSpace::JCS_GRAYSCALE,
-            _ => ColorSpace::JCS_RGB,
-        };
-        // libjpeg reports errors by unwinding out of the encoder (mozjpeg's design)
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut compress = Compress::new(color);
-            compress.set_fastest_defaults();
-            compress.set_size(usize::from(width), usize::from(height));
-            compress.set_quality(f32::from(quality));
-            let mut started =
-                compress.start_compress(Vec::with_capacity(raster.pixels.len() / 8))?;
-            started.write_scanlines(&raster.pixels)?;
-            started.finish()
-        }));
-        match outcome {
-            Ok(Ok(bytes)) => Ok(bytes),
-            Ok(Err(error)) => Err(failed(error.to_string())),
-            Err(_) => Err(failed("the encoder failed".to_owned())),
-        }
-    }
-
-    pub(super) fn decode(bytes: &[u8], channels: Channels) -> Result<Raster> {
-        let colorspace = if channels == Channels::Gray {
-            ColorSpace::Luma
-        } else {
-            ColorSpace::RGB
-        };
-        let options = DecoderOptions::default().jpeg_set_out_colorspace(colorspace);
-        let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-        let pixels = decoder.decode().map_err(|error| {
-            Error::new(
-                ErrorKind::CorruptDerivative,
-                format!("cannot decode a tile: {error:?}"),
-            )
-        })?;
-        let info = decoder
-            .info()
-            .ok_or_else(|| Error::new(ErrorKind::CorruptDerivative, "tile has no header"))?;
-        Raster::new(
-            u32::from(info.width),
-            u32::from(info.height),
-            channels,
-            pixels,
+    let colorspace = if channels == Channels::Gray {
+        ColorSpace::Luma
+    } else {
+        ColorSpace::RGB
+    };
+    let options = DecoderOptions::default().jpeg_set_out_colorspace(colorspace);
+    let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    let pixels = decoder.decode().map_err(|error| {
+        Error::new(
+            ErrorKind::CorruptDerivative,
+            format!("cannot decode a tile: {error:?}"),
         )
-    }
+    })?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| Error::new(ErrorKind::CorruptDerivative, "tile has no header"))?;
+    Raster::new(
+        u32::from(info.width),
+        u32::from(info.height),
+        channels,
+        pixels,
+    )
 }
 
 /// Encodes a rendered image in an Image API output format.

@@ -179,9 +179,8 @@ pub fn render_decoded_within(
     let origin_y = plan.first_row * tile_height;
     let canvas_width = (plan.columns * tile_width).min(level.width - origin_x);
     let canvas_height = (plan.rows * tile_height).min(level.height - origin_y);
-    let tiles: Vec<&Raster> = tiles.iter().map(AsRef::as_ref).collect();
     // stored tiles are whole (edge tiles padded): anything else is not this pyramid's
-    if let Some(stranger) = tiles.iter().find(|tile| {
+    if let Some(stranger) = tiles.iter().map(AsRef::as_ref).find(|tile| {
         tile.channels != layout.channels || (tile.width, tile.height) != (tile_width, tile_height)
     }) {
         return Err(Error::new(
@@ -198,7 +197,7 @@ pub fn render_decoded_within(
     for y in 0..canvas_height {
         let (tile_row, tile_y) = (y / tile_height, (y % tile_height) as usize);
         for column in 0..plan.columns {
-            let tile = tiles[(tile_row * plan.columns + column) as usize];
+            let tile = tiles[(tile_row * plan.columns + column) as usize].as_ref();
             let width = tile_width.min(canvas_width - column * tile_width) as usize;
             let start = tile_y * tile_width as usize * channels;
             pixels.extend_from_slice(&tile.pixels[start..start + width * channels]);

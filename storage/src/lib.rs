@@ -275,10 +275,9 @@ fn with_prefix(store: impl ObjectStore, prefix: &str) -> Arc<dyn ObjectStore> {
 #[derive(Clone)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
-    /// A folder or memory store: reading is a system call, not a request, so several ranges
-    /// are read in one go (one open file, one blocking task).
-    local: bool,
-    /// A folder store's own handle, for reads small enough to make on the calling thread.
+    /// A folder store's own handle: reading is a system call, not a request, so small reads
+    /// are made on the calling thread and larger ones in one blocking task with the file
+    /// opened once.
     folder: Option<Arc<object_store::local::LocalFileSystem>>,
 }
 
@@ -372,15 +371,7 @@ impl BlobStore {
                 with_prefix(azure, prefix)
             }
         };
-        let local = matches!(
-            location,
-            StorageLocation::Folder(_) | StorageLocation::Memory
-        );
-        Ok(Self {
-            store,
-            local,
-            folder,
-        })
+        Ok(Self { store, folder })
     }
 
     /// Opens a customer's bucket with the credentials given, and nothing else: the builder
@@ -417,7 +408,6 @@ impl BlobStore {
         }
         Ok(Self {
             store: Arc::new(builder.build()?),
-            local: false,
             folder: None,
         })
     }
@@ -482,21 +472,13 @@ impl BlobStore {
 
     /// Reads bytes `range` of an object.
     pub async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes> {
-        let path = Self::path(key)?;
-        if let Some(read) = self.read_inline(&path, std::slice::from_ref(&range)) {
-            return read?.pop().ok_or_else(|| Error {
+        self.get_ranges(key, std::slice::from_ref(&range))
+            .await?
+            .pop()
+            .ok_or_else(|| Error {
                 kind: ErrorKind::Backend,
                 message: "a range was not read".to_owned(),
-            });
-        }
-        let bytes = self.store.get_range(&path, range.clone()).await?;
-        if bytes.len() as u64 != range.end.saturating_sub(range.start) {
-            return Err(Error {
-                kind: ErrorKind::Backend,
-                message: format!("{path} ends before byte {}", range.end),
-            });
-        }
-        Ok(bytes)
+            })
     }
 
     /// `runs` of a folder store's object read on this thread, when they are small enough
@@ -558,7 +540,7 @@ impl BlobStore {
         }
         let fetched: Vec<Bytes> = if let Some(read) = self.read_inline(&path, &runs) {
             read?
-        } else if self.local {
+        } else if self.folder.is_some() {
             self.store.get_ranges(&path, &runs).await?
         } else {
             futures::future::try_join_all(
@@ -586,7 +568,7 @@ impl BlobStore {
                 if end > bytes.len() {
                     return Err(Error {
                         kind: ErrorKind::Backend,
-                        message: format!("the object ends before byte {}", range.end),
+                        message: format!("{path} ends before byte {}", range.end),
                     });
                 }
                 Ok(bytes.slice(start..end))

@@ -202,15 +202,13 @@ impl ImageDelivery {
         key: &str,
         range: std::ops::Range<u64>,
     ) -> Result<Bytes, storage::Error> {
-        let Some(disk) = &self.disk else {
-            return self.storage.get_range(key, range).await;
-        };
-        if let Some(bytes) = disk.get(key, &range).await {
-            return Ok(bytes);
-        }
-        let bytes = self.storage.get_range(key, range.clone()).await?;
-        disk.put(key, &range, &bytes).await;
-        Ok(bytes)
+        self.read_tiles(key, vec![range])
+            .await?
+            .pop()
+            .ok_or_else(|| storage::Error {
+                kind: storage::ErrorKind::Backend,
+                message: "a range was not read".to_owned(),
+            })
     }
 
     /// Bytes `ranges` of a stored pyramid, in order: those this node's disk cache has from
