@@ -104,8 +104,10 @@ function showAccount(customer) {
 function signOut() {
   forget();
   session.me = null;
-  location.hash = '#/';
-  route();
+  // one route only: a changed address routes through its hashchange, and a second form drawn
+  // over the first would drop what was already typed into it
+  if (location.hash === '#/') route();
+  else location.hash = '#/';
 }
 
 /** The route in the address bar, read. */

@@ -96,6 +96,21 @@ async function signIn(page, base) {
   await page.getByRole('heading', { name: 'Spaces', level: 1 }).waitFor();
 }
 
+/** After a failure, what each open page shows (its address, the text of its main area or
+ * dialog, and a screenshot), so a failure in CI can be read without rerunning it. */
+async function describePages(browser) {
+  const pages = browser?.contexts().flatMap((context) => context.pages()) ?? [];
+  for (const [index, page] of pages.entries()) {
+    try {
+      const text = await page.evaluate(() => (document.querySelector('dialog[open]') ?? document.querySelector('main') ?? document.body).innerText);
+      console.error(`portal: page ${index + 1} at ${page.url()} shows:\n  ${text.trim().slice(0, 1500).replace(/\n+/g, '\n  ')}`);
+      await page.screenshot({ path: join(screenshots, `failure-${index + 1}.png`), fullPage: true });
+    } catch (error) {
+      console.error(`portal: page ${index + 1} could not be described: ${error.message}`);
+    }
+  }
+}
+
 /** Waits until the deep-zoom canvas has drawn: most of it covered, in more than a few colours. */
 async function drawn(page, where) {
   const deadline = Date.now() + 30000;
@@ -575,9 +590,21 @@ async function main() {
     step('"New API key" showed the key and its secret once');
 
     // sign out; the customer's key sees its own customer only
+    await page.evaluate(() => {
+      window.signInFormsDrawn = 0;
+      new MutationObserver((changes) => {
+        for (const change of changes) {
+          for (const node of change.addedNodes) if (node.matches?.('form.sign-in')) window.signInFormsDrawn += 1;
+        }
+      }).observe(document.getElementById('main'), { childList: true });
+    });
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     check(await page.evaluate(() => sessionStorage.getItem('vitrine.token') === null), 'signing out forgets the token');
+    // the form is drawn once: one drawn again over it would lose what is typed in the meantime
+    await page.waitForTimeout(300);
+    const drawnForms = await page.evaluate(() => window.signInFormsDrawn);
+    check(drawnForms === 1, `the sign-in form was drawn ${drawnForms} times on signing out`);
     await page.getByLabel('API key').fill(customerKey);
     await page.getByLabel('Secret').fill(customerSecret);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -628,6 +655,9 @@ async function main() {
 
     check(problems.length === 0, `console errors (policy violations included) or failed requests:\n  ${problems.join('\n  ')}`);
     step(`every flow works in Chromium; screenshots in ${screenshots}`);
+  } catch (error) {
+    await describePages(browser);
+    throw error;
   } finally {
     await browser?.close();
     vitrine.server.kill();
