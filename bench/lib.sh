@@ -152,3 +152,81 @@ p = lambda q: values[min(len(values) - 1, int(q * len(values)))]
 print(f"{statistics.median(values):.2f} {p(0.99):.2f} {len(values)}")
 PY
 }
+
+# static_tile_paths OUT: the kit's mosaic as plain tile files (`vips dzsave`, 256 px, Q75, made
+# once under $BENCH_DIR/static) and 2,000 of them from the levels a viewer asks for (1/64 of
+# the size and up), shuffled (seed 42): OUT/static-paths.txt lists the files,
+# OUT/iiif-paths.txt the IIIF requests for the same tiles of /iiif/3/bench/1/mosaic; sets tiles
+static_tile_paths() {
+  local master="$BENCH_DIR/images/src/mosaic.jpg"
+  tiles="$BENCH_DIR/static/mosaic"
+  if [ ! -d "${tiles}_files" ]; then
+    mkdir -p "$BENCH_DIR/static"
+    vips dzsave "$master" "$tiles" --tile-size 256 --overlap 0 --suffix '.jpg[Q=75]'
+  fi
+  python3 - "$master" "${tiles}_files" "$1" <<'PY'
+import os, random, subprocess, sys
+master, files, out = sys.argv[1:]
+width, height = (int(subprocess.check_output(["vipsheader", "-f", f, master])) for f in ("width", "height"))
+deepest = max(int(level) for level in os.listdir(files) if level.isdigit())
+tiles = []
+for level in range(deepest - 6, deepest + 1):
+    scale = 2 ** (deepest - level)
+    for name in os.listdir(f"{files}/{level}"):
+        x, y = (int(v) for v in name[:-4].split("_"))
+        tiles.append((level, x, y, scale))
+random.Random(42).shuffle(tiles)
+tiles = tiles[:2000]
+prefix = os.path.basename(files)
+with open(f"{out}/static-paths.txt", "w") as static, open(f"{out}/iiif-paths.txt", "w") as iiif:
+    for level, x, y, scale in tiles:
+        static.write(f"/{prefix}/{level}/{x}_{y}.jpg\n")
+        span = 256 * scale
+        left, top = x * span, y * span
+        w, h = min(span, width - left), min(span, height - top)
+        iiif.write(f"/iiif/3/bench/1/mosaic/{left},{top},{w},{h}/{-(-w // scale)},/0/default.jpg\n")
+PY
+}
+
+# start_lighttpd OUT: lighttpd (one process, no access log) serving the tiles of
+# static_tile_paths as plain files on a free loopback port; sets lighttpd_pid, lighttpd_url
+start_lighttpd() {
+  local out=$1 port
+  port=$(free_port)
+  cat > "$out/lighttpd.conf" <<CONF
+server.document-root = "$(dirname "$tiles")"
+server.bind = "127.0.0.1"
+server.port = $port
+server.errorlog = "$out/lighttpd.error.log"
+mimetype.assign = (".jpg" => "image/jpeg")
+CONF
+  lighttpd -D -f "$out/lighttpd.conf" &
+  lighttpd_pid=$!
+  lighttpd_url="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    curl -sf -o /dev/null "$lighttpd_url$(head -n 1 "$out/static-paths.txt")" && return 0
+    sleep 0.05
+  done
+  echo "lighttpd did not start"; cat "$out/lighttpd.error.log"; exit 1
+}
+
+stop_lighttpd() { kill "$lighttpd_pid" 2>/dev/null || true; wait "$lighttpd_pid" 2>/dev/null || true; }
+
+# static_row NAME PID URL PATHS SECONDS: wrk -t1 -c4 over the paths (a 3 s warm-up, then
+# SECONDS), printed as a row of | name | req/s | CPU µs/req | p50 ms | p99 ms | errors | avg KiB |
+static_row() {
+  local name=$1 pid=$2 url=$3 paths=$4 seconds=$5 before after line
+  cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+  wrk -t1 -c4 -d3s --timeout 30s -s "$kit/wrk_paths.lua" "$url" -- "$paths" >/dev/null
+  before=$(cpu_ticks "$pid")
+  line=$(wrk -t1 -c4 -d"${seconds}s" --timeout 30s --latency -s "$kit/wrk_paths.lua" "$url" -- "$paths" \
+    | grep '^WRKJSON' | sed 's/^WRKJSON //')
+  after=$(cpu_ticks "$pid")
+  python3 - "$name" "$line" "$before" "$after" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+name, line, before, after, tick = sys.argv[1], json.loads(sys.argv[2]), *map(int, sys.argv[3:])
+errors = sum(line[k] for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
+cpu_us = (after - before) / tick * 1e6 / max(line["requests"], 1)
+print(f'| {name} | {line["rps"]:.0f} | {cpu_us:.1f} | {line["lat_p50_us"] / 1000:.2f} | {line["lat_p99_us"] / 1000:.2f} | {errors} | {line["bytes"] / max(line["requests"], 1) / 1024:.1f} |')
+PY
+}
