@@ -103,10 +103,16 @@ fn main() -> anyhow::Result<()> {
     if let Command::Serve = cli.command {
         limit_malloc_arenas();
     }
+    if let Command::Schema = cli.command {
+        print!("{}", vitrine_api::graphql::sdl());
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref())?;
     tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.http_threads)
         .enable_all()
         .build()?
-        .block_on(run(cli))
+        .block_on(run(cli, config))
 }
 
 /// The arenas a server's glibc allocator may use, unless `MALLOC_ARENA_MAX` says otherwise.
@@ -143,12 +149,7 @@ fn limit_malloc_arenas() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn limit_malloc_arenas() {}
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Schema = cli.command {
-        print!("{}", vitrine_api::graphql::sdl());
-        return Ok(());
-    }
-    let mut config = Config::load(cli.config.as_deref())?;
+async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
     telemetry::init_logging(config.log_format, &config.log_level);
     config.job_process = job_process(cli.config.as_deref());
     match cli.command {
@@ -389,6 +390,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // starts must still stop it gracefully, not kill it
     let shutdown = shutdown_signal()?;
     let admin_key_file = config.admin_key_file();
+    let render_threads = (config.render_threads, config.heavy_render_threads);
     let mut running = server::start(config)
         .await
         .context("cannot start the server")?;
@@ -400,6 +402,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  key:    {}", created.key);
         println!("  secret: {}", created.secret);
     }
+    println!(
+        "threads: {} answering requests (http_threads), {} + {} rendering \
+         (render_threads + heavy_render_threads)",
+        tokio::runtime::Handle::current().metrics().num_workers(),
+        render_threads.0,
+        render_threads.1
+    );
     println!("listening on http://{}", running.local_addr);
     shutdown.await;
     tracing::info!("shutting down: finishing requests in flight");

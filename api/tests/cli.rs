@@ -85,6 +85,31 @@ fn the_server_limits_glibc_arenas_unless_the_operator_chose() {
 }
 
 #[test]
+fn the_server_answers_on_as_many_runtime_threads_as_http_threads_says() {
+    let data = tempfile::tempdir().unwrap();
+    for threads in [1, 3] {
+        let mut command = vitrine(data.path());
+        command.env("VITRINE_HTTP_THREADS", threads.to_string());
+        let (child, base, printed) = common::serve(command);
+        let healthy = reqwest::blocking::get(format!("{base}/healthz"))
+            .unwrap()
+            .status()
+            .is_success();
+        assert!(terminate_and_wait(child).success());
+        assert!(healthy);
+        // the count is the runtime's own, not the setting read back
+        let line = printed
+            .iter()
+            .find(|line| line.starts_with("threads: "))
+            .unwrap_or_else(|| panic!("no threads line in {printed:?}"));
+        assert!(
+            line.starts_with(&format!("threads: {threads} answering requests")),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn first_start_creates_and_prints_an_admin_key_that_works() {
     let data = tempfile::tempdir().unwrap();
     let (child, base, printed) = serve(data.path());

@@ -93,7 +93,10 @@ pub struct Config {
     /// A cache of stored tiles on this node's disk ({data_dir}/tile-cache), in front of a
     /// remote store; bytes, 0 for none.
     pub tile_disk_cache_bytes: u64,
-    /// Concurrent renders (decode, resize, encode) on the blocking pool.
+    /// Threads of the async runtime, which answer requests (HTTP, lookups, tile reads);
+    /// renders and ingest have threads of their own.
+    pub http_threads: usize,
+    /// Concurrent renders (decode, resize, encode), each on a thread of its own.
     pub render_threads: usize,
     /// Time a render may take, waiting for a render slot included, before it is answered 503.
     pub render_timeout_ms: u64,
@@ -198,6 +201,7 @@ impl std::fmt::Debug for Config {
             .field("render_cache_bytes", &self.render_cache_bytes)
             .field("decoded_tile_cache_bytes", &self.decoded_tile_cache_bytes)
             .field("tile_disk_cache_bytes", &self.tile_disk_cache_bytes)
+            .field("http_threads", &self.http_threads)
             .field("render_threads", &self.render_threads)
             .field("render_timeout_ms", &self.render_timeout_ms)
             .field("render_queue_length", &self.render_queue_length)

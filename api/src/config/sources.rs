@@ -57,6 +57,7 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("render_cache_bytes", ValueKind::Integer),
     ("decoded_tile_cache_bytes", ValueKind::Integer),
     ("tile_disk_cache_bytes", ValueKind::Integer),
+    ("http_threads", ValueKind::Integer),
     ("render_threads", ValueKind::Integer),
     ("render_timeout_ms", ValueKind::Integer),
     ("render_queue_length", ValueKind::Integer),
