@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Measures Vitrine against IIPImage (peer A) and iiif-processor/sharp (peer B) in one run on the
 # same masters, with the kit in ../shared/bench (see its README): serving (viewer tiles W1,
-# thumbnails W2, arbitrary regions W3) and ingest (pyramid build against vips tiffsave).
+# thumbnails W2, arbitrary regions W3), ingest (pyramid build against vips tiffsave), and the
+# static-file limit (lighttpd serving the same kind of tiles as plain files).
 #
 #   bench/run.sh [--quick] [--tile-size N]
 #     --quick: 10 s runs, one repeat; --tile-size: Vitrine's pyramid tiles and the W1 requests
 #     (default 256, the kit's tile size)
 #
-# Results: $BENCH_DIR/results/ (results.md from bench.py, pyramid.md from this script).
+# Results: $BENCH_DIR/results/ (results.md from bench.py, pyramid.md and static.md from this
+# script).
 # Everything listens on 127.0.0.1 only; wrk sends load to 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,4 +79,36 @@ if $quick; then
 else
   python3 "$kit/bench.py" --peers-file "$data/peer.json" --peers vitrine,iipsrv,iiif-processor --conns 4 --repeat 2 --tile-size "$tile_size" --out "$out"
 fi
-echo "results: $out/results.md and $out/pyramid.md"
+
+# --- the static-file limit: lighttpd serving the same kind of tiles as plain files (the kit's
+# mosaic through `vips dzsave`), with W1 and W2 of this run and Vitrine on the very same tiles
+# set against it ---
+if command -v lighttpd > /dev/null; then
+  if $quick; then seconds=10; else seconds=20; fi
+  static_tile_paths "$out"
+  start_lighttpd "$out"
+  static_row "lighttpd, tiles as files" "$lighttpd_pid" "$lighttpd_url" "$out/static-paths.txt" "$seconds" > "$out/static-rows.txt"
+  stop_lighttpd
+  static_row "Vitrine, the same tiles by IIIF" "$(cat "$data/vitrine.pid")" http://127.0.0.1:8083 \
+    "$out/iiif-paths.txt" "$seconds" >> "$out/static-rows.txt"
+  python3 - "$out" <<'PY' | tee "$out/static.md"
+import json, statistics, sys
+out = sys.argv[1]
+rows = [line.split("|") for line in open(f"{out}/static-rows.txt") if line.strip()]
+limit, same = float(rows[0][2]), float(rows[1][2])
+runs = json.load(open(f"{out}/results.json"))["peers"]["vitrine"]["runs"]
+rps = lambda workload: statistics.mean(r["rps"] for r in runs if r["workload"].lower() == workload)
+print("## The static-file limit\n")
+print("wrk -t1 -c4 after a 3 s warm-up: 2,000 shuffled tiles of the mosaic, served as files by lighttpd")
+print("and as IIIF tile requests by Vitrine; W1 and W2 are this run's.\n")
+print("| server | req/s | CPU µs/req | p50 ms | p99 ms | errors | avg KiB |")
+print("|---|---|---|---|---|---|---|")
+print("".join(open(f"{out}/static-rows.txt")), end="")
+print()
+print(f"Against the static-file limit ({limit:.0f} req/s): the same tiles {same / limit:.2f}x, "
+      f"W1 {rps('w1') / limit:.2f}x, W2 {rps('w2') / limit:.2f}x.")
+PY
+else
+  echo "no lighttpd (apt-get install lighttpd): the static-file limit is left out"
+fi
+echo "results: $out/results.md, $out/pyramid.md and $out/static.md"

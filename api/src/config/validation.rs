@@ -366,12 +366,12 @@ impl RawConfig {
             )? as u64,
             render_cache_bytes: in_range(
                 "render_cache_bytes",
-                self.render_cache_bytes.unwrap_or(256 * 1024 * 1024),
+                self.render_cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES),
                 0..=i64::MAX,
             )? as u64,
             decoded_tile_cache_bytes: in_range(
                 "decoded_tile_cache_bytes",
-                self.decoded_tile_cache_bytes.unwrap_or(128 * 1024 * 1024),
+                self.decoded_tile_cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES),
                 0..=i64::MAX,
             )? as u64,
             tile_disk_cache_bytes: in_range(
@@ -518,6 +518,11 @@ impl RawConfig {
 /// The default memory budget of an ingest job: half the memory this process may use (the
 /// machine's, or its container's limit when lower), shared by the workers that may each
 /// decode a master at once, and never under 256 MiB.
+/// Each memory cache's default size: sized to fit beside IIPImage's footprint, not to hold a
+/// benchmark's whole working set (docs/benchmarks.md: W3's peak went from 568 to 274 MB when
+/// the caches went from 128 + 256 MiB to 32 + 32, W3 from 3.1x to 1.6x IIPImage's req/s).
+const DEFAULT_CACHE_BYTES: i64 = 32 * 1024 * 1024;
+
 /// The cores this process may use.
 fn cores() -> usize {
     std::thread::available_parallelism()
@@ -576,7 +581,8 @@ mod tests {
         assert!(config.storage_url.ends_with("vitrine-data/objects"));
         assert!(config.admin_key.is_none());
         assert!(!config.allow_private_origins);
-        assert_eq!(config.decoded_tile_cache_bytes, 128 * 1024 * 1024);
+        assert_eq!(config.decoded_tile_cache_bytes, 32 * 1024 * 1024);
+        assert_eq!(config.render_cache_bytes, 32 * 1024 * 1024);
         // half the memory, shared by the workers, at least 256 MiB
         assert!(config.ingest_memory_budget_bytes >= 256 * 1024 * 1024);
         if let Some(usable) = usable_memory() {
