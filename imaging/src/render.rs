@@ -31,6 +31,39 @@ pub struct RenderPlan {
     rows: u32,
 }
 
+/// The pixels of a plan's tiles a render reads: the region and, around it, as far as the
+/// resize filter reaches (Lanczos3 takes three source pixels each side per output pixel's
+/// width), in pixels of the tiles' span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+}
+
+impl Window {
+    /// `region` is (left, top, width, height) on the tiles' span of `span` pixels, resized to
+    /// `output` pixels.
+    fn around(region: (f64, f64, f64, f64), output: (u32, u32), span: (u32, u32)) -> Window {
+        let (left, top, width, height) = region;
+        let reach =
+            |length: f64, output: u32| (3.0 * (length / f64::from(output)).max(1.0)).ceil() + 2.0;
+        let (reach_x, reach_y) = (reach(width, output.0), reach(height, output.1));
+        let from = |start: f64, reach: f64| (start - reach).floor().max(0.0) as u32;
+        let to = |end: f64, reach: f64, span: u32| ((end + reach).ceil() as u32).min(span);
+        let (x, y) = (from(left, reach_x), from(top, reach_y));
+        let right = to(left + width, reach_x, span.0).max(x + 1);
+        let bottom = to(top + height, reach_y, span.1).max(y + 1);
+        Window {
+            x,
+            y,
+            width: right - x,
+            height: bottom - y,
+        }
+    }
+}
+
 /// The stored tile that answers a request exactly, byte for byte: a whole interior tile of
 /// one level at its own size, unrotated, in the pyramid's own quality, as JPEG.
 pub fn exact_tile(layout: &PyramidLayout, request: &ResolvedRequest) -> Option<TileRequest> {
@@ -191,19 +224,6 @@ pub fn render_decoded_within(
             ),
         ));
     }
-    // the canvas is written row by row from the tiles, each byte once
-    let channels = layout.channels.count();
-    let mut pixels = Vec::with_capacity(canvas_width as usize * canvas_height as usize * channels);
-    for y in 0..canvas_height {
-        let (tile_row, tile_y) = (y / tile_height, (y % tile_height) as usize);
-        for column in 0..plan.columns {
-            let tile = tiles[(tile_row * plan.columns + column) as usize].as_ref();
-            let width = tile_width.min(canvas_width - column * tile_width) as usize;
-            let start = tile_y * tile_width as usize * channels;
-            pixels.extend_from_slice(&tile.pixels[start..start + width * channels]);
-        }
-    }
-    let canvas = Raster::new(canvas_width, canvas_height, layout.channels, pixels)?;
     // the region on this level, to the sub-pixel
     let scale = f64::from(1u32 << plan.level);
     let region = request.region;
@@ -211,6 +231,31 @@ pub fn render_decoded_within(
     let top = f64::from(region.y) / scale - f64::from(origin_y);
     let width = (f64::from(region.width) / scale).min(f64::from(canvas_width) - left);
     let height = (f64::from(region.height) / scale).min(f64::from(canvas_height) - top);
+    // only the part of the tiles the resize reads goes on the canvas, each byte once
+    let window = Window::around(
+        (left, top, width, height),
+        (request.width, request.height),
+        (canvas_width, canvas_height),
+    );
+    let channels = layout.channels.count();
+    let mut pixels = Vec::with_capacity(window.width as usize * window.height as usize * channels);
+    for y in window.y..window.y + window.height {
+        let (tile_row, tile_y) = (y / tile_height, (y % tile_height) as usize);
+        let first_column = window.x / tile_width;
+        let last_column = (window.x + window.width - 1) / tile_width;
+        for column in first_column..=last_column {
+            let tile = tiles[(tile_row * plan.columns + column) as usize].as_ref();
+            let tile_left = column * tile_width;
+            let start = window.x.max(tile_left) - tile_left;
+            let end = (window.x + window.width).min(tile_left + tile_width) - tile_left;
+            let row = tile_y * tile_width as usize * channels;
+            pixels.extend_from_slice(
+                &tile.pixels[row + start as usize * channels..row + end as usize * channels],
+            );
+        }
+    }
+    let canvas = Raster::new(window.width, window.height, layout.channels, pixels)?;
+    let (left, top) = (left - f64::from(window.x), top - f64::from(window.y));
     check_deadline(deadline)?;
     let mut image = canvas.resize_area(left, top, width, height, request.width, request.height)?;
     drop(canvas);
@@ -417,6 +462,88 @@ mod tests {
         let small = vec![Raster::filled(128, 256, Channels::Rgb, 0); plan.tiles.len()];
         let error = render_decoded(&built.layout, &plan, &small, &request, 85).unwrap_err();
         assert_eq!(error.kind, ErrorKind::Internal, "{error:?}");
+    }
+
+    /// A level of a built pyramid as one raster, pasted from all its decoded tiles.
+    fn whole_level(built: &crate::pyramid::BuiltPyramid, level: usize) -> Raster {
+        let layout = &built.layout.levels[level];
+        let mut whole = Raster::filled(layout.width, layout.height, Channels::Rgb, 0);
+        for index in 0..layout.offsets.len() {
+            let range = layout.tile_range(index);
+            let tile = decode_tile(
+                &built.layout,
+                &built.tiff[range.start as usize..range.end as usize],
+            )
+            .unwrap();
+            let (column, row) = (
+                index as u32 % layout.tiles_across,
+                index as u32 / layout.tiles_across,
+            );
+            whole.paste(&tile, column * layout.tile_width, row * layout.tile_height);
+        }
+        whole
+    }
+
+    #[test]
+    fn regions_match_the_whole_level_resized_pixel_for_pixel() {
+        // the canvas holds only the tiles' pixels the filter reaches, so a render must be the
+        // same pixels as the region resized from its whole level: exactly, not within a tolerance
+        let built = pyramid(1500, 1100);
+        for path in [
+            "100,50,700,500/300,/0/default.png",
+            "333,217,401,389/401,/0/default.png",
+            "0,0,1500,1100/150,/0/default.png",
+            "1100,900,400,200/37,/0/default.png",
+            "700,300,90,60/^500,/0/default.png",
+            "257,511,3,2/3,2/0/default.png",
+        ] {
+            let request = request(path, 1500, 1100);
+            let plan = plan(&built.layout, &request);
+            let rendered = decode(
+                &render(
+                    &built.layout,
+                    &plan,
+                    &tiles_for(&built, &plan),
+                    &request,
+                    85,
+                )
+                .unwrap(),
+            )
+            .to_rgb8();
+            let scale = f64::from(1u32 << plan.level);
+            let region = request.region;
+            let expected = whole_level(&built, plan.level)
+                .resize_area(
+                    f64::from(region.x) / scale,
+                    f64::from(region.y) / scale,
+                    f64::from(region.width) / scale,
+                    f64::from(region.height) / scale,
+                    request.width,
+                    request.height,
+                )
+                .unwrap();
+            assert_eq!(rendered.as_raw(), &expected.pixels, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_canvas_is_the_region_and_the_filters_reach() {
+        // a 100 x 80 region at 2:1 on a span of four tiles: Lanczos3 reaches 6 pixels
+        let window = Window::around((300.0, 200.0, 100.0, 80.0), (50, 40), (512, 512));
+        assert_eq!(
+            window,
+            Window {
+                x: 292,
+                y: 192,
+                width: 116,
+                height: 96
+            }
+        );
+        // clipped at the span's edges, never empty
+        let edge = Window::around((0.0, 500.5, 512.0, 11.5), (512, 12), (512, 512));
+        assert_eq!((edge.x, edge.width, edge.y + edge.height), (0, 512, 512));
+        let corner = Window::around((511.9, 511.9, 0.1, 0.1), (1, 1), (512, 512));
+        assert!(corner.width >= 1 && corner.height >= 1 && corner.x + corner.width <= 512);
     }
 
     #[test]
