@@ -29,6 +29,10 @@ enum Command {
     /// Rebuild this node's search index from the database (stop the node's server first: the
     /// index has one writer).
     Reindex,
+    /// Build one master's pyramid, as the request on standard input says, and answer on
+    /// standard output (used by the server for masters of build_process_pixels or more).
+    #[command(hide = true)]
+    BuildPyramid,
     /// Run one job that a worker of this installation holds, then exit (used by the server to
     /// run a job whose previous worker died in a process of its own).
     #[command(hide = true)]
@@ -107,6 +111,10 @@ fn main() -> anyhow::Result<()> {
         print!("{}", vitrine_api::graphql::sdl());
         return Ok(());
     }
+    // a child of a server: no configuration, runtime or logging of its own
+    if let Command::BuildPyramid = cli.command {
+        return Ok(ingest::build_pyramid_command()?);
+    }
     let config = Config::load(cli.config.as_deref())?;
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.http_threads)
@@ -153,7 +161,9 @@ async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
     telemetry::init_logging(config.log_format, &config.log_level);
     config.job_process = job_process(cli.config.as_deref());
     match cli.command {
-        Command::Schema => unreachable!("handled before configuration is read"),
+        Command::Schema | Command::BuildPyramid => {
+            unreachable!("handled before configuration is read")
+        }
         Command::Serve => serve(config).await,
         Command::Migrate => {
             server::open_domain(&config).await?;

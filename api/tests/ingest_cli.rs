@@ -285,3 +285,132 @@ fn import_checks_the_csv_then_creates_and_waits_for_the_batch() {
     assert!(!missing.status.success());
     stop(server);
 }
+
+/// Runs `vitrine build-pyramid` on a master written to `folder`, as a server does for a large
+/// master, and returns its answer.
+fn build_in_child(folder: &Path, master: &[u8]) -> Value {
+    use std::io::Write;
+    std::fs::write(folder.join("master"), master).unwrap();
+    let mut child = common::vitrine(folder)
+        .arg("build-pyramid")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let request = json!({ "folder": folder, "tile_size": 256, "jpeg_quality": 80,
+        "thumbnail_sizes": [100, 400], "max_pixels": 1_000_000_000u64, "memory_budget": 1u64 << 30 });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The child side of a large master's build: the pyramid and thumbnails land in the folder it
+/// was given, and a bad master is an answer with its stable code, not a crash.
+#[test]
+fn build_pyramid_builds_in_the_folder_it_is_given_and_answers_failures_with_their_code() {
+    let folder = tempfile::tempdir().unwrap();
+    let image = image::RgbImage::from_fn(700, 500, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    let mut png = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let built = build_in_child(folder.path(), &png);
+    assert_eq!(built["outcome"], "built", "{built}");
+    assert_eq!(
+        (built["width"].as_u64(), built["height"].as_u64()),
+        (Some(700), Some(500))
+    );
+    assert_eq!(built["levels"], 3, "{built}");
+    assert_eq!(
+        built["thumbnails"],
+        json!([[100, 71], [400, 286]]),
+        "{built}"
+    );
+    let tiff = std::fs::read(folder.path().join("pyramid.tif")).unwrap();
+    assert_eq!(tiff.len() as u64, built["bytes"].as_u64().unwrap());
+    assert!(tiff.starts_with(b"II*\0") || tiff.starts_with(b"II+\0"));
+    let thumbnail = image::open(folder.path().join("thumbnail-400x286.jpg")).unwrap();
+    assert_eq!((thumbnail.width(), thumbnail.height()), (400, 286));
+
+    // a 16 x 16 PNG whose header claims 60,000 x 60,000 pixels (its checksum made right)
+    let mut lying = Vec::new();
+    image::RgbImage::new(16, 16)
+        .write_to(
+            &mut std::io::Cursor::new(&mut lying),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    lying[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+    lying[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+    let mut crc = !0u32;
+    for byte in &lying[12..29] {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    lying[29..33].copy_from_slice(&(!crc).to_be_bytes());
+    let failed = build_in_child(folder.path(), &lying);
+    assert_eq!(failed["outcome"], "failed", "{failed}");
+    assert_eq!(failed["code"], "image-too-large", "{failed}");
+    // a master cut short
+    let failed = build_in_child(folder.path(), &png[..png.len() / 2]);
+    assert_eq!(failed["outcome"], "failed", "{failed}");
+    assert!(
+        matches!(
+            failed["code"].as_str(),
+            Some("truncated-image" | "unsupported-image")
+        ),
+        "{failed}"
+    );
+}
+
+/// With `build_process_pixels` low, a server builds every master in a process of its own (the
+/// real `vitrine build-pyramid`) and serves it as it would any other.
+#[test]
+fn a_server_builds_large_masters_in_processes_of_their_own() {
+    let data = tempfile::tempdir().unwrap();
+    setup_customer(data.path());
+    let origins = write_masters(data.path(), 2, 600, 400);
+    let mut command = vitrine(data.path());
+    command
+        .env("VITRINE_WORKERS", "1")
+        .env("VITRINE_BUILD_PROCESS_PIXELS", "1000");
+    let (server, base, _) = common::serve(command);
+    let space = create_space(&base);
+    let members: Vec<Value> = origins
+        .iter()
+        .enumerate()
+        .map(|(n, origin)| json!({ "space": space, "id": format!("a{n}"), "mediaType": "image/png", "origin": origin }))
+        .collect();
+    let created = graphql(
+        &base,
+        "mutation($m: [BatchMemberInput!]!) { createBatch(customer: \"acme\", members: $m) { id } }",
+        json!({ "m": members }),
+    );
+    let id = created["createBatch"]["id"].as_i64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let finished = loop {
+        let current = batch(&base, id);
+        if current["finished"].is_string() {
+            break current;
+        }
+        assert!(Instant::now() < deadline, "never finished: {current}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(finished["ready"]["totalCount"], 2, "{finished}");
+    let tile = reqwest::blocking::get(format!(
+        "{base}/iiif/3/acme/{space}/a1/256,0,256,256/max/0/default.jpg"
+    ))
+    .unwrap();
+    assert_eq!(tile.status(), 200);
+    let tile = image::load_from_memory(&tile.bytes().unwrap()).unwrap();
+    assert_eq!((tile.width(), tile.height()), (256, 256));
+    stop(server);
+}

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use domain::{Asset, AssetFacts, AssetFamily, ClaimedJob, Domain, JobEnd, JobKind, JobOutcome};
-use imaging::{DecodeLimits, PyramidOptions, build_pyramid_file};
+use imaging::{DecodeLimits, PyramidOptions};
 use storage::{BlobStore, keys};
 use tokio::sync::Semaphore;
 
+use crate::child::{BuildProcess, build_here};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fetch::{Fetcher, OriginPolicy};
 use crate::probe;
@@ -41,6 +42,9 @@ pub struct IngestOptions {
     /// How a job whose worker died is run again: in a child process, so that a master that
     /// kills its process a second time takes only that process down. `None` runs it here.
     pub isolation: Option<Isolation>,
+    /// How masters of many pixels are built: in a process of their own, so that the memory
+    /// their build takes is the system's again when it ends. `None` builds every master here.
+    pub build_process: Option<BuildProcess>,
 }
 
 /// A command that runs one held job and exits: `{program} {args…} run-job --job ID --worker NAME`.
@@ -421,29 +425,32 @@ impl Ingestor {
             .acquire_owned()
             .await
             .map_err(|_| Error::new(ErrorKind::Internal, "shutting down"))?;
-        // the pyramid is written to a temporary file as its tiles come, then stored a part at
-        // a time: neither the master's pixels nor the whole TIFF are ever held at once
-        let (file, built) = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let file = tempfile::tempfile().map_err(|error| {
-                Error::new(ErrorKind::Internal, format!("temporary file: {error}"))
-            })?;
-            let (writer, built) = build_pyramid_file(
-                &master,
-                &limits,
-                &options,
-                std::io::BufWriter::with_capacity(1 << 20, file),
-            )?;
-            drop(master);
-            let file = writer.into_inner().map_err(|error| {
-                Error::new(ErrorKind::Internal, format!("temporary file: {error}"))
-            })?;
-            Ok::<_, Error>((file, built))
-        })
-        .await
-        .map_err(|error| {
-            Error::new(ErrorKind::Internal, format!("build task failed: {error}"))
-        })??;
+        let pixels = imaging::probe(&master)
+            .map(|(width, height)| u64::from(width) * u64::from(height))
+            .ok();
+        let built = match &self.options.build_process {
+            Some(process) if pixels.is_some_and(|pixels| process.takes(pixels)) => {
+                let started = std::time::Instant::now();
+                let built = process.build(master, &limits, &options).await;
+                drop(permit);
+                let built = built?;
+                tracing::info!(asset = %asset.id, pixels, seconds = started.elapsed().as_secs_f64(), "pyramid built in a process of its own");
+                built
+            }
+            // the pyramid is written to a temporary file as its tiles come, then stored a part
+            // at a time: neither the master's pixels nor the whole TIFF are ever held at once
+            _ => tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                let file = tempfile::tempfile().map_err(|error| {
+                    Error::new(ErrorKind::Internal, format!("temporary file: {error}"))
+                })?;
+                build_here(&master, &limits, &options, file)
+            })
+            .await
+            .map_err(|error| {
+                Error::new(ErrorKind::Internal, format!("build task failed: {error}"))
+            })??,
+        };
 
         self.ensure_still_held(job).await?;
         // this processing's objects go under keys of their own: what an earlier one stored
@@ -453,8 +460,7 @@ impl Ingestor {
             .map(|elapsed| elapsed.subsec_nanos())
             .unwrap_or_default();
         let version = keys::derivative_version(job.id, job.attempt, nonce);
-        let (width, height) = (built.layout.width, built.layout.height);
-        let levels = built.layout.levels.len();
+        let (width, height, levels) = (built.width, built.height, built.levels);
         let longest_edges = built
             .thumbnails
             .iter()
@@ -473,7 +479,7 @@ impl Ingestor {
             self.storage.put(&key, Bytes::from(thumbnail.jpeg)).await?;
         }
         let pyramid_key = keys::pyramid(asset.customer_id, asset.space, &asset.id, Some(&version));
-        let mut file = file;
+        let mut file = built.file;
         std::io::Seek::rewind(&mut file)
             .map_err(|error| Error::new(ErrorKind::Internal, format!("temporary file: {error}")))?;
         self.storage.put_file(&pyramid_key, file).await?;

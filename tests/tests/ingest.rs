@@ -1692,6 +1692,68 @@ async fn a_job_that_kills_its_own_process_is_poisoned_and_the_server_survives() 
     app.stop().await;
 }
 
+/// Masters of `build_process_pixels` or more are built by a process of the server's own
+/// (`vitrine build-pyramid`; a shell stands in for it here). What that process answers is the
+/// asset's outcome: a failure keeps its code, and a process that dies (as an out-of-memory kill
+/// would) fails only its asset. Smaller masters are still built in the server.
+#[tokio::test]
+async fn large_masters_are_built_by_a_process_of_their_own() {
+    let script = r#"input=$(cat)
+case "$input" in
+  *'"tile_size":256'*) ;;
+  *) echo "no request on stdin" >&2; exit 9 ;;
+esac
+if [ -e "$0.die" ]; then kill -KILL $$; fi
+echo '{"outcome":"failed","code":"image-too-large","message":"the child says no"}'"#;
+    let folder = tempfile::tempdir().unwrap();
+    let marker = folder.path().join("child");
+    let app = TestApp::builder()
+        .workers(1)
+        .config(move |config| {
+            config.ingest_max_attempts = 1;
+            config.build_process_pixels = 1_000;
+            config.job_process = Some(ingest::Isolation {
+                program: "/bin/sh".into(),
+                args: vec!["-c".into(), script.into(), marker.clone().into()],
+            });
+        })
+        .start()
+        .await;
+    let auth = app.customer_with_key("acme").await;
+    let space = app.create_space(&auth, "acme", "maps").await;
+
+    let origin = app.add_master("large.png", &grid_png(40, 30));
+    register(&app, &auth, space, "large", &origin).await;
+    let large = settled(&app, &auth, space, "large").await;
+    assert_eq!(large["status"], "ERROR", "{large}");
+    assert_eq!(
+        large["error"], "image-too-large: the child says no",
+        "{large}"
+    );
+
+    std::fs::write(folder.path().join("child.die"), "").unwrap();
+    let origin = app.add_master("dies.png", &grid_png(40, 30));
+    register(&app, &auth, space, "dies", &origin).await;
+    let dies = settled(&app, &auth, space, "dies").await;
+    assert_eq!(dies["status"], "ERROR", "{dies}");
+    let error = dies["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("internal: the build's own process ended without an answer")
+            && error.contains("signal: 9"),
+        "{error}"
+    );
+    assert_eq!(app.get("/healthz").await.status(), 200);
+
+    // under the threshold: built here, whatever the child would say
+    let origin = app.add_master("small.png", &grid_png(30, 20));
+    register(&app, &auth, space, "small", &origin).await;
+    assert_eq!(
+        settled(&app, &auth, space, "small").await["status"],
+        "READY"
+    );
+    app.stop().await;
+}
+
 const S3_RULE: &str = "mutation($p: String!, $u: String!, $k: String!, $e: String) {
     createOriginRule(customer: \"acme\", input: {pattern: $p, strategy: S3, username: $u, password: $k, endpoint: $e}) {
         id strategy username endpoint } }";

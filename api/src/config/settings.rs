@@ -82,6 +82,9 @@ pub struct Config {
     /// Most memory one ingest job may take to decode a master and build its pyramid,
     /// estimated from the master's header; larger masters end in IMAGE_TOO_LARGE.
     pub ingest_memory_budget_bytes: u64,
+    /// Masters of at least this many pixels are built by a process of their own, whose memory
+    /// is the system's again when it ends; 0 builds every master in this process.
+    pub build_process_pixels: u64,
     /// Largest output width and height served (`maxWidth`/`maxHeight`).
     pub image_max_width: u32,
     /// Largest output area served (`maxArea`).
@@ -196,6 +199,7 @@ impl std::fmt::Debug for Config {
                 "ingest_memory_budget_bytes",
                 &self.ingest_memory_budget_bytes,
             )
+            .field("build_process_pixels", &self.build_process_pixels)
             .field("image_max_width", &self.image_max_width)
             .field("image_max_area", &self.image_max_area)
             .field("render_cache_bytes", &self.render_cache_bytes)

@@ -51,6 +51,7 @@ pub const KEYS: &[(&str, ValueKind)] = &[
     ("tile_size", ValueKind::Integer),
     ("jpeg_quality", ValueKind::Integer),
     ("max_image_pixels", ValueKind::Integer),
+    ("build_process_pixels", ValueKind::Integer),
     ("ingest_memory_budget_bytes", ValueKind::Integer),
     ("image_max_width", ValueKind::Integer),
     ("image_max_area", ValueKind::Integer),

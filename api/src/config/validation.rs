@@ -48,6 +48,7 @@ pub(super) struct RawConfig {
     jpeg_quality: Option<i64>,
     max_image_pixels: Option<i64>,
     ingest_memory_budget_bytes: Option<i64>,
+    build_process_pixels: Option<i64>,
     image_max_width: Option<i64>,
     image_max_area: Option<i64>,
     render_cache_bytes: Option<i64>,
@@ -346,6 +347,14 @@ impl RawConfig {
                 self.max_image_pixels.unwrap_or(4_000_000_000),
                 1..=i64::MAX,
             )? as u64,
+            // a process costs a few milliseconds to start: photos are built in the server's,
+            // masters of tens of megapixels (seconds of work) in their own
+            build_process_pixels: in_range(
+                "build_process_pixels",
+                self.build_process_pixels
+                    .unwrap_or(DEFAULT_BUILD_PROCESS_PIXELS as i64),
+                0..=i64::MAX,
+            )? as u64,
             ingest_memory_budget_bytes: match self.ingest_memory_budget_bytes {
                 Some(bytes) => in_range(
                     "ingest_memory_budget_bytes",
@@ -523,6 +532,9 @@ impl RawConfig {
 /// the caches went from 128 + 256 MiB to 32 + 32, W3 from 3.1x to 1.6x IIPImage's req/s).
 const DEFAULT_CACHE_BYTES: i64 = 32 * 1024 * 1024;
 
+/// Masters from which a pyramid is built by a process of its own.
+const DEFAULT_BUILD_PROCESS_PIXELS: u64 = 16_000_000;
+
 /// The cores this process may use.
 fn cores() -> usize {
     std::thread::available_parallelism()
@@ -591,6 +603,7 @@ mod tests {
         assert_eq!(config.render_timeout_ms, 30_000);
         assert_eq!(config.heavy_render_threads, 1);
         assert_eq!(config.render_threads, cores());
+        assert_eq!(config.build_process_pixels, 16_000_000);
         assert_eq!(config.http_threads, (cores() / 2).max(1));
         let none = Config::from_sources(None, &env(&[("VITRINE_DECODED_TILE_CACHE_BYTES", "0")]));
         assert_eq!(none.unwrap().decoded_tile_cache_bytes, 0);
@@ -616,6 +629,8 @@ mod tests {
             ("VITRINE_HEAVY_RENDER_THREADS", "0"),
             ("VITRINE_HTTP_THREADS", "0"),
             ("VITRINE_HTTP_THREADS", "257"),
+            ("VITRINE_BUILD_PROCESS_PIXELS", "-1"),
+            ("VITRINE_BUILD_PROCESS_PIXELS", "many"),
             ("VITRINE_STORAGE_S3_ENDPOINT", "127.0.0.1:9000"),
             ("VITRINE_STORAGE_TIMEOUT_SECONDS", "0"),
         ] {
