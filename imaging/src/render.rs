@@ -62,7 +62,40 @@ impl Window {
             height: bottom - y,
         }
     }
+
+    /// The window's pixels, copied row by row out of the tiles (`columns` to a row) that
+    /// cover it, each byte once.
+    fn copy_from(
+        self,
+        tiles: &[impl AsRef<Raster>],
+        columns: u32,
+        (tile_width, tile_height): (u32, u32),
+        channels: Channels,
+    ) -> Result<Raster> {
+        let count = channels.count();
+        let mut pixels = Vec::with_capacity(self.width as usize * self.height as usize * count);
+        let (first_column, last_column) =
+            (self.x / tile_width, (self.x + self.width - 1) / tile_width);
+        for y in self.y..self.y + self.height {
+            let (tile_row, tile_y) = (y / tile_height, (y % tile_height) as usize);
+            for column in first_column..=last_column {
+                let tile = tiles[(tile_row * columns + column) as usize].as_ref();
+                let tile_left = column * tile_width;
+                let start = self.x.max(tile_left) - tile_left;
+                let end = (self.x + self.width).min(tile_left + tile_width) - tile_left;
+                let row = tile_y * tile_width as usize * count;
+                pixels.extend_from_slice(
+                    &tile.pixels[row + start as usize * count..row + end as usize * count],
+                );
+            }
+        }
+        Raster::new(self.width, self.height, channels, pixels)
+    }
 }
+
+/// Output rows resized at a time: a band's canvas is about this many rows of the level for
+/// each output row (two at most, as a plan picks its level), times the region's width.
+const BAND_ROWS: u32 = 256;
 
 /// The stored tile that answers a request exactly, byte for byte: a whole interior tile of
 /// one level at its own size, unrotated, in the pyramid's own quality, as JPEG.
@@ -231,34 +264,44 @@ pub fn render_decoded_within(
     let top = f64::from(region.y) / scale - f64::from(origin_y);
     let width = (f64::from(region.width) / scale).min(f64::from(canvas_width) - left);
     let height = (f64::from(region.height) / scale).min(f64::from(canvas_height) - top);
-    // only the part of the tiles the resize reads goes on the canvas, each byte once
-    let window = Window::around(
-        (left, top, width, height),
-        (request.width, request.height),
-        (canvas_width, canvas_height),
-    );
+    // the output is resized a band of rows at a time, each from a canvas of only the tiles'
+    // pixels its filter reads: a render holds a band of the level, not the whole region
     let channels = layout.channels.count();
-    let mut pixels = Vec::with_capacity(window.width as usize * window.height as usize * channels);
-    for y in window.y..window.y + window.height {
-        let (tile_row, tile_y) = (y / tile_height, (y % tile_height) as usize);
-        let first_column = window.x / tile_width;
-        let last_column = (window.x + window.width - 1) / tile_width;
-        for column in first_column..=last_column {
-            let tile = tiles[(tile_row * plan.columns + column) as usize].as_ref();
-            let tile_left = column * tile_width;
-            let start = window.x.max(tile_left) - tile_left;
-            let end = (window.x + window.width).min(tile_left + tile_width) - tile_left;
-            let row = tile_y * tile_width as usize * channels;
-            pixels.extend_from_slice(
-                &tile.pixels[row + start as usize * channels..row + end as usize * channels],
-            );
-        }
+    let (out_width, out_height) = (request.width, request.height);
+    let source_rows_per_row = height / f64::from(out_height);
+    let mut output = Vec::with_capacity(out_width as usize * out_height as usize * channels);
+    for first_row in (0..out_height).step_by(BAND_ROWS as usize) {
+        check_deadline(deadline)?;
+        let rows = BAND_ROWS.min(out_height - first_row);
+        let band_top = top + f64::from(first_row) * source_rows_per_row;
+        // the last band ends where the region does, whatever the rounding
+        let band_height = if first_row + rows == out_height {
+            top + height - band_top
+        } else {
+            f64::from(rows) * source_rows_per_row
+        };
+        let window = Window::around(
+            (left, band_top, width, band_height),
+            (out_width, rows),
+            (canvas_width, canvas_height),
+        );
+        let canvas = window.copy_from(
+            tiles,
+            plan.columns,
+            (tile_width, tile_height),
+            layout.channels,
+        )?;
+        let band = canvas.resize_area(
+            left - f64::from(window.x),
+            band_top - f64::from(window.y),
+            width,
+            band_height,
+            out_width,
+            rows,
+        )?;
+        output.extend_from_slice(&band.pixels);
     }
-    let canvas = Raster::new(window.width, window.height, layout.channels, pixels)?;
-    let (left, top) = (left - f64::from(window.x), top - f64::from(window.y));
-    check_deadline(deadline)?;
-    let mut image = canvas.resize_area(left, top, width, height, request.width, request.height)?;
-    drop(canvas);
+    let mut image = Raster::new(out_width, out_height, layout.channels, output)?;
     check_deadline(deadline)?;
 
     if request.rotation.mirror {
@@ -486,8 +529,9 @@ mod tests {
 
     #[test]
     fn regions_match_the_whole_level_resized_pixel_for_pixel() {
-        // the canvas holds only the tiles' pixels the filter reaches, so a render must be the
-        // same pixels as the region resized from its whole level: exactly, not within a tolerance
+        // each band's canvas holds only the tiles' pixels its filter reaches, so a render must
+        // be the same pixels as the region resized from its whole level at once: exactly, not
+        // within a tolerance
         let built = pyramid(1500, 1100);
         for path in [
             "100,50,700,500/300,/0/default.png",
@@ -496,23 +540,37 @@ mod tests {
             "1100,900,400,200/37,/0/default.png",
             "700,300,90,60/^500,/0/default.png",
             "257,511,3,2/3,2/0/default.png",
+            // outputs of more than one band of rows
+            "100,50,1300,1000/650,/0/default.png",
+            "10,10,600,1080/!540,540/0/default.png",
+            "0,0,1500,1100/max/0/default.png",
         ] {
-            let request = request(path, 1500, 1100);
+            check_region(&built, path);
+        }
+        // regions to the bottom edge in sizes whose bands add up to a hair more than the level
+        let built = pyramid(1920, 1600);
+        for path in [
+            "281,0,1613,1600/976,/0/default.png",
+            "48,0,1856,1600/!941,941/0/default.png",
+            "230,0,1712,1600/!1072,1072/0/default.png",
+        ] {
+            check_region(&built, path);
+        }
+    }
+
+    fn check_region(built: &crate::pyramid::BuiltPyramid, path: &str) {
+        let (width, height) = (built.layout.width, built.layout.height);
+        {
+            let request = request(path, width, height);
             let plan = plan(&built.layout, &request);
             let rendered = decode(
-                &render(
-                    &built.layout,
-                    &plan,
-                    &tiles_for(&built, &plan),
-                    &request,
-                    85,
-                )
-                .unwrap(),
+                &render(&built.layout, &plan, &tiles_for(built, &plan), &request, 85)
+                    .unwrap_or_else(|error| panic!("{path}: {error:?}")),
             )
             .to_rgb8();
             let scale = f64::from(1u32 << plan.level);
             let region = request.region;
-            let expected = whole_level(&built, plan.level)
+            let expected = whole_level(built, plan.level)
                 .resize_area(
                     f64::from(region.x) / scale,
                     f64::from(region.y) / scale,
@@ -523,6 +581,20 @@ mod tests {
                 )
                 .unwrap();
             assert_eq!(rendered.as_raw(), &expected.pixels, "{path}");
+            let jpeg_request = self::request(&path.replace(".png", ".jpg"), width, height);
+            let jpeg = render(
+                &built.layout,
+                &plan,
+                &tiles_for(built, &plan),
+                &jpeg_request,
+                85,
+            )
+            .unwrap();
+            assert_eq!(
+                jpeg,
+                crate::codec::encode(&expected, Format::Jpg, 85).unwrap(),
+                "{path} jpg"
+            );
         }
     }
 
