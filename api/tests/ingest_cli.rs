@@ -86,6 +86,21 @@ fn create_space(base: &str) -> i64 {
         .unwrap()
 }
 
+/// A batch of PNG masters a0, a1, ... in `space`; returns its id.
+fn create_batch(base: &str, space: i64, origins: &[String]) -> i64 {
+    let members: Vec<Value> = origins
+        .iter()
+        .enumerate()
+        .map(|(n, origin)| json!({ "space": space, "id": format!("a{n}"), "mediaType": "image/png", "origin": origin }))
+        .collect();
+    let created = graphql(
+        base,
+        "mutation($m: [BatchMemberInput!]!) { createBatch(customer: \"acme\", members: $m) { id } }",
+        json!({ "m": members }),
+    );
+    created["createBatch"]["id"].as_i64().unwrap()
+}
+
 fn batch(base: &str, id: i64) -> Value {
     graphql(
         base,
@@ -122,17 +137,7 @@ fn a_batch_survives_its_server_being_killed() {
     let origins = write_masters(data.path(), 24, 1200, 900);
     let (mut first, base) = serve(data.path(), 1);
     let space = create_space(&base);
-    let members: Vec<Value> = origins
-        .iter()
-        .enumerate()
-        .map(|(n, origin)| json!({ "space": space, "id": format!("a{n}"), "mediaType": "image/png", "origin": origin }))
-        .collect();
-    let created = graphql(
-        &base,
-        "mutation($m: [BatchMemberInput!]!) { createBatch(customer: \"acme\", members: $m) { id } }",
-        json!({ "m": members }),
-    );
-    let id = created["createBatch"]["id"].as_i64().unwrap();
+    let id = create_batch(&base, space, &origins);
 
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -384,17 +389,7 @@ fn a_server_builds_large_masters_in_processes_of_their_own() {
         .env("VITRINE_BUILD_PROCESS_PIXELS", "1000");
     let (server, base, _) = common::serve(command);
     let space = create_space(&base);
-    let members: Vec<Value> = origins
-        .iter()
-        .enumerate()
-        .map(|(n, origin)| json!({ "space": space, "id": format!("a{n}"), "mediaType": "image/png", "origin": origin }))
-        .collect();
-    let created = graphql(
-        &base,
-        "mutation($m: [BatchMemberInput!]!) { createBatch(customer: \"acme\", members: $m) { id } }",
-        json!({ "m": members }),
-    );
-    let id = created["createBatch"]["id"].as_i64().unwrap();
+    let id = create_batch(&base, space, &origins);
     let deadline = Instant::now() + Duration::from_secs(60);
     let finished = loop {
         let current = batch(&base, id);
