@@ -336,15 +336,7 @@ pub fn ingest_options(config: &Config) -> ingest::IngestOptions {
             },
         },
         isolation: config.job_process.clone(),
-        build_process: config
-            .job_process
-            .as_ref()
-            .filter(|_| config.build_process_pixels > 0)
-            .map(|process| ingest::BuildProcess {
-                program: process.program.clone(),
-                args: process.args.clone(),
-                from_pixels: config.build_process_pixels,
-            }),
+        build_process_pixels: config.build_process_pixels,
     }
 }
 

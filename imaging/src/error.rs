@@ -29,20 +29,6 @@ impl ErrorKind {
             ErrorKind::Internal => "internal",
         }
     }
-
-    /// The kind whose [`code`](Self::code) this is.
-    pub fn from_code(code: &str) -> Option<Self> {
-        [
-            ErrorKind::TooLarge,
-            ErrorKind::Unsupported,
-            ErrorKind::Truncated,
-            ErrorKind::CorruptDerivative,
-            ErrorKind::TimedOut,
-            ErrorKind::Internal,
-        ]
-        .into_iter()
-        .find(|kind| kind.code() == code)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

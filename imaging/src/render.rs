@@ -558,44 +558,38 @@ mod tests {
         }
     }
 
+    /// Renders `path` from its plan's tiles, as PNG and as JPEG, and compares both with the
+    /// region resized from its whole level at once.
     fn check_region(built: &crate::pyramid::BuiltPyramid, path: &str) {
         let (width, height) = (built.layout.width, built.layout.height);
-        {
-            let request = request(path, width, height);
-            let plan = plan(&built.layout, &request);
-            let rendered = decode(
-                &render(&built.layout, &plan, &tiles_for(built, &plan), &request, 85)
-                    .unwrap_or_else(|error| panic!("{path}: {error:?}")),
-            )
-            .to_rgb8();
-            let scale = f64::from(1u32 << plan.level);
-            let region = request.region;
-            let expected = whole_level(built, plan.level)
-                .resize_area(
-                    f64::from(region.x) / scale,
-                    f64::from(region.y) / scale,
-                    f64::from(region.width) / scale,
-                    f64::from(region.height) / scale,
-                    request.width,
-                    request.height,
-                )
-                .unwrap();
-            assert_eq!(rendered.as_raw(), &expected.pixels, "{path}");
-            let jpeg_request = self::request(&path.replace(".png", ".jpg"), width, height);
-            let jpeg = render(
-                &built.layout,
-                &plan,
-                &tiles_for(built, &plan),
-                &jpeg_request,
-                85,
+        let request = request(path, width, height);
+        let plan = plan(&built.layout, &request);
+        let tiles = tiles_for(built, &plan);
+        let rendered = decode(
+            &render(&built.layout, &plan, &tiles, &request, 85)
+                .unwrap_or_else(|error| panic!("{path}: {error:?}")),
+        )
+        .to_rgb8();
+        let scale = f64::from(1u32 << plan.level);
+        let region = request.region;
+        let expected = whole_level(built, plan.level)
+            .resize_area(
+                f64::from(region.x) / scale,
+                f64::from(region.y) / scale,
+                f64::from(region.width) / scale,
+                f64::from(region.height) / scale,
+                request.width,
+                request.height,
             )
             .unwrap();
-            assert_eq!(
-                jpeg,
-                crate::codec::encode(&expected, Format::Jpg, 85).unwrap(),
-                "{path} jpg"
-            );
-        }
+        assert_eq!(rendered.as_raw(), &expected.pixels, "{path}");
+        let jpeg_request = self::request(&path.replace(".png", ".jpg"), width, height);
+        let jpeg = render(&built.layout, &plan, &tiles, &jpeg_request, 85).unwrap();
+        assert_eq!(
+            jpeg,
+            crate::codec::encode(&expected, Format::Jpg, 85).unwrap(),
+            "{path} jpg"
+        );
     }
 
     #[test]

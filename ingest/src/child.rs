@@ -7,7 +7,6 @@
 //! standard input; the child writes the pyramid and thumbnails to that folder and its outcome
 //! as JSON on its standard output.
 
-use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -15,15 +14,7 @@ use imaging::{DecodeLimits, PyramidOptions, Thumbnail, build_pyramid_file};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
-
-/// The command that builds one pyramid in a process of its own:
-/// `{program} {args…} build-pyramid`, used for masters of at least `from_pixels` pixels.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildProcess {
-    pub program: PathBuf,
-    pub args: Vec<OsString>,
-    pub from_pixels: u64,
-}
+use crate::process::Isolation;
 
 /// A built pyramid, wherever it was built: the TIFF in a temporary file, and its facts.
 #[derive(Debug)]
@@ -105,15 +96,10 @@ pub(crate) fn build_here(
     })
 }
 
-impl BuildProcess {
-    /// Whether a master of `pixels` pixels is built by a process of its own.
-    pub(crate) fn takes(&self, pixels: u64) -> bool {
-        pixels >= self.from_pixels
-    }
-
-    /// Builds a pyramid in a child process and waits for it. A child that dies (an
-    /// out-of-memory kill, a crash in a decoder) fails the build, not the server.
-    pub(crate) async fn build(
+impl Isolation {
+    /// Builds a pyramid in a child process (`build-pyramid`) and waits for it. A child that
+    /// dies (an out-of-memory kill, a crash in a decoder) fails the build, not the server.
+    pub(crate) async fn build_pyramid(
         &self,
         master: bytes::Bytes,
         limits: &DecodeLimits,
@@ -137,12 +123,10 @@ impl BuildProcess {
             memory_budget: limits.memory_budget,
         })
         .map_err(|error| Error::new(ErrorKind::Internal, error.to_string()))?;
-        let mut child = tokio::process::Command::new(&self.program)
-            .args(&self.args)
-            .arg("build-pyramid")
+        let mut child = self
+            .command("build-pyramid")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
             .spawn()
             .map_err(|error| {
                 Error::new(
@@ -165,11 +149,10 @@ impl BuildProcess {
             )
         })?;
         match outcome {
-            Outcome::Failed { code, message } => {
-                let kind =
-                    imaging::ErrorKind::from_code(&code).unwrap_or(imaging::ErrorKind::Internal);
-                Err(imaging::Error::new(kind, message).into())
-            }
+            Outcome::Failed { code, message } => Err(Error::new(
+                ErrorKind::from_code(&code).unwrap_or(ErrorKind::Internal),
+                message,
+            )),
             Outcome::Built {
                 width,
                 height,
@@ -231,15 +214,9 @@ pub fn build_pyramid_command() -> std::io::Result<()> {
     stdout.flush()
 }
 
-fn build_in_folder(request: &Request) -> imaging::Result<Outcome> {
-    let failed = |error: std::io::Error| {
-        imaging::Error::new(
-            imaging::ErrorKind::Internal,
-            format!("the build's temporary files: {error}"),
-        )
-    };
-    let master = std::fs::read(request.folder.join(MASTER)).map_err(failed)?;
-    let file = std::fs::File::create(request.folder.join(PYRAMID)).map_err(failed)?;
+fn build_in_folder(request: &Request) -> Result<Outcome> {
+    let master = std::fs::read(request.folder.join(MASTER)).map_err(temporary)?;
+    let file = std::fs::File::create(request.folder.join(PYRAMID)).map_err(temporary)?;
     let limits = DecodeLimits {
         max_pixels: request.max_pixels,
         memory_budget: request.memory_budget,
@@ -249,29 +226,21 @@ fn build_in_folder(request: &Request) -> imaging::Result<Outcome> {
         jpeg_quality: request.jpeg_quality,
         thumbnail_sizes: request.thumbnail_sizes.clone(),
     };
-    let (writer, built) = build_pyramid_file(
-        &master,
-        &limits,
-        &options,
-        std::io::BufWriter::with_capacity(1 << 20, file),
-    )?;
+    let built = build_here(&master, &limits, &options, file)?;
     drop(master);
-    writer
-        .into_inner()
-        .map_err(|error| failed(error.into_error()))?;
     let mut thumbnails = Vec::new();
     for thumbnail in &built.thumbnails {
         std::fs::write(
             thumbnail_file(&request.folder, thumbnail.width, thumbnail.height),
             &thumbnail.jpeg,
         )
-        .map_err(failed)?;
+        .map_err(temporary)?;
         thumbnails.push((thumbnail.width, thumbnail.height));
     }
     Ok(Outcome::Built {
-        width: built.layout.width,
-        height: built.layout.height,
-        levels: built.layout.levels.len(),
+        width: built.width,
+        height: built.height,
+        levels: built.levels,
         bytes: built.bytes,
         thumbnails,
     })

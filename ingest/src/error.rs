@@ -44,6 +44,25 @@ impl ErrorKind {
         }
     }
 
+    /// The kind whose [`code`](Self::code) this is.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            ErrorKind::OriginUnavailable,
+            ErrorKind::OriginRefused,
+            ErrorKind::OriginForbidden,
+            ErrorKind::TooLarge,
+            ErrorKind::Unsupported,
+            ErrorKind::Truncated,
+            ErrorKind::WrongMediaType,
+            ErrorKind::UnreadableMedia,
+            ErrorKind::Storage,
+            ErrorKind::Database,
+            ErrorKind::Internal,
+        ]
+        .into_iter()
+        .find(|kind| kind.code() == code)
+    }
+
     /// Whether another attempt may succeed: the origin, storage or database were unavailable.
     /// Everything else (refusals, bad masters, limits) fails at once.
     pub fn is_transient(self) -> bool {

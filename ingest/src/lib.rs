@@ -11,7 +11,7 @@ mod process;
 mod sweep;
 mod worker;
 
-pub use child::{BuildProcess, build_pyramid_command};
+pub use child::build_pyramid_command;
 pub use error::{Error, ErrorKind};
 pub use fetch::{Fetcher, OriginPolicy, OwnBucket, resolve_existing};
 pub use probe::{MediaFacts, probe_av, same_media_type, sniff};

@@ -9,7 +9,7 @@ use imaging::{DecodeLimits, PyramidOptions};
 use storage::{BlobStore, keys};
 use tokio::sync::Semaphore;
 
-use crate::child::{BuildProcess, build_here};
+use crate::child::build_here;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fetch::{Fetcher, OriginPolicy};
 use crate::probe;
@@ -42,16 +42,27 @@ pub struct IngestOptions {
     /// How a job whose worker died is run again: in a child process, so that a master that
     /// kills its process a second time takes only that process down. `None` runs it here.
     pub isolation: Option<Isolation>,
-    /// How masters of many pixels are built: in a process of their own, so that the memory
-    /// their build takes is the system's again when it ends. `None` builds every master here.
-    pub build_process: Option<BuildProcess>,
+    /// Masters of at least this many pixels are built by a process of their own (the
+    /// `isolation` command's `build-pyramid`), so that the memory their build takes is the
+    /// system's again when it ends. 0, or no `isolation`, builds every master here.
+    pub build_process_pixels: u64,
 }
 
-/// A command that runs one held job and exits: `{program} {args…} run-job --job ID --worker NAME`.
+/// This binary as a command of its own: `{program} {args…} run-job --job ID --worker NAME` runs
+/// one held job and exits, `{program} {args…} build-pyramid` builds one pyramid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Isolation {
     pub program: std::path::PathBuf,
     pub args: Vec<std::ffi::OsString>,
+}
+
+impl Isolation {
+    /// `{program} {args…} {subcommand}`, killed if its caller stops waiting for it.
+    pub(crate) fn command(&self, subcommand: &str) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(&self.program);
+        command.args(&self.args).arg(subcommand).kill_on_drop(true);
+        command
+    }
 }
 
 /// How long the derivatives a processing replaced stay stored: longer than any node keeps an
@@ -108,16 +119,13 @@ impl Ingestor {
     /// a panic, the child died with the job a second time: the job is poisoned. Any other
     /// failing exit is a transient failure (the child could not reach the database, say).
     async fn run_isolated(&self, job: &ClaimedJob, isolation: &Isolation) -> domain::Result<()> {
-        let mut command = tokio::process::Command::new(&isolation.program);
+        let mut command = isolation.command("run-job");
         command
-            .args(&isolation.args)
-            .arg("run-job")
             .arg("--job")
             .arg(job.id.to_string())
             .arg("--worker")
             .arg(&job.worker)
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true);
+            .stdin(std::process::Stdio::null());
         tracing::info!(job = job.id, asset = %job.asset.id, "running a job whose worker died in a process of its own");
         let status = match command.status().await {
             Ok(status) => status,
@@ -425,21 +433,25 @@ impl Ingestor {
             .acquire_owned()
             .await
             .map_err(|_| Error::new(ErrorKind::Internal, "shutting down"))?;
-        let pixels = imaging::probe(&master)
-            .map(|(width, height)| u64::from(width) * u64::from(height))
-            .ok();
-        let built = match &self.options.build_process {
-            Some(process) if pixels.is_some_and(|pixels| process.takes(pixels)) => {
+        // only a master that may go to a process of its own has its header read here
+        let child = self.options.isolation.as_ref().filter(|_| {
+            imaging::probe(&master).is_ok_and(|(width, height)| {
+                let pixels = u64::from(width) * u64::from(height);
+                self.options.build_process_pixels > 0 && pixels >= self.options.build_process_pixels
+            })
+        });
+        let built = match child {
+            Some(isolation) => {
                 let started = std::time::Instant::now();
-                let built = process.build(master, &limits, &options).await;
+                let built = isolation.build_pyramid(master, &limits, &options).await;
                 drop(permit);
                 let built = built?;
-                tracing::info!(asset = %asset.id, pixels, seconds = started.elapsed().as_secs_f64(), "pyramid built in a process of its own");
+                tracing::info!(asset = %asset.id, width = built.width, height = built.height, seconds = started.elapsed().as_secs_f64(), "pyramid built in a process of its own");
                 built
             }
             // the pyramid is written to a temporary file as its tiles come, then stored a part
             // at a time: neither the master's pixels nor the whole TIFF are ever held at once
-            _ => tokio::task::spawn_blocking(move || {
+            None => tokio::task::spawn_blocking(move || {
                 let _permit = permit;
                 let file = tempfile::tempfile().map_err(|error| {
                     Error::new(ErrorKind::Internal, format!("temporary file: {error}"))
