@@ -55,12 +55,20 @@ pub(crate) async fn preflight(headers: &HeaderMap) -> Response {
 
 /// A strong validator for a response: the derivatives' version and what was asked of them.
 pub(crate) fn etag(stamp: &str, what: &str) -> String {
-    let digest = Sha256::digest(format!("{stamp}|{what}").as_bytes());
-    let hex: String = digest[..12]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    format!("\"{hex}\"")
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::new()
+        .chain_update(stamp)
+        .chain_update("|")
+        .chain_update(what)
+        .finalize();
+    let mut tag = String::with_capacity(26);
+    tag.push('"');
+    for byte in &digest[..12] {
+        tag.push(char::from(HEX[usize::from(byte >> 4)]));
+        tag.push(char::from(HEX[usize::from(byte & 15)]));
+    }
+    tag.push('"');
+    tag
 }
 
 /// Whether the client's copy is current (If-None-Match wins over If-Modified-Since).
@@ -146,5 +154,23 @@ pub(crate) fn json_media_type(context: &str, ld_by_default: bool, headers: &Head
         format!("application/ld+json;profile=\"{context}\"")
     } else {
         "application/json".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_are_the_first_twelve_bytes_of_the_sha256_of_stamp_and_request_in_hex() {
+        // pinned: a changed tag would make every client's cached copy look stale
+        assert_eq!(
+            etag("1733600000000000", "full/max/0/default.jpg"),
+            "\"df91e798280891167e3beabf\""
+        );
+        assert_ne!(
+            etag("1733600000000001", "full/max/0/default.jpg"),
+            etag("1733600000000000", "full/max/0/default.jpg")
+        );
     }
 }

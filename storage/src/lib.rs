@@ -279,7 +279,18 @@ pub struct BlobStore {
     /// are made on the calling thread and larger ones in one blocking task with the file
     /// opened once.
     folder: Option<Arc<object_store::local::LocalFileSystem>>,
+    /// A folder store's sealed objects kept open between reads, by key (see
+    /// [`BlobStore::get_sealed_ranges`]).
+    open_files: Option<Arc<OpenFiles>>,
 }
+
+/// Open files by key. Opening a file walks its path, checks permissions and allocates a
+/// descriptor, which cost a tile request a tenth of its CPU (`docs/benchmarks.md`).
+type OpenFiles = quick_cache::sync::Cache<String, Arc<std::fs::File>>;
+
+/// How many sealed objects a folder store keeps open: the pyramids being viewed, a few
+/// descriptors each way of the system's default limit of 1,024.
+const OPEN_FILES: usize = 128;
 
 /// Reads from a folder store of at most this many bytes in all are made on the calling thread
 /// (an open and a read of a few tiles, from the page cache as a rule): handing them to a
@@ -371,7 +382,14 @@ impl BlobStore {
                 with_prefix(azure, prefix)
             }
         };
-        Ok(Self { store, folder })
+        let open_files = folder
+            .is_some()
+            .then(|| Arc::new(OpenFiles::new(OPEN_FILES)));
+        Ok(Self {
+            store,
+            folder,
+            open_files,
+        })
     }
 
     /// Opens a customer's bucket with the credentials given, and nothing else: the builder
@@ -409,6 +427,7 @@ impl BlobStore {
         Ok(Self {
             store: Arc::new(builder.build()?),
             folder: None,
+            open_files: None,
         })
     }
 
@@ -429,6 +448,7 @@ impl BlobStore {
 
     /// Writes an object whole, replacing any previous one.
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
+        self.forget_open(key);
         self.store
             .put(&Self::path(key)?, PutPayload::from(bytes))
             .await?;
@@ -462,6 +482,7 @@ impl BlobStore {
             writer.write(&buffer[..read]);
         }
         writer.finish().await?;
+        self.forget_open(key);
         Ok(())
     }
 
@@ -481,10 +502,23 @@ impl BlobStore {
             })
     }
 
+    /// A key written or deleted here is no longer read through a file opened before.
+    fn forget_open(&self, key: &str) {
+        if let Some(files) = &self.open_files {
+            files.remove(key);
+        }
+    }
+
     /// `runs` of a folder store's object read on this thread, when they are small enough
-    /// ([`INLINE_READ_BYTES`]); `None` for other stores and larger reads.
+    /// ([`INLINE_READ_BYTES`]); `None` for other stores and larger reads. A sealed object's
+    /// file is kept open for the next read.
     #[cfg(unix)]
-    fn read_inline(&self, path: &ObjectPath, runs: &[Range<u64>]) -> Option<Result<Vec<Bytes>>> {
+    fn read_inline(
+        &self,
+        key: &str,
+        runs: &[Range<u64>],
+        sealed: bool,
+    ) -> Option<Result<Vec<Bytes>>> {
         use std::os::unix::fs::FileExt;
         let folder = self.folder.as_ref()?;
         let total: u64 = runs
@@ -499,10 +533,21 @@ impl BlobStore {
                 std::io::ErrorKind::NotFound => ErrorKind::NotFound,
                 _ => ErrorKind::Backend,
             },
-            message: format!("cannot read {path}: {error}"),
+            message: format!("cannot read {key}: {error}"),
         };
+        let open_files = self.open_files.as_ref().filter(|_| sealed);
         let read = || {
-            let file = std::fs::File::open(folder.path_to_filesystem(path)?).map_err(failed)?;
+            let file = match open_files.and_then(|files| files.get(key)) {
+                Some(file) => file,
+                None => {
+                    let path = folder.path_to_filesystem(&Self::path(key)?)?;
+                    let file = Arc::new(std::fs::File::open(path).map_err(failed)?);
+                    if let Some(files) = open_files {
+                        files.insert(key.to_owned(), file.clone());
+                    }
+                    file
+                }
+            };
             runs.iter()
                 .map(|run| {
                     let mut bytes = vec![0; (run.end - run.start) as usize];
@@ -510,7 +555,7 @@ impl BlobStore {
                         if error.kind() == std::io::ErrorKind::UnexpectedEof {
                             Error {
                                 kind: ErrorKind::Backend,
-                                message: format!("{path} ends before byte {}", run.end),
+                                message: format!("{key} ends before byte {}", run.end),
                             }
                         } else {
                             failed(error)
@@ -524,7 +569,7 @@ impl BlobStore {
     }
 
     #[cfg(not(unix))]
-    fn read_inline(&self, _: &ObjectPath, _: &[Range<u64>]) -> Option<Result<Vec<Bytes>>> {
+    fn read_inline(&self, _: &str, _: &[Range<u64>], _: bool) -> Option<Result<Vec<Bytes>>> {
         None
     }
 
@@ -533,16 +578,35 @@ impl BlobStore {
     /// with the file opened once, a remote one with one request per run of touching ranges,
     /// made together, and never bytes that were not asked for.
     pub async fn get_ranges(&self, key: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        let path = Self::path(key)?;
+        self.read_ranges(key, ranges, false).await
+    }
+
+    /// [`BlobStore::get_ranges`] of an object that is written once and never replaced (the
+    /// derivatives of one processing version, whose keys name the version): a folder store
+    /// keeps the file open for the next read. A write or delete of the key through this store
+    /// closes it; one made by another process goes unseen until the file falls out of the
+    /// [`OPEN_FILES`] kept, so only sealed objects may be read this way.
+    pub async fn get_sealed_ranges(&self, key: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        self.read_ranges(key, ranges, true).await
+    }
+
+    async fn read_ranges(
+        &self,
+        key: &str,
+        ranges: &[Range<u64>],
+        sealed: bool,
+    ) -> Result<Vec<Bytes>> {
         let runs = touching_runs(ranges);
         if runs.is_empty() {
+            Self::path(key)?;
             return Ok(ranges.iter().map(|_| Bytes::new()).collect());
         }
-        let fetched: Vec<Bytes> = if let Some(read) = self.read_inline(&path, &runs) {
+        let fetched: Vec<Bytes> = if let Some(read) = self.read_inline(key, &runs, sealed) {
             read?
         } else if self.folder.is_some() {
-            self.store.get_ranges(&path, &runs).await?
+            self.store.get_ranges(&Self::path(key)?, &runs).await?
         } else {
+            let path = Self::path(key)?;
             futures::future::try_join_all(
                 runs.iter()
                     .map(|run| self.store.get_range(&path, run.clone())),
@@ -568,7 +632,7 @@ impl BlobStore {
                 if end > bytes.len() {
                     return Err(Error {
                         kind: ErrorKind::Backend,
-                        message: format!("{path} ends before byte {}", range.end),
+                        message: format!("{key} ends before byte {}", range.end),
                     });
                 }
                 Ok(bytes.slice(start..end))
@@ -583,6 +647,7 @@ impl BlobStore {
 
     /// Deletes an object; deleting a missing object is not an error.
     pub async fn delete(&self, key: &str) -> Result<()> {
+        self.forget_open(key);
         match self.store.delete(&Self::path(key)?).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(error) => Err(error.into()),
@@ -672,6 +737,34 @@ pub mod testsuite {
                 .is_err(),
             "a range past the end is an error, not short bytes"
         );
+        // a sealed object reads the same, and a write through the store is read at once
+        let sealed = store
+            .get_sealed_ranges("acme/1/page/pyramid.tif", &ranges)
+            .await
+            .unwrap();
+        let sealed: Vec<&[u8]> = sealed.iter().map(|bytes| &bytes[..]).collect();
+        assert_eq!(
+            sealed,
+            [&b"89ab"[..], b"0123", b"4567", b"2345", b"ef", b""]
+        );
+        assert!(
+            store
+                .get_sealed_ranges("acme/1/page/pyramid.tif", &[12..20])
+                .await
+                .is_err()
+        );
+        store
+            .put("acme/1/page/pyramid.tif", Bytes::from_static(b"ABCDEFGH"))
+            .await
+            .unwrap();
+        assert_eq!(
+            &store
+                .get_sealed_ranges("acme/1/page/pyramid.tif", &[2..4])
+                .await
+                .unwrap()[0][..],
+            b"CD"
+        );
+        store.put("acme/1/page/pyramid.tif", bytes).await.unwrap();
         // a read larger than a folder store makes on the calling thread
         let large = Bytes::from(
             (0..3_000_000u32)
@@ -760,6 +853,48 @@ mod tests {
         let store = BlobStore::open(&StorageLocation::Folder(folder.clone())).unwrap();
         testsuite::run(&store).await;
         assert!(folder.join("acme/1/page/pyramid.tif").is_file());
+    }
+
+    #[tokio::test]
+    async fn folder_store_keeps_sealed_objects_open_until_written_or_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("objects");
+        let store = BlobStore::open(&StorageLocation::Folder(folder.clone())).unwrap();
+        let key = "acme/1/page/pyramid-v1.tif";
+        store
+            .put(key, Bytes::from_static(b"old bytes"))
+            .await
+            .unwrap();
+        assert_eq!(
+            &store.get_sealed_ranges(key, &[0..3]).await.unwrap()[0][..],
+            b"old"
+        );
+        // replaced behind the store's back, as no one replaces a sealed object: the file
+        // opened for the first read is the one read, where an unsealed read opens it afresh
+        let file = folder.join(key);
+        std::fs::write(folder.join("replacement"), b"new bytes").unwrap();
+        std::fs::rename(folder.join("replacement"), &file).unwrap();
+        assert_eq!(
+            &store.get_sealed_ranges(key, &[0..3]).await.unwrap()[0][..],
+            b"old"
+        );
+        assert_eq!(
+            &store.get_ranges(key, &[0..3]).await.unwrap()[0][..],
+            b"new"
+        );
+        // a write through the store closes it
+        store
+            .put(key, Bytes::from_static(b"put bytes"))
+            .await
+            .unwrap();
+        assert_eq!(
+            &store.get_sealed_ranges(key, &[0..3]).await.unwrap()[0][..],
+            b"put"
+        );
+        store.delete(key).await.unwrap();
+        let error = store.get_sealed_ranges(key, &[0..3]).await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::NotFound);
+        assert!(store.get_sealed_ranges("../escape", &[0..3]).await.is_err());
     }
 
     #[test]

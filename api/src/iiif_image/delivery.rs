@@ -199,10 +199,10 @@ impl ImageDelivery {
     /// Bytes `range` of a stored pyramid: from this node's disk cache when it has them.
     async fn read_tile(
         &self,
-        key: &str,
+        pyramid: &Pyramid,
         range: std::ops::Range<u64>,
     ) -> Result<Bytes, storage::Error> {
-        self.read_tiles(key, vec![range])
+        self.read_tiles(pyramid, vec![range])
             .await?
             .pop()
             .ok_or_else(|| storage::Error {
@@ -216,11 +216,12 @@ impl ImageDelivery {
     /// tiles).
     async fn read_tiles(
         &self,
-        key: &str,
+        pyramid: &Pyramid,
         ranges: Vec<std::ops::Range<u64>>,
     ) -> Result<Vec<Bytes>, storage::Error> {
+        let key = pyramid.key.as_str();
         let Some(disk) = &self.disk else {
-            return self.storage.get_ranges(key, &ranges).await;
+            return pyramid.read(&self.storage, &ranges).await;
         };
         let mut found = Vec::with_capacity(ranges.len());
         for range in &ranges {
@@ -232,7 +233,7 @@ impl ImageDelivery {
             .filter(|(_, found)| found.is_none())
             .map(|(range, _)| range.clone())
             .collect();
-        let mut read = self.storage.get_ranges(key, &missing).await?.into_iter();
+        let mut read = pyramid.read(&self.storage, &missing).await?.into_iter();
         let mut tiles = Vec::with_capacity(ranges.len());
         for (range, found) in ranges.iter().zip(found) {
             let bytes = match found {
@@ -259,6 +260,13 @@ impl ImageDelivery {
             &asset.id,
             asset.derivatives.as_deref(),
         )
+    }
+
+    fn pyramid(asset: &Asset) -> Pyramid {
+        Pyramid {
+            key: Self::pyramid_key(asset),
+            sealed: asset.derivatives.is_some(),
+        }
     }
 
     /// The pyramid layout, read from the TIFF's header and IFDs once and then remembered.
@@ -302,10 +310,10 @@ impl ImageDelivery {
                 .await?);
         }
         let layout = self.layout(asset).await?;
-        let pyramid_key = Self::pyramid_key(asset);
+        let pyramid = Self::pyramid(asset);
         if let Some(tile) = imaging::exact_tile(&layout, request) {
             let range = layout.levels[tile.level].tile_range(tile.index);
-            return Ok(self.read_tile(&pyramid_key, range).await?);
+            return Ok(self.read_tile(&pyramid, range).await?);
         }
         let derivative: Arc<str> = Self::derivative_key(asset).into();
         let cache_key = format!("{derivative}/{request}");
@@ -330,7 +338,7 @@ impl ImageDelivery {
             .map(|(tile, _)| layout.levels[tile.level].tile_range(tile.index))
             .collect();
         let fetched: Vec<Bytes> =
-            tokio::time::timeout_at(deadline.into(), self.read_tiles(&pyramid_key, ranges))
+            tokio::time::timeout_at(deadline.into(), self.read_tiles(&pyramid, ranges))
                 .await
                 .map_err(|_| timed_out())??;
         let permit = self.renders.slot(heavy, deadline).await?;
@@ -395,5 +403,26 @@ impl ImageDelivery {
             .thumbnail_dimensions()
             .into_iter()
             .find(|size| *size == (request.width, request.height))
+    }
+}
+
+/// A stored pyramid: its key, and whether it is sealed (a processing version's, never
+/// rewritten under that key, so a folder store may keep it open between reads).
+struct Pyramid {
+    key: String,
+    sealed: bool,
+}
+
+impl Pyramid {
+    async fn read(
+        &self,
+        storage: &storage::BlobStore,
+        ranges: &[std::ops::Range<u64>],
+    ) -> Result<Vec<Bytes>, storage::Error> {
+        if self.sealed {
+            storage.get_sealed_ranges(&self.key, ranges).await
+        } else {
+            storage.get_ranges(&self.key, ranges).await
+        }
     }
 }
