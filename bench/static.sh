@@ -6,6 +6,10 @@
 #
 #   bench/static.sh [SECONDS]        default 20 s per server after a 3 s warm-up, 4 connections
 #
+# The kit's W1 (every viewer tile of its four images, edge tiles and `full` levels included) is
+# measured on the same server right after, so W1 too is set against the static-file limit of
+# the same run.
+#
 # Results: $BENCH_DIR/results/static-TIMESTAMP/static.md. Everything listens on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,11 +39,13 @@ server_pid=$launched_pid
 register_kit_masters
 curl -sf -o /dev/null "$base$(head -n 1 "$out/iiif-paths.txt")" || { echo "Vitrine does not answer the tile paths"; exit 1; }
 static_row "Vitrine $(git rev-parse --short HEAD), IIIF tiles" "$server_pid" "$base" "$out/iiif-paths.txt" "$seconds" >> "$out/rows.txt"
+python3 "$kit/gen_workloads.py" --out "$out/workloads" --prefix /iiif/3/bench/1/ --api 3 > /dev/null
+static_row "Vitrine $(git rev-parse --short HEAD), the kit's W1" "$server_pid" "$base" "$out/workloads/w1.txt" "$seconds" >> "$out/rows.txt"
 stop_vitrine
 
 {
   echo "wrk -t1 -c4, ${seconds} s after a 3 s warm-up; the same 2,000 mosaic tiles in the same order"
-  echo "(lighttpd's are vips's Q75 JPEGs, Vitrine's its pyramid's at jpeg_quality)."
+  echo "(lighttpd's are vips's Q75 JPEGs, Vitrine's its pyramid's at jpeg_quality), then the kit's W1 on the same server."
   echo
   echo "| server | req/s | CPU µs/req | p50 ms | p99 ms | errors | avg KiB |"
   echo "|---|---|---|---|---|---|---|"
@@ -48,8 +54,8 @@ stop_vitrine
   python3 - "$out/rows.txt" <<'PY'
 import sys
 rows = [line.split("|") for line in open(sys.argv[1]) if line.strip()]
-static, vitrine = float(rows[0][2]), float(rows[1][2])
-print(f"Vitrine / static files: {vitrine / static:.2f}x the req/s")
+static, tiles, w1 = (float(row[2]) for row in rows[:3])
+print(f"Against the static files: the same tiles {tiles / static:.2f}x the req/s, W1 {w1 / static:.2f}x")
 PY
 } | tee "$out/static.md"
 echo "results: $out/static.md"
