@@ -269,7 +269,8 @@ pub fn render_decoded_within(
     let channels = layout.channels.count();
     let (out_width, out_height) = (request.width, request.height);
     let source_rows_per_row = height / f64::from(out_height);
-    let mut output = Vec::with_capacity(out_width as usize * out_height as usize * channels);
+    let row_bytes = out_width as usize * channels;
+    let mut output = vec![0; row_bytes * out_height as usize];
     for first_row in (0..out_height).step_by(BAND_ROWS as usize) {
         check_deadline(deadline)?;
         let rows = BAND_ROWS.min(out_height - first_row);
@@ -291,15 +292,17 @@ pub fn render_decoded_within(
             (tile_width, tile_height),
             layout.channels,
         )?;
-        let band = canvas.resize_area(
-            left - f64::from(window.x),
-            band_top - f64::from(window.y),
-            width,
-            band_height,
-            out_width,
-            rows,
+        let band = first_row as usize * row_bytes..(first_row + rows) as usize * row_bytes;
+        canvas.resize_area_into(
+            (
+                left - f64::from(window.x),
+                band_top - f64::from(window.y),
+                width,
+                band_height,
+            ),
+            (out_width, rows),
+            &mut output[band],
         )?;
-        output.extend_from_slice(&band.pixels);
     }
     let mut image = Raster::new(out_width, out_height, layout.channels, output)?;
     check_deadline(deadline)?;
