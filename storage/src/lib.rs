@@ -749,7 +749,7 @@ pub mod testsuite {
         );
         assert!(
             store
-                .get_sealed_ranges("acme/1/page/pyramid.tif", &[12..20])
+                .get_sealed_ranges("acme/1/page/pyramid.tif", std::slice::from_ref(&(12..20)))
                 .await
                 .is_err()
         );
@@ -759,7 +759,7 @@ pub mod testsuite {
             .unwrap();
         assert_eq!(
             &store
-                .get_sealed_ranges("acme/1/page/pyramid.tif", &[2..4])
+                .get_sealed_ranges("acme/1/page/pyramid.tif", std::slice::from_ref(&(2..4)))
                 .await
                 .unwrap()[0][..],
             b"CD"
@@ -866,7 +866,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            &store.get_sealed_ranges(key, &[0..3]).await.unwrap()[0][..],
+            &store
+                .get_sealed_ranges(key, std::slice::from_ref(&(0..3)))
+                .await
+                .unwrap()[0][..],
             b"old"
         );
         // replaced behind the store's back, as no one replaces a sealed object: the file
@@ -875,11 +878,17 @@ mod tests {
         std::fs::write(folder.join("replacement"), b"new bytes").unwrap();
         std::fs::rename(folder.join("replacement"), &file).unwrap();
         assert_eq!(
-            &store.get_sealed_ranges(key, &[0..3]).await.unwrap()[0][..],
+            &store
+                .get_sealed_ranges(key, std::slice::from_ref(&(0..3)))
+                .await
+                .unwrap()[0][..],
             b"old"
         );
         assert_eq!(
-            &store.get_ranges(key, &[0..3]).await.unwrap()[0][..],
+            &store
+                .get_ranges(key, std::slice::from_ref(&(0..3)))
+                .await
+                .unwrap()[0][..],
             b"new"
         );
         // a write through the store closes it
@@ -888,13 +897,24 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            &store.get_sealed_ranges(key, &[0..3]).await.unwrap()[0][..],
+            &store
+                .get_sealed_ranges(key, std::slice::from_ref(&(0..3)))
+                .await
+                .unwrap()[0][..],
             b"put"
         );
         store.delete(key).await.unwrap();
-        let error = store.get_sealed_ranges(key, &[0..3]).await.unwrap_err();
+        let error = store
+            .get_sealed_ranges(key, std::slice::from_ref(&(0..3)))
+            .await
+            .unwrap_err();
         assert_eq!(error.kind, ErrorKind::NotFound);
-        assert!(store.get_sealed_ranges("../escape", &[0..3]).await.is_err());
+        assert!(
+            store
+                .get_sealed_ranges("../escape", std::slice::from_ref(&(0..3)))
+                .await
+                .is_err()
+        );
     }
 
     #[test]
