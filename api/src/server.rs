@@ -268,9 +268,10 @@ async fn bootstrap_admin_key(
     Ok(Some(created))
 }
 
-/// Descriptors kept for everything but client connections: the database pool, storage,
-/// the search index, origin fetches and logs.
-const RESERVED_FILES: u64 = 256;
+/// Descriptors kept for everything but client connections: the database pool, storage
+/// (a folder store keeps up to 128 pyramids open besides its other reads), the search index,
+/// origin fetches and logs.
+const RESERVED_FILES: u64 = 384;
 
 /// The connection cap that fits the open-file limit, raising the limit first if it can.
 fn connection_cap(wanted: usize) -> usize {
