@@ -855,66 +855,44 @@ mod tests {
         assert!(folder.join("acme/1/page/pyramid.tif").is_file());
     }
 
+    /// The first three bytes of `key`, read as a sealed object or not.
+    async fn first_three(store: &BlobStore, key: &str, sealed: bool) -> Result<Bytes> {
+        let range = std::slice::from_ref(&(0..3));
+        let mut read = if sealed {
+            store.get_sealed_ranges(key, range).await?
+        } else {
+            store.get_ranges(key, range).await?
+        };
+        Ok(read.remove(0))
+    }
+
     #[tokio::test]
     async fn folder_store_keeps_sealed_objects_open_until_written_or_deleted() {
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join("objects");
         let store = BlobStore::open(&StorageLocation::Folder(folder.clone())).unwrap();
         let key = "acme/1/page/pyramid-v1.tif";
+        let sealed = |store| first_three(store, key, true);
         store
             .put(key, Bytes::from_static(b"old bytes"))
             .await
             .unwrap();
-        assert_eq!(
-            &store
-                .get_sealed_ranges(key, std::slice::from_ref(&(0..3)))
-                .await
-                .unwrap()[0][..],
-            b"old"
-        );
+        assert_eq!(&sealed(&store).await.unwrap()[..], b"old");
         // replaced behind the store's back, as no one replaces a sealed object: the file
         // opened for the first read is the one read, where an unsealed read opens it afresh
-        let file = folder.join(key);
         std::fs::write(folder.join("replacement"), b"new bytes").unwrap();
-        std::fs::rename(folder.join("replacement"), &file).unwrap();
-        assert_eq!(
-            &store
-                .get_sealed_ranges(key, std::slice::from_ref(&(0..3)))
-                .await
-                .unwrap()[0][..],
-            b"old"
-        );
-        assert_eq!(
-            &store
-                .get_ranges(key, std::slice::from_ref(&(0..3)))
-                .await
-                .unwrap()[0][..],
-            b"new"
-        );
+        std::fs::rename(folder.join("replacement"), folder.join(key)).unwrap();
+        assert_eq!(&sealed(&store).await.unwrap()[..], b"old");
+        assert_eq!(&first_three(&store, key, false).await.unwrap()[..], b"new");
         // a write through the store closes it
         store
             .put(key, Bytes::from_static(b"put bytes"))
             .await
             .unwrap();
-        assert_eq!(
-            &store
-                .get_sealed_ranges(key, std::slice::from_ref(&(0..3)))
-                .await
-                .unwrap()[0][..],
-            b"put"
-        );
+        assert_eq!(&sealed(&store).await.unwrap()[..], b"put");
         store.delete(key).await.unwrap();
-        let error = store
-            .get_sealed_ranges(key, std::slice::from_ref(&(0..3)))
-            .await
-            .unwrap_err();
-        assert_eq!(error.kind, ErrorKind::NotFound);
-        assert!(
-            store
-                .get_sealed_ranges("../escape", std::slice::from_ref(&(0..3)))
-                .await
-                .is_err()
-        );
+        assert_eq!(sealed(&store).await.unwrap_err().kind, ErrorKind::NotFound);
+        assert!(first_three(&store, "../escape", true).await.is_err());
     }
 
     #[test]
