@@ -278,10 +278,14 @@ pub struct BlobStore {
     /// A folder store's own handle: reading is a system call, not a request, so small reads
     /// are made on the calling thread and larger ones in one blocking task with the file
     /// opened once.
-    folder: Option<Arc<object_store::local::LocalFileSystem>>,
-    /// A folder store's sealed objects kept open between reads, by key (see
-    /// [`BlobStore::get_sealed_ranges`]).
-    open_files: Option<Arc<OpenFiles>>,
+    folder: Option<Folder>,
+}
+
+#[derive(Clone)]
+struct Folder {
+    store: Arc<object_store::local::LocalFileSystem>,
+    /// Sealed objects kept open between reads, by key (see [`BlobStore::get_sealed_ranges`]).
+    open_files: Arc<OpenFiles>,
 }
 
 /// Open files by key. Opening a file walks its path, checks permissions and allocates a
@@ -337,7 +341,10 @@ impl BlobStore {
                     object_store::local::LocalFileSystem::new_with_prefix(path)?
                         .with_automatic_cleanup(true),
                 );
-                folder = Some(local.clone());
+                folder = Some(Folder {
+                    store: local.clone(),
+                    open_files: Arc::new(OpenFiles::new(OPEN_FILES)),
+                });
                 local
             }
             StorageLocation::Memory => Arc::new(InMemory::new()),
@@ -382,14 +389,7 @@ impl BlobStore {
                 with_prefix(azure, prefix)
             }
         };
-        let open_files = folder
-            .is_some()
-            .then(|| Arc::new(OpenFiles::new(OPEN_FILES)));
-        Ok(Self {
-            store,
-            folder,
-            open_files,
-        })
+        Ok(Self { store, folder })
     }
 
     /// Opens a customer's bucket with the credentials given, and nothing else: the builder
@@ -427,7 +427,6 @@ impl BlobStore {
         Ok(Self {
             store: Arc::new(builder.build()?),
             folder: None,
-            open_files: None,
         })
     }
 
@@ -504,8 +503,8 @@ impl BlobStore {
 
     /// A key written or deleted here is no longer read through a file opened before.
     fn forget_open(&self, key: &str) {
-        if let Some(files) = &self.open_files {
-            files.remove(key);
+        if let Some(folder) = &self.folder {
+            folder.open_files.remove(key);
         }
     }
 
@@ -535,12 +534,12 @@ impl BlobStore {
             },
             message: format!("cannot read {key}: {error}"),
         };
-        let open_files = self.open_files.as_ref().filter(|_| sealed);
+        let open_files = Some(&folder.open_files).filter(|_| sealed);
         let read = || {
             let file = match open_files.and_then(|files| files.get(key)) {
                 Some(file) => file,
                 None => {
-                    let path = folder.path_to_filesystem(&Self::path(key)?)?;
+                    let path = folder.store.path_to_filesystem(&Self::path(key)?)?;
                     let file = Arc::new(std::fs::File::open(path).map_err(failed)?);
                     if let Some(files) = open_files {
                         files.insert(key.to_owned(), file.clone());
