@@ -8,6 +8,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::master::Master;
 use crate::raster::{Channels, Raster};
 
 /// What decoding one master may take.
@@ -289,10 +290,17 @@ fn conversions(has_alpha: bool, sixteen_bits: bool, profiled: bool) -> u64 {
 ///
 /// A master read in bands (see [`crate::build_pyramid_file`]) needs a few bands of its full
 /// width and the smaller levels, whatever its height; any other is decoded whole.
-pub fn memory_needed(bytes: &[u8]) -> Result<u64> {
-    match crate::stream::streamable(bytes)? {
-        Some(info) => Ok(streaming_memory(info.width, info.channels, bytes.len())),
-        None => whole_memory_needed(bytes),
+///
+/// A master in a file is counted as its bands and whatever of the file is held: a PNG or TIFF
+/// is read from the file as it is decoded, any other format is read into memory first.
+pub fn memory_needed<'a>(master: impl Into<Master<'a>>) -> Result<u64> {
+    let master = master.into();
+    match crate::stream::streamable(master)? {
+        Some(info) => Ok(streaming_memory(info.width, info.channels, master.held()?)),
+        None => match master {
+            Master::Bytes(bytes) => whole_memory_needed(bytes),
+            Master::File(_) => whole_memory_needed(&master.read_all()?),
+        },
     }
 }
 
@@ -301,16 +309,15 @@ fn whole_memory_needed(bytes: &[u8]) -> Result<u64> {
     Ok(cost_of(bytes)?.peak().saturating_add(bytes.len() as u64))
 }
 
-/// What building a pyramid from bands takes: the master's bytes, five bands of 512 rows of the
+/// What building a pyramid from bands takes: the master's bytes held in memory (all of them,
+/// or a file's read buffer), five bands of 512 rows of the
 /// full width (the one being read, one waiting, the one being tiled, its half and the next
 /// level's), and the first level held whole with its half and thumbnails.
-pub(crate) fn streaming_memory(width: u32, channels: Channels, master_bytes: usize) -> u64 {
+pub(crate) fn streaming_memory(width: u32, channels: Channels, master_bytes: u64) -> u64 {
     let pixel = channels.count() as u64;
     let bands = 5 * 512 * u64::from(width) * pixel;
     let whole = 2 * crate::pyramid::WHOLE_LEVEL_PIXELS * pixel;
-    (master_bytes as u64)
-        .saturating_add(bands)
-        .saturating_add(whole)
+    master_bytes.saturating_add(bands).saturating_add(whole)
 }
 
 /// What walking a JPEG's markers tells: enough to price it and to see it is whole.
@@ -449,7 +456,7 @@ pub fn decode_master(bytes: &[u8], limits: &DecodeLimits) -> Result<Raster> {
         let mut reader = reader(bytes)?;
         match reader.format() {
             Some(ImageFormat::Jpeg) => check_jpeg_complete(bytes)?,
-            Some(ImageFormat::Tiff) => crate::stream::check_tiff_chunks(bytes)?,
+            Some(ImageFormat::Tiff) => crate::stream::check_tiff_chunks(Master::Bytes(bytes))?,
             _ => {}
         }
         // the decoders that count their allocations stop at the budget too
@@ -745,7 +752,7 @@ pub(crate) mod tests {
             ("jpeg 2000", jpeg2000_claiming(30_000, 30_000)),
         ] {
             assert!(bomb.len() < 1000, "{name}: {} bytes", bomb.len());
-            let needed = whole_memory_needed(&bomb).unwrap();
+            let needed = whole_memory_needed(&bomb[..]).unwrap();
             assert!(needed >= 30_000 * 30_000 * 3, "{name}: {needed}");
             let error = decode_master(&bomb, &limits).unwrap_err();
             assert_eq!(error.kind, ErrorKind::TooLarge, "{name}: {error}");
@@ -768,7 +775,7 @@ pub(crate) mod tests {
             let error = decode_master(&bomb, &limits).unwrap_err();
             assert_eq!(error.kind, ErrorKind::Unsupported, "{error}");
             assert!(error.message.contains("tiles"), "{error}");
-            assert!(memory_needed(&bomb).is_err());
+            assert!(memory_needed(&bomb[..]).is_err());
         }
         // 256 tiles of 1024 px pass the header check (and fail later for want of data)
         let ordinary = jpeg2000_tiled(16_384, 16_384, 1024, 1024);
@@ -879,6 +886,6 @@ pub(crate) mod tests {
                 .kind,
             ErrorKind::Truncated
         );
-        assert!(memory_needed(&progressive).unwrap() >= 300 * 200 * (3 + 6));
+        assert!(memory_needed(&progressive[..]).unwrap() >= 300 * 200 * (3 + 6));
     }
 }

@@ -9,6 +9,7 @@ mod codec;
 mod decode;
 mod error;
 mod layout;
+mod master;
 mod pyramid;
 mod raster;
 mod render;
@@ -19,6 +20,7 @@ pub use codec::{encode, encode_jpeg};
 pub use decode::{DecodeLimits, decode_master, memory_needed, probe};
 pub use error::{Error, ErrorKind, Result};
 pub use layout::{LevelLayout, PyramidLayout};
+pub use master::Master;
 pub use pyramid::{
     BuiltPyramid, PyramidFile, PyramidOptions, Thumbnail, WHOLE_IMAGE_MAX_PIXELS, build_pyramid,
     build_pyramid_file,

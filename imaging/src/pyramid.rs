@@ -8,6 +8,7 @@ use crate::codec::encode_jpeg;
 use crate::decode::{DecodeLimits, decode_master, over_budget, streaming_memory, too_many_pixels};
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{LevelLayout, PyramidLayout};
+use crate::master::Master;
 use crate::raster::{Channels, Raster};
 use crate::tiff_writer::TiffWriter;
 
@@ -90,54 +91,69 @@ pub const WHOLE_IMAGE_MAX_PIXELS: u64 = 1_000_000_000;
 /// be read in bands (baseline JPEG, PNG, most TIFFs) are decoded on one thread while their
 /// tiles are encoded on every core, in memory that grows with the width, not the height;
 /// others are decoded whole (up to [`WHOLE_IMAGE_MAX_PIXELS`]). Limits are checked from the
-/// header before any pixel is decoded.
-pub fn build_pyramid_file<W: Write + Seek>(
-    master: &[u8],
+/// header before any pixel is decoded. A PNG or TIFF in a file is read from the file as it is
+/// decoded; any other master in a file is read into memory first.
+pub fn build_pyramid_file<'m, W: Write + Seek>(
+    master: impl Into<Master<'m>>,
     limits: &DecodeLimits,
     options: &PyramidOptions,
     out: W,
 ) -> Result<(W, PyramidFile)> {
-    build_file(master, limits, options, out, WHOLE_LEVEL_PIXELS)
+    build_file(master.into(), limits, options, out, WHOLE_LEVEL_PIXELS)
 }
 
 /// [`build_pyramid_file`], holding levels whole from `whole_level_pixels` down (tests pass
 /// small images through bands with a small figure).
 fn build_file<W: Write + Seek>(
-    master: &[u8],
+    master: Master<'_>,
     limits: &DecodeLimits,
     options: &PyramidOptions,
     out: W,
     whole_level_pixels: u64,
 ) -> Result<(W, PyramidFile)> {
-    let Some(info) = crate::stream::streamable(master)? else {
-        let limits = DecodeLimits {
-            max_pixels: limits.max_pixels.min(WHOLE_IMAGE_MAX_PIXELS),
-            ..*limits
-        };
-        let raster = decode_master(master, &limits)?;
-        let mut builder = PyramidBuilder::new(
-            raster.width,
-            raster.height,
-            raster.channels,
-            options,
-            out,
-            whole_level_pixels,
-        )?;
-        let row_bytes = raster.width as usize * raster.channels.count();
-        for band in raster
-            .pixels
-            .chunks(row_bytes * builder.band_rows() as usize)
-        {
-            builder.push(band.to_vec())?;
+    let streamed = crate::stream::streamable(master)?;
+    let info = match (streamed, master) {
+        (Some(info), _) => info,
+        (None, Master::File(_)) => {
+            let bytes = master.read_all()?;
+            return build_file(
+                Master::Bytes(&bytes),
+                limits,
+                options,
+                out,
+                whole_level_pixels,
+            );
         }
-        drop(raster);
-        return builder.finish();
+        (None, Master::Bytes(master)) => {
+            let limits = DecodeLimits {
+                max_pixels: limits.max_pixels.min(WHOLE_IMAGE_MAX_PIXELS),
+                ..*limits
+            };
+            let raster = decode_master(master, &limits)?;
+            let mut builder = PyramidBuilder::new(
+                raster.width,
+                raster.height,
+                raster.channels,
+                options,
+                out,
+                whole_level_pixels,
+            )?;
+            let row_bytes = raster.width as usize * raster.channels.count();
+            for band in raster
+                .pixels
+                .chunks(row_bytes * builder.band_rows() as usize)
+            {
+                builder.push(band.to_vec())?;
+            }
+            drop(raster);
+            return builder.finish();
+        }
     };
     let pixels = u64::from(info.width) * u64::from(info.height);
     if pixels > limits.max_pixels {
         return Err(too_many_pixels(info.width, info.height, limits.max_pixels));
     }
-    let needed = streaming_memory(info.width, info.channels, master.len());
+    let needed = streaming_memory(info.width, info.channels, master.held()?);
     if needed > limits.memory_budget {
         return Err(over_budget(
             info.width,
@@ -587,15 +603,22 @@ mod tests {
     }
 
     /// Builds through bands: every level larger than 64 pixels passes one tile row at a time.
-    fn streamed(master: &[u8]) -> Result<(Vec<u8>, PyramidFile)> {
+    fn streamed<'m>(master: impl Into<Master<'m>>) -> Result<(Vec<u8>, PyramidFile)> {
         let (out, built) = build_file(
-            master,
+            master.into(),
             &DecodeLimits::pixels(u64::MAX),
             &options(),
             Cursor::new(Vec::new()),
             64,
         )?;
         Ok((out.into_inner(), built))
+    }
+
+    /// A master's bytes in a temporary file.
+    fn in_file(bytes: &[u8]) -> std::fs::File {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(bytes).unwrap();
+        file
     }
 
     fn whole(master: &[u8]) -> BuiltPyramid {
@@ -643,10 +666,26 @@ mod tests {
         ];
         for (name, bytes) in cases {
             assert!(
-                crate::stream::streamable(&bytes).unwrap().is_some(),
+                crate::stream::streamable(Master::Bytes(&bytes))
+                    .unwrap()
+                    .is_some(),
                 "{name}"
             );
-            let (tiff, built) = streamed(&bytes).unwrap();
+            let (tiff, built) = streamed(&bytes[..]).unwrap();
+            // read from a file as it is decoded, the same pyramid to the byte
+            let file = in_file(&bytes);
+            assert!(
+                Master::File(&file).file_format().unwrap().is_some(),
+                "{name}"
+            );
+            assert_eq!(streamed(&file).unwrap().0, tiff, "{name}");
+            // and the file is not counted as held in memory, but its read buffer is
+            assert_eq!(
+                crate::memory_needed(&file).unwrap(),
+                crate::memory_needed(&bytes[..]).unwrap() - bytes.len() as u64
+                    + crate::master::FILE_BUFFER as u64,
+                "{name}"
+            );
             let expected = whole(&bytes);
             assert_eq!(
                 built.layout.levels.len(),
@@ -676,8 +715,12 @@ mod tests {
             image::DynamicImage::ImageRgb8(master(900, 1300)),
             image::ImageFormat::Jpeg,
         );
-        assert!(crate::stream::streamable(&bytes).unwrap().is_some());
-        let (tiff, built) = streamed(&bytes).unwrap();
+        assert!(
+            crate::stream::streamable(Master::Bytes(&bytes))
+                .unwrap()
+                .is_some()
+        );
+        let (tiff, built) = streamed(&bytes[..]).unwrap();
         let expected = whole(&bytes);
         assert_eq!(built.layout.levels.len(), expected.layout.levels.len());
         let (ours, theirs) = (
@@ -696,8 +739,20 @@ mod tests {
         assert!(worst <= 16 && mean < 0.5, "worst {worst}, mean {mean}");
         // a progressive JPEG goes the whole-image way
         let progressive = crate::decode::tests::progressive_jpeg(&master(300, 200));
-        assert!(crate::stream::streamable(&progressive).unwrap().is_none());
-        assert_eq!(streamed(&progressive).unwrap().1.layout.width, 300);
+        // a JPEG in a file is read into memory first: the same pyramid
+        assert!(
+            Master::File(&in_file(&bytes))
+                .file_format()
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(streamed(&in_file(&bytes)).unwrap().0, tiff);
+        assert!(
+            crate::stream::streamable(Master::Bytes(&progressive))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(streamed(&progressive[..]).unwrap().1.layout.width, 300);
     }
 
     /// A tiled, uncompressed RGB TIFF written by hand (the tiff crate writes strips only).
@@ -805,9 +860,22 @@ mod tests {
             max_pixels: 4_000_000_000,
             memory_budget: 512 * 1024 * 1024,
         };
+        // each master is built from memory and from a file, with the same outcome
         let build = |bytes: &[u8]| {
-            build_pyramid_file(bytes, &limits, &options(), Cursor::new(Vec::new()))
-                .map(|(_, built)| built)
+            let from_memory =
+                build_pyramid_file(bytes, &limits, &options(), Cursor::new(Vec::new()))
+                    .map(|(_, built)| built);
+            let file = in_file(bytes);
+            let from_file = build_pyramid_file(&file, &limits, &options(), Cursor::new(Vec::new()))
+                .map(|(_, built)| built);
+            match (&from_memory, &from_file) {
+                (Ok(memory), Ok(file)) => assert_eq!(memory.layout, file.layout),
+                (Err(memory), Err(file)) => {
+                    assert_eq!((memory.kind, &memory.message), (file.kind, &file.message))
+                }
+                _ => panic!("from memory: {from_memory:?}; from a file: {from_file:?}"),
+            }
+            from_memory
         };
         let whole_tiff = striped_tiff();
         assert_eq!(build(&whole_tiff).unwrap().layout.width, 300);

@@ -1,12 +1,12 @@
 //! Reading masters a band of rows at a time, so that building a pyramid never holds the whole
 //! image: baseline JPEG line by line (libjpeg's scanline decoder, through mozjpeg), PNG row by
-//! row, and TIFF strip by strip or tile row by tile row. Rows come out as the whole-image path
+//! row, and TIFF strip by strip or tile row by tile row; a PNG or TIFF in a file is read from
+//! the file as it goes, a JPEG from memory. Rows come out as the whole-image path
 //! makes them: 8-bit grey or RGB, transparency laid on white, 16-bit samples reduced to 8, an
 //! RGB master's ICC profile converted to sRGB. Masters these readers do not take (progressive
 //! or CMYK JPEG, interlaced PNG, planar, palette, YCbCr or rotated TIFF, other formats) go the
 //! whole-image way, bounded by the memory budget.
 
-use std::io::Cursor;
 use std::panic::AssertUnwindSafe;
 
 use image::metadata::Orientation;
@@ -14,6 +14,7 @@ use image::{ImageDecoder, ImageFormat};
 
 use crate::decode::{check_jpeg_complete, jpeg_structure, reader, to_srgb};
 use crate::error::{Error, ErrorKind, Result};
+use crate::master::{Master, MasterReader};
 use crate::raster::{Channels, Raster};
 
 /// A master that can be read in bands.
@@ -36,14 +37,19 @@ enum Kind {
 /// Whether the master can be read in bands, from its header; `None` sends it the whole-image
 /// way. Errors are masters that are not whole (a JPEG cut short, a TIFF whose strips overlap
 /// or run past the end).
-pub(crate) fn streamable(bytes: &[u8]) -> Result<Option<StreamInfo>> {
-    let Ok(reader) = reader(bytes) else {
-        return Ok(None);
+/// A file is read in bands only if it is PNG or TIFF (a JPEG is read from memory).
+pub(crate) fn streamable(master: Master<'_>) -> Result<Option<StreamInfo>> {
+    let format = match master {
+        Master::Bytes(bytes) => match reader(bytes) {
+            Ok(reader) => reader.format(),
+            Err(_) => return Ok(None),
+        },
+        Master::File(_) => master.file_format()?,
     };
-    match reader.format() {
-        Some(ImageFormat::Jpeg) => jpeg_info(bytes),
-        Some(ImageFormat::Png) => png_info(bytes),
-        Some(ImageFormat::Tiff) => tiff_info(bytes),
+    match (format, master) {
+        (Some(ImageFormat::Jpeg), Master::Bytes(bytes)) => jpeg_info(bytes),
+        (Some(ImageFormat::Png), _) => png_info(master),
+        (Some(ImageFormat::Tiff), _) => tiff_info(master),
         _ => Ok(None),
     }
 }
@@ -51,7 +57,7 @@ pub(crate) fn streamable(bytes: &[u8]) -> Result<Option<StreamInfo>> {
 /// Reads the master's rows in order and hands them on in bands of `band_rows` (the last band
 /// may be shorter); `emit` returning false stops the reading early.
 pub(crate) fn read_bands(
-    bytes: &[u8],
+    master: Master<'_>,
     info: &StreamInfo,
     band_rows: u32,
     emit: &mut dyn FnMut(Vec<u8>) -> bool,
@@ -63,10 +69,16 @@ pub(crate) fn read_bands(
         emit,
         stopped: false,
     };
-    match info.kind {
-        Kind::Jpeg => read_jpeg(bytes, info, &mut bands)?,
-        Kind::Png => read_png(bytes, info, &mut bands)?,
-        Kind::Tiff => read_tiff(bytes, info, &mut bands)?,
+    match (info.kind, master) {
+        (Kind::Jpeg, Master::Bytes(bytes)) => read_jpeg(bytes, info, &mut bands)?,
+        (Kind::Jpeg, Master::File(_)) => {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "a JPEG is read in bands from memory only",
+            ));
+        }
+        (Kind::Png, _) => read_png(master, info, &mut bands)?,
+        (Kind::Tiff, _) => read_tiff(master, info, &mut bands)?,
     }
     bands.flush();
     Ok(())
@@ -269,14 +281,14 @@ fn read_jpeg(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<(
 
 // --- PNG ---------------------------------------------------------------------------------
 
-fn png_decoder(bytes: &[u8]) -> png::Decoder<Cursor<&[u8]>> {
-    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+fn png_decoder<'a>(master: Master<'a>) -> Result<png::Decoder<Box<dyn MasterReader + 'a>>> {
+    let mut decoder = png::Decoder::new(master.open()?);
     decoder.set_transformations(png::Transformations::EXPAND);
-    decoder
+    Ok(decoder)
 }
 
-fn png_info(bytes: &[u8]) -> Result<Option<StreamInfo>> {
-    let Ok(reader) = png_decoder(bytes).read_info() else {
+fn png_info(master: Master<'_>) -> Result<Option<StreamInfo>> {
+    let Ok(reader) = png_decoder(master)?.read_info() else {
         return Ok(None);
     };
     let info = reader.info();
@@ -296,7 +308,7 @@ fn png_info(bytes: &[u8]) -> Result<Option<StreamInfo>> {
     }))
 }
 
-fn read_png(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<()> {
+fn read_png(master: Master<'_>, info: &StreamInfo, bands: &mut Bands<'_>) -> Result<()> {
     let broken = |error: png::DecodingError| match error {
         png::DecodingError::IoError(error) => too_short("PNG", error),
         // the image data chunks end before the rows the header promises
@@ -308,7 +320,7 @@ fn read_png(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<()
             format!("cannot decode the PNG: {other}"),
         ),
     };
-    let mut reader = png_decoder(bytes).read_info().map_err(broken)?;
+    let mut reader = png_decoder(master)?.read_info().map_err(broken)?;
     let (color, depth) = reader.output_color_type();
     let icc_profile = reader.info().icc_profile.as_ref().map(|p| p.to_vec());
     let native = Native {
@@ -351,9 +363,9 @@ fn read_png(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<()
 
 /// The strips' or tiles' byte ranges must lie inside the file and apart from each other: a
 /// file whose chunks overlap or point past its end is refused before decoding.
-pub(crate) fn check_tiff_chunks(bytes: &[u8]) -> Result<()> {
+pub(crate) fn check_tiff_chunks(master: Master<'_>) -> Result<()> {
     use tiff::tags::Tag;
-    let Ok(mut decoder) = tiff::decoder::Decoder::new(Cursor::new(bytes)) else {
+    let Ok(mut decoder) = tiff_decoder(master)? else {
         return Ok(());
     };
     let (offsets, counts) = match decoder.get_chunk_type() {
@@ -416,13 +428,11 @@ pub(crate) fn check_tiff_chunks(bytes: &[u8]) -> Result<()> {
         }
     }
     ranges.sort_unstable();
-    if let Some((_, end)) = ranges.iter().find(|(_, end)| *end > bytes.len() as u64) {
+    let length = master.len()?;
+    if let Some((_, end)) = ranges.iter().find(|(_, end)| *end > length) {
         return Err(Error::new(
             ErrorKind::Truncated,
-            format!(
-                "the TIFF's image data runs to byte {end}, past its end at {}",
-                bytes.len()
-            ),
+            format!("the TIFF's image data runs to byte {end}, past its end at {length}"),
         ));
     }
     if ranges
@@ -437,14 +447,17 @@ pub(crate) fn check_tiff_chunks(bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn tiff_decoder(bytes: &[u8]) -> tiff::TiffResult<tiff::decoder::Decoder<Cursor<&[u8]>>> {
-    tiff::decoder::Decoder::new(Cursor::new(bytes))
+/// A TIFF decoder of the master, or the decoder's refusal of it.
+type TiffDecoder<'a> = tiff::TiffResult<tiff::decoder::Decoder<Box<dyn MasterReader + 'a>>>;
+
+fn tiff_decoder(master: Master<'_>) -> Result<TiffDecoder<'_>> {
+    Ok(tiff::decoder::Decoder::new(master.open()?))
 }
 
-fn tiff_info(bytes: &[u8]) -> Result<Option<StreamInfo>> {
+fn tiff_info(master: Master<'_>) -> Result<Option<StreamInfo>> {
     use tiff::tags::Tag;
-    check_tiff_chunks(bytes)?;
-    let Ok(mut decoder) = tiff_decoder(bytes) else {
+    check_tiff_chunks(master)?;
+    let Ok(mut decoder) = tiff_decoder(master)? else {
         return Ok(None);
     };
     let tag = |decoder: &mut tiff::decoder::Decoder<_>, tag| {
@@ -472,7 +485,7 @@ fn tiff_info(bytes: &[u8]) -> Result<Option<StreamInfo>> {
     }))
 }
 
-fn read_tiff(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<()> {
+fn read_tiff(master: Master<'_>, info: &StreamInfo, bands: &mut Bands<'_>) -> Result<()> {
     use tiff::decoder::{ChunkType, DecodingResult};
     let broken = |error: tiff::TiffError| match error {
         tiff::TiffError::IoError(error) => too_short("TIFF", error),
@@ -481,7 +494,7 @@ fn read_tiff(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<(
             format!("cannot decode the TIFF: {other}"),
         ),
     };
-    let mut decoder = tiff_decoder(bytes).map_err(broken)?;
+    let mut decoder = tiff_decoder(master)?.map_err(broken)?;
     let icc_profile = decoder.get_tag_u8_vec(tiff::tags::Tag::IccProfile).ok();
     let samples = match decoder.colortype().map_err(broken)? {
         tiff::ColorType::Gray(_) => 1,

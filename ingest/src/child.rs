@@ -10,7 +10,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use imaging::{DecodeLimits, PyramidOptions, Thumbnail, build_pyramid_file};
+use imaging::{DecodeLimits, Master, PyramidOptions, Thumbnail, build_pyramid_file};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -72,7 +72,7 @@ fn temporary(error: std::io::Error) -> Error {
 /// Builds a pyramid in memory of this process (on the calling thread; rayon encodes tiles on
 /// every core) into a temporary file.
 pub(crate) fn build_here(
-    master: &[u8],
+    master: Master<'_>,
     limits: &DecodeLimits,
     options: &PyramidOptions,
     file: std::fs::File,
@@ -215,7 +215,8 @@ pub fn build_pyramid_command() -> std::io::Result<()> {
 }
 
 fn build_in_folder(request: &Request) -> Result<Outcome> {
-    let master = std::fs::read(request.folder.join(MASTER)).map_err(temporary)?;
+    // a PNG or TIFF is read from the file as it is decoded, not held whole
+    let master = std::fs::File::open(request.folder.join(MASTER)).map_err(temporary)?;
     let file = std::fs::File::create(request.folder.join(PYRAMID)).map_err(temporary)?;
     let limits = DecodeLimits {
         max_pixels: request.max_pixels,
@@ -226,7 +227,7 @@ fn build_in_folder(request: &Request) -> Result<Outcome> {
         jpeg_quality: request.jpeg_quality,
         thumbnail_sizes: request.thumbnail_sizes.clone(),
     };
-    let built = build_here(&master, &limits, &options, file)?;
+    let built = build_here(Master::File(&master), &limits, &options, file)?;
     drop(master);
     let mut thumbnails = Vec::new();
     for thumbnail in &built.thumbnails {
@@ -244,4 +245,67 @@ fn build_in_folder(request: &Request) -> Result<Outcome> {
         bytes: built.bytes,
         thumbnails,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(folder: &Path) -> Request {
+        Request {
+            folder: folder.to_owned(),
+            tile_size: 256,
+            jpeg_quality: 80,
+            thumbnail_sizes: vec![100],
+            max_pixels: 100_000_000,
+            memory_budget: 512 * 1024 * 1024,
+        }
+    }
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let image = image::RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 256) as u8])
+        });
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageRgb8(image)
+            .write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Png,
+            )
+            .unwrap();
+        bytes
+    }
+
+    /// The child reads its master from the folder's file (a PNG as it is decoded) and leaves
+    /// the pyramid and thumbnails beside it; a master cut short is a failed build, not a
+    /// failed process.
+    #[test]
+    fn the_child_builds_from_the_master_file_in_its_folder() {
+        let folder = tempfile::tempdir().unwrap();
+        let master = png(600, 400);
+        std::fs::write(folder.path().join(MASTER), &master).unwrap();
+        let Outcome::Built {
+            width,
+            height,
+            levels,
+            bytes,
+            thumbnails,
+        } = build_in_folder(&request(folder.path())).unwrap()
+        else {
+            panic!("not built");
+        };
+        assert_eq!((width, height, levels), (600, 400, 3));
+        assert_eq!(
+            std::fs::metadata(folder.path().join(PYRAMID))
+                .unwrap()
+                .len(),
+            bytes
+        );
+        assert_eq!(thumbnails, vec![(100, 67)]);
+        assert!(thumbnail_file(folder.path(), 100, 67).exists());
+
+        std::fs::write(folder.path().join(MASTER), &master[..master.len() / 2]).unwrap();
+        let error = build_in_folder(&request(folder.path())).unwrap_err();
+        assert_eq!(error.code(), "truncated-image", "{}", error.message);
+    }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use domain::{Asset, AssetFacts, AssetFamily, ClaimedJob, Domain, JobEnd, JobKind, JobOutcome};
-use imaging::{DecodeLimits, PyramidOptions};
+use imaging::{DecodeLimits, Master, PyramidOptions};
 use storage::{BlobStore, keys};
 use tokio::sync::Semaphore;
 
@@ -456,7 +456,7 @@ impl Ingestor {
                 let file = tempfile::tempfile().map_err(|error| {
                     Error::new(ErrorKind::Internal, format!("temporary file: {error}"))
                 })?;
-                build_here(&master, &limits, &options, file)
+                build_here(Master::Bytes(&master), &limits, &options, file)
             })
             .await
             .map_err(|error| {
