@@ -164,8 +164,52 @@ fn decode_jpeg2000(bytes: &[u8]) -> Result<DynamicImage> {
     DynamicImage::try_from(&image).map_err(|error| failed(&error))
 }
 
-/// The pixel size of a master, read from its header only.
-pub fn probe(bytes: &[u8]) -> Result<(u32, u32)> {
+/// The pixel size of a master, read from its header only. Of a master in a file only the
+/// first bytes are read (a TIFF's directory wherever it lies), unless the header runs past
+/// them.
+pub fn probe<'a>(master: impl Into<Master<'a>>) -> Result<(u32, u32)> {
+    match master.into() {
+        Master::Bytes(bytes) => probe_bytes(bytes),
+        file => probe_file(file),
+    }
+}
+
+fn probe_file(master: Master<'_>) -> Result<(u32, u32)> {
+    let unreadable = |error: std::io::Error| {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("cannot read the image header: {error}"),
+        )
+    };
+    if master.file_format()?.is_some() {
+        // PNG and TIFF decoders read their header from the file, seeking where they must
+        return ImageReader::new(master.open()?)
+            .with_guessed_format()
+            .map_err(unreadable)?
+            .into_dimensions()
+            .map_err(|error| {
+                Error::new(
+                    ErrorKind::Unsupported,
+                    format!("cannot read the image header: {error}"),
+                )
+            });
+    }
+    let mut head = Vec::with_capacity(PROBE_HEAD);
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(master.open()?, PROBE_HEAD as u64),
+        &mut head,
+    )
+    .map_err(unreadable)?;
+    match probe_bytes(&head) {
+        Err(_) if (head.len() as u64) < master.len()? => probe_bytes(&master.read_all()?),
+        probed => probed,
+    }
+}
+
+/// The first bytes of a file [`probe`] reads a JPEG's or JPEG 2000's header from.
+const PROBE_HEAD: usize = 256 * 1024;
+
+fn probe_bytes(bytes: &[u8]) -> Result<(u32, u32)> {
     if is_jpeg2000(bytes) {
         let header = jpeg2000_header(bytes)?;
         return Ok((header.width, header.height));
@@ -816,6 +860,46 @@ pub(crate) mod tests {
             let [a, b, c, _] = seed.to_le_bytes();
             Rgb([a, b, c])
         }))
+    }
+
+    /// Of a master in a file, `probe` reads the header from the file (a PNG's or TIFF's by
+    /// their decoders, a JPEG's from its first bytes, or all of it when its header runs
+    /// further) and finds the size the bytes give.
+    #[test]
+    fn masters_in_files_are_probed_from_their_headers() {
+        use std::io::Write;
+        let image = noise(300, 200);
+        let jpeg = encoded(image.clone(), ImageFormat::Jpeg);
+        // five application segments of 64 KB before the frame header: past the first bytes
+        let mut padded = jpeg[..2].to_vec();
+        for _ in 0..5 {
+            padded.extend([0xFF, 0xE9]);
+            padded.extend(65_000u16.to_be_bytes());
+            padded.extend(vec![b'x'; 64_998]);
+        }
+        padded.extend(&jpeg[2..]);
+        assert!(padded.len() > PROBE_HEAD);
+        let cases = [
+            ("png", encoded(image.clone(), ImageFormat::Png), (300, 200)),
+            (
+                "tiff",
+                encoded(image.clone(), ImageFormat::Tiff),
+                (300, 200),
+            ),
+            ("jpeg", jpeg, (300, 200)),
+            ("jpeg with a long header", padded, (300, 200)),
+            ("jpeg 2000", jpeg2000_claiming(4000, 3000), (4000, 3000)),
+            ("png header", png_claiming(40_000, 30_000), (40_000, 30_000)),
+        ];
+        for (name, bytes, size) in cases {
+            let mut file = tempfile::tempfile().unwrap();
+            file.write_all(&bytes).unwrap();
+            assert_eq!(probe(&bytes[..]).unwrap(), size, "{name}");
+            assert_eq!(probe(&file).unwrap(), size, "{name}");
+        }
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(b"not an image at all").unwrap();
+        assert_eq!(probe(&file).unwrap_err().kind, ErrorKind::Unsupported);
     }
 
     #[test]

@@ -96,6 +96,12 @@ impl<'a> From<&'a [u8]> for Master<'a> {
     }
 }
 
+impl<'a> From<&'a Vec<u8>> for Master<'a> {
+    fn from(bytes: &'a Vec<u8>) -> Self {
+        Master::Bytes(bytes)
+    }
+}
+
 impl<'a> From<&'a File> for Master<'a> {
     fn from(file: &'a File) -> Self {
         Master::File(file)

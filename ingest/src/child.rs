@@ -3,7 +3,8 @@
 //! of staying with the server's allocator for as long as the server runs, and a master that
 //! kills its decoder takes only that process down.
 //!
-//! The parent writes the master to a temporary folder and the request as JSON on the child's
+//! The parent writes the master to a temporary folder (a master it holds in a file is copied
+//! by the kernel) and the request as JSON on the child's
 //! standard input; the child writes the pyramid and thumbnails to that folder and its outcome
 //! as JSON on its standard output.
 
@@ -14,6 +15,7 @@ use imaging::{DecodeLimits, Master, PyramidOptions, Thumbnail, build_pyramid_fil
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::fetch::Fetched;
 use crate::process::Isolation;
 
 /// A built pyramid, wherever it was built: the TIFF in a temporary file, and its facts.
@@ -101,18 +103,17 @@ impl Isolation {
     /// dies (an out-of-memory kill, a crash in a decoder) fails the build, not the server.
     pub(crate) async fn build_pyramid(
         &self,
-        master: bytes::Bytes,
+        master: Fetched,
         limits: &DecodeLimits,
         options: &PyramidOptions,
     ) -> Result<Built> {
         let folder = tempfile::tempdir().map_err(temporary)?;
         let path = folder.path().to_owned();
-        let written =
-            tokio::task::spawn_blocking(move || std::fs::write(path.join(MASTER), &master))
-                .await
-                .map_err(|error| {
-                    Error::new(ErrorKind::Internal, format!("write task failed: {error}"))
-                })?;
+        let written = tokio::task::spawn_blocking(move || master.write_to(&path.join(MASTER)))
+            .await
+            .map_err(|error| {
+                Error::new(ErrorKind::Internal, format!("write task failed: {error}"))
+            })?;
         written.map_err(temporary)?;
         let request = serde_json::to_vec(&Request {
             folder: folder.path().to_owned(),

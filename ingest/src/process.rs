@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use domain::{Asset, AssetFacts, AssetFamily, ClaimedJob, Domain, JobEnd, JobKind, JobOutcome};
-use imaging::{DecodeLimits, Master, PyramidOptions};
+use imaging::{DecodeLimits, PyramidOptions};
 use storage::{BlobStore, keys};
 use tokio::sync::Semaphore;
 
 use crate::child::build_here;
 use crate::error::{Error, ErrorKind, Result};
-use crate::fetch::{Fetcher, OriginPolicy};
+use crate::fetch::{Fetched, Fetcher, OriginPolicy};
 use crate::probe;
 
 /// Whether a process died rather than exited: a signal (an out-of-memory kill, an abort on a
@@ -268,7 +268,7 @@ impl Ingestor {
         }
     }
 
-    async fn master(&self, job: &ClaimedJob) -> Result<Bytes> {
+    async fn master(&self, job: &ClaimedJob) -> Result<Fetched> {
         let asset = &job.asset;
         match job.kind {
             JobKind::IngestStoredMaster => {
@@ -276,6 +276,7 @@ impl Ingestor {
                 self.storage
                     .get(&key)
                     .await
+                    .map(Fetched::Bytes)
                     .map_err(|error| match error.kind {
                         // the upload may still be on its way to storage: worth another attempt
                         storage::ErrorKind::NotFound => {
@@ -315,18 +316,26 @@ impl Ingestor {
 
     async fn build(&self, job: &ClaimedJob) -> Result<AssetFacts> {
         let master = self.master(job).await?;
+        // a master in a file is told by its first bytes
+        let head = master.head()?;
         let inferred;
         let job = if job.asset.media_type.is_empty() {
-            inferred = self.infer_media_type(job, &master).await?;
+            inferred = self.infer_media_type(job, &head).await?;
             &inferred
         } else {
             job
         };
-        check_media_type(&job.asset, &master)?;
+        check_media_type(&job.asset, &head)?;
+        drop(head);
         match job.asset.family {
             AssetFamily::Image => self.build_image(job, master).await,
             AssetFamily::Sound | AssetFamily::Video | AssetFamily::File => {
-                self.store_as_is(job, master).await
+                let bytes = tokio::task::spawn_blocking(move || master.into_bytes())
+                    .await
+                    .map_err(|error| {
+                        Error::new(ErrorKind::Internal, format!("read task failed: {error}"))
+                    })??;
+                self.store_as_is(job, bytes).await
             }
         }
     }
@@ -411,7 +420,7 @@ impl Ingestor {
         });
     }
 
-    async fn build_image(&self, job: &ClaimedJob, master: Bytes) -> Result<AssetFacts> {
+    async fn build_image(&self, job: &ClaimedJob, master: Fetched) -> Result<AssetFacts> {
         let asset = &job.asset;
         let thumbnail_sizes = self
             .domain
@@ -435,7 +444,7 @@ impl Ingestor {
             .map_err(|_| Error::new(ErrorKind::Internal, "shutting down"))?;
         // only a master that may go to a process of its own has its header read here
         let child = self.options.isolation.as_ref().filter(|_| {
-            imaging::probe(&master).is_ok_and(|(width, height)| {
+            imaging::probe(master.as_master()).is_ok_and(|(width, height)| {
                 let pixels = u64::from(width) * u64::from(height);
                 self.options.build_process_pixels > 0 && pixels >= self.options.build_process_pixels
             })
@@ -456,7 +465,7 @@ impl Ingestor {
                 let file = tempfile::tempfile().map_err(|error| {
                     Error::new(ErrorKind::Internal, format!("temporary file: {error}"))
                 })?;
-                build_here(Master::Bytes(&master), &limits, &options, file)
+                build_here(master.as_master(), &limits, &options, file)
             })
             .await
             .map_err(|error| {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::{Fetcher, Want, forbidden};
+use super::{Fetched, Fetcher, Want, forbidden};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A path with symbolic links and `..` resolved as far as it exists; the part that does not
@@ -43,7 +43,7 @@ fn resolve_within(path: &Path, links: usize) -> PathBuf {
 }
 
 impl Fetcher {
-    pub(super) async fn fetch_file(&self, url: &url::Url, want: Want) -> Result<Option<Bytes>> {
+    pub(super) async fn fetch_file(&self, url: &url::Url, want: Want) -> Result<Option<Fetched>> {
         let path = url
             .to_file_path()
             .map_err(|_| forbidden("file origin is not an absolute local path"))?;
@@ -93,13 +93,22 @@ impl Fetcher {
         if want == Want::Presence {
             return Ok(None);
         }
-        let bytes = tokio::fs::read(&path).await.map_err(|error| {
+        let cannot_read = |error: std::io::Error| {
             Error::new(
                 ErrorKind::OriginRefused,
                 format!("cannot read {}: {error}", path.display()),
             )
-        })?;
-        Ok(Some(Bytes::from(bytes)))
+        };
+        if metadata.len() > self.spool_bytes {
+            // a large master is read from its own file as it is used, never held whole
+            let file = tokio::fs::File::open(&path).await.map_err(cannot_read)?;
+            return Ok(Some(Fetched::File {
+                file: file.into_std().await,
+                len: metadata.len(),
+            }));
+        }
+        let bytes = tokio::fs::read(&path).await.map_err(cannot_read)?;
+        Ok(Some(Fetched::Bytes(Bytes::from(bytes))))
     }
 }
 
@@ -217,5 +226,31 @@ mod tests {
                 real.join("later/new")
             );
         }
+    }
+
+    /// A file origin over the spool size is handed on as its own open file, never read into
+    /// memory; under it, its bytes.
+    #[tokio::test]
+    async fn large_file_origins_are_read_from_their_file() {
+        let root = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..900u32).map(|n| (n % 251) as u8).collect();
+        std::fs::write(root.path().join("large.tif"), &bytes).unwrap();
+        std::fs::write(root.path().join("small.tif"), &bytes[..400]).unwrap();
+        let mut fetcher = fetcher(vec![root.path().to_path_buf()], false);
+        fetcher.spool_bytes = 500;
+        let url = |name: &str| {
+            url::Url::from_file_path(root.path().join(name))
+                .unwrap()
+                .to_string()
+        };
+        let large = fetcher.fetch_with(&url("large.tif"), None).await.unwrap();
+        assert!(matches!(large, Fetched::File { .. }));
+        assert_eq!(large.len(), 900);
+        let copy = root.path().join("copy");
+        large.write_to(&copy).unwrap();
+        assert_eq!(std::fs::read(&copy).unwrap(), bytes);
+        assert_eq!(&large.into_bytes().unwrap()[..], &bytes[..]);
+        let small = fetcher.fetch_with(&url("small.tif"), None).await.unwrap();
+        assert!(matches!(&small, Fetched::Bytes(held) if held[..] == bytes[..400]));
     }
 }

@@ -1,11 +1,12 @@
 //! http(s) origins: the master streamed under the size limit with the rule's basic
 //! credentials, or (to check it is there) a HEAD, or the first byte when HEAD is refused.
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
 
 use super::addresses::{literal_private, refused};
-use super::{Fetcher, Want, forbidden, unreadable_rule};
+use super::{Fetched, Fetcher, Want, forbidden, unreadable_rule};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The master's length as the answer declares it: its Content-Length, or for a range (206) the
@@ -39,7 +40,7 @@ impl Fetcher {
         url: url::Url,
         credentials: Option<&domain::OriginCredentials>,
         want: Want,
-    ) -> Result<Option<Bytes>> {
+    ) -> Result<Option<Fetched>> {
         if url.host_str().is_none_or(str::is_empty) {
             return Err(forbidden("origin has no host"));
         }
@@ -78,21 +79,56 @@ impl Fetcher {
         if want == Want::Presence {
             return Ok(None);
         }
+        self.read_body(response).await.map(Some)
+    }
+
+    /// The answer's body under the size limit: in memory, or once it is over the spool size
+    /// (declared or reached) in a temporary file, written as it arrives.
+    async fn read_body(&self, response: reqwest::Response) -> Result<Fetched> {
+        let transfer = |error: reqwest::Error| {
+            Error::new(
+                ErrorKind::OriginUnavailable,
+                format!("transfer failed: {error}"),
+            )
+        };
+        let spool = |error: std::io::Error| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("cannot write the master to a temporary file: {error}"),
+            )
+        };
         let mut body = BytesMut::new();
+        let mut file: Option<tokio::fs::File> = None;
+        let mut length = 0u64;
+        let large = declared_length(&response).is_some_and(|length| length > self.spool_bytes);
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|error| {
-                Error::new(
-                    ErrorKind::OriginUnavailable,
-                    format!("transfer failed: {error}"),
-                )
-            })?;
-            if body.len() as u64 + chunk.len() as u64 > self.policy.max_bytes {
+            let chunk = chunk.map_err(transfer)?;
+            length += chunk.len() as u64;
+            if length > self.policy.max_bytes {
                 return Err(self.too_large());
             }
-            body.extend_from_slice(&chunk);
+            if file.is_none() && (large || length > self.spool_bytes) {
+                let mut spooled = tokio::fs::File::from_std(tempfile::tempfile().map_err(spool)?);
+                spooled.write_all(&body).await.map_err(spool)?;
+                body = BytesMut::new();
+                file = Some(spooled);
+            }
+            match &mut file {
+                Some(file) => file.write_all(&chunk).await.map_err(spool)?,
+                None => body.extend_from_slice(&chunk),
+            }
         }
-        Ok(Some(body.freeze()))
+        match file {
+            Some(mut file) => {
+                file.flush().await.map_err(spool)?;
+                Ok(Fetched::File {
+                    file: file.into_std().await,
+                    len: length,
+                })
+            }
+            None => Ok(Fetched::Bytes(body.freeze())),
+        }
     }
 
     /// One request to an http(s) origin, with the rule's credentials.
@@ -135,8 +171,14 @@ mod tests {
     use super::super::tests::fetcher;
     use super::*;
 
+    /// `count` bytes of the digits over and over.
+    fn digits(count: usize) -> String {
+        "0123456789".chars().cycle().take(count).collect()
+    }
+
     /// A loopback http origin: `/here.jpg` (10 bytes), `/big.jpg` (declares 5000), `/nohead.jpg`
-    /// (405 to HEAD, 206 to a range), anything else 404. Returns its base URL and the request
+    /// (405 to HEAD, 206 to a range), `/declared.jpg` (600 bytes), `/long.jpg` and `/huge.jpg`
+    /// (800 and 1500 bytes of undeclared length), anything else 404. Returns its base URL and the request
     /// lines it was sent.
     async fn origin_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -161,6 +203,19 @@ mod tests {
                         [_, "/here.jpg"] => {
                             "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n0123456789"
                         }
+                        [_, "/declared.jpg"] => &format!(
+                            "HTTP/1.1 200 OK\r\ncontent-length: 600\r\n\r\n{}",
+                            digits(600)
+                        ),
+                        // no length: the body ends with the connection
+                        [_, "/long.jpg"] => &format!(
+                            "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{}",
+                            digits(800)
+                        ),
+                        [_, "/huge.jpg"] => &format!(
+                            "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{}",
+                            digits(1500)
+                        ),
                         [_, "/big.jpg"] => "HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n",
                         ["HEAD", "/nohead.jpg"] => {
                             "HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n"
@@ -266,5 +321,40 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(private.kind, ErrorKind::OriginForbidden);
+    }
+
+    /// A body over the spool size, declared or not, is written to a temporary file as it
+    /// arrives; the size limit holds all the same.
+    #[tokio::test]
+    async fn large_bodies_are_written_to_a_file() {
+        let (base, _) = origin_server().await;
+        let mut fetcher = fetcher(vec![], true);
+        fetcher.spool_bytes = 500;
+        let fetcher = &fetcher;
+        let fetch = |name: &str| {
+            let url = format!("{base}/{name}");
+            async move { fetcher.fetch_with(&url, None).await }
+        };
+        match fetch("here.jpg").await.unwrap() {
+            Fetched::Bytes(bytes) => assert_eq!(&bytes[..], b"0123456789"),
+            other => panic!("{other:?}"),
+        }
+        for (name, length) in [("declared.jpg", 600), ("long.jpg", 800)] {
+            let fetched = fetch(name).await.unwrap();
+            assert!(matches!(fetched, Fetched::File { .. }), "{name}");
+            assert_eq!(fetched.len(), length, "{name}");
+            assert_eq!(
+                &fetched.head().unwrap()[..],
+                digits(length as usize).as_bytes()
+            );
+            assert_eq!(
+                &fetched.into_bytes().unwrap()[..],
+                digits(length as usize).as_bytes()
+            );
+        }
+        assert_eq!(
+            fetch("huge.jpg").await.unwrap_err().kind,
+            ErrorKind::TooLarge
+        );
     }
 }

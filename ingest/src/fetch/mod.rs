@@ -10,6 +10,7 @@
 //! - `s3`: `s3://` origins read with the customer's own S3 origin rule
 
 mod addresses;
+mod fetched;
 mod file;
 mod http;
 mod s3;
@@ -22,6 +23,7 @@ use bytes::Bytes;
 use crate::error::{Error, ErrorKind, Result};
 use addresses::{PublicOnly, RedirectRefused, redirect_allowed};
 
+pub use fetched::{Fetched, SPOOL_BYTES};
 pub use file::resolve_existing;
 
 /// Where masters may come from, and how much of them.
@@ -71,6 +73,8 @@ impl OwnBucket {
 pub struct Fetcher {
     policy: OriginPolicy,
     http: reqwest::Client,
+    /// Masters larger than this are kept in a file ([`SPOOL_BYTES`]; smaller in tests).
+    spool_bytes: u64,
 }
 
 fn forbidden(message: impl Into<String>) -> Error {
@@ -121,24 +125,29 @@ impl Fetcher {
             .iter()
             .map(|path| resolve_existing(path))
             .collect();
-        Ok(Self { policy, http })
+        Ok(Self {
+            policy,
+            http,
+            spool_bytes: SPOOL_BYTES,
+        })
     }
 
-    /// The master's bytes.
+    /// The master's bytes, in memory.
     pub async fn fetch(&self, origin: &str) -> Result<Bytes> {
-        self.fetch_with(origin, None).await
+        self.fetch_with(origin, None).await?.into_bytes()
     }
 
-    /// The master's bytes, with the credentials of the customer's origin rule that matched:
-    /// HTTP basic for an http(s) origin, an access key for an `s3://` one.
+    /// The master, with the credentials of the customer's origin rule that matched: HTTP
+    /// basic for an http(s) origin, an access key for an `s3://` one. One over
+    /// [`SPOOL_BYTES`] from a `file://` or http(s) origin comes as a file.
     pub async fn fetch_with(
         &self,
         origin: &str,
         credentials: Option<&domain::OriginCredentials>,
-    ) -> Result<Bytes> {
+    ) -> Result<Fetched> {
         self.obtain(origin, credentials, Want::Bytes)
             .await
-            .map(Option::unwrap_or_default)
+            .map(|fetched| fetched.unwrap_or(Fetched::Bytes(Bytes::new())))
     }
 
     /// Whether the master could be fetched now, without reading it: a file that exists
@@ -159,7 +168,7 @@ impl Fetcher {
         origin: &str,
         credentials: Option<&domain::OriginCredentials>,
         want: Want,
-    ) -> Result<Option<Bytes>> {
+    ) -> Result<Option<Fetched>> {
         let url = url::Url::parse(origin)
             .map_err(|error| forbidden(format!("origin is not a URL: {error}")))?;
         match url.scheme() {

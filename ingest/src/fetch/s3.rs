@@ -2,10 +2,8 @@
 //! credentials, environment or instance metadata), never from the server's own bucket, and
 //! through an endpoint only on a public address.
 
-use bytes::Bytes;
-
 use super::addresses::{is_private, literal_private};
-use super::{Fetcher, Want, forbidden, unreadable_rule};
+use super::{Fetched, Fetcher, Want, forbidden, unreadable_rule};
 use crate::error::{Error, ErrorKind, Result};
 
 impl Fetcher {
@@ -17,7 +15,7 @@ impl Fetcher {
         url: &url::Url,
         credentials: Option<&domain::OriginCredentials>,
         want: Want,
-    ) -> Result<Option<Bytes>> {
+    ) -> Result<Option<Fetched>> {
         let bucket = url
             .host_str()
             .filter(|host| !host.is_empty())
@@ -77,7 +75,7 @@ impl Fetcher {
         store
             .get(key)
             .await
-            .map(Some)
+            .map(|bytes| Some(Fetched::Bytes(bytes)))
             .map_err(|error| s3_error(url, s3.rule, error))
     }
 
