@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Ingest throughput: assets per minute, end to end, against `vips tiffsave` on the same files.
 #
-#   bench/ingest.sh [--photos N] [--large N]
+#   bench/ingest.sh [--photos N] [--large N] [--gigapixel]
 #     --photos N: how many 2-4 MP photos (default 1000); --large N: how many >= 40 MP masters
-#     (default 10).
+#     (default 10); --gigapixel: instead, the three one-gigapixel masters of bench/gigapixel.sh
+#     (JPEG, PNG and TIFF, 40000x25000; made by it when missing), one batch of three.
 #
 # Masters are scaled from the real photos of the benchmark kit (../shared/bench, setup.sh) and
 # served by a loopback HTTP origin (python3 http.server). Vitrine ingests them with
@@ -21,10 +22,12 @@ kit="$root/../shared/bench"
 export BENCH_DIR="${BENCH_DIR:-${TMPDIR:-/tmp}/vitrine-bench}"
 photos=1000
 large=10
+folders="photos large"
 while [ $# -gt 0 ]; do
   case "$1" in
     --photos) photos=$2; shift ;;
     --large) large=$2; shift ;;
+    --gigapixel) folders="giga"; photos=0; large=0 ;;
     *) echo "unknown option $1"; exit 2 ;;
   esac
   shift
@@ -35,7 +38,13 @@ cargo build --release --bin vitrine -p vitrine-api
 vitrine="${CARGO_TARGET_DIR:-$root/target}/release/vitrine"
 
 work="$BENCH_DIR/ingest"
-mkdir -p "$work/photos" "$work/large"
+mkdir -p "$work/photos" "$work/large" "$work/giga"
+if [ "$folders" = giga ]; then
+  [ -f "$BENCH_DIR/gigapixel/giga.tif" ] || bash bench/gigapixel.sh --quick
+  for master in giga.jpg giga.png giga.tif; do
+    ln -sf "$BENCH_DIR/gigapixel/$master" "$work/giga/$master"
+  done
+fi
 
 # --- masters: 2-4 MP photos scaled from the kit's photos, and >= 40 MP crops of its mosaic ---
 mapfile -t sources < <(find "$BENCH_DIR/downloads" "$BENCH_DIR/images/src" -iname '*.jpg' -size +300k 2>/dev/null \
@@ -72,8 +81,11 @@ run_vitrine() {
   local csv="$out/$folder.csv"
   echo "Line,ID,MediaType,Space,Origin" > "$csv"
   local n=1
-  for f in "$work/$folder"/*.jpg; do
-    echo "$n,$(basename "$f" .jpg),image/jpeg,1,http://127.0.0.1:$port/$folder/$(basename "$f")" >> "$csv"
+  for f in "$work/$folder"/*.jpg "$work/$folder"/*.png "$work/$folder"/*.tif; do
+    [ -e "$f" ] || continue
+    local name=${f##*/} type=image/jpeg
+    case "$name" in *.png) type=image/png ;; *.tif) type=image/tiff ;; esac
+    echo "$n,${name%.*}-${name##*.},$type,1,http://127.0.0.1:$port/$folder/$name" >> "$csv"
     n=$((n + 1))
   done
   export VITRINE_DATA_DIR="$data" VITRINE_ALLOW_PRIVATE_ORIGINS=true VITRINE_WORKERS=2 \
@@ -102,8 +114,8 @@ run_vips() {
   mkdir -p "$out/vips-$folder"
   local start end
   start=$(date +%s.%N)
-  find "$work/$folder" -name '*.jpg' | xargs -P 2 -I{} sh -c \
-    '/usr/bin/time -f "%M" -a -o "$0/rss" vips tiffsave "$1" "$0/$(basename "$1" .jpg).tif" --tile --pyramid --compression jpeg --tile-width 256 --tile-height 256' \
+  find -L "$work/$folder" -name '*.jpg' -o -name '*.png' -o -name '*.tif' | xargs -P 2 -I{} sh -c \
+    '/usr/bin/time -f "%M" -a -o "$0/rss" vips tiffsave "$1" "$0/$(basename "$1").tif" --tile --pyramid --compression jpeg --tile-width 256 --tile-height 256' \
     "$out/vips-$folder" {}
   end=$(date +%s.%N)
   echo "$(python3 -c "print(f'{$end - $start:.2f}')") $(sort -n "$out/vips-$folder/rss" | tail -1)"
@@ -112,8 +124,8 @@ run_vips() {
 {
   echo "| masters | count | vitrine wall s | vitrine assets/min | vitrine peak RSS MB | vips wall s | vips files/min | vips peak RSS MB | wall ratio |"
   echo "|---|---|---|---|---|---|---|---|---|"
-  for folder in photos large; do
-    count=$(find "$work/$folder" -name '*.jpg' | wc -l)
+  for folder in $folders; do
+    count=$(find -L "$work/$folder" -name '*.jpg' -o -name '*.png' -o -name '*.tif' | wc -l)
     read -r our_wall our_rss <<< "$(run_vitrine "$folder")"
     read -r vips_wall vips_rss <<< "$(run_vips "$folder")"
     python3 - "$folder" "$count" "$our_wall" "$our_rss" "$vips_wall" "$vips_rss" <<'PY'
