@@ -50,23 +50,26 @@ pub(crate) fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>> {
 }
 
 /// Whether the bytes are JPEG 2000 (a JP2 file or a bare codestream).
-fn is_jpeg2000(bytes: &[u8]) -> bool {
+pub(crate) fn is_jpeg2000(bytes: &[u8]) -> bool {
     bytes.starts_with(&[
         0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
     ]) || bytes.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
 }
 
 /// A JPEG 2000 image's header: its size and its components' count and sample bytes.
-struct Jpeg2000Header {
-    width: u32,
-    height: u32,
-    components: u64,
+pub(crate) struct Jpeg2000Header {
+    pub width: u32,
+    pub height: u32,
+    pub components: u64,
     sample_bytes: u64,
+    /// The tiles' width and height, when the image can be decoded a row of tiles at a time:
+    /// tiled, grey or RGB, every component at full resolution, and no offsets on the grid.
+    pub tiles: Option<(u32, u32)>,
 }
 
 /// The header of a JPEG 2000 image from its SIZ marker (`FF 4F FF 51`: start of codestream
 /// and image size), found without decoding.
-fn jpeg2000_header(bytes: &[u8]) -> Result<Jpeg2000Header> {
+pub(crate) fn jpeg2000_header(bytes: &[u8]) -> Result<Jpeg2000Header> {
     let unreadable = || Error::new(ErrorKind::Unsupported, "cannot read the JPEG 2000 header");
     let start = bytes
         .windows(4)
@@ -113,24 +116,23 @@ fn jpeg2000_header(bytes: &[u8]) -> Result<Jpeg2000Header> {
         .map(|component| (component[0] & 0x7F) + 1)
         .max()
         .unwrap_or(8);
+    let in_tile_rows = tile_count > 1
+        && tile_height < height
+        && matches!(components, 1 | 3)
+        && [12, 16, 28, 32].iter().all(|at| number(*at) == 0)
+        && depths.chunks(3).all(|component| component[1..] == [1, 1]);
     Ok(Jpeg2000Header {
         width,
         height,
         components,
         sample_bytes: if deepest > 8 { 2 } else { 1 },
+        tiles: in_tile_rows.then_some((tile_width, tile_height)),
     })
 }
 
-/// Decodes JPEG 2000 with OpenJPEG, strictly: a codestream that ends early is an error, not
-/// an image with its last parts missing. From a file, not from memory: jpeg2k's in-memory
-/// stream mishandles skips in tiled files.
-fn decode_jpeg2000(bytes: &[u8]) -> Result<DynamicImage> {
-    let failed = |error: &dyn std::fmt::Display| {
-        Error::new(
-            ErrorKind::Unsupported,
-            format!("cannot decode the JPEG 2000 image: {error}"),
-        )
-    };
+/// A JPEG 2000 master in a temporary file, for OpenJPEG to read: jpeg2k's in-memory stream
+/// mishandles skips in tiled files.
+pub(crate) fn jpeg2000_file(bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
     let temporary =
         |error: std::io::Error| Error::new(ErrorKind::Internal, format!("temporary file: {error}"));
     // OpenJPEG tells a JP2 file from a bare codestream by the file's extension
@@ -144,7 +146,25 @@ fn decode_jpeg2000(bytes: &[u8]) -> Result<DynamicImage> {
         .tempfile()
         .map_err(temporary)?;
     std::io::Write::write_all(&mut file, bytes).map_err(temporary)?;
-    let strict = jpeg2k::DecodeParameters::new().strict(true);
+    Ok(file)
+}
+
+/// Decodes JPEG 2000 (all of it, or an area of it) with OpenJPEG, strictly: a codestream
+/// that ends early is an error, not an image with its last parts missing.
+pub(crate) fn decode_jpeg2000_file(
+    bytes: &[u8],
+    file: &tempfile::NamedTempFile,
+    area: Option<jpeg2k::DecodeArea>,
+) -> Result<DynamicImage> {
+    let failed = |error: &dyn std::fmt::Display| {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("cannot decode the JPEG 2000 image: {error}"),
+        )
+    };
+    let strict = jpeg2k::DecodeParameters::new()
+        .strict(true)
+        .decode_area(area);
     let image = jpeg2k::Image::from_file_with(file.path(), strict).map_err(|error| {
         // a whole codestream ends with its EOC marker (FF D9)
         let ended = bytes
@@ -162,6 +182,10 @@ fn decode_jpeg2000(bytes: &[u8]) -> Result<DynamicImage> {
         }
     })?;
     DynamicImage::try_from(&image).map_err(|error| failed(&error))
+}
+
+fn decode_jpeg2000(bytes: &[u8]) -> Result<DynamicImage> {
+    decode_jpeg2000_file(bytes, &jpeg2000_file(bytes)?, None)
 }
 
 /// The pixel size of a master, read from its header only. Of a master in a file only the
@@ -340,10 +364,12 @@ fn conversions(has_alpha: bool, sixteen_bits: bool, profiled: bool) -> u64 {
 pub fn memory_needed<'a>(master: impl Into<Master<'a>>) -> Result<u64> {
     let master = master.into();
     match crate::stream::streamable(master)? {
-        Some(info) => Ok(streaming_memory(info.width, info.channels, master.held()?)),
+        Some(info) => Ok(streaming_memory(info.width, info.channels, master.held()?)
+            .saturating_add(info.codec_memory())),
         None => match master {
             Master::Bytes(bytes) => whole_memory_needed(bytes),
-            Master::File(_) => whole_memory_needed(&master.read_all()?),
+            // a file of another format is read into memory, and may still be read in bands
+            Master::File(_) => memory_needed(&master.read_all()?),
         },
     }
 }

@@ -153,7 +153,8 @@ fn build_file<W: Write + Seek>(
     if pixels > limits.max_pixels {
         return Err(too_many_pixels(info.width, info.height, limits.max_pixels));
     }
-    let needed = streaming_memory(info.width, info.channels, master.held()?);
+    let needed = streaming_memory(info.width, info.channels, master.held()?)
+        .saturating_add(info.codec_memory());
     if needed > limits.memory_budget {
         return Err(over_budget(
             info.width,

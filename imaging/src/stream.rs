@@ -1,7 +1,8 @@
 //! Reading masters a band of rows at a time, so that building a pyramid never holds the whole
 //! image: baseline JPEG line by line (libjpeg's scanline decoder, through mozjpeg), PNG row by
-//! row, and TIFF strip by strip or tile row by tile row; a PNG or TIFF in a file is read from
-//! the file as it goes, a JPEG from memory. Rows come out as the whole-image path
+//! row, TIFF strip by strip or tile row by tile row, and tiled JPEG 2000 a row of tiles at a
+//! time (OpenJPEG decoding areas of a few tiles); a PNG or TIFF in a file is read from the
+//! file as it goes, a JPEG or JPEG 2000 from memory. Rows come out as the whole-image path
 //! makes them: 8-bit grey or RGB, transparency laid on white, 16-bit samples reduced to 8, an
 //! RGB master's ICC profile converted to sRGB. Masters these readers do not take (progressive
 //! or CMYK JPEG, interlaced PNG, planar, palette, YCbCr or rotated TIFF, other formats) go the
@@ -12,7 +13,10 @@ use std::panic::AssertUnwindSafe;
 use image::metadata::Orientation;
 use image::{ImageDecoder, ImageFormat};
 
-use crate::decode::{check_jpeg_complete, jpeg_structure, reader, to_srgb};
+use crate::decode::{
+    check_jpeg_complete, decode_jpeg2000_file, is_jpeg2000, jpeg_structure, jpeg2000_file,
+    jpeg2000_header, reader, to_srgb,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::master::{Master, MasterReader};
 use crate::raster::{Channels, Raster};
@@ -32,6 +36,33 @@ enum Kind {
     Jpeg,
     Png,
     Tiff,
+    /// JPEG 2000 decoded a row of its tiles at a time, a few tiles across at a time.
+    Jpeg2000 {
+        tile_width: u32,
+        tile_height: u32,
+    },
+}
+
+impl StreamInfo {
+    /// What the codec holds while it reads a band, besides the bands: for JPEG 2000 the row
+    /// of tiles being put together, and the area OpenJPEG decodes to 32-bit samples, which the
+    /// image crate converts.
+    pub(crate) fn codec_memory(&self) -> u64 {
+        match self.kind {
+            Kind::Jpeg2000 {
+                tile_width,
+                tile_height,
+            } => {
+                let channels = self.channels.count() as u64;
+                let row = u64::from(self.width) * u64::from(tile_height) * channels;
+                let area = u64::from(jpeg2000_area_width(tile_width).min(self.width))
+                    * u64::from(tile_height)
+                    * channels;
+                row + area * (4 + 2 + 1)
+            }
+            _ => 0,
+        }
+    }
 }
 
 /// Whether the master can be read in bands, from its header; `None` sends it the whole-image
@@ -39,6 +70,11 @@ enum Kind {
 /// or run past the end).
 /// A file is read in bands only if it is PNG or TIFF (a JPEG is read from memory).
 pub(crate) fn streamable(master: Master<'_>) -> Result<Option<StreamInfo>> {
+    if let Master::Bytes(bytes) = master
+        && is_jpeg2000(bytes)
+    {
+        return jpeg2000_info(bytes);
+    }
     let format = match master {
         Master::Bytes(bytes) => match reader(bytes) {
             Ok(reader) => reader.format(),
@@ -71,10 +107,17 @@ pub(crate) fn read_bands(
     };
     match (info.kind, master) {
         (Kind::Jpeg, Master::Bytes(bytes)) => read_jpeg(bytes, info, &mut bands)?,
-        (Kind::Jpeg, Master::File(_)) => {
+        (
+            Kind::Jpeg2000 {
+                tile_width,
+                tile_height,
+            },
+            Master::Bytes(bytes),
+        ) => read_jpeg2000(bytes, info, (tile_width, tile_height), &mut bands)?,
+        (Kind::Jpeg | Kind::Jpeg2000 { .. }, Master::File(_)) => {
             return Err(Error::new(
                 ErrorKind::Internal,
-                "a JPEG is read in bands from memory only",
+                "a JPEG or JPEG 2000 is read in bands from memory only",
             ));
         }
         (Kind::Png, _) => read_png(master, info, &mut bands)?,
@@ -277,6 +320,80 @@ fn read_jpeg(bytes: &[u8], info: &StreamInfo, bands: &mut Bands<'_>) -> Result<(
             Err(failed(message))
         }
     }
+}
+
+// --- JPEG 2000 ---------------------------------------------------------------------------
+
+/// A tiled JPEG 2000 is read a row of tiles at a time (OpenJPEG decodes only the tiles an
+/// area covers); one of a single tile, with offsets, subsampled components or alpha is
+/// decoded whole.
+fn jpeg2000_info(bytes: &[u8]) -> Result<Option<StreamInfo>> {
+    let header = jpeg2000_header(bytes)?;
+    Ok(header.tiles.map(|(tile_width, tile_height)| StreamInfo {
+        width: header.width,
+        height: header.height,
+        channels: if header.components == 1 {
+            Channels::Gray
+        } else {
+            Channels::Rgb
+        },
+        kind: Kind::Jpeg2000 {
+            tile_width,
+            tile_height,
+        },
+    }))
+}
+
+/// How wide an area of a JPEG 2000 one decoding takes: whole tiles, about 4,096 pixels.
+fn jpeg2000_area_width(tile_width: u32) -> u32 {
+    tile_width * (4096 / tile_width).max(1)
+}
+
+fn read_jpeg2000(
+    bytes: &[u8],
+    info: &StreamInfo,
+    (tile_width, tile_height): (u32, u32),
+    bands: &mut Bands<'_>,
+) -> Result<()> {
+    let file = jpeg2000_file(bytes)?;
+    let channels = info.channels.count();
+    let row_bytes = info.width as usize * channels;
+    let area_width = jpeg2000_area_width(tile_width);
+    let mut top = 0;
+    while top < info.height && !bands.stopped {
+        let bottom = (top + tile_height).min(info.height);
+        let rows = (bottom - top) as usize;
+        let mut band = vec![0u8; rows * row_bytes];
+        let mut left = 0;
+        while left < info.width {
+            let right = (left + area_width).min(info.width);
+            let area = jpeg2k::DecodeArea::new(left, top, right, bottom);
+            let image = decode_jpeg2000_file(bytes, &file, Some(area))?;
+            if (image.width(), image.height()) != (right - left, bottom - top) {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "the JPEG 2000 decoder gave {}x{} pixels for the area from ({left}, {top}) to ({right}, {bottom})",
+                        image.width(),
+                        image.height()
+                    ),
+                ));
+            }
+            let pixels = match info.channels {
+                Channels::Gray => image.into_luma8().into_raw(),
+                _ => image.into_rgb8().into_raw(),
+            };
+            let area_row = (right - left) as usize * channels;
+            let start = left as usize * channels;
+            for (y, line) in pixels.chunks_exact(area_row).enumerate() {
+                band[y * row_bytes + start..y * row_bytes + start + area_row].copy_from_slice(line);
+            }
+            left = right;
+        }
+        bands.push_owned(band);
+        top = bottom;
+    }
+    Ok(())
 }
 
 // --- PNG ---------------------------------------------------------------------------------
