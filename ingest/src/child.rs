@@ -4,9 +4,8 @@
 //! kills its decoder takes only that process down.
 //!
 //! The parent writes the master to a temporary folder (a master it holds in a file is copied
-//! by the kernel) and the request as JSON on the child's
-//! standard input; the child writes the pyramid and thumbnails to that folder and its outcome
-//! as JSON on its standard output.
+//! by the kernel) and the request as JSON on the child's standard input; the child writes the
+//! pyramid and thumbnails to that folder and its outcome as JSON on its standard output.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
