@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::child::build_here;
 use crate::error::{Error, ErrorKind, Result};
-use crate::fetch::{Fetched, Fetcher, OriginPolicy};
+use crate::fetch::{Fetched, Fetcher, OriginPolicy, SPOOL_BYTES};
 use crate::probe;
 
 /// Whether a process died rather than exited: a signal (an out-of-memory kill, an abort on a
@@ -273,11 +273,17 @@ impl Ingestor {
         match job.kind {
             JobKind::IngestStoredMaster => {
                 let key = keys::master(asset.customer_id, asset.space, &asset.id);
-                self.storage
-                    .get(&key)
-                    .await
-                    .map(Fetched::Bytes)
-                    .map_err(|error| match error.kind {
+                // a large upload is read back into a temporary file, as a large fetch is
+                let read = async {
+                    if self.storage.size(&key).await? > SPOOL_BYTES {
+                        let (file, len) = self.storage.get_file(&key).await?;
+                        Ok(Fetched::File { file, len })
+                    } else {
+                        self.storage.get(&key).await.map(Fetched::Bytes)
+                    }
+                };
+                read.await
+                    .map_err(|error: storage::Error| match error.kind {
                         // the upload may still be on its way to storage: worth another attempt
                         storage::ErrorKind::NotFound => {
                             Error::new(ErrorKind::Storage, "the uploaded master is not in storage")

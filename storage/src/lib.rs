@@ -490,6 +490,27 @@ impl BlobStore {
         Ok(self.store.get(&Self::path(key)?).await?.bytes().await?)
     }
 
+    /// Reads an object into a temporary file (gone once the file is closed) a chunk at a
+    /// time, so a large object never sits in memory whole; with its length.
+    pub async fn get_file(&self, key: &str) -> Result<(std::fs::File, u64)> {
+        use futures::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let local = |error: std::io::Error| Error {
+            kind: ErrorKind::Backend,
+            message: format!("cannot write the object to a temporary file: {error}"),
+        };
+        let mut stream = self.store.get(&Self::path(key)?).await?.into_stream();
+        let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(local)?);
+        let mut length = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            length += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(local)?;
+        }
+        file.flush().await.map_err(local)?;
+        Ok((file.into_std().await, length))
+    }
+
     /// Reads bytes `range` of an object.
     pub async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes> {
         self.get_ranges(key, std::slice::from_ref(&range))
@@ -706,6 +727,11 @@ pub mod testsuite {
             .await
             .unwrap();
         assert_eq!(store.get("acme/1/page/pyramid.tif").await.unwrap(), bytes);
+        let (mut file, length) = store.get_file("acme/1/page/pyramid.tif").await.unwrap();
+        let mut copy = Vec::new();
+        std::io::Seek::rewind(&mut file).unwrap();
+        std::io::Read::read_to_end(&mut file, &mut copy).unwrap();
+        assert_eq!((length, &copy[..]), (16, &bytes[..]));
         assert_eq!(
             &store
                 .get_range("acme/1/page/pyramid.tif", 4..8)
@@ -797,6 +823,8 @@ pub mod testsuite {
     async fn missing_objects_are_not_found(store: &BlobStore) {
         let error = store.get("acme/none").await.unwrap_err();
         assert_eq!(error.kind, ErrorKind::NotFound);
+        let error = store.get_file("acme/none").await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::NotFound, "{error}");
         let error = store.get_range("acme/none", 0..4).await.unwrap_err();
         assert_eq!(error.kind, ErrorKind::NotFound, "{error}");
         let error = store
