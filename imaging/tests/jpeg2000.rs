@@ -24,21 +24,7 @@ fn jpeg2000_masters_decode_tiled_and_untiled() {
         ("tiled.jp2", vec!["-t", "256,256"]),
         ("stream.j2k", vec![]),
     ] {
-        let target = dir.path().join(name);
-        let status = Command::new("opj_compress")
-            .arg("-i")
-            .arg(&source)
-            .arg("-o")
-            .arg(&target)
-            .args(&extra)
-            .output()
-            .unwrap();
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
-        let bytes = std::fs::read(&target).unwrap();
+        let bytes = compress(&source, dir.path(), name, &extra);
         assert_eq!(probe(&bytes).unwrap(), (600, 400), "{name}");
         let raster =
             decode_master(&bytes, &vitrine_imaging::DecodeLimits::pixels(1_000_000)).unwrap();
