@@ -199,7 +199,7 @@ pub fn probe<'a>(master: impl Into<Master<'a>>) -> Result<(u32, u32)> {
 }
 
 fn probe_file(master: Master<'_>) -> Result<(u32, u32)> {
-    let unreadable = |error: std::io::Error| {
+    let unreadable = |error: &dyn std::fmt::Display| {
         Error::new(
             ErrorKind::Unsupported,
             format!("cannot read the image header: {error}"),
@@ -209,21 +209,16 @@ fn probe_file(master: Master<'_>) -> Result<(u32, u32)> {
         // PNG and TIFF decoders read their header from the file, seeking where they must
         return ImageReader::new(master.open()?)
             .with_guessed_format()
-            .map_err(unreadable)?
+            .map_err(|error| unreadable(&error))?
             .into_dimensions()
-            .map_err(|error| {
-                Error::new(
-                    ErrorKind::Unsupported,
-                    format!("cannot read the image header: {error}"),
-                )
-            });
+            .map_err(|error| unreadable(&error));
     }
     let mut head = Vec::with_capacity(PROBE_HEAD);
     std::io::Read::read_to_end(
         &mut std::io::Read::take(master.open()?, PROBE_HEAD as u64),
         &mut head,
     )
-    .map_err(unreadable)?;
+    .map_err(|error| unreadable(&error))?;
     match probe_bytes(&head) {
         Err(_) if (head.len() as u64) < master.len()? => probe_bytes(&master.read_all()?),
         probed => probed,
@@ -822,7 +817,7 @@ pub(crate) mod tests {
             ("jpeg 2000", jpeg2000_claiming(30_000, 30_000)),
         ] {
             assert!(bomb.len() < 1000, "{name}: {} bytes", bomb.len());
-            let needed = whole_memory_needed(&bomb[..]).unwrap();
+            let needed = whole_memory_needed(&bomb).unwrap();
             assert!(needed >= 30_000 * 30_000 * 3, "{name}: {needed}");
             let error = decode_master(&bomb, &limits).unwrap_err();
             assert_eq!(error.kind, ErrorKind::TooLarge, "{name}: {error}");
@@ -845,7 +840,7 @@ pub(crate) mod tests {
             let error = decode_master(&bomb, &limits).unwrap_err();
             assert_eq!(error.kind, ErrorKind::Unsupported, "{error}");
             assert!(error.message.contains("tiles"), "{error}");
-            assert!(memory_needed(&bomb[..]).is_err());
+            assert!(memory_needed(&bomb).is_err());
         }
         // 256 tiles of 1024 px pass the header check (and fail later for want of data)
         let ordinary = jpeg2000_tiled(16_384, 16_384, 1024, 1024);
@@ -996,6 +991,6 @@ pub(crate) mod tests {
                 .kind,
             ErrorKind::Truncated
         );
-        assert!(memory_needed(&progressive[..]).unwrap() >= 300 * 200 * (3 + 6));
+        assert!(memory_needed(&progressive).unwrap() >= 300 * 200 * (3 + 6));
     }
 }

@@ -672,7 +672,7 @@ mod tests {
                     .is_some(),
                 "{name}"
             );
-            let (tiff, built) = streamed(&bytes[..]).unwrap();
+            let (tiff, built) = streamed(&bytes).unwrap();
             // read from a file as it is decoded, the same pyramid to the byte
             let file = in_file(&bytes);
             assert!(
@@ -721,7 +721,7 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
-        let (tiff, built) = streamed(&bytes[..]).unwrap();
+        let (tiff, built) = streamed(&bytes).unwrap();
         let expected = whole(&bytes);
         assert_eq!(built.layout.levels.len(), expected.layout.levels.len());
         let (ours, theirs) = (
@@ -753,7 +753,7 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        assert_eq!(streamed(&progressive[..]).unwrap().1.layout.width, 300);
+        assert_eq!(streamed(&progressive).unwrap().1.layout.width, 300);
     }
 
     /// A tiled, uncompressed RGB TIFF written by hand (the tiff crate writes strips only).
