@@ -9,6 +9,8 @@
 //! whole-image way, bounded by the memory budget.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use image::metadata::Orientation;
 use image::{ImageDecoder, ImageFormat};
@@ -45,8 +47,8 @@ enum Kind {
 
 impl StreamInfo {
     /// What the codec holds while it reads a band, besides the bands: for JPEG 2000 the row
-    /// of tiles being put together, and the area OpenJPEG decodes to 32-bit samples, which the
-    /// image crate converts.
+    /// of tiles being put together, and for each decoding lane the area OpenJPEG decodes to
+    /// 32-bit samples, the tile it works on and the area's pixels.
     pub(crate) fn codec_memory(&self) -> u64 {
         match self.kind {
             Kind::Jpeg2000 {
@@ -55,10 +57,11 @@ impl StreamInfo {
             } => {
                 let channels = self.channels.count() as u64;
                 let row = u64::from(self.width) * u64::from(tile_height) * channels;
-                let area = u64::from(jpeg2000_area_width(tile_width).min(self.width))
+                let lanes = jpeg2000_lanes();
+                let area = u64::from(jpeg2000_area_width(self.width, tile_width, lanes))
                     * u64::from(tile_height)
                     * channels;
-                row + area * (4 + 2 + 1)
+                row + lanes as u64 * area * (4 + 2 + 1)
             }
             _ => 0,
         }
@@ -344,9 +347,48 @@ fn jpeg2000_info(bytes: &[u8]) -> Result<Option<StreamInfo>> {
     }))
 }
 
-/// How wide an area of a JPEG 2000 one decoding takes: whole tiles, about 4,096 pixels.
-fn jpeg2000_area_width(tile_width: u32) -> u32 {
-    tile_width * (4096 / tile_width).max(1)
+/// How many areas of a row of JPEG 2000 tiles are decoded at once: OpenJPEG's own threads
+/// keep only about one and a third cores busy on a tile, so each core takes an area of its
+/// own (at most four, for the memory each holds).
+fn jpeg2000_lanes() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| cores.get().min(4))
+}
+
+/// How wide an area of a JPEG 2000 one decoding takes, about: narrower areas cost more,
+/// since OpenJPEG reads the codestream's headers again for each.
+const AREA_PIXELS: usize = 2048;
+
+/// The areas, left and right, that a row of JPEG 2000 tiles is decoded in: whole tiles, about
+/// [`AREA_PIXELS`] wide, as many as a multiple of `lanes` (when the row has that many tiles)
+/// and as even as the tiles allow, so that the lanes finish a row together.
+fn jpeg2000_areas(width: u32, tile_width: u32, lanes: usize) -> Vec<(u32, u32)> {
+    let tiles = width.div_ceil(tile_width) as usize;
+    let count = (width as usize)
+        .div_ceil(AREA_PIXELS)
+        .next_multiple_of(lanes.max(1))
+        .min(tiles);
+    let (each, more) = (tiles / count, tiles % count);
+    let mut first = 0;
+    (0..count)
+        .map(|index| {
+            let last = first + each + usize::from(index < more);
+            let area = (
+                first as u32 * tile_width,
+                (last as u32 * tile_width).min(width),
+            );
+            first = last;
+            area
+        })
+        .collect()
+}
+
+/// The widest area [`jpeg2000_areas`] gives.
+fn jpeg2000_area_width(width: u32, tile_width: u32, lanes: usize) -> u32 {
+    jpeg2000_areas(width, tile_width, lanes)
+        .iter()
+        .map(|(left, right)| right - left)
+        .max()
+        .unwrap_or(0)
 }
 
 fn read_jpeg2000(
@@ -358,42 +400,81 @@ fn read_jpeg2000(
     let file = jpeg2000_file(bytes)?;
     let channels = info.channels.count();
     let row_bytes = info.width as usize * channels;
-    let area_width = jpeg2000_area_width(tile_width);
+    let lanes = jpeg2000_lanes();
+    let areas = jpeg2000_areas(info.width, tile_width, lanes);
+    let band_rows = bands.band_rows;
     let mut top = 0;
     while top < info.height && !bands.stopped {
         let bottom = (top + tile_height).min(info.height);
+        // the row is put together in the bands it is handed on in, so none is copied again
         let rows = (bottom - top) as usize;
-        let mut band = vec![0u8; rows * row_bytes];
-        let mut left = 0;
-        while left < info.width {
-            let right = (left + area_width).min(info.width);
-            let area = jpeg2k::DecodeArea::new(left, top, right, bottom);
-            let image = decode_jpeg2000_file(bytes, &file, Some(area))?;
-            if (image.width(), image.height()) != (right - left, bottom - top) {
-                return Err(Error::new(
-                    ErrorKind::Unsupported,
-                    format!(
-                        "the JPEG 2000 decoder gave {}x{} pixels for the area from ({left}, {top}) to ({right}, {bottom})",
-                        image.width(),
-                        image.height()
-                    ),
-                ));
+        let pieces: Vec<Mutex<Vec<u8>>> = (0..rows)
+            .step_by(band_rows)
+            .map(|first| Mutex::new(vec![0u8; (rows - first).min(band_rows) * row_bytes]))
+            .collect();
+        let next = AtomicUsize::new(0);
+        // each lane takes the next area of the row until none is left, and copies its pixels
+        // into their columns of the bands
+        let lane = || -> Result<()> {
+            while let Some(&(left, right)) = areas.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let pixels = decode_jpeg2000_area(bytes, &file, info, (left, top, right, bottom))
+                    .inspect_err(|_| next.store(areas.len(), Ordering::Relaxed))?;
+                let area_row = (right - left) as usize * channels;
+                let start = left as usize * channels;
+                for (piece, lines) in pieces.iter().zip(pixels.chunks(area_row * band_rows)) {
+                    let mut piece = piece.lock().unwrap_or_else(PoisonError::into_inner);
+                    for (y, line) in lines.chunks_exact(area_row).enumerate() {
+                        piece[y * row_bytes + start..][..area_row].copy_from_slice(line);
+                    }
+                }
             }
-            let pixels = match info.channels {
-                Channels::Gray => image.into_luma8().into_raw(),
-                _ => image.into_rgb8().into_raw(),
-            };
-            let area_row = (right - left) as usize * channels;
-            let start = left as usize * channels;
-            for (y, line) in pixels.chunks_exact(area_row).enumerate() {
-                band[y * row_bytes + start..y * row_bytes + start + area_row].copy_from_slice(line);
-            }
-            left = right;
+            Ok(())
+        };
+        std::thread::scope(|scope| {
+            let others: Vec<_> = (1..lanes.min(areas.len()))
+                .map(|_| scope.spawn(&lane))
+                .collect();
+            others.into_iter().fold(lane(), |outcome, other| {
+                let joined = other.join().unwrap_or_else(|_| {
+                    Err(Error::new(
+                        ErrorKind::Internal,
+                        "a JPEG 2000 decoding thread failed",
+                    ))
+                });
+                outcome.and(joined)
+            })
+        })?;
+        for piece in pieces {
+            bands.push_owned(piece.into_inner().unwrap_or_else(PoisonError::into_inner));
         }
-        bands.push_owned(band);
         top = bottom;
     }
     Ok(())
+}
+
+/// Decodes the area from (left, top) to (right, bottom) of a JPEG 2000 into grey or RGB rows.
+fn decode_jpeg2000_area(
+    bytes: &[u8],
+    file: &tempfile::NamedTempFile,
+    info: &StreamInfo,
+    (left, top, right, bottom): (u32, u32, u32, u32),
+) -> Result<Vec<u8>> {
+    let area = jpeg2k::DecodeArea::new(left, top, right, bottom);
+    let image = decode_jpeg2000_file(bytes, file, Some(area))?;
+    if (image.width(), image.height()) != (right - left, bottom - top) {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "the JPEG 2000 decoder gave {}x{} pixels for the area from ({left}, {top}) to ({right}, {bottom})",
+                image.width(),
+                image.height()
+            ),
+        ));
+    }
+    Ok(match info.channels {
+        Channels::Gray => image.into_luma8().into_raw(),
+        _ => image.into_rgb8().into_raw(),
+    })
 }
 
 // --- PNG ---------------------------------------------------------------------------------
@@ -670,4 +751,61 @@ fn read_tiff(master: Master<'_>, info: &StreamInfo, bands: &mut Bands<'_>) -> Re
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jpeg2000_areas;
+
+    #[test]
+    fn rows_of_jpeg2000_tiles_are_shared_evenly_between_lanes() {
+        assert_eq!(
+            jpeg2000_areas(10240, 1024, 2),
+            [
+                (0, 2048),
+                (2048, 4096),
+                (4096, 6144),
+                (6144, 8192),
+                (8192, 9216),
+                (9216, 10240)
+            ]
+        );
+        for (width, tile, lanes) in [
+            (40000, 1024, 2),
+            (40000, 1024, 3),
+            (4600, 1024, 2),
+            (700, 256, 1),
+            (700, 256, 2),
+            (300, 512, 4),
+            (24576, 4096, 4),
+            (9000, 8192, 2),
+        ] {
+            let case = format!("{width} px, {tile}-px tiles, {lanes} lanes");
+            let areas = jpeg2000_areas(width, tile, lanes);
+            let tiles = width.div_ceil(tile) as usize;
+            // whole tiles side by side, across the whole row
+            assert_eq!(areas[0].0, 0, "{case}");
+            assert_eq!(areas[areas.len() - 1].1, width, "{case}");
+            assert!(
+                areas.windows(2).all(|pair| pair[0].1 == pair[1].0),
+                "{case}"
+            );
+            assert!(areas.iter().all(|(left, _)| left % tile == 0), "{case}");
+            // as many as a multiple of the lanes unless the tiles run out, and even
+            assert!(areas.len() % lanes == 0 || areas.len() == tiles, "{case}");
+            let counts: Vec<u32> = areas
+                .iter()
+                .map(|(left, right)| right.div_ceil(tile) - left / tile)
+                .collect();
+            let (fewest, most) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+            assert!(most - fewest <= 1, "{case}: {counts:?}");
+            // about 2,048 px each
+            assert!(
+                areas
+                    .iter()
+                    .all(|(left, right)| right - left <= 2048.max(tile)),
+                "{case}"
+            );
+        }
+    }
 }
