@@ -9,7 +9,8 @@
 # with vips: a 4x4 grid of it cut to 40000x25000 (one gigapixel) as a baseline JPEG (Q85), as a
 # PNG, as a deflate-compressed striped TIFF and as a JPEG 2000 of 1024-px tiles (vips jp2ksave,
 # Q40; about 100 s to make), and the mosaic itself doubled (20480x16000, 328 megapixels) as a
-# JPEG. Both tools write 256-px JPEG tiles at Q75. Results go to
+# JPEG. Both tools write 256-px JPEG tiles at Q75; Vitrine runs with one allocator arena, as the
+# server's build process does. Results go to
 # $BENCH_DIR/results/gigapixel-*.md; the masters stay in $BENCH_DIR/gigapixel for the next run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

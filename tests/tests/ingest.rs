@@ -1695,7 +1695,8 @@ async fn a_job_that_kills_its_own_process_is_poisoned_and_the_server_survives() 
 /// Masters of `build_process_pixels` or more are built by a process of the server's own
 /// (`vitrine build-pyramid`; a shell stands in for it here). What that process answers is the
 /// asset's outcome: a failure keeps its code, and a process that dies (as an out-of-memory kill
-/// would) fails only its asset. Smaller masters are still built in the server.
+/// would) fails only its asset. The process's allocator has one arena. Smaller masters are
+/// still built in the server.
 #[tokio::test]
 async fn large_masters_are_built_by_a_process_of_their_own() {
     let script = r#"input=$(cat)
@@ -1703,6 +1704,7 @@ case "$input" in
   *'"tile_size":256'*) ;;
   *) echo "no request on stdin" >&2; exit 9 ;;
 esac
+[ "$MALLOC_ARENA_MAX" = 1 ] || { echo "MALLOC_ARENA_MAX is '$MALLOC_ARENA_MAX'" >&2; exit 9; }
 if [ -e "$0.die" ]; then kill -KILL $$; fi
 echo '{"outcome":"failed","code":"image-too-large","message":"the child says no"}'"#;
     let folder = tempfile::tempdir().unwrap();
