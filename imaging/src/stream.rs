@@ -432,7 +432,7 @@ fn read_jpeg2000(
         };
         std::thread::scope(|scope| {
             let others: Vec<_> = (1..lanes.min(areas.len()))
-                .map(|_| scope.spawn(&lane))
+                .map(|_| scope.spawn(lane))
                 .collect();
             others.into_iter().fold(lane(), |outcome, other| {
                 let joined = other.join().unwrap_or_else(|_| {
@@ -792,7 +792,10 @@ mod tests {
             );
             assert!(areas.iter().all(|(left, _)| left % tile == 0), "{case}");
             // as many as a multiple of the lanes unless the tiles run out, and even
-            assert!(areas.len() % lanes == 0 || areas.len() == tiles, "{case}");
+            assert!(
+                areas.len().is_multiple_of(lanes) || areas.len() == tiles,
+                "{case}"
+            );
             let counts: Vec<u32> = areas
                 .iter()
                 .map(|(left, right)| right.div_ceil(tile) - left / tile)
