@@ -99,8 +99,8 @@ pub(crate) fn build_here(
 
 /// The arenas the build process's glibc allocator may use. Its decoding threads free
 /// buffers of tens of megabytes (a row of JPEG 2000 areas, bands), and with an arena each
-/// they kept a tiled gigapixel master's build near 530 MB instead of 410 MB, for no gain in
-/// speed (`docs/benchmarks.md`). glibc reads this as the process starts.
+/// they kept a tiled gigapixel master's build at 456-506 MB instead of about 400 MB, for no
+/// gain in speed (`docs/benchmarks.md`). glibc reads this as the process starts.
 const BUILD_MALLOC_ARENAS: &str = "1";
 
 impl Isolation {
